@@ -1,0 +1,3 @@
+from sysvisor.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Commands the engine returns to the shell, named in the imperative.
+
+The shell carries them out in order. Nothing here does I/O: an action is a description.
+# spec: ../shared/ARCHITECTURE.md "The one idea"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sysvisor.core.types import ActiveState, EmergencyAction, JobResult, JobType, Priority
+from sysvisor.core.units import ExecCommand
+
+
+@dataclass(frozen=True)
+class Action:
+    """Base class of all engine outputs."""
+
+
+@dataclass(frozen=True)
+class Spawn(Action):
+    """Start `command` for `unit`. Answer with `Spawned(spawn_id, pid)` or `SpawnFailed`.
+
+    `environment` holds only what the manager itself defines for this process
+    (INVOCATION_ID, MAINPID, MONITOR_*, SERVICE_RESULT, …); the shell adds the unit's
+    Environment=/EnvironmentFile= and the execution context from the unit's config.
+    """
+
+    spawn_id: int
+    unit: str
+    command: ExecCommand
+    phase: str  # "ExecStart", "ExecStartPre", … as in status `Process:` lines
+    is_main: bool
+    invocation_id: str
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Kill(Action):
+    """Send `signal`. `whole_unit`: every process of the unit (cgroup / process group),
+    otherwise only `pids`. # spec: service-lifecycle.md §7"""
+
+    unit: str
+    signal: int
+    pids: tuple[int, ...] = ()
+    whole_unit: bool = False
+
+
+@dataclass(frozen=True)
+class Log(Action):
+    """A manager message, in systemd's wording; `unit` None for manager-wide lines."""
+
+    message: str
+    unit: str | None = None
+    priority: Priority = Priority.INFO
+    invocation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StateChanged(Action):
+    """The unit's ActiveState/SubState changed (for watchers, the journal and persistence)."""
+
+    unit: str
+    active_state: ActiveState
+    sub_state: str
+    result: str
+
+
+@dataclass(frozen=True)
+class JobCompleted(Action):
+    """A job the shell asked for finished; answer the waiting client if any."""
+
+    request_id: int | None
+    unit: str
+    job_type: JobType
+    result: JobResult
+
+
+@dataclass(frozen=True)
+class RunEmergencyAction(Action):
+    """FailureAction=/SuccessAction=/StartLimitAction=. # spec: restart-and-failure.md §9"""
+
+    action: EmergencyAction
+    reason: str  # "unit foo.service failed"
+    exit_status: int
+
+
+@dataclass(frozen=True)
+class ExitManager(Action):
+    """Every unit is down after a shutdown request: the manager may exit now."""
+
+    exit_status: int = 0

@@ -1,0 +1,123 @@
+"""Facts the shell feeds into the engine, named in the past tense.
+
+Every event is handled by `Manager.handle(event, now)` with `now` in monotonic microseconds.
+The shell answers each `Spawn` action with `Spawned` or `SpawnFailed` before feeding any other
+event, so the engine always knows the pid of what it asked for.
+# spec: ../shared/ARCHITECTURE.md "The one idea"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sysvisor.core.types import ExitCode, JobMode
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of all engine inputs."""
+
+
+# --- requests (from the control socket, the CLI, or the manager's own start-up) ---
+
+
+@dataclass(frozen=True)
+class StartRequested(Event):
+    unit: str
+    request_id: int | None = None  # echoed in JobCompleted so the shell can answer a client
+    mode: JobMode = JobMode.REPLACE
+
+
+@dataclass(frozen=True)
+class StopRequested(Event):
+    unit: str
+    request_id: int | None = None
+    mode: JobMode = JobMode.REPLACE
+
+
+@dataclass(frozen=True)
+class RestartRequested(Event):
+    unit: str
+    request_id: int | None = None
+    only_if_active: bool = False  # try-restart
+    mode: JobMode = JobMode.REPLACE
+
+
+@dataclass(frozen=True)
+class ReloadRequested(Event):
+    unit: str
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ResetFailedRequested(Event):
+    unit: str | None = None  # None: every unit
+
+
+@dataclass(frozen=True)
+class KillRequested(Event):
+    unit: str
+    signal: int
+    whom: str = "all"  # main | control | all
+
+
+@dataclass(frozen=True)
+class ShutdownRequested(Event):
+    """SIGTERM/SIGINT to the manager, `sysvisor exit`: stop every unit, then exit."""
+
+    exit_status: int = 0
+
+
+# --- process facts ---
+
+
+@dataclass(frozen=True)
+class Spawned(Event):
+    spawn_id: int
+    pid: int
+
+
+@dataclass(frozen=True)
+class SpawnFailed(Event):
+    """The manager could not even fork (Result `resources`). Exec failures inside the
+    child are ordinary exits with a 2xx status (203/EXEC …)."""
+
+    spawn_id: int
+    errno: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ProcessExited(Event):
+    pid: int
+    code: ExitCode
+    status: int
+
+
+@dataclass(frozen=True)
+class NotifyReceived(Event):
+    """An sd_notify datagram, already split into assignments (last one wins per key)."""
+
+    pid: int
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UnitEmptied(Event):
+    """The unit's cgroup (or process group) has no processes left."""
+
+    unit: str
+
+
+@dataclass(frozen=True)
+class PidFileRead(Event):
+    unit: str
+    pid: int | None
+
+
+# --- time ---
+
+
+@dataclass(frozen=True)
+class TimePassed(Event):
+    """Fed when `now` reached `Manager.next_deadline()`; due timers fire in deadline order."""
