@@ -11,7 +11,7 @@ import argparse
 import sys
 
 # Verbs that parse their own command line.
-DELEGATED = {"up", "logs", "journal", "simulate", "calendar", "verify"}
+DELEGATED = {"up", "logs", "journal", "simulate", "calendar", "verify", "install-shims", "completion"}
 _OPTIONS_WITH_VALUE = {"--socket", "-p", "--property", "-P", "-n", "--lines", "-o", "--output", "-s", "--signal", "--kill-whom", "--job-mode", "--state", "-t", "--type"}
 
 UNIT_SUFFIXES = (".service", ".target", ".timer", ".socket", ".mount", ".automount", ".path", ".slice", ".scope", ".device", ".swap")
@@ -123,6 +123,14 @@ def _delegate(verb: str, rest: list[str]) -> int:
         from sysvisor.cli.verify import main as verify_main
 
         return verify_main(rest)
+    if verb == "install-shims":
+        from sysvisor.cli.shims import main as shims_main
+
+        return shims_main(rest)
+    if verb == "completion":
+        from sysvisor.cli.completion import main as completion_main
+
+        return completion_main(rest)
     raise AssertionError(verb)
 
 
