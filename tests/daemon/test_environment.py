@@ -78,6 +78,13 @@ def test_user_nobody_gets_user_and_logname_only(tmp_path):
     assert env == expected
 
 
+def test_user_root_gets_login_variables(tmp_path):
+    recorded = json.loads((DATA / "oracle2-257.json").read_text())
+    content = [s for s in recorded["scenarios"][0]["steps"] if s.get("path") == "/tmp/rootuser.out"][0]["content"]
+    env = build_environment(ServiceSection(user="root"), {}, {}, user_manager=False, locale_conf=no_locale(tmp_path))
+    assert env == without_per_process(json.loads(content)[0])
+
+
 def test_unset_environment_value_form_only_matches_that_value(tmp_path):
     svc = ServiceSection(environment=["A=1", "B=2"], unset_environment=["A=2", "B=2"])
     env = build_environment(svc, {}, {}, user_manager=False, locale_conf=no_locale(tmp_path))
@@ -124,7 +131,7 @@ def test_user_manager_sets_login_variables():
 
 
 def test_root_is_synthesized():
-    assert resolve_user("root") == UserCredentials("root", 0, 0, "/root", "/bin/sh")
+    assert resolve_user("root") == UserCredentials("root", 0, 0, "/root", "/bin/bash")
     assert resolve_user(0).name == "root"
     with pytest.raises(LookupError):
         resolve_user("no-such-user-here")

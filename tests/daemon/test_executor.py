@@ -80,13 +80,17 @@ def test_exec_format_error_is_203(tmp_path):
     code, status, outcome = run(ExecRequest(path=str(f), argv=[str(f)]))
     assert status == EXIT_EXEC
     assert outcome.failure.step == "EXEC"
-    assert "Exec format error" in outcome.failure.messages()[1]
+    # systemd 257 wording (tests/data/executor/oracle2-257.json, noexecfmt.service)
+    assert outcome.failure.messages() == [
+        f"Failed to execute {f}: Exec format error",
+        f"Failed at step EXEC spawning {f}: Exec format error",
+    ]
 
 
 def test_directory_is_not_executable(tmp_path):
     _, status, outcome = run(ExecRequest(path=str(tmp_path), argv=[str(tmp_path)]))
     assert status == EXIT_EXEC
-    assert outcome.failure.reason.endswith("Is a directory")
+    assert outcome.failure.reason == f"Unable to locate executable '{tmp_path}': Is a directory"
 
 
 def test_bad_working_directory_is_200():
@@ -245,6 +249,11 @@ def test_unknown_user_is_217_and_unknown_group_216():
     ]
     _, status, outcome = run(ExecRequest(path="/bin/true", argv=["true"], group="nosuchgroup-x"))
     assert status == EXIT_GROUP
+    assert outcome.failure.messages()[0] == "Failed to determine group credentials: No such process"
+    if IS_ROOT:
+        _, status, outcome = run(ExecRequest(path="/bin/true", argv=["true"], supplementary_groups=["nosuchgroup-x"]))
+        assert status == EXIT_GROUP
+        assert outcome.failure.messages()[0] == "Failed to determine supplementary groups: No such process"
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="switching users needs root")
@@ -303,3 +312,39 @@ def test_no_popen_in_the_daemon():
         if f.exists():
             text = f.read_text()
             assert "import subprocess" not in text and "from subprocess" not in text, name
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to become nobody")
+def test_unprivileged_manager_refuses_other_users_clearly():
+    """Run spawn() in a forked copy of this process that dropped to nobody."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            results = []
+            for kw in ({"user": "root"}, {"group": "root"}, {"supplementary_groups": ["root"]}, {"user": "nobody"}):
+                child = spawn(ExecRequest(path="/bin/true", argv=["true"], **kw))
+                outcome = wait_exec_outcome(child.error_fd, "/bin/true")
+                status = os.waitid(os.P_PID, child.pid, os.WEXITED).si_status
+                results.append([status, outcome.failure.reason if outcome.failure else None])
+            os.write(w, json.dumps(results).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.close(r)
+    assert os.waitid(os.P_PID, pid, os.WEXITED).si_status == 0
+    (user, user_reason), (group, group_reason), (supp, supp_reason), same = json.loads(data)
+    assert user == EXIT_USER and user_reason == (
+        "Failed to change UID to 0 (User= needs a manager running as root): Operation not permitted")
+    assert group == EXIT_GROUP and "Group= needs a manager running as root" in group_reason
+    assert supp == EXIT_GROUP and "SupplementaryGroups= needs a manager running as root" in supp_reason
+    assert same == [0, None]  # "switching" to the user we already are is fine

@@ -101,12 +101,13 @@ def resolve_user(user: str | int) -> UserCredentials:
     """User= (name or numeric UID) → credentials; raises LookupError if unknown.
 
     root/0 and nobody/65534 are synthesized as systemd does (home `/root` resp. `/`,
-    shell `/bin/sh` resp. nologin), whatever /etc/passwd says.
+    shell `/bin/bash` (DEFAULT_USER_SHELL) resp. nologin), whatever /etc/passwd says
+    (observed with systemd 257: tests/data/executor/oracle2-257.json, rootuser.service).
     # systemd: get_user_creds() with synthesize_nobody()
     """
     text = str(user)
     if text in ("root", "0"):
-        return UserCredentials("root", 0, 0, "/root", "/bin/sh")
+        return UserCredentials("root", 0, 0, "/root", "/bin/bash")
     if text in ("nobody", "65534"):
         return UserCredentials("nobody", 65534, 65534, "/", "/usr/sbin/nologin")
     try:
