@@ -205,7 +205,7 @@ def test_pgroup_follows_descendants_that_left_the_session(pgroup):
     pgroup.create("escape.service")
     main, (a, b) = start(ESCAPE_SESSION)
     pgroup.adopt("escape.service", main)
-    assert os.getsid(b) != main  # b really left the unit's session
+    assert wait_until(lambda: os.getsid(b) != main)  # b really left the unit's session
     assert pgroup.pids("escape.service") == sorted([main, a, b])
     assert pgroup.tasks("escape.service") == 3
     killed = pgroup.kill_all("escape.service", signal.SIGKILL)
