@@ -19,6 +19,7 @@ from sysvisor.daemon.executor import (
     EXIT_EXEC,
     EXIT_GROUP,
     EXIT_LIMITS,
+    EXIT_NAMESPACE,
     EXIT_USER,
     ExecRequest,
     exec_request,
@@ -299,6 +300,44 @@ def test_exec_request_maps_prefixes_and_expands(tmp_path):
     plus = ExecCommand(path="/bin/echo", argv=("/bin/echo",), full_privileges=True)
     req = exec_request(svc, plus, {})
     assert (req.user, req.group, req.supplementary_groups, req.working_directory) == (None, None, [], None)
+    # "!!" has no effect where ambient capabilities exist (all supported kernels)
+    bangbang = ExecCommand(path="/bin/echo", argv=("/bin/echo",), ambient_only=True)
+    assert exec_request(svc, bangbang, {}).user == "nobody"
+    # RootDirectory= stays for "+" (systemd 257: oracle3-257.json rootplus.service)
+    assert exec_request(ServiceSection(root_directory="/srv"), plus, {}).root_directory == "/srv"
+
+
+def test_given_fds_are_not_clobbered_by_each_other():
+    """pass_fds=(2,) with stderr redirected: fd 3 must be the daemon's fd 2, not the pipe."""
+    r, w = os.pipe()
+    try:
+        code, status, _ = run(ExecRequest(
+            path="/bin/sh", argv=["sh", "-c", "readlink /proc/self/fd/3 >&1"],
+            stdout=w, stderr=w, pass_fds=(2,)))
+        os.close(w)
+        w = -1
+        assert (code, status) == (os.CLD_EXITED, 0)
+        assert os.read(r, 4096).decode().strip() == os.readlink("/proc/self/fd/2")
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="chroot needs root")
+def test_root_directory(tmp_path):
+    # /usr as root: /bin/true there is the host's /usr/bin/true; /usr/bin/true is not
+    if not os.path.exists("/usr/lib64") and not os.path.exists("/usr/lib/x86_64-linux-gnu"):
+        pytest.skip("unusual /usr layout")
+    assert run(ExecRequest(path="/bin/true", argv=["true"], root_directory="/usr"))[:2] == (os.CLD_EXITED, 0)
+    _, status, outcome = run(ExecRequest(path="/usr/bin/true", argv=["true"], root_directory="/usr"))
+    assert status == EXIT_EXEC
+    _, status, outcome = run(ExecRequest(path="/bin/true", argv=["true"], root_directory="/nonexistent"))
+    assert status == EXIT_NAMESPACE
+    assert outcome.failure.messages() == [
+        "Failed to set up mount namespacing: /nonexistent: No such file or directory",
+        "Failed at step NAMESPACE spawning /bin/true: No such file or directory",
+    ]
 
 
 def test_no_popen_in_the_daemon():

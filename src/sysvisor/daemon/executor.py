@@ -58,6 +58,7 @@ EXIT_USER = 217
 EXIT_CGROUP = 219
 EXIT_SETSID = 220
 EXIT_STDERR = 222
+EXIT_NAMESPACE = 226
 
 # the step names of "Failed at step %s spawning …" # systemd: exit_status_to_string()
 EXIT_STEP = {
@@ -65,6 +66,7 @@ EXIT_STEP = {
     EXIT_LIMITS: "LIMITS", EXIT_SIGNAL_MASK: "SIGNAL_MASK", EXIT_STDIN: "STDIN",
     EXIT_STDOUT: "STDOUT", EXIT_CHROOT: "CHROOT", EXIT_GROUP: "GROUP", EXIT_USER: "USER",
     EXIT_CGROUP: "CGROUP", EXIT_SETSID: "SETSID", EXIT_STDERR: "STDERR",
+    EXIT_NAMESPACE: "NAMESPACE",
     EXIT_EXCEPTION: "EXCEPTION",
 }
 
@@ -364,13 +366,14 @@ def wait_exec_outcome(error_fd: int, path: str) -> ExecOutcome:
 
 def _child(req: ExecRequest, plan: _Plan, wfd: int) -> None:  # pragma: no cover
     status = EXIT_EXCEPTION
+    pipe = [wfd]  # the setup moves the error pipe; it updates this cell
     try:
-        wfd = _setup_and_exec(req, plan, wfd)
+        _setup_and_exec(req, plan, pipe)
     except _ChildError as e:
         status = e.exit_status
-        _report(wfd, e.exit_status, e.errno, e.reason)
+        _report(pipe[0], e.exit_status, e.errno, e.reason)
     except BaseException as e:  # noqa: BLE001 - nothing may escape a forked child
-        _report(wfd, EXIT_EXCEPTION, errno_mod.EINVAL, f"Internal error before exec: {e!r}")
+        _report(pipe[0], EXIT_EXCEPTION, errno_mod.EINVAL, f"Internal error before exec: {e!r}")
     os._exit(status)
 
 
@@ -386,7 +389,8 @@ def _fail(status: int, e: OSError | int, reason: str) -> _ChildError:
     return _ChildError(status, err, f"{reason}: {os.strerror(err)}")
 
 
-def _setup_and_exec(req: ExecRequest, plan: _Plan, wfd: int) -> int:  # pragma: no cover
+def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # pragma: no cover
+    wfd = original = pipe[0]
     # 1. signals: the daemon's handlers, ignores (SIGPIPE!) and mask must not leak
     try:
         signal.set_wakeup_fd(-1)
@@ -404,16 +408,28 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, wfd: int) -> int:  # pragma: 
     except OSError as e:
         raise _fail(EXIT_SIGNAL_MASK, e, "Failed to reset signal mask") from None
 
-    # 2. the error pipe must survive the fd shuffling below: move it above them
-    low = 3 + len(req.pass_fds)
-    fd_args = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds) if isinstance(f, int)]
-    floor = max([low, *fd_args]) + 1
-    if wfd < floor:
-        import fcntl  # noqa: PLC0415 - only the child needs it
+    # 2. park the error pipe and every fd we were given above all targets (0..2, 3..n),
+    #    so no dup2 below can clobber a source that is still needed
+    import fcntl  # noqa: PLC0415 - only the child needs it
 
-        new = fcntl.fcntl(wfd, fcntl.F_DUPFD_CLOEXEC, floor)
-        os.close(wfd)
-        wfd = new
+    given = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds) if isinstance(f, int)]
+    top = max([3 + len(req.pass_fds), wfd, *given]) + 1
+    wfd = pipe[0] = fcntl.fcntl(wfd, fcntl.F_DUPFD_CLOEXEC, top)
+    os.close(original)
+    parked_stdio: list[Stdio] = []
+    for spec, status, what in ((req.stdin, EXIT_STDIN, "standard input"),
+                               (req.stdout, EXIT_STDOUT, "standard output"),
+                               (req.stderr, EXIT_STDERR, "standard error")):
+        if isinstance(spec, int):
+            try:
+                spec = fcntl.fcntl(spec, fcntl.F_DUPFD_CLOEXEC, top)
+            except OSError as e:
+                raise _fail(status, e, f"Failed to set up {what}") from None
+        parked_stdio.append(spec)
+    try:
+        parked_pass = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top) for fd in req.pass_fds]
+    except OSError as e:
+        raise _fail(EXIT_FDS, e, "Failed to duplicate passed file descriptors") from None
 
     # 3. own cgroup first, so everything below is accounted to the unit
     if req.cgroup:
@@ -435,13 +451,13 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, wfd: int) -> int:  # pragma: 
         raise _ChildError(status, err, reason)
 
     # 5. standard input/output/error  # systemd: setup_input(), setup_output()
-    _setup_stdio(req.stdin, 0, os.O_RDONLY, EXIT_STDIN, "standard input")
-    _setup_stdio(req.stdout, 1, os.O_WRONLY, EXIT_STDOUT, "standard output")
-    _setup_stdio(req.stderr, 2, os.O_WRONLY, EXIT_STDERR, "standard error")
+    _setup_stdio(parked_stdio[0], 0, os.O_RDONLY, EXIT_STDIN, "standard input")
+    _setup_stdio(parked_stdio[1], 1, os.O_WRONLY, EXIT_STDOUT, "standard output")
+    _setup_stdio(parked_stdio[2], 2, os.O_WRONLY, EXIT_STDERR, "standard error")
 
     # 6. passed fds to 3.., everything else closed  # systemd: close_remaining_fds()
     try:
-        _arrange_fds(req.pass_fds, wfd)
+        _arrange_fds(parked_pass, wfd)
     except OSError as e:
         raise _fail(EXIT_FDS, e, "Failed to close unwanted file descriptors") from None
 
@@ -463,10 +479,14 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, wfd: int) -> int:  # pragma: 
             raise _fail(EXIT_LIMITS, e, f"Failed to adjust resource limit RLIMIT_{key}") from None
 
     if req.root_directory:
+        # systemd 257 sets up a mount namespace for RootDirectory= and reports a failure as
+        # 226/NAMESPACE, also for `+` commands (oracle3-257.json); sysvisor only chroots
+        # (no API file systems are mounted inside).
         try:
             os.chroot(req.root_directory)
         except OSError as e:
-            raise _fail(EXIT_CHROOT, e, "Failed to change root directory") from None
+            raise _fail(EXIT_NAMESPACE, e,
+                        f"Failed to set up mount namespacing: {req.root_directory}") from None
 
     # 7. credentials: groups first, while we may still change them  # systemd: enforce_*()
     if plan.groups is not None:
@@ -499,38 +519,38 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, wfd: int) -> int:  # pragma: 
     except OSError as e:
         raise _ChildError(EXIT_EXEC, e.errno or errno_mod.EIO,
                           f"Failed to execute {executable}: {os.strerror(e.errno or errno_mod.EIO)}") from None
-    return wfd  # not reached
 
 
 def _setup_stdio(spec: Stdio, target: int, flags: int, status: int, what: str) -> None:  # pragma: no cover
     try:
         if spec == "inherit":
-            return
+            try:
+                os.set_inheritable(target, True)
+                return
+            except OSError as e:
+                if e.errno != errno_mod.EBADF:
+                    raise
+                spec = "null"  # the daemon has nothing there: do not leave a hole
         if spec == "null":
             fd = os.open("/dev/null", flags | os.O_NOCTTY)
             if fd != target:
                 os.dup2(fd, target)
                 os.close(fd)
+            os.set_inheritable(target, True)
             return
         if not isinstance(spec, int):
             raise OSError(errno_mod.EINVAL, f"bad {what} {spec!r}")
-        os.dup2(spec, target)  # dup2 clears O_CLOEXEC on the copy
+        os.dup2(spec, target)  # the copy is inheritable
     except OSError as e:
         raise _fail(status, e, f"Failed to set up {what}") from None
 
 
-def _arrange_fds(pass_fds: tuple[int, ...], wfd: int) -> None:  # pragma: no cover
-    # park the passed fds above everything, then dup them down to 3, 4, …
-    parked = []
-    import fcntl  # noqa: PLC0415
-
-    top = max([wfd, *pass_fds, 2]) + 1
-    for fd in pass_fds:
-        parked.append(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top))
+def _arrange_fds(parked: list[int], wfd: int) -> None:  # pragma: no cover
+    """Move the (parked, above-all-targets) passed fds down to 3, 4, … and close the rest."""
     for i, fd in enumerate(parked):
         os.dup2(fd, 3 + i)  # inheritable
     keep_until = 3 + len(parked)
-    # close everything from keep_until up, except the error pipe (CLOEXEC anyway)
+    # everything else goes, except the error pipe (CLOEXEC: it closes at exec)
     os.closerange(keep_until, wfd)
     os.closerange(wfd + 1, 1 << 20)
 
@@ -618,14 +638,15 @@ def exec_request(
 ) -> ExecRequest:
     """Build the ExecRequest for one command of `service` under the already-built `env`.
 
-    Expands `$VAR`s (core.expand), applies the prefixes (`+`: no User=/Group=/
-    SupplementaryGroups=, no RootDirectory=; `!`/`!!`: no credential change), the user
+    Expands `$VAR`s (core.expand), applies the prefixes (`+` and `!`: no User=/Group=/
+    SupplementaryGroups=; `!!` has no effect where ambient capabilities exist, i.e. on
+    every Linux sysvisor supports; RootDirectory= stays, as in systemd 257), the user
     manager's default working directory (`-~`), and the manager's DefaultLimit*= under the
     unit's Limit*=. Stdio is the caller's job (journal streams live in the daemon).
     # spec: service-lifecycle.md §5.2, §5.3
     """
     path, argv = expand_argv(command, env)
-    privileged = command.full_privileges or command.no_setuid or command.ambient_only
+    privileged = command.full_privileges or command.no_setuid
     working_directory = service.working_directory
     if working_directory is None and user_manager:
         working_directory = "-~"
@@ -636,7 +657,7 @@ def exec_request(
         argv=argv,
         env=env,
         working_directory=working_directory,
-        root_directory=None if command.full_privileges else service.root_directory,
+        root_directory=service.root_directory,
         user=None if privileged else service.user,
         group=None if privileged else service.group,
         supplementary_groups=[] if privileged else list(service.supplementary_groups),
