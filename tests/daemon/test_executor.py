@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import sys
 
@@ -63,6 +62,7 @@ def test_missing_binary_is_203_with_systemd_messages():
         "Unable to locate executable '/nope': No such file or directory",
         "Failed at step EXEC spawning /nope: No such file or directory",
     ]
+    assert outcome.failure.ident == "(nope)"
 
 
 def test_plain_name_is_searched_in_fixed_path_not_env_path(tmp_path):
@@ -72,6 +72,7 @@ def test_plain_name_is_searched_in_fixed_path_not_env_path(tmp_path):
     code, status, outcome = run(ExecRequest(path="nosuchprog", argv=["nosuchprog"]))
     assert status == EXIT_EXEC
     assert outcome.failure.reason == "Unable to locate executable 'nosuchprog': No such file or directory"
+    assert outcome.failure.ident == "(suchprog)"  # as systemd 257 logged it
 
 
 def test_exec_format_error_is_203(tmp_path):
@@ -219,6 +220,14 @@ def test_new_session_and_reset_signals(tmp_path):
     assert (code, status) == (os.CLD_KILLED, signal.SIGPIPE)
 
 
+def test_child_process_name_is_systemds():
+    from sysvisor.daemon.executor import child_process_name
+
+    assert child_process_name("/usr/bin/python3") == "(python3)"
+    assert child_process_name("nosuchprog") == "(suchprog)"
+    assert child_process_name("/tmp/orc2/units/notbin") == "(notbin)"
+
+
 def test_spawn_returns_before_the_child_finishes(tmp_path):
     r, w = os.pipe()
     child = spawn(ExecRequest(path="/bin/sh", argv=["sh", "-c", "read x <&3"], pass_fds=(r,)))
@@ -303,6 +312,7 @@ def test_exec_request_maps_prefixes_and_expands(tmp_path):
     # "!!" has no effect where ambient capabilities exist (all supported kernels)
     bangbang = ExecCommand(path="/bin/echo", argv=("/bin/echo",), ambient_only=True)
     assert exec_request(svc, bangbang, {}).user == "nobody"
+    assert exec_request(svc, plus, {}).home == "/"  # nobody's home, for WorkingDirectory=~
     # RootDirectory= stays for "+" (systemd 257: oracle3-257.json rootplus.service)
     assert exec_request(ServiceSection(root_directory="/srv"), plus, {}).root_directory == "/srv"
 

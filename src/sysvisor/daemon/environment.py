@@ -87,7 +87,7 @@ class EnvironmentFileError(Exception):
 # environment files
 
 
-def parse_environment_file(text: str, path: str = "") -> list[tuple[int, str, str]]:
+def parse_environment_file(text: str) -> list[tuple[int, str, str]]:
     """Parse systemd's env-file syntax into (line, key, value) in file order.
 
     Comments start with `#` or `;` where a key may start; `KEY=value` with whitespace around
@@ -216,7 +216,7 @@ def load_environment_file(path: str, warn: Warn | None = None) -> dict[str, str]
         data = f.read()
     text = data.decode("utf-8", errors="surrogateescape")
     result: dict[str, str] = {}
-    for _line, key, value in parse_environment_file(text, path):
+    for _line, key, value in parse_environment_file(text):
         if _has_surrogates(key) or _has_surrogates(value):
             raise EnvironmentFileError(errno_mod.EINVAL, path)
         if not env_name_is_valid(key):

@@ -88,6 +88,16 @@ Stdio = int | str  # an fd to dup2, or "null" / "inherit" (keep the daemon's own
 # credentials (resolved in the parent)
 
 
+def child_process_name(path: str) -> str:
+    """`(name)` as systemd renames the child before exec: the last 8 characters of the
+    program's file name, so it fits in 10 (`(nope)`, `(suchprog)` for `nosuchprog`).
+    It is the journal identifier of the child's own failure lines.
+    # systemd: rename_process_from_path(); observed in oracle-257.json
+    """
+    name = os.path.basename(path.rstrip("/")) or "..."
+    return f"({name[-8:]})"
+
+
 @dataclass(frozen=True)
 class UserCredentials:
     """A resolved User=: what the child switches to and what $USER/$HOME say."""
@@ -155,6 +165,8 @@ class ExecRequest:
     `cgroup`: a cgroup directory the child moves itself into before anything else.
     `pid_variables`: environment names the child sets to its own PID
     (SYSTEMD_EXEC_PID, WATCHDOG_PID; see environment.pid_variables()).
+    `home`: the home for `~` when it is not the one of `user` (a `+` command of a unit
+    with User= still starts in that user's home).
     """
 
     path: str
@@ -175,6 +187,7 @@ class ExecRequest:
     new_session: bool = True
     cgroup: str | None = None
     pid_variables: tuple[str, ...] = ("SYSTEMD_EXEC_PID",)
+    home: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +208,11 @@ class ExecFailure:
     errno: int
     reason: str  # systemd's first line, e.g. "Unable to locate executable '/nope': …"
     path: str  # the command's path as written (for the second line)
+
+    @property
+    def ident(self) -> str:
+        """The identifier systemd logs these lines under, e.g. `(nope)`."""
+        return child_process_name(self.path)
 
     @property
     def step(self) -> str:
@@ -249,7 +267,7 @@ def _plan(req: ExecRequest) -> _Plan:
     euid = os.geteuid()
     try:
         creds = resolve_user(req.user if req.user is not None else euid)
-        home = creds.home
+        home = req.home if req.home is not None else creds.home
     except LookupError:
         creds = None
         if req.user is not None:
@@ -391,6 +409,8 @@ def _fail(status: int, e: OSError | int, reason: str) -> _ChildError:
 
 def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # pragma: no cover
     wfd = original = pipe[0]
+    _set_comm(child_process_name(req.path))
+
     # 1. signals: the daemon's handlers, ignores (SIGPIPE!) and mask must not leak
     try:
         signal.set_wakeup_fd(-1)
@@ -519,6 +539,16 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
     except OSError as e:
         raise _ChildError(EXIT_EXEC, e.errno or errno_mod.EIO,
                           f"Failed to execute {executable}: {os.strerror(e.errno or errno_mod.EIO)}") from None
+
+
+def _set_comm(name: str) -> None:  # pragma: no cover
+    try:
+        import ctypes  # noqa: PLC0415
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
 
 
 def _setup_stdio(spec: Stdio, target: int, flags: int, status: int, what: str) -> None:  # pragma: no cover
@@ -652,6 +682,12 @@ def exec_request(
         working_directory = "-~"
     limits = dict(default_limits or {})
     limits.update(service.limits)
+    home = None
+    if privileged and service.user:
+        try:
+            home = resolve_user(service.user).home
+        except LookupError:
+            home = None
     return ExecRequest(
         path=path,
         argv=argv,
@@ -670,4 +706,5 @@ def exec_request(
         pass_fds=pass_fds,
         cgroup=cgroup,
         pid_variables=pid_variables,
+        home=home,
     )
