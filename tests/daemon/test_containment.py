@@ -171,6 +171,8 @@ def test_cgroup_emptiness_arrives_on_the_events_fd(cgroup):
 
 def test_cgroup_readings_and_remove(cgroup):
     path = cgroup.create("read.service")
+    own = own_cgroup().rstrip("/")
+    assert cgroup.display_path("read.service") == f"{own}/{os.path.basename(cgroup.base)}/read.service"
     main, (grandchild,) = start(LEAVE_GRANDCHILD, cgroup=path)
     reap(main)
     assert cgroup.tasks("read.service") == 1

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sysvisor.core.types import NotifyAccess, ServiceType
 from sysvisor.core.units import ServiceSection
@@ -123,6 +126,15 @@ def test_user_manager_passes_its_environment_but_not_private_variables():
     assert env == {"PATH": DEFAULT_PATH, "FOO": "bar"}
 
 
+def test_user_manager_adds_managerpid_and_login_variables(tmp_path):
+    env = build_environment(ServiceSection(), {"FOO": "1"}, {"INVOCATION_ID": "x"}, user_manager=True)
+    me = resolve_user(os.geteuid())
+    assert env["MANAGERPID"] == str(os.getpid())
+    assert env["FOO"] == "1" and env["USER"] == me.name and env["LOGNAME"] == me.name
+    system = build_environment(ServiceSection(), {"FOO": "1"}, {}, user_manager=False, locale_conf=no_locale(tmp_path))
+    assert "MANAGERPID" not in system and "FOO" not in system
+
+
 def test_user_manager_sets_login_variables():
     creds = UserCredentials("alice", 1000, 1000, "/home/alice", "/bin/bash")
     assert user_variables(creds, login_environment=True) == {
@@ -202,3 +214,26 @@ def test_pid_variables_respect_unit_settings():
     svc = ServiceSection(unset_environment=["WATCHDOG_PID"])
     assert pid_variables({}, svc, ["WATCHDOG_PID"]) == ("SYSTEMD_EXEC_PID",)
     assert pid_variables({"SYSTEMD_EXEC_PID": "*"}, ServiceSection()) == ()
+
+
+_keys = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+_values = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"), max_size=20)
+
+
+def _quote(value: str) -> str:
+    """Write a value the way shell-style env files quote it (systemd's write_env_file)."""
+    return '"' + "".join("\\" + c if c in '"\\`$' else c for c in value) + '"'
+
+
+@given(st.dictionaries(_keys, _values, max_size=6))
+def test_env_file_double_quoting_round_trips(values):
+    text = "".join(f"{k}={_quote(v)}\n" for k, v in values.items())
+    assert {k: v for _, k, v in parse_environment_file(text)} == values
+
+
+@given(st.dictionaries(_keys, st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs"),
+                                                              blacklist_characters="\\'\"#;"), max_size=20),
+                       max_size=6))
+def test_env_file_plain_values_round_trip(values):
+    text = "".join(f"  {k} =  {v}   \n# comment\n" for k, v in values.items())
+    assert {k: v for _, k, v in parse_environment_file(text)} == values

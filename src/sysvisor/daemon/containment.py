@@ -152,8 +152,9 @@ class CgroupContainment:
 
     kind = "cgroup"
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, mount: str = ""):
         self.base = base
+        self.mount = mount
         self._inotify: _Inotify | None = None
         self._watches: dict[int, str] = {}
         self._watch_of: dict[str, int] = {}
@@ -170,7 +171,7 @@ class CgroupContainment:
             os.mkdir(base)
         except FileExistsError:
             pass
-        self = cls(base)
+        self = cls(base, mount)
         self._enable_controllers()
         return self
 
@@ -191,6 +192,13 @@ class CgroupContainment:
 
     def path(self, unit: str) -> str:
         return os.path.join(self.base, unit)
+
+    def display_path(self, unit: str) -> str:
+        """The unit's cgroup relative to the hierarchy, for status' `CGroup:` line."""
+        path = self.path(unit)
+        if self.mount and path.startswith(self.mount + "/"):
+            return path[len(self.mount):]
+        return path
 
     def create(self, unit: str) -> str:
         """Make (or reuse) the unit's cgroup and watch its cgroup.events. Returns its path."""
@@ -456,6 +464,10 @@ class ProcessGroupContainment:
             if sig in (signal.SIGCONT, 0):
                 break
         return list(killed.values())
+
+    def display_path(self, unit: str) -> str | None:
+        """No cgroup: status shows no `CGroup:` path."""
+        return None
 
     def events_fd(self) -> int | None:
         """None: without cgroups the daemon checks `is_empty` after each reap."""

@@ -372,7 +372,8 @@ def build_environment(
 
     `manager_env`: the manager's own process environment (os.environ);
     `manager_vars`: variables the manager defines for this process (the engine's
-    `Spawn.environment` plus `notify_variables()`, JOURNAL_STREAM …);
+    `Spawn.environment` — INVOCATION_ID must be among them — plus `notify_variables()`,
+    JOURNAL_STREAM …); MANAGERPID is added for a user manager;
     `credentials`: the target user (default: resolved from User=, else the manager's user;
     None when User= cannot be resolved: the spawn then fails in the child with 217/USER).
     Raises EnvironmentFileError for an unreadable mandatory EnvironmentFile=.
@@ -380,6 +381,8 @@ def build_environment(
     """
     env = manager_environment(manager_env, user_manager=user_manager,
                               default_environment=default_environment, locale_conf=locale_conf)
+    if user_manager:
+        env["MANAGERPID"] = str(os.getpid())  # systemd: service_spawn(), user managers only
     _merge(env, manager_vars)
     if credentials is None:
         credentials = _target_user(service)
