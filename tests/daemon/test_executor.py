@@ -164,6 +164,18 @@ def test_limit_above_hard_limit_is_clamped_like_systemd(tmp_path):
     assert soft == hard and soft <= 10**8
 
 
+def test_systemd_default_limits_match_the_oracle():
+    from pathlib import Path
+
+    from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS
+
+    props = json.loads((Path(__file__).parent.parent / "data" / "executor" / "oracle4-257-limits.json")
+                       .read_text())["props"]
+    for name, (soft, hard) in SYSTEMD_DEFAULT_LIMITS.items():
+        as_text = lambda v: "infinity" if v < 0 else str(v)  # noqa: E731
+        assert (props[f"Limit{name}Soft"], props[f"Limit{name}"]) == (as_text(soft), as_text(hard))
+
+
 def test_unknown_limit_name_is_205():
     assert run(ExecRequest(path="/bin/true", argv=["true"], limits={"BOGUS": (1, 1)}))[1] == EXIT_LIMITS
 

@@ -81,6 +81,15 @@ RLIMITS = {
     "RTTIME": resource.RLIMIT_RTTIME,
 }
 
+# The limits systemd 257 itself gives every service unless the unit sets Limit*= (Debian's
+# DefaultLimitCORE=0:infinity included); the rest is inherited from the manager.
+# Observed: tests/data/executor/oracle4-257-limits.json. -1 means infinity.
+SYSTEMD_DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
+    "NOFILE": (1024, 524288),
+    "MEMLOCK": (8 * 1024 * 1024, 8 * 1024 * 1024),
+    "CORE": (0, -1),
+}
+
 Stdio = int | str  # an fd to dup2, or "null" / "inherit" (keep the daemon's own fd)
 
 
