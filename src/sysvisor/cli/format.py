@@ -1,0 +1,102 @@
+"""Terminal vocabulary shared by the CLI renderers: glyphs, colours, byte sizes.
+
+Ported from systemd's src/basic/glyph-util.c, ansi-color.h and format-util.c
+(`format_bytes()`). Stdlib only.
+# spec: systemctl-and-journal.md §3 (glyphs and colours)
+"""
+
+from __future__ import annotations
+
+# systemd: ansi-color.h
+ANSI_NORMAL = "\x1b[0m"
+ANSI_HIGHLIGHT = "\x1b[0;1;39m"
+ANSI_HIGHLIGHT_RED = "\x1b[0;1;31m"
+ANSI_HIGHLIGHT_GREEN = "\x1b[0;1;32m"
+ANSI_HIGHLIGHT_YELLOW = "\x1b[0;1;38;5;185m"
+ANSI_GREY = "\x1b[0;38;5;245m"
+
+# systemd: special_glyph(), UTF-8 and ASCII forms
+GLYPHS_UTF8 = {
+    "black-circle": "●",
+    "white-circle": "○",
+    "multiplication-sign": "×",
+    "circle-arrow": "↻",
+    "tree-branch": "├─",
+    "tree-right": "└─",
+    "tree-vertical": "│ ",
+    "arrow-right": "→",
+}
+GLYPHS_ASCII = {
+    "black-circle": "*",
+    "white-circle": "o",
+    "multiplication-sign": "x",
+    "circle-arrow": "<->",
+    "tree-branch": "|-",
+    "tree-right": "`-",
+    "tree-vertical": "| ",
+    "arrow-right": "->",
+}
+
+# systemd: unit_active_state_to_glyph()
+_STATE_GLYPH = {
+    "active": "black-circle",
+    "reloading": "circle-arrow",
+    "refreshing": "circle-arrow",
+    "inactive": "white-circle",
+    "failed": "multiplication-sign",
+    "activating": "black-circle",
+    "deactivating": "black-circle",
+    "maintenance": "white-circle",
+}
+
+
+class Style:
+    """Whether to draw colours and UTF-8 glyphs; every renderer takes one."""
+
+    def __init__(self, color: bool = False, utf8: bool = True) -> None:
+        self.color = color
+        self.utf8 = utf8
+
+    def glyph(self, name: str) -> str:
+        return (GLYPHS_UTF8 if self.utf8 else GLYPHS_ASCII)[name]
+
+    def paint(self, text: str, ansi: str) -> str:
+        """`text` wrapped in `ansi` … normal, or as is without colour."""
+        if not self.color or not ansi:
+            return text
+        return f"{ansi}{text}{ANSI_NORMAL}"
+
+    def on(self, ansi: str) -> str:
+        return ansi if self.color else ""
+
+    def off(self, ansi: str) -> str:
+        return ANSI_NORMAL if self.color and ansi else ""
+
+
+def active_state_glyph(state: str | None) -> str:
+    """Glyph name for an ActiveState. # systemd: unit_active_state_to_glyph()"""
+    return _STATE_GLYPH.get(state or "", "black-circle")
+
+
+def active_state_color(state: str | None) -> str:
+    """Colour of an ActiveState: red failed, green active/reloading. # systemd: format_active_state()"""
+    if state == "failed":
+        return ANSI_HIGHLIGHT_RED
+    if state in ("active", "reloading"):
+        return ANSI_HIGHLIGHT_GREEN
+    return ""
+
+
+_IEC = (("E", 1024**6), ("P", 1024**5), ("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024))
+
+
+def format_bytes(n: int) -> str:
+    """`21.3M`, `4.0K`, `512B`: systemd's format_bytes() (IEC, one truncated decimal)."""
+    for i, (suffix, factor) in enumerate(_IEC):
+        if n >= factor:
+            if i != len(_IEC) - 1:
+                digit = (n // _IEC[i + 1][1] * 10 // _IEC[-1][1]) % 10
+            else:
+                digit = (n * 10 // factor) % 10
+            return f"{n // factor}.{digit}{suffix}"
+    return f"{n}B"
