@@ -19,13 +19,14 @@ from sysvisor.timefmt import USEC_INFINITY
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 ORACLE_FILE = GOLDEN / "oracle" / "render-257.json"
+ORACLE2_FILE = GOLDEN / "oracle" / "render2-257.json"
 
 _SPAN_UNITS = {"y": 31_557_600_000_000, "month": 2_629_800_000_000, "w": 604_800_000_000, "d": 86_400_000_000,
                "h": 3_600_000_000, "min": 60_000_000, "s": 1_000_000, "ms": 1_000, "us": 1}
 
 
-def load_oracle() -> dict[str, dict[str, Any]]:
-    return json.loads(ORACLE_FILE.read_text())["steps"]
+def load_oracle(path: Path = ORACLE_FILE) -> dict[str, dict[str, Any]]:
+    return json.loads(path.read_text())["steps"]
 
 
 def parse_timespan(text: str) -> int:
@@ -47,8 +48,9 @@ def parse_timespan(text: str) -> int:
 def parse_timestamp(text: str) -> int:
     if not text or text == "n/a":
         return 0
-    t = time.strptime(text, "%a %Y-%m-%d %H:%M:%S UTC")
-    return calendar.timegm(t) * 1_000_000
+    whole, _, frac = text.removesuffix(" UTC").partition(".")
+    t = time.strptime(whole, "%a %Y-%m-%d %H:%M:%S")
+    return calendar.timegm(t) * 1_000_000 + (int(frac) if frac else 0)
 
 
 _EXEC_RE = re.compile(
@@ -160,9 +162,17 @@ def status_extras(status_text: str) -> dict[str, Any]:
     m = re.search(r"^   Main PID: \d+ \((?!code=)([^)]*)\)", status_text, re.M)
     if m:
         extras["MainPIDComm"] = m.group(1)
-    m = re.search(r"Control PID: \d+ \(([^)]*)\)", status_text)
+    m = re.search(r"(?:Control|Cntrl) PID: \d+ \(([^)]*)\)", status_text)
     if m:
         extras["ControlPIDComm"] = m.group(1)
+    conds = re.findall(r"^ {13}[├└]─ (Condition\w+)=(\|?)(!?)(.*) was not met$", status_text, re.M)
+    if conds:
+        extras["Conditions"] = [
+            {"name": n, "trigger": bool(t), "negate": bool(neg), "param": p, "state": -1} for n, t, neg, p in conds
+        ]
+    m = re.search(r"^ {13}(Assert\w+)=(!?)(.*) was not met$", status_text, re.M)
+    if m:
+        extras["Asserts"] = [{"name": m.group(1), "trigger": False, "negate": bool(m.group(2)), "param": m.group(3), "state": -1}]
     procs = re.findall(r"^ {13}[├└]─ *(\d+) (.*)$", status_text, re.M)
     if procs:
         extras["CGroupProcesses"] = [(int(p), c) for p, c in procs]

@@ -92,7 +92,6 @@ PROPERTY_KINDS: dict[str, str] = {
     "TimersCalendar": TIMERS_CALENDAR,
     "NextElapseUSecRealtime": TIMESTAMP,
     "LastTriggerUSec": TIMESTAMP,
-    "LastTriggerUSecMonotonic": MONOTONIC,
     "Job": JOB,
     "StatusErrno": INT,
     "MainPID": INT,
