@@ -159,6 +159,7 @@ def fix_realtime_from_monotonic(props: dict[str, Any]) -> int:
 def status_extras(status_text: str) -> dict[str, Any]:
     """What `status` learns outside the bus properties: process names and the cgroup's processes."""
     extras: dict[str, Any] = {}
+    status_text = re.sub(r"\x1b\[[0-9;:]*m", "", status_text)
     m = re.search(r"^   Main PID: \d+ \((?!code=)([^)]*)\)", status_text, re.M)
     if m:
         extras["MainPIDComm"] = m.group(1)

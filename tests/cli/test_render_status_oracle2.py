@@ -41,3 +41,17 @@ def test_status_us_matches_systemd(label: str) -> None:
     )
     assert normalize(got) == normalize(status["stdout"])
     assert status_exit_code(props) == status["rc"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_status_colors_match_systemd(label: str) -> None:
+    status = ORACLE[label + ":status-color"]
+    props = parse_show(ORACLE[label + ":show-us"]["stdout"])
+    offset = fix_realtime_from_monotonic(dict(props))
+    props.update(status_extras(status["stdout"]))
+    _head, journal = split_status(status["stdout"])  # journal colours are the journal's business
+    now = snapshot_now(props)
+    got = render_status(
+        props, journal, now, now_monotonic_usec=now - offset, unit_states=STATES, color=True, urlify_host="oracle"
+    )
+    assert normalize(got) == normalize(status["stdout"])

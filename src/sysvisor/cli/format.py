@@ -12,8 +12,11 @@ ANSI_NORMAL = "\x1b[0m"
 ANSI_HIGHLIGHT = "\x1b[0;1;39m"
 ANSI_HIGHLIGHT_RED = "\x1b[0;1;31m"
 ANSI_HIGHLIGHT_GREEN = "\x1b[0;1;32m"
-ANSI_HIGHLIGHT_YELLOW = "\x1b[0;1;38;5;185m"
-ANSI_GREY = "\x1b[0;38;5;245m"
+ANSI_HIGHLIGHT_CYAN = "\x1b[0;1;36m"
+# systemd 257 writes 256-colour codes with colons (observed with SYSTEMD_COLORS=1)
+ANSI_HIGHLIGHT_YELLOW = "\x1b[0;1;38:5:185m"
+ANSI_GREY = "\x1b[0;38:5:245m"
+ANSI_UNDERLINE = "\x1b[4m"
 
 # systemd: special_glyph(), UTF-8 and ASCII forms
 GLYPHS_UTF8 = {
@@ -51,11 +54,28 @@ _STATE_GLYPH = {
 
 
 class Style:
-    """Whether to draw colours and UTF-8 glyphs; every renderer takes one."""
+    """Whether to draw colours, UTF-8 glyphs and hyperlinks; every renderer takes one.
 
-    def __init__(self, color: bool = False, utf8: bool = True) -> None:
+    `urlify_host`: with colours, paths and URLs become OSC-8 hyperlinks as systemd draws
+    them (`file://HOST/path`); None disables links.
+    """
+
+    def __init__(self, color: bool = False, utf8: bool = True, urlify_host: str | None = None) -> None:
         self.color = color
         self.utf8 = utf8
+        self.urlify_host = urlify_host if color else None
+
+    def link(self, url: str, text: str | None = None) -> str:
+        """`text` as a hyperlink to `url`. # systemd: terminal_urlify()"""
+        if self.urlify_host is None:
+            return text if text is not None else url
+        return f"\x1b]8;;{url}\x1b\\{text if text is not None else url}\x1b]8;;\x1b\\"
+
+    def link_path(self, path: str, text: str | None = None) -> str:
+        """A file path as a `file://HOST/path` hyperlink. # systemd: terminal_urlify_path()"""
+        if self.urlify_host is None:
+            return text if text is not None else path
+        return self.link(f"file://{self.urlify_host}{path}", text if text is not None else path)
 
     def glyph(self, name: str) -> str:
         return (GLYPHS_UTF8 if self.utf8 else GLYPHS_ASCII)[name]
@@ -76,6 +96,15 @@ class Style:
 def active_state_glyph(state: str | None) -> str:
     """Glyph name for an ActiveState. # systemd: unit_active_state_to_glyph()"""
     return _STATE_GLYPH.get(state or "", "black-circle")
+
+
+def unit_file_state_color(state: str | None) -> str:
+    """Colour of UnitFileState=/UnitFilePreset= in `Loaded:` (observed systemd 257)."""
+    if state in ("enabled", "enabled-runtime"):
+        return ANSI_HIGHLIGHT_GREEN
+    if state in ("disabled", "masked", "masked-runtime", "bad"):
+        return ANSI_HIGHLIGHT_YELLOW
+    return ""
 
 
 def active_state_color(state: str | None) -> str:

@@ -21,12 +21,14 @@ from typing import Any
 from sysvisor.cli.format import (
     ANSI_GREY,
     ANSI_HIGHLIGHT,
+    ANSI_HIGHLIGHT_CYAN,
     ANSI_HIGHLIGHT_RED,
     ANSI_HIGHLIGHT_YELLOW,
     Style,
     active_state_color,
     active_state_glyph,
     format_bytes,
+    unit_file_state_color,
 )
 from sysvisor.exitstatus import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
 from sysvisor.protocol.properties import EXEC_PROPERTIES, UINT64_MAX
@@ -122,7 +124,7 @@ def _dropin_lines(paths: Sequence[str], st: Style) -> list[str]:
             current_dir = d
         nxt = paths[i + 1] if i + 1 < len(paths) else None
         last = nxt is None or os.path.dirname(nxt) != d
-        buf += base + ("" if last else ", ")
+        buf += st.link_path(path, base) + ("" if last else ", ")
     if current_dir is not None:
         lines.append(buf)
     return lines
@@ -139,10 +141,21 @@ def _loaded_line(props: Mapping[str, Any], st: Style) -> str:
     preset = props.get("UnitFilePreset")
     if message:
         return f"{_label('Loaded')}{state} (Reason: {message})"
+    if path:
+        path = st.link_path(path)
     if path and ufs:
         # systemd: show_preset_for_state()
         show_preset = bool(preset) and ufs not in ("alias", "static", "generated", "transient")
-        return f"{_label('Loaded')}{state} ({path}; {ufs}" + (f"; preset: {preset})" if show_preset else ")")
+        # the preset's colour codes are printed even when the preset is not (observed)
+        p_color = unit_file_state_color(preset)
+        return (
+            f"{_label('Loaded')}{state} ({path}; {st.paint(ufs, unit_file_state_color(ufs))}"
+            + ("; preset: " if show_preset else "")
+            + st.on(p_color)
+            + (preset if show_preset else "")
+            + st.off(p_color)
+            + ")"
+        )
     if path:
         return f"{_label('Loaded')}{state} ({path})"
     return f"{_label('Loaded')}{state}"
@@ -303,7 +316,7 @@ def _cgroup_lines(props: Mapping[str, Any], st: Style) -> list[str]:
         width = len(str(procs[-1][0]))  # systemd: show_pid_array() pads to the widest PID
         for i, (pid, cmdline) in enumerate(procs):
             glyph = st.glyph("tree-right" if i == len(procs) - 1 else "tree-branch")
-            lines.append(f"{_INDENT}{glyph}{pid:>{width}} {cmdline}")
+            lines.append(f"{_INDENT}{glyph}" + st.paint(f"{pid:>{width}} {cmdline}", ANSI_GREY))
     return lines
 
 
@@ -319,16 +332,18 @@ def render_status(
     timestamp_style: str = "pretty",
     utf8: bool = True,
     columns: int | None = None,
+    urlify_host: str | None = None,
 ) -> str:
     """The `systemctl status UNIT` text for one unit snapshot (ends with "\\n").
 
     `journal_lines` are the already formatted log lines (`-n`, `-o` applied by the caller);
     `unit_states` gives the ActiveState of TriggeredBy=/Triggers= units for their glyphs;
     `now_monotonic_usec` is needed only for a timer's monotonic `Trigger:`. With `full=False`
-    and `columns`, lines are ellipsized to the terminal width as on a TTY.
+    and `columns`, lines are ellipsized to the terminal width as on a TTY. With `color` and
+    `urlify_host` (the host name), paths and URLs are OSC-8 hyperlinks as systemd draws them.
     # spec: systemctl-and-journal.md §3; systemd: systemctl-show.c print_status_info()
     """
-    st = Style(color=color, utf8=utf8)
+    st = Style(color=color, utf8=utf8, urlify_host=urlify_host)
     now = now_realtime_usec
     unit_id = props.get("Id") or "n/a"
     active = props.get("ActiveState")
@@ -381,7 +396,7 @@ def render_status(
     out.extend(_condition_lines(props, now, st, timestamp_style))
 
     for i, doc in enumerate(props.get("Documentation") or ()):
-        out.append(f"{_label('Docs') if i == 0 else _INDENT}{doc}")
+        out.append(f"{_label('Docs') if i == 0 else _INDENT}{st.link(doc)}")
 
     proc_lines, main_pid, control_pid = _process_lines(props, st)
     out.extend(proc_lines)
@@ -390,7 +405,7 @@ def render_status(
         out.append(pid_line)
 
     if props.get("StatusText"):
-        out.append(f'{_label("Status")}"{props["StatusText"]}"')
+        out.append(f'{_label("Status")}"{st.paint(props["StatusText"], ANSI_HIGHLIGHT_CYAN)}"')
     errno = _int(props, "StatusErrno")
     if errno > 0:
         out.append(f"{_label('Error')}{errno} ({os.strerror(errno)})")
