@@ -56,3 +56,13 @@ def test_list_units_matches_systemd(label: str) -> None:
 def test_no_legend_drops_header_and_footer() -> None:
     rows = [{"Id": "a.service", "LoadState": "loaded", "ActiveState": "failed", "SubState": "failed", "Description": "A"}]
     assert render_list_units(rows, legend=False) == "● a.service loaded failed failed A\n"
+
+
+def test_list_units_colors_match_systemd() -> None:
+    from render_snapshot import ORACLE2_FILE
+
+    step = load_oracle(ORACLE2_FILE)["list-units-color"]
+    text = step["stdout"]
+    plain_text = re.sub(r"\x1b\[[0-9;:]*m", "", text)
+    rows = rows_from(plain_text, False)
+    assert render_list_units(rows, all_=True, color=True) == text

@@ -129,3 +129,44 @@ def format_bytes(n: int) -> str:
                 digit = (n * 10 // factor) % 10
             return f"{n // factor}.{digit}{suffix}"
     return f"{n}B"
+
+
+def format_table(
+    header: list[str] | None,
+    rows: list[list[str]],
+    st: Style,
+    colors: list[list[str]] | None = None,
+    right: frozenset[int] = frozenset(),
+) -> list[str]:
+    """Lines of a systemctl table (systemd's format-table.c as list-units/list-timers use it).
+
+    Columns are as wide as their widest cell and separated by one blank; `right` columns are
+    right-aligned. Without colour the last column is not padded. With colour every header
+    cell and separator is underlined and padded (the last one too), and a row's cell colour
+    covers its padding.
+    """
+    all_rows = ([header] if header is not None else []) + rows
+    if not all_rows:
+        return []
+    n = len(all_rows[0])
+    widths = [max(len(r[i]) for r in all_rows) for i in range(n)]
+
+    def pad(i: int, cell: str, last_too: bool) -> str:
+        if i == n - 1 and not last_too:
+            return cell
+        return cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+
+    lines = []
+    if header is not None:
+        if st.color:
+            sep = f"{ANSI_UNDERLINE} {ANSI_NORMAL}"
+            lines.append(sep.join(f"{ANSI_UNDERLINE}{pad(i, c, True)}{ANSI_NORMAL}" for i, c in enumerate(header)))
+        else:
+            lines.append(" ".join(pad(i, c, False) for i, c in enumerate(header)))
+    for r, row in enumerate(rows):
+        cells = []
+        for i, c in enumerate(row):
+            color = colors[r][i] if colors else ""
+            cells.append(st.paint(pad(i, c, False), color))
+        lines.append(" ".join(cells))
+    return lines

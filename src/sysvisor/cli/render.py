@@ -28,6 +28,7 @@ from sysvisor.cli.format import (
     active_state_color,
     active_state_glyph,
     format_bytes,
+    format_table,
     unit_file_state_color,
 )
 from sysvisor.exitstatus import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
@@ -461,16 +462,6 @@ def unit_sort_key(name: str) -> tuple[str, str]:
     return suffix.lower(), name.lower()
 
 
-def _table(rows: list[list[str]], header: list[str] | None) -> list[list[str]]:
-    """Pad every column but the last to its widest cell."""
-    all_rows = ([header] if header else []) + rows
-    if not all_rows:
-        return []
-    n = len(all_rows[0])
-    widths = [max(len(r[i]) for r in all_rows) for i in range(n)]
-    return [[c.ljust(widths[i]) if i < n - 1 else c for i, c in enumerate(r)] for r in all_rows]
-
-
 def render_list_units(
     rows: Iterable[Mapping[str, Any]],
     all_: bool = False,
@@ -487,8 +478,8 @@ def render_list_units(
     `rows` are snapshots with at least Id, LoadState, ActiveState, SubState, Description and
     optionally Job (a job type word such as `stop`, or a dict with `type`). The caller filters
     (default: active, with a job, or failed; `--all`; `--state=`); `states_filter` is the
-    `--state=`/`--failed` list, which only changes the footer. A `●` marks failed and
-    activating/deactivating units and units whose definition did not load.
+    `--state=`/`--failed` list, which only changes the footer. A `●` marks units that did not
+    load, failed ones and ones changing state; colours as observed with systemd 257.
     # spec: systemctl-and-journal.md §5; systemd: systemctl-list-units.c output_units_list()
     """
     st = Style(color=color, utf8=utf8)
@@ -497,60 +488,55 @@ def render_list_units(
         units.sort(key=lambda r: unit_sort_key(str(r.get("Id", ""))))
     jobs = [_job_word(r.get("Job")) for r in units]
     with_job = any(jobs)
-    header = ["UNIT", "LOAD", "ACTIVE", "SUB"] + (["JOB"] if with_job else []) + ["DESCRIPTION"]
+    # the bullet column is one wide even when empty
+    header = ([" "] if not plain else []) + ["UNIT", "LOAD", "ACTIVE", "SUB"] + (["JOB"] if with_job else []) + ["DESCRIPTION"]
     cells: list[list[str]] = []
-    marks: list[tuple[str, str, str]] = []  # (circle colour, load colour, active colour)
+    colors: list[list[str]] = []
     for r, job in zip(units, jobs):
         load = str(r.get("LoadState") or "")
         act = str(r.get("ActiveState") or "")
-        row = [str(r.get("Id", "")), load, act, str(r.get("SubState") or "")]
-        if with_job:
-            row.append(job)
-        row.append(str(r.get("Description") or r.get("Id", "")))
-        cells.append(row)
-        circle, load_c, act_c = "", "", ""
+        sub = str(r.get("SubState") or "")
+        circle_c = load_c = id_c = act_c = sub_c = ""
+        circle = False
         if load in ("error", "not-found", "bad-setting", "masked"):
-            circle = load_c = ANSI_HIGHLIGHT_RED
-        elif act == "failed":
-            circle = act_c = ANSI_HIGHLIGHT_RED
+            # observed: not-found in yellow, masked (and the other load errors) in red
+            circle, circle_c = True, ANSI_HIGHLIGHT_YELLOW
+            load_c = ANSI_HIGHLIGHT_YELLOW if load == "not-found" else ANSI_HIGHLIGHT_RED
+        if act == "failed":
+            circle, circle_c = True, ANSI_HIGHLIGHT_RED
+            id_c = act_c = sub_c = ANSI_HIGHLIGHT_RED
         elif act in ("reloading", "activating", "maintenance", "refreshing", "deactivating"):
-            circle = ANSI_HIGHLIGHT_YELLOW
-        marks.append((circle, load_c, act_c))
-    table = _table(cells, header if legend else None)
-    out: list[str] = []
-    body = table[1:] if legend else table
-    if legend:
-        head = " ".join(table[0])
-        if color:
-            head = st.paint(head, ANSI_HIGHLIGHT)
-        out.append(head if plain else "  " + head)
-    for row, (circle, load_c, act_c) in zip(body, marks):
-        row = list(row)
-        row[1] = st.paint(row[1], load_c)
-        row[2] = st.paint(row[2], act_c)
-        line = " ".join(row).rstrip() if not with_job and not row[-1] else " ".join(row)
+            circle, circle_c = True, ANSI_HIGHLIGHT
+            id_c = act_c = sub_c = ANSI_HIGHLIGHT
+        elif act == "inactive":
+            id_c = act_c = sub_c = ANSI_GREY
+        elif sub == "exited":
+            sub_c = ANSI_GREY
+        row = [r.get("Id", ""), load, act, sub] + ([job] if with_job else []) + [r.get("Description") or r.get("Id", "")]
+        rc = [id_c, load_c, act_c, sub_c] + ([""] if with_job else []) + [""]
         if not plain:
-            # systemd: "●" in front of units needing attention, else two blanks
-            line = (st.paint(st.glyph("black-circle"), circle) + " " if circle else "  ") + line
-        out.append(line)
+            row.insert(0, st.glyph("black-circle") if circle else "")
+            rc.insert(0, circle_c if circle else "")
+        cells.append([str(c) for c in row])
+        colors.append(rc)
+    out = format_table(header if legend else None, cells, st, colors)
     if legend:
         arrow = st.glyph("arrow-right")
         n = len(units)
         if n > 0:
             out.append("")
-            out.extend(s.format(arrow=arrow) for s in LIST_UNITS_LEGEND)
+            lines = [s.format(arrow=arrow) for s in LIST_UNITS_LEGEND]
             if with_job:
-                out.append(LIST_UNITS_LEGEND_JOB.format(arrow=arrow))
+                lines.append(LIST_UNITS_LEGEND_JOB.format(arrow=arrow))
+            out.extend(st.paint(line, ANSI_GREY) for line in lines)
         out.append("")
         count = f"{n} loaded units listed."
         count = st.paint(count, ANSI_HIGHLIGHT if n > 0 else ANSI_HIGHLIGHT_RED)
-        hint = "To show all installed unit files use 'systemctl list-unit-files'."
+        hint = st.paint("To show all installed unit files use 'systemctl list-unit-files'.", ANSI_GREY)
         if all_ or (states_filter and "inactive" in states_filter):
-            out.append(count)
-            out.append(st.paint(hint, ANSI_GREY))
+            out += [count, hint]
         elif not states_filter:
-            out.append(count + " " + st.paint("Pass --all to see loaded but inactive units, too.", ANSI_GREY))
-            out.append(st.paint(hint, ANSI_GREY))
+            out += [count + " " + st.paint("Pass --all to see loaded but inactive units, too.", ANSI_GREY), hint]
         else:
             out.append(f"{n} loaded units listed.")
     return "".join(line + "\n" for line in out)
