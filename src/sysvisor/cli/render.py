@@ -222,20 +222,10 @@ def _condition_lines(props: Mapping[str, Any], now: int, st: Style, style: str) 
 
 
 def _timer_trigger(props: Mapping[str, Any], now: int, now_monotonic: int | None, style: str) -> str:
-    """`Trigger:` of a timer: the nearer of the realtime and monotonic next elapse.
-
-    # systemd: calc_next_elapse()
-    """
-    real = _int(props, "NextElapseUSecRealtime")
-    mono = _int(props, "NextElapseUSecMonotonic")
-    candidates = []
-    if timestamp_is_set(real):
-        candidates.append(real)
-    if timestamp_is_set(mono) and now_monotonic is not None:
-        candidates.append(now + (mono - now_monotonic))
-    if not candidates:
+    """`Trigger:` of a timer: its next elapse, or `n/a`. # systemd: print_status_info()"""
+    nxt = timer_next_elapse(props, now, now_monotonic)
+    if not nxt:
         return f"{_label('Trigger')}n/a"
-    nxt = min(candidates)
     return f"{_label('Trigger')}{format_timestamp(nxt, style=style)}; {format_timestamp_relative(nxt, now)}"
 
 
@@ -550,3 +540,121 @@ def _job_word(job: Any) -> str:
     if isinstance(job, (list, tuple)) and len(job) >= 2:
         return str(job[1])
     return str(job)
+
+
+# ---------------------------------------------------------------- list-timers
+
+
+def timer_next_elapse(props: Mapping[str, Any], now_realtime_usec: int, now_monotonic_usec: int | None) -> int:
+    """The realtime µs of a timer's next elapse: nearer of calendar and monotonic, 0 if none.
+
+    # systemd: systemctl-list-timers.c calc_next_elapse()
+    """
+    real = _int(props, "NextElapseUSecRealtime")
+    mono = _int(props, "NextElapseUSecMonotonic")
+    if timestamp_is_set(mono) and now_monotonic_usec is not None:
+        converted = now_realtime_usec + (mono - now_monotonic_usec)
+        return min(converted, real) if timestamp_is_set(real) else converted
+    return real if timestamp_is_set(real) else 0
+
+
+def render_list_timers(
+    rows: Iterable[Mapping[str, Any]],
+    now_realtime_usec: int,
+    now_monotonic_usec: int | None = None,
+    *,
+    all_: bool = False,
+    legend: bool = True,
+    color: bool = False,
+    timestamp_style: str = "pretty",
+) -> str:
+    """`systemctl list-timers` text (systemd 257 layout, ends with "\\n").
+
+    `rows` are timer snapshots: Id, NextElapseUSecRealtime, NextElapseUSecMonotonic (monotonic
+    µs, needs `now_monotonic_usec`), LastTriggerUSec (realtime µs) and `Triggers` (or `Unit`):
+    the activated unit(s). The caller filters (`--all`: include inactive timers).
+    Sorted by next elapse, timers that will not elapse last.
+    # spec: timers.md §6; systemd: systemctl-list-timers.c output_timers_list()
+    """
+    st = Style(color=color)
+    now = now_realtime_usec
+    items = []
+    for r in rows:
+        nxt = timer_next_elapse(r, now, now_monotonic_usec)
+        items.append((nxt, str(r.get("Id", "")), r))
+    items.sort(key=lambda t: (not timestamp_is_set(t[0]), t[0], t[1]))
+    cells = []
+    for nxt, unit_id, r in items:
+        last = _int(r, "LastTriggerUSec")
+        triggers = r.get("Triggers") or ([r["Unit"]] if r.get("Unit") else [])
+        cells.append(
+            [
+                format_timestamp(nxt, style=timestamp_style) or "-",
+                format_timestamp_relative(nxt, now, implicit_left=True) or "-",
+                format_timestamp(last, style=timestamp_style) or "-",
+                format_timestamp_relative(last, now) or "-",
+                unit_id,
+                ", ".join(triggers),
+            ]
+        )
+    header = ["NEXT", "LEFT", "LAST", "PASSED", "UNIT", "ACTIVATES"]
+    out = format_table(header if legend else None, cells, st, right=frozenset({1, 3}))
+    if legend:
+        n = len(cells)
+        out.append("")
+        out.append(st.paint(f"{n} timers listed.", ANSI_HIGHLIGHT if n else ANSI_HIGHLIGHT_RED))
+        if not all_:
+            out.append("Pass --all to see loaded but inactive timers, too.")
+    return "".join(line + "\n" for line in out)
+
+
+# ---------------------------------------------------------------- unit files
+
+
+def render_list_unit_files(
+    rows: Iterable[tuple[str, str, str | None]],
+    *,
+    legend: bool = True,
+    color: bool = False,
+    sort: bool = True,
+) -> str:
+    """`systemctl list-unit-files` text: rows of (unit file name, state, preset or None).
+
+    The preset column shows `-` for states that have none (static, alias, ...), as the caller
+    passes None. The caller exits 1 when nothing matched.
+    # spec: unit-files.md §8; systemd: systemctl-list-unit-files.c output_unit_file_list()
+    """
+    st = Style(color=color)
+    items = list(rows)
+    if sort:
+        items.sort(key=lambda r: unit_sort_key(r[0]))
+    cells = [[name, state, preset or "-"] for name, state, preset in items]
+    colors = [["", unit_file_state_color(state), unit_file_state_color(preset)] for _name, state, preset in items]
+    out = format_table(["UNIT FILE", "STATE", "PRESET"] if legend else None, cells, st, colors)
+    if legend:
+        out.append("")
+        out.append(f"{len(cells)} unit files listed.")
+    return "".join(line + "\n" for line in out)
+
+
+# systemd: systemctl-is-enabled.c: these states count as "enabled" for the exit status
+IS_ENABLED_OK = frozenset({"enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient"})
+
+
+def render_is_enabled(results: Iterable[tuple[str, Sequence[str]]], *, full: bool = False) -> str:
+    """`systemctl is-enabled` stdout: one state per unit; with `--full` the install paths.
+
+    `results` are (state, install symlink paths) per unit, in argument order.
+    # spec: unit-files.md §8 (is-enabled states)
+    """
+    out = []
+    for state, paths in results:
+        out.append(state)
+        if full:
+            out.extend(f"  {p}" for p in paths)
+    return "".join(line + "\n" for line in out)
+
+
+def is_enabled_exit_code(states: Iterable[str]) -> int:
+    """0 if any unit is enabled in the is-enabled sense (enabled, static, alias ...), else 1."""
+    return 0 if any(s in IS_ENABLED_OK for s in states) else 1
