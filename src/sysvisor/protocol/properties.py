@@ -238,8 +238,9 @@ def format_property(name: str, value: object, *, timestamp_style: str = "pretty"
 def _show_order(props: Mapping[str, object]) -> list[str]:
     """Property names in systemd's D-Bus order (type interface first, then Unit), unknown last."""
     unit_id = str(props.get("Id") or "")
+    # type-specific interface first; without an Id assume a service
     first = _TIMER_ORDER if unit_id.endswith(".timer") else _SERVICE_ORDER
-    if not unit_id.endswith((".timer", ".service")):
+    if unit_id and not unit_id.endswith((".timer", ".service")):
         first = ()
     known = [n for n in first if n in props] + [n for n in _UNIT_ORDER if n in props]
     seen = set(known)
@@ -297,6 +298,20 @@ def format_show(
                 continue
             out.append(v if value_only else f"{name}={v}")
     return "".join(line + "\n" for line in out)
+
+
+def format_show_many(
+    units: Iterable[Mapping[str, object]],
+    names: Iterable[str] | None = None,
+    value_only: bool = False,
+    all_: bool = False,
+    *,
+    timestamp_style: str = "pretty",
+) -> str:
+    """`systemctl show A B`: each unit's block, separated by one blank line (observed v257)."""
+    wanted = list(names) if names is not None else None
+    blocks = [format_show(u, wanted, value_only, all_, timestamp_style=timestamp_style) for u in units]
+    return "\n".join(blocks)
 
 
 _SERVICE_ORDER: tuple[str, ...] = tuple(
