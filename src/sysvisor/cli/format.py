@@ -1,0 +1,172 @@
+"""Terminal vocabulary shared by the CLI renderers: glyphs, colours, byte sizes.
+
+Ported from systemd's src/basic/glyph-util.c, ansi-color.h and format-util.c
+(`format_bytes()`). Stdlib only.
+# spec: systemctl-and-journal.md §3 (glyphs and colours)
+"""
+
+from __future__ import annotations
+
+# systemd: ansi-color.h
+ANSI_NORMAL = "\x1b[0m"
+ANSI_HIGHLIGHT = "\x1b[0;1;39m"
+ANSI_HIGHLIGHT_RED = "\x1b[0;1;31m"
+ANSI_HIGHLIGHT_GREEN = "\x1b[0;1;32m"
+ANSI_HIGHLIGHT_CYAN = "\x1b[0;1;36m"
+# systemd 257 writes 256-colour codes with colons (observed with SYSTEMD_COLORS=1)
+ANSI_HIGHLIGHT_YELLOW = "\x1b[0;1;38:5:185m"
+ANSI_GREY = "\x1b[0;38:5:245m"
+ANSI_UNDERLINE = "\x1b[4m"
+
+# systemd: special_glyph(), UTF-8 and ASCII forms
+GLYPHS_UTF8 = {
+    "black-circle": "●",
+    "white-circle": "○",
+    "multiplication-sign": "×",
+    "circle-arrow": "↻",
+    "tree-branch": "├─",
+    "tree-right": "└─",
+    "tree-vertical": "│ ",
+    "arrow-right": "→",
+}
+GLYPHS_ASCII = {
+    "black-circle": "*",
+    "white-circle": "o",
+    "multiplication-sign": "x",
+    "circle-arrow": "<->",
+    "tree-branch": "|-",
+    "tree-right": "`-",
+    "tree-vertical": "| ",
+    "arrow-right": "->",
+}
+
+# systemd: unit_active_state_to_glyph()
+_STATE_GLYPH = {
+    "active": "black-circle",
+    "reloading": "circle-arrow",
+    "refreshing": "circle-arrow",
+    "inactive": "white-circle",
+    "failed": "multiplication-sign",
+    "activating": "black-circle",
+    "deactivating": "black-circle",
+    "maintenance": "white-circle",
+}
+
+
+class Style:
+    """Whether to draw colours, UTF-8 glyphs and hyperlinks; every renderer takes one.
+
+    `urlify_host`: with colours, paths and URLs become OSC-8 hyperlinks as systemd draws
+    them (`file://HOST/path`); None disables links.
+    """
+
+    def __init__(self, color: bool = False, utf8: bool = True, urlify_host: str | None = None) -> None:
+        self.color = color
+        self.utf8 = utf8
+        self.urlify_host = urlify_host if color else None
+
+    def link(self, url: str, text: str | None = None) -> str:
+        """`text` as a hyperlink to `url`. # systemd: terminal_urlify()"""
+        if self.urlify_host is None:
+            return text if text is not None else url
+        return f"\x1b]8;;{url}\x1b\\{text if text is not None else url}\x1b]8;;\x1b\\"
+
+    def link_path(self, path: str, text: str | None = None) -> str:
+        """A file path as a `file://HOST/path` hyperlink. # systemd: terminal_urlify_path()"""
+        if self.urlify_host is None:
+            return text if text is not None else path
+        return self.link(f"file://{self.urlify_host}{path}", text if text is not None else path)
+
+    def glyph(self, name: str) -> str:
+        return (GLYPHS_UTF8 if self.utf8 else GLYPHS_ASCII)[name]
+
+    def paint(self, text: str, ansi: str) -> str:
+        """`text` wrapped in `ansi` … normal, or as is without colour."""
+        if not self.color or not ansi:
+            return text
+        return f"{ansi}{text}{ANSI_NORMAL}"
+
+    def on(self, ansi: str) -> str:
+        return ansi if self.color else ""
+
+    def off(self, ansi: str) -> str:
+        return ANSI_NORMAL if self.color and ansi else ""
+
+
+def active_state_glyph(state: str | None) -> str:
+    """Glyph name for an ActiveState. # systemd: unit_active_state_to_glyph()"""
+    return _STATE_GLYPH.get(state or "", "black-circle")
+
+
+def unit_file_state_color(state: str | None) -> str:
+    """Colour of UnitFileState=/UnitFilePreset= in `Loaded:` (observed systemd 257)."""
+    if state in ("enabled", "enabled-runtime"):
+        return ANSI_HIGHLIGHT_GREEN
+    if state in ("disabled", "masked", "masked-runtime", "bad"):
+        return ANSI_HIGHLIGHT_YELLOW
+    return ""
+
+
+def active_state_color(state: str | None) -> str:
+    """Colour of an ActiveState: red failed, green active/reloading. # systemd: format_active_state()"""
+    if state == "failed":
+        return ANSI_HIGHLIGHT_RED
+    if state in ("active", "reloading"):
+        return ANSI_HIGHLIGHT_GREEN
+    return ""
+
+
+_IEC = (("E", 1024**6), ("P", 1024**5), ("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024))
+
+
+def format_bytes(n: int) -> str:
+    """`21.3M`, `4.0K`, `512B`: systemd's format_bytes() (IEC, one truncated decimal)."""
+    for i, (suffix, factor) in enumerate(_IEC):
+        if n >= factor:
+            if i != len(_IEC) - 1:
+                digit = (n // _IEC[i + 1][1] * 10 // _IEC[-1][1]) % 10
+            else:
+                digit = (n * 10 // factor) % 10
+            return f"{n // factor}.{digit}{suffix}"
+    return f"{n}B"
+
+
+def format_table(
+    header: list[str] | None,
+    rows: list[list[str]],
+    st: Style,
+    colors: list[list[str]] | None = None,
+    right: frozenset[int] = frozenset(),
+) -> list[str]:
+    """Lines of a systemctl table (systemd's format-table.c as list-units/list-timers use it).
+
+    Columns are as wide as their widest cell and separated by one blank; `right` columns are
+    right-aligned. Without colour the last column is not padded. With colour every header
+    cell and separator is underlined and padded (the last one too), and a row's cell colour
+    covers its padding.
+    """
+    all_rows = ([header] if header is not None else []) + rows
+    if not all_rows:
+        return []
+    n = len(all_rows[0])
+    widths = [max(len(r[i]) for r in all_rows) for i in range(n)]
+
+    def pad(i: int, cell: str, last_too: bool) -> str:
+        if i == n - 1 and not last_too:
+            return cell
+        return cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+
+    lines = []
+    if header is not None:
+        if st.color:
+            sep = f"{ANSI_UNDERLINE} {ANSI_NORMAL}"
+            lines.append(sep.join(f"{ANSI_UNDERLINE}{pad(i, c, True)}{ANSI_NORMAL}" for i, c in enumerate(header)))
+        else:
+            lines.append(" ".join(pad(i, c, False) for i, c in enumerate(header)))
+    for r, row in enumerate(rows):
+        cells = []
+        for i, c in enumerate(row):
+            color = colors[r][i] if colors else ""
+            cells.append(st.paint(pad(i, c, False), color))
+        lines.append(" ".join(cells))
+    return lines

@@ -1,0 +1,122 @@
+"""`unit_properties()` gives systemd 257's values for the units recorded by the oracle.
+
+The Unit objects are written by hand from tests/data/golden/oracle/units/*.service (the parser
+is another module's job); every configuration property sysvisor knows must equal what
+systemd's `show` printed for the same file.
+"""
+
+from __future__ import annotations
+
+import pytest
+from render_snapshot import load_oracle, parse_show
+
+from sysvisor.core.properties import unit_properties
+from sysvisor.core.types import LoadState, ServiceType
+from sysvisor.core.units import ExecCommand, ServiceSection, Unit, UnitSection
+from sysvisor.protocol.properties import format_property
+
+ORACLE = load_oracle()
+ETC = "/etc/systemd/system"
+
+# Properties decided by the unit file alone (no runtime, no implicit dependencies).
+CONFIG = """
+Type Restart RestartMode NotifyAccess RestartUSec RestartSteps RestartMaxDelayUSec
+TimeoutStartUSec TimeoutStopUSec TimeoutAbortUSec TimeoutStartFailureMode TimeoutStopFailureMode
+RuntimeMaxUSec WatchdogUSec RemainAfterExit GuessMainPID PIDFile KillMode KillSignal
+RestartKillSignal FinalKillSignal SendSIGKILL SendSIGHUP WatchdogSignal Id Names Description
+Documentation LoadState FragmentPath DropInPaths StartLimitIntervalUSec StartLimitBurst
+StartLimitAction FailureAction SuccessAction FailureActionExitStatus SuccessActionExitStatus
+OnFailureJobMode JobTimeoutUSec JobRunningTimeoutUSec JobTimeoutAction StopWhenUnneeded
+RefuseManualStart RefuseManualStop AllowIsolate DefaultDependencies UMask StandardInput
+StandardOutput StandardError SyslogLevelPrefix Environment ExitType
+SuccessExitStatus RestartPreventExitStatus RestartForceExitStatus CanReload CanIsolate
+""".split()
+
+
+def cmd(*argv: str, ignore: bool = False) -> ExecCommand:
+    return ExecCommand(path=argv[0], argv=tuple(argv), ignore_failure=ignore)
+
+
+UNITS = {
+    "activating-auto-restart": Unit(
+        name="foo.service",
+        fragment_path=f"{ETC}/foo.service",
+        unit=UnitSection(description="Foo"),
+        service=ServiceSection(exec_start=[cmd("/usr/bin/false")], restart="on-failure", restart_usec=1_000_000),  # type: ignore[arg-type]
+    ),
+    "active-running": Unit(
+        name="web.service",
+        fragment_path=f"{ETC}/web.service",
+        dropin_paths=[f"{ETC}/web.service.d/override.conf", f"{ETC}/web.service.d/zz.conf"],
+        unit=UnitSection(description="Example web server", documentation=["man:sleep(1)", "https://example.com/web"]),
+        service=ServiceSection(
+            exec_start_pre=[cmd("/bin/true")],
+            exec_start=[cmd("/usr/bin/sleep", "infinity")],
+            exec_stop=[cmd("/bin/kill", "-TERM", "$MAINPID")],
+            environment=["A=1"],
+        ),
+    ),
+    "active-running-notify": Unit(
+        name="notify.service",
+        fragment_path=f"{ETC}/notify.service",
+        unit=UnitSection(description="Notifier"),
+        service=ServiceSection(
+            type=ServiceType.NOTIFY,
+            notify_access="all",  # type: ignore[arg-type]
+            exec_start=[cmd("/bin/sh", "-c", 'systemd-notify --ready --status="Serving 12 connections"; exec sleep infinity')],
+            timeout_start_usec=1_500_000,
+            runtime_max_usec=3_723_500_000,
+        ),
+    ),
+    "active-exited": Unit(
+        name="remain.service",
+        fragment_path=f"{ETC}/remain.service",
+        service=ServiceSection(
+            type=ServiceType.ONESHOT,
+            remain_after_exit=True,
+            exec_start=[cmd("/bin/true"), cmd("/bin/sh", "-c", "exit 0")],
+        ),
+    ),
+    "failed-exit-code-pre": Unit(
+        name="prefail.service",
+        fragment_path=f"{ETC}/prefail.service",
+        unit=UnitSection(description="Pre fails"),
+        service=ServiceSection(
+            exec_start_pre=[cmd("/bin/false", ignore=True), cmd("/bin/sh", "-c", "exit 203")],
+            exec_start=[cmd("/usr/bin/sleep", "infinity")],
+        ),
+    ),
+    "not-found": Unit(name="nope.service", load_state=LoadState.NOT_FOUND),
+}
+
+
+@pytest.mark.parametrize("label", sorted(UNITS))
+def test_config_properties_match_systemd(label: str) -> None:
+    want = parse_show(ORACLE[label + ":show"]["stdout"])
+    got = unit_properties(UNITS[label])
+    for name in CONFIG:
+        if name not in want:
+            continue
+        if label == "not-found" and name not in ("Id", "Names", "Description", "LoadState"):
+            continue
+        assert format_property(name, got.get(name)) == format_property(name, want[name]), name
+
+
+@pytest.mark.parametrize("label", sorted(UNITS))
+def test_exec_commands_config_part(label: str) -> None:
+    want = parse_show(ORACLE[label + ":show"]["stdout"])
+    got = unit_properties(UNITS[label])
+    for name in ("ExecStartPre", "ExecStart", "ExecStop"):
+        if name not in want:
+            continue
+        assert [(c["path"], " ".join(c["argv"]), c["ignore_errors"]) for c in got[name]] == [
+            (c["path"], " ".join(c["argv"]), c["ignore_errors"]) for c in want[name]
+        ]
+
+
+def test_load_error_of_missing_unit() -> None:
+    props = unit_properties(UNITS["not-found"])
+    assert format_property("LoadError", props["LoadError"]) == (
+        'org.freedesktop.systemd1.NoSuchUnit "Unit nope.service not found."'
+    )
+    assert "Type" not in props

@@ -1,0 +1,68 @@
+"""`systemctl list-units` text, differential against systemd 257."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from render_snapshot import load_oracle
+
+from sysvisor.cli.render import render_list_units
+
+ORACLE = load_oracle()
+CASES = {
+    "list-units": {},
+    "list-units-all": {"all_": True},
+    "list-units-failed": {"states_filter": ["failed"]},
+    "list-units-plain": {"plain": True},
+    "list-units-empty": {},
+}
+
+
+def rows_from(text: str, plain: bool) -> list[dict[str, str]]:
+    lines = text.split("\n\n")[0].splitlines()
+    header = lines[0]
+    cols = [m.start() for m in re.finditer(r"\S+", header)]
+    names = header.split()
+    rows = []
+    for line in lines[1:]:
+        cells = {}
+        for i, name in enumerate(names):
+            end = cols[i + 1] if i + 1 < len(names) else None
+            cells[name] = line[cols[i] : end].strip()
+        rows.append(
+            {
+                "Id": cells["UNIT"],
+                "LoadState": cells["LOAD"],
+                "ActiveState": cells["ACTIVE"],
+                "SubState": cells["SUB"],
+                "Job": cells.get("JOB", ""),
+                "Description": cells["DESCRIPTION"],
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("label", sorted(CASES))
+def test_list_units_matches_systemd(label: str) -> None:
+    text = ORACLE[label]["stdout"]
+    kwargs = CASES[label]
+    rows = rows_from(text, kwargs.get("plain", False))
+    # systemd's order is recomputed, not copied
+    rows.reverse()
+    assert render_list_units(rows, **kwargs) == text
+
+
+def test_no_legend_drops_header_and_footer() -> None:
+    rows = [{"Id": "a.service", "LoadState": "loaded", "ActiveState": "failed", "SubState": "failed", "Description": "A"}]
+    assert render_list_units(rows, legend=False) == "● a.service loaded failed failed A\n"
+
+
+def test_list_units_colors_match_systemd() -> None:
+    from render_snapshot import ORACLE2_FILE
+
+    step = load_oracle(ORACLE2_FILE)["list-units-color"]
+    text = step["stdout"]
+    plain_text = re.sub(r"\x1b\[[0-9;:]*m", "", text)
+    rows = rows_from(plain_text, False)
+    assert render_list_units(rows, all_=True, color=True) == text
