@@ -6,13 +6,11 @@ systemd's `code=`/`status=` pair. # spec: ARCHITECTURE.md, pitfalls
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 from sysvisor.core.types import ExitCode
 
 _CODES = {os.CLD_EXITED: ExitCode.EXITED, os.CLD_KILLED: ExitCode.KILLED, os.CLD_DUMPED: ExitCode.DUMPED}
-PR_SET_CHILD_SUBREAPER = 36
 
 
 def reap() -> list[tuple[int, ExitCode, int]]:
@@ -29,13 +27,3 @@ def reap() -> list[tuple[int, ExitCode, int]]:
         if code is not None:
             exited.append((info.si_pid, code, info.si_status))
     return exited
-
-
-def become_subreaper() -> bool:
-    """Orphaned descendants of our units re-parent to us, so double-forked daemons stay
-    ours and their zombies are reaped here. Returns False where prctl is unavailable."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False

@@ -12,7 +12,7 @@ import os
 import selectors
 from collections.abc import Callable
 
-from sysvisor.journal.stream import LineSplitter
+from sysvisor.journal.stream import LineSplitter, StreamLines
 
 READ_CHUNK = 65536
 
@@ -32,7 +32,7 @@ class OutputStream:
         return self.fd
 
 
-LineSink = Callable[[OutputStream, int, str], None]  # (stream, priority, text)
+LineSink = Callable[[OutputStream, StreamLines], None]
 
 
 class OutputCapture:
@@ -73,15 +73,15 @@ class OutputCapture:
         except OSError:
             data = b""
         if not data:
-            self._emit(stream, stream.splitter.flush())
+            self._emit(stream, stream.splitter.finish())
             self._close(stream)
             return False
         self._emit(stream, stream.splitter.feed(data))
         return len(data) == READ_CHUNK
 
-    def _emit(self, stream: OutputStream, lines) -> None:
-        for priority, text in lines:
-            self._sink(stream, priority, text)
+    def _emit(self, stream: OutputStream, lines: StreamLines) -> None:
+        if lines.messages:
+            self._sink(stream, lines)
 
     def _close(self, stream: OutputStream) -> None:
         if self._by_pid.get(stream.pid) is stream:
