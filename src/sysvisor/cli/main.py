@@ -16,6 +16,7 @@ _OPTIONS_WITH_VALUE = {"--socket", "-p", "--property", "-P", "-n", "--lines", "-
 
 UNIT_SUFFIXES = (".service", ".target", ".timer", ".socket", ".mount", ".automount", ".path", ".slice", ".scope", ".device", ".swap")
 
+LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 EXIT_NOT_RUNNING = 3
 EXIT_UNKNOWN = 4
 EXIT_NOT_INSTALLED = 5
@@ -105,10 +106,11 @@ def _delegate(verb: str, rest: list[str]) -> int:
         p.add_argument("--units", action="append", metavar="DIR", help="unit search path (repeatable); default: systemd's paths")
         p.add_argument("--runtime-dir", help="control/notify sockets (default /run/sysvisor or $XDG_RUNTIME_DIR/sysvisor)")
         p.add_argument("--state-dir", help="persistent state and journal (default /var/lib/sysvisor or $XDG_STATE_HOME/sysvisor)")
+        p.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="most verbose manager message kept (default info)")
         a = p.parse_args(rest)
         from sysvisor.daemon.main import run
 
-        return run(a.units, a.runtime_dir, a.state_dir)
+        return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level))
     if verb in ("logs", "journal"):
         return _logs(rest)
     if verb == "simulate":
@@ -236,9 +238,12 @@ def _journal_lines(socket_path: str, unit: str, n: int) -> list[str]:
     from sysvisor.journal.store import JournalReader
 
     info = request(socket_path, {"verb": "manager-info"})
-    reader = JournalReader(info["journal_dir"])
-    entries = reader.tail_for_units([unit], n, boot_id=info.get("boot_id"))
-    return [format_entry(e, "short") for e in entries]
+    boot_id = info.get("boot_id")
+
+    def match(entry: dict) -> bool:
+        return (entry.get("_SYSTEMD_UNIT") == unit or entry.get("UNIT") == unit) and entry.get("_BOOT_ID") == boot_id
+
+    return [format_entry(e, "short").rstrip("\n") for e in JournalReader(info["journal_dir"]).tail(n, match)]
 
 
 def verb_show(args, socket_path: str) -> int:

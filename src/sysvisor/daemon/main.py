@@ -31,11 +31,12 @@ BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target")
 class Daemon:
     """One manager instance: directories, loop, shell, control socket."""
 
-    def __init__(self, unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, console: bool = True) -> None:
+    def __init__(self, unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, console: bool = True, log_level: int = Priority.INFO) -> None:
+        self.log_level = log_level
         self.user_manager = os.getuid() != 0
         self.runtime_dir = runtime_dir or control.runtime_dir()
         self.state_dir = state_dir or control.state_dir()
-        self.search_paths = unit_dirs or default_search_paths(user=self.user_manager)
+        self.search_paths = [os.path.abspath(d) for d in unit_dirs] if unit_dirs else default_search_paths(user=self.user_manager)
         self.exit_status: int | None = None
         self.console = console
 
@@ -63,6 +64,7 @@ class Daemon:
             containment_name=_containment_name(self.runtime_dir),
             notify_socket_path=notify_sockets[0].path if notify_sockets else None,
             console=self.console,
+            log_level=self.log_level,
         )
         self.shell = shell
         info = {
@@ -156,6 +158,6 @@ def _containment_name(runtime_dir: str) -> str:
     return "sysvisor-" + hashlib.sha1(os.path.abspath(runtime_dir).encode()).hexdigest()[:10]
 
 
-def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None) -> int:
+def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, log_level: int = Priority.INFO) -> int:
     """Entry point of `sysvisor up`."""
-    return Daemon(unit_dirs, runtime_dir, state_dir).run()
+    return Daemon(unit_dirs, runtime_dir, state_dir, log_level=log_level).run()

@@ -49,7 +49,9 @@ class Shell:
         containment_name: str = "sysvisor",
         notify_socket_path: str | None = None,
         console: bool = True,
+        log_level: int = Priority.INFO,
     ) -> None:
+        self.log_level = log_level  # like systemd's LogLevel=: more verbose messages are dropped
         self.units = units
         self.loop = loop
         self.journal = journal
@@ -59,8 +61,9 @@ class Shell:
         self.notify_socket_path = notify_socket_path
         self.boot_id = journal.boot_id or uuid.uuid4().hex
         self.hostname = socket.gethostname()
-        self.manager = Manager(units)
         self.containment = open_containment(containment_name)
+        # both containments report UnitEmptied, so stops wait for leftover processes
+        self.manager = Manager(units, seed=int.from_bytes(os.urandom(8), "little"), cgroup_events=True)
         self.output = OutputCapture(loop.selector, self._on_output)
         self._events: deque[E.Event] = deque()
         self._pid_unit: dict[int, str] = {}
@@ -216,6 +219,8 @@ class Shell:
 
     def log(self, message: str, *, unit: str | None = None, priority: Priority = Priority.INFO, invocation_id: str | None = None) -> None:
         """A manager message, into the journal (and onto the console in the foreground)."""
+        if priority > self.log_level:
+            return
         entry = {
             "MESSAGE": message,
             "PRIORITY": str(int(priority)),
@@ -264,8 +269,17 @@ class Shell:
         from sysvisor.core.properties import unit_properties
 
         props = unit_properties(self.units[name])
-        props.update(self.manager.runtime_properties(name))
+        runtime = self.manager.runtime_properties(name)
         offset = realtime_offset_usec()
+        for record in runtime.pop("ExecCommands", ()):
+            configured = props.get(record["phase"])
+            if configured and record["index"] < len(configured):
+                start, stop = record["start_monotonic"], record["exit_monotonic"]
+                configured[record["index"]].update(
+                    pid=record["pid"], code=record["code"], status=record["status"],
+                    start_time=start + offset if start else 0, stop_time=stop + offset if stop else 0,
+                )
+        props.update(runtime)
         for key, value in list(props.items()):
             if key.endswith("TimestampMonotonic"):
                 props[key[: -len("Monotonic")]] = value + offset if value else 0
