@@ -144,9 +144,13 @@ class UnitLoader:
     """
 
     def __init__(self, search_paths: list[str], *, host: HostFacts | None = None,
-                 user_manager: bool = False) -> None:
+                 user_manager: bool = False, release: int = 257, wording: int = 252) -> None:
+        """`release`: systemd whose directive set is followed (257; 252 for v252 verify parity);
+        `wording`: systemd whose message texts are printed (252, like `systemd-analyze` here)."""
         self.search_paths = [os.path.normpath(p) for p in search_paths]
         self.user_manager = user_manager
+        self.release = release
+        self.wording = wording
         self._host = host
         self._map: _NameMap | None = None
         self._diagnostics: dict[str, list[Diagnostic]] = {}
@@ -179,7 +183,8 @@ class UnitLoader:
         dropins = self._dropins(canonical, aliases)
         sources = [(entry.path, self._text(entry.path))] + [(p, self._text(p)) for p in dropins]
         specifiers = specifier_values(canonical, entry.path, self.host)
-        unit, diags = interpret(canonical, sources, specifiers=specifiers, user_manager=self.user_manager)
+        unit, diags = interpret(canonical, sources, specifiers=specifiers, user_manager=self.user_manager,
+                                release=self.release, wording=self.wording)
         unit.fragment_path = entry.path
         unit.dropin_paths = dropins
         unit.aliases = aliases

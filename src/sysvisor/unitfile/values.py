@@ -172,6 +172,33 @@ SIGRTMAX = 64
 _NSIG = 65
 
 
+def parse_unsigned(text: str, bits: int = 32) -> int:
+    """strtoul() with base 0 as safe_atou() uses it: `010` is octal, `0x10` hex; no sign.
+
+    Raises ValueError("ERANGE") when too large. # systemd: safe_atou_full()
+    """
+    t = text.lstrip(WHITESPACE)
+    if t.startswith("+"):
+        t = t[1:]
+    if t.startswith("-") or not t:
+        raise ValueError("EINVAL" if not t.startswith("-") or not t[1:].strip("0123456789") == "" else "ERANGE")
+    if t[:2] in ("0x", "0X"):
+        digits, base = t[2:], 16
+        valid = "0123456789abcdefABCDEF"
+    elif t.startswith("0") and len(t) > 1:
+        digits, base = t[1:], 8
+        valid = "01234567"
+    else:
+        digits, base = t, 10
+        valid = "0123456789"
+    if not digits or any(ch not in valid for ch in digits):
+        raise ValueError("EINVAL")
+    value = int(digits, base)
+    if value >= 1 << bits:
+        raise ValueError("ERANGE")
+    return value
+
+
 def _safe_int(text: str) -> int | None:
     t = text.strip(WHITESPACE)  # safe_atoi() tolerates leading blanks via strtol
     body = t[1:] if t[:1] in "+-" else t
@@ -495,22 +522,25 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
                 break
             f += 1
         word = first[f:]
+        # systemd: with "-" a broken command line is only a warning ("…, ignoring")
+        ign = ", ignoring" if ignore_failure else ""
+        fatal = not ignore_failure
         try:
             path = ex(word)
         except ValueError as exc:
-            result.messages.append((f"Failed to resolve unit specifiers in '{word}': {_slot_error(exc)}", True))
+            result.messages.append((f"Failed to resolve unit specifiers in '{word}'{ign}: {_slot_error(exc)}", fatal))
             return result
         if not path:
-            result.messages.append((f"Empty path in command line: '{rvalue}'", True))
+            result.messages.append((f"Empty path in command line{ign}: '{rvalue}'", fatal))
             return result
         if not _string_is_safe(path):
-            result.messages.append((f"Executable name contains special characters: {path}", True))
+            result.messages.append((f"Executable name contains special characters{ign}: {path}", fatal))
             return result
         if path.endswith("/"):
-            result.messages.append((f"Executable path specifies a directory: {path}", True))
+            result.messages.append((f"Executable path specifies a directory{ign}: {path}", fatal))
             return result
         if not path.startswith("/") and not _filename_is_valid(path):
-            result.messages.append((f"Neither a valid executable name nor an absolute path: {path}", True))
+            result.messages.append((f"Neither a valid executable name nor an absolute path{ign}: {path}", fatal))
             return result
         argv: list[str] = [] if separate_argv0 else [path]
         path = _simplify_path(path)
@@ -528,7 +558,7 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
                 continue
             warns = []
             arg, nj = extract_word_and_warn(rest, j, rvalue, warns)
-            result.messages.extend((w.message, w.fatal) for w in warns)
+            result.messages.extend((w.message, w.fatal and fatal) for w in warns)
             if nj < 0:
                 return result
             if arg is None:
@@ -538,10 +568,10 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
             try:
                 argv.append(ex(arg))
             except ValueError as exc:
-                result.messages.append((f"Failed to resolve unit specifiers in {arg}: {_slot_error(exc)}", True))
+                result.messages.append((f"Failed to resolve unit specifiers in {arg}{ign}: {_slot_error(exc)}", fatal))
                 return result
         if not argv:
-            result.messages.append((f"Empty executable name or zeroeth argument: {rvalue}", True))
+            result.messages.append((f"Empty executable name or zeroeth argument{ign}: {rvalue}", fatal))
             return result
         result.commands.append(ExecCommand(
             path=path, argv=tuple(argv), ignore_failure=ignore_failure, no_env_expand=no_env,
@@ -661,5 +691,9 @@ def parse_limit(kind: str, text: str) -> tuple[int, int]:
     except ValueError:
         raise ValueError(text) from None
     if s > h:
-        raise ValueError(text)
+        raise LimitOrderError(text)
     return s, h
+
+
+class LimitOrderError(ValueError):
+    """Soft limit above hard limit."""
