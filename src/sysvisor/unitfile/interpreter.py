@@ -8,6 +8,8 @@ unit and its diagnostics. The loader does the file-system part.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sysvisor.core.types import USEC_INFINITY, EmergencyAction, LoadState, RestartPolicy, ServiceType
 from sysvisor.core.units import ServiceSection, TimerSection, Unit
 from sysvisor.unitfile import schema
@@ -23,7 +25,7 @@ def bad_setting_error(name: str) -> str:
     return f"Unit {name} has a bad unit file setting."
 
 
-def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: dict[str, str],
+def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: Mapping[str, str],
               user_manager: bool = False, release: int = 257,
               wording: int = 252) -> tuple[Unit, list[Diagnostic]]:
     """Build the unit `name` from `sources` = [(path, text)], fragment first, then drop-ins.

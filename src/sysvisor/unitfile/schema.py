@@ -19,6 +19,7 @@ Kinds (the `kind` column) and what an empty value does (spec: unit-files.md §2)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -47,7 +48,7 @@ class Interpretation:
     """State while interpreting the files of one unit (fragment, then drop-ins)."""
 
     unit: Unit
-    specifiers: dict[str, str]
+    specifiers: Mapping[str, str]
     user_manager: bool = False
     release: int = 257  # which systemd's directive set and checks to follow
     wording: int = 252  # which systemd's message texts to print (252: systemd-analyze here)

@@ -7,6 +7,7 @@ Pure functions. Each raises `ValueError` for a bad value; the schema turns that 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -346,6 +347,9 @@ def _cunescape_one(text: str, i: int) -> tuple[str, int]:
     raise EscapeError(c)
 
 
+_PLAIN_WORD = re.compile("[^ \t\n\r'\"\\\\]+(?=[ \t\n\r]|$)")
+
+
 def extract_word(text: str, i: int, *, unquote: bool = True, cunescape: bool = True,
                  relax_escape: bool = False, relax: bool = False) -> tuple[str | None, int]:
     """The next whitespace-separated word from text[i:], and where the rest starts.
@@ -358,6 +362,9 @@ def extract_word(text: str, i: int, *, unquote: bool = True, cunescape: bool = T
     i = _skip(text, i, WHITESPACE)
     if i >= n:
         return None, n
+    plain = _PLAIN_WORD.match(text, i)  # fast path: no quotes, no escapes in this word
+    if plain:
+        return plain.group(), _skip(text, plain.end(), WHITESPACE)
     out: list[str] = []
     quote = ""
     while i < n:
@@ -465,9 +472,12 @@ def _filename_is_valid(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and len(name.encode()) <= 255
 
 
+_UNSAFE = re.compile("[\x00-\x1f\\\\\"'\x7f]")
+
+
 def _string_is_safe(text: str) -> bool:
     # systemd: string_is_safe(): no control characters, no quotes or backslash
-    return not any(ord(ch) < 32 or ch in "\\\"'\x7f" for ch in text)
+    return _UNSAFE.search(text) is None
 
 
 def _simplify_path(path: str) -> str:
