@@ -26,7 +26,9 @@ Theory of operation
 
 from __future__ import annotations
 
+import ctypes
 import errno as errno_mod
+import fcntl
 import grp
 import os
 import pwd
@@ -290,34 +292,28 @@ def _plan(req: ExecRequest) -> _Plan:
         except LookupError:
             return _Plan(failure=(EXIT_GROUP, errno_mod.ESRCH,
                                   f"Failed to determine group credentials: {os.strerror(errno_mod.ESRCH)}"))
+    extra: list[int] = []
+    for g in req.supplementary_groups:
+        try:
+            extra.append(resolve_group(g))
+        except LookupError:
+            return _Plan(failure=(EXIT_GROUP, errno_mod.ESRCH,
+                                  f"Failed to determine supplementary groups: {os.strerror(errno_mod.ESRCH)}"))
     if euid != 0:
         # unprivileged: only "switching" to what we already are is possible
+        eperm = os.strerror(errno_mod.EPERM)
         if uid is not None and uid != euid:
             return _Plan(failure=(EXIT_USER, errno_mod.EPERM,
-                                  f"Failed to change UID to {uid} (User= needs a manager running as root): "
-                                  f"{os.strerror(errno_mod.EPERM)}"))
+                                  f"Failed to change UID to {uid} (User= needs a manager running as root): {eperm}"))
         if gid is not None and gid != os.getegid():
             return _Plan(failure=(EXIT_GROUP, errno_mod.EPERM,
-                                  f"Failed to change GID to {gid} (Group= needs a manager running as root): "
-                                  f"{os.strerror(errno_mod.EPERM)}"))
-        for g in req.supplementary_groups:
-            try:
-                ok = resolve_group(g) in os.getgroups() or resolve_group(g) == os.getegid()
-            except LookupError:
-                ok = False
-            if not ok:
-                return _Plan(failure=(EXIT_GROUP, errno_mod.EPERM,
-                                      "Failed to set up supplementary groups (SupplementaryGroups= needs a "
-                                      f"manager running as root): {os.strerror(errno_mod.EPERM)}"))
+                                  f"Failed to change GID to {gid} (Group= needs a manager running as root): {eperm}"))
+        if any(g not in os.getgroups() and g != os.getegid() for g in extra):
+            return _Plan(failure=(EXIT_GROUP, errno_mod.EPERM,
+                                  "Failed to set up supplementary groups (SupplementaryGroups= needs a "
+                                  f"manager running as root): {eperm}"))
         return _Plan(home=home)
     if req.user is not None or req.group is not None or req.supplementary_groups:
-        extra: list[int] = []
-        for g in req.supplementary_groups:
-            try:
-                extra.append(resolve_group(g))
-            except LookupError:
-                return _Plan(failure=(EXIT_GROUP, errno_mod.ESRCH,
-                                      f"Failed to determine supplementary groups: {os.strerror(errno_mod.ESRCH)}"))
         base: list[int] = []
         if req.user is not None and creds is not None and creds.name:
             try:
@@ -439,8 +435,6 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
 
     # 2. park the error pipe and every fd we were given above all targets (0..2, 3..n),
     #    so no dup2 below can clobber a source that is still needed
-    import fcntl  # noqa: PLC0415 - only the child needs it
-
     given = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds) if isinstance(f, int)]
     top = max([3 + len(req.pass_fds), wfd, *given]) + 1
     wfd = pipe[0] = fcntl.fcntl(wfd, fcntl.F_DUPFD_CLOEXEC, top)
@@ -550,14 +544,12 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
                           f"Failed to execute {executable}: {os.strerror(e.errno or errno_mod.EIO)}") from None
 
 
-def _set_comm(name: str) -> None:  # pragma: no cover
-    try:
-        import ctypes  # noqa: PLC0415
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded in the parent: no imports after fork
+_PR_SET_NAME = 15
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
+
+def _set_comm(name: str) -> None:  # pragma: no cover
+    _LIBC.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
 def _setup_stdio(spec: Stdio, target: int, flags: int, status: int, what: str) -> None:  # pragma: no cover
