@@ -677,6 +677,8 @@ def exec_request(
     # spec: service-lifecycle.md §5.2, §5.3
     """
     path, argv = expand_argv(command, env)
+    if not argv:  # `@` with an argv[0] that expanded to nothing: exec needs one
+        argv = [path]
     privileged = command.full_privileges or command.no_setuid
     working_directory = service.working_directory
     if working_directory is None and user_manager:
