@@ -412,7 +412,10 @@ def test_unprivileged_manager_refuses_other_users_clearly():
 
 
 def test_unit_to_process_end_to_end(tmp_path):
-    """ServiceSection + ExecCommand → environment → request → process, as the daemon wires it."""
+    """ServiceSection + ExecCommand → environment → request → process, as the daemon wires it.
+
+    `$1` and `$NOTIFY_SOCKET` inside a larger word reach the shell untouched; `$$$$` is how a
+    unit file writes the shell's `$$`."""
     from sysvisor.core.types import ServiceType
     from sysvisor.daemon.environment import build_environment, notify_variables, pid_variables
 
@@ -422,7 +425,7 @@ def test_unit_to_process_end_to_end(tmp_path):
                          environment=["WHO=unit"], environment_files=[(str(envfile), False)],
                          working_directory=str(tmp_path))
     cmd = ExecCommand(path="/bin/sh", argv=("/bin/sh", "-c", 'echo "$1|$2|$3|$PWD|$NOTIFY_SOCKET|$WATCHDOG_USEC'
-                                            '|$WATCHDOG_PID|$SYSTEMD_EXEC_PID|$INVOCATION_ID|$$"', "sh",
+                                            '|$WATCHDOG_PID|$SYSTEMD_EXEC_PID|$INVOCATION_ID|$$$$"', "sh",
                                             "$GREETING", "${GREETING}"))
     notify_env, extra_pid_vars = notify_variables(svc, is_main=True, notify_socket="/run/sysvisor/notify")
     env = build_environment(svc, {}, {"INVOCATION_ID": "0123", **notify_env}, user_manager=False)
