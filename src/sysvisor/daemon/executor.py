@@ -334,15 +334,19 @@ def spawn(req: ExecRequest) -> SpawnedProcess:
     """
     plan = _plan(req)
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
+    # no daemon signal handler may run in the child before it resets them
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     try:
         pid = os.fork()
     except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         os.close(rfd)
         os.close(wfd)
         raise
     if pid == 0:  # pragma: no cover - runs in the child, observed through its exit status
         os.close(rfd)
         _child(req, plan, wfd)
+    signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     os.close(wfd)
     os.set_blocking(rfd, False)
     return SpawnedProcess(pid, rfd)
