@@ -246,3 +246,43 @@ def test_env_file_double_quoting_round_trips(values):
 def test_env_file_plain_values_round_trip(values):
     text = "".join(f"  {k} =  {v}   \n# comment\n" for k, v in values.items())
     assert {k: v for _, k, v in parse_environment_file(text)} == values
+
+
+def _oracle5(path: str) -> str:
+    recorded = json.loads((DATA / "oracle5-257.json").read_text())
+    return [s for s in recorded["scenarios"][0]["steps"] if s.get("path") == path][0]["content"]
+
+
+def test_unit_settings_override_manager_variables_like_systemd(tmp_path):
+    """override.service: Environment= beats INVOCATION_ID/SYSTEMD_EXEC_PID/USER/PATH/LANG."""
+    svc = ServiceSection(environment=["INVOCATION_ID=mine", "SYSTEMD_EXEC_PID=mine", "USER=mine", "PATH=/x", "LANG=xx"],
+                         unset_environment=["JOURNAL_STREAM"])
+    env = build_environment(svc, {}, {"INVOCATION_ID": "real", "JOURNAL_STREAM": "9:1"}, user_manager=False,
+                            locale_conf=no_locale(tmp_path))
+    expected, _cwd = json.loads(_oracle5("/tmp/override.out"))
+    expected.pop("LC_CTYPE")  # python3's locale coercion
+    assert env == expected
+    assert pid_variables(env, svc) == ()  # the unit's SYSTEMD_EXEC_PID=mine stays
+
+
+def test_unset_manager_variables_like_systemd(tmp_path):
+    svc = ServiceSection(unset_environment=["SYSTEMD_EXEC_PID", "INVOCATION_ID"])
+    env = build_environment(svc, {}, {"INVOCATION_ID": "real", "JOURNAL_STREAM": "9:1"}, user_manager=False,
+                            locale_conf=no_locale(tmp_path))
+    expected, cwd = json.loads(_oracle5("/tmp/unsetpid.out"))
+    assert env == {**expected, "JOURNAL_STREAM": "9:1"}
+    assert pid_variables(env, svc) == ()
+    assert cwd == "/root"  # WorkingDirectory=~ without User=: root's synthesized home
+
+
+def test_notify_socket_and_watchdog_like_systemd():
+    """watchdog.service (Type=notify, NotifyAccess=all, WatchdogSec=30): pre and main env."""
+    svc = ServiceSection(type=ServiceType.NOTIFY, notify_access=NotifyAccess.ALL, watchdog_usec=30_000_000)
+    pre = dict(line.split("=", 1) for line in _oracle5("/tmp/pre.out").splitlines() if "=" in line)
+    main = dict(line.split("=", 1) for line in _oracle5("/tmp/main.out").splitlines() if "=" in line)
+    env, pids = notify_variables(svc, is_main=False, notify_socket="/run/systemd/notify")
+    assert env == {"NOTIFY_SOCKET": pre["NOTIFY_SOCKET"]} and pids == ()
+    env, pids = notify_variables(svc, is_main=True, notify_socket="/run/systemd/notify")
+    assert env == {"NOTIFY_SOCKET": main["NOTIFY_SOCKET"], "WATCHDOG_USEC": main["WATCHDOG_USEC"]}
+    assert pids == ("WATCHDOG_PID",) and main["WATCHDOG_PID"] == main["SYSTEMD_EXEC_PID"]
+    assert "WATCHDOG_USEC" not in pre
