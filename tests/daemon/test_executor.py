@@ -314,6 +314,12 @@ def test_exec_request_maps_prefixes_and_expands(tmp_path):
     cmd = ExecCommand(path="/bin/echo", argv=("/bin/echo", "$A", "${A}"))
     req = exec_request(svc, cmd, {"A": "x y"}, user_manager=True, default_limits={"NOFILE": (1, 2), "CORE": (0, -1)})
     assert (req.path, req.argv) == ("/bin/echo", ["/bin/echo", "x", "y", "x y"])
+    assert req.warnings == []
+    unset = exec_request(svc, ExecCommand(path="/bin/echo", argv=("/bin/echo", "$NOPE", "$1X")), {})
+    assert unset.warnings == [
+        "Referenced but unset environment variable evaluates to an empty string: NOPE",
+        "Invalid environment variable name evaluates to an empty string: 1X",
+    ]
     assert (req.user, req.group, req.supplementary_groups) == ("nobody", "nogroup", ["adm"])
     assert req.working_directory == "-~"
     assert req.limits == {"NOFILE": (10, 20), "CORE": (0, -1)}

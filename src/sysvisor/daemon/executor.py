@@ -38,7 +38,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sysvisor.core.expand import expand_argv
+from sysvisor.core.expand import expand_argv_full, expansion_warnings
 from sysvisor.core.units import ExecCommand, ServiceSection
 
 # Plain program names are looked up here, never in the unit's $PATH. # spec: §5.1
@@ -178,6 +178,8 @@ class ExecRequest:
     (SYSTEMD_EXEC_PID, WATCHDOG_PID; see environment.pid_variables()).
     `home`: the home for `~` when it is not the one of `user` (a `+` command of a unit
     with User= still starts in that user's home).
+    `warnings`: `Referenced but unset environment variable …` lines from the expansion,
+    for the caller to log at warning level; the child does nothing with them.
     """
 
     path: str
@@ -199,6 +201,8 @@ class ExecRequest:
     cgroup: str | None = None
     pid_variables: tuple[str, ...] = ("SYSTEMD_EXEC_PID",)
     home: str | None = None
+    # systemd 257 logs these (warning, under the unit) right before exec
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -680,7 +684,8 @@ def exec_request(
     unit's Limit*=. Stdio is the caller's job (journal streams live in the daemon).
     # spec: service-lifecycle.md §5.2, §5.3
     """
-    path, argv = expand_argv(command, env)
+    expansion = expand_argv_full(command, env)
+    path, argv = expansion.path, expansion.argv
     if not argv:  # `@` with an argv[0] that expanded to nothing: exec needs one
         argv = [path]
     privileged = command.full_privileges or command.no_setuid
@@ -714,4 +719,5 @@ def exec_request(
         cgroup=cgroup,
         pid_variables=pid_variables,
         home=home,
+        warnings=expansion_warnings(expansion),
     )
