@@ -131,19 +131,34 @@ def format_bytes(n: int) -> str:
     return f"{n}B"
 
 
+def underlined(ansi: str) -> str:
+    """The underlined variant of a colour code (systemd: ansi_add_underline())."""
+    if not ansi:
+        return "\x1b[0;4m"
+    if ansi.startswith("\x1b[0;1;"):
+        return "\x1b[0;1;4;" + ansi[len("\x1b[0;1;") :]
+    if ansi.startswith("\x1b[0;"):
+        return "\x1b[0;4;" + ansi[len("\x1b[0;") :]
+    return ansi
+
+
 def format_table(
     header: list[str] | None,
     rows: list[list[str]],
     st: Style,
     colors: list[list[str]] | None = None,
     right: frozenset[int] = frozenset(),
+    *,
+    gap_colors: list[list[str]] | None = None,
+    underline_rows: frozenset[int] = frozenset(),
 ) -> list[str]:
-    """Lines of a systemctl table (systemd's format-table.c as list-units/list-timers use it).
+    """Lines of a systemctl table (systemd's format-table.c as the list verbs use it).
 
     Columns are as wide as their widest cell and separated by one blank; `right` columns are
-    right-aligned. Without colour the last column is not padded. With colour every header
-    cell and separator is underlined and padded (the last one too), and a row's cell colour
-    covers its padding.
+    right-aligned. The last column is padded only when it is drawn in colour. With colour,
+    header cells and gaps are underlined, a cell's colour covers its padding, `gap_colors`
+    colours the blank right of a cell (systemd's rgap colour) and `underline_rows`
+    underline whole rows (the last unit of each type).
     """
     all_rows = ([header] if header is not None else []) + rows
     if not all_rows:
@@ -164,9 +179,17 @@ def format_table(
         else:
             lines.append(" ".join(pad(i, c, False) for i, c in enumerate(header)))
     for r, row in enumerate(rows):
-        cells = []
+        parts = []
+        under = st.color and r in underline_rows
         for i, c in enumerate(row):
-            color = colors[r][i] if colors else ""
-            cells.append(st.paint(pad(i, c, False), color))
-        lines.append(" ".join(cells))
+            color = colors[r][i] if colors and st.color else ""
+            if under:
+                color = underlined(color)
+            if i > 0:
+                gap = gap_colors[r][i - 1] if gap_colors and st.color else ""
+                if under:
+                    gap = underlined(gap)
+                parts.append(st.paint(" ", gap))
+            parts.append(st.paint(pad(i, c, bool(color)), color))
+        lines.append("".join(parts))
     return lines

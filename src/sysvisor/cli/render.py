@@ -22,6 +22,7 @@ from sysvisor.cli.format import (
     ANSI_GREY,
     ANSI_HIGHLIGHT,
     ANSI_HIGHLIGHT_CYAN,
+    ANSI_HIGHLIGHT_GREEN,
     ANSI_HIGHLIGHT_RED,
     ANSI_HIGHLIGHT_YELLOW,
     Style,
@@ -509,7 +510,7 @@ def render_list_units(
             rc.insert(0, circle_c if circle else "")
         cells.append([str(c) for c in row])
         colors.append(rc)
-    out = format_table(header if legend else None, cells, st, colors)
+    out = format_table(header if legend else None, cells, st, colors, underline_rows=_type_group_ends(units))
     if legend:
         arrow = st.glyph("arrow-right")
         n = len(units)
@@ -629,12 +630,36 @@ def render_list_unit_files(
     if sort:
         items.sort(key=lambda r: unit_sort_key(r[0]))
     cells = [[name, state, preset or "-"] for name, state, preset in items]
-    colors = [["", unit_file_state_color(state), unit_file_state_color(preset)] for _name, state, preset in items]
-    out = format_table(["UNIT FILE", "STATE", "PRESET"] if legend else None, cells, st, colors)
+    # observed v257: the state's colour also covers the gap after it; a missing preset is grey
+    colors = [["", _unit_file_list_color(state), _unit_file_list_color(preset) if preset else ANSI_GREY] for _n, state, preset in items]
+    gaps = [["", c[1], ""] for c in colors]
+    out = format_table(
+        ["UNIT FILE", "STATE", "PRESET"] if legend else None,
+        cells,
+        st,
+        colors,
+        gap_colors=gaps,
+        underline_rows=_type_group_ends([{"Id": r[0]} for r in items]),
+    )
     if legend:
         out.append("")
         out.append(f"{len(cells)} unit files listed.")
     return "".join(line + "\n" for line in out)
+
+
+def _unit_file_list_color(state: str | None) -> str:
+    """list-unit-files colours (observed v257): enabled/alias green, disabled/masked/bad red."""
+    if state in ("enabled", "enabled-runtime", "alias"):
+        return ANSI_HIGHLIGHT_GREEN
+    if state in ("disabled", "masked", "masked-runtime", "bad"):
+        return ANSI_HIGHLIGHT_RED
+    return ""
+
+
+def _type_group_ends(units: Sequence[Mapping[str, Any]]) -> frozenset[int]:
+    """Rows after which the unit type changes: systemd underlines them to separate types."""
+    suffixes = [str(u.get("Id", "")).rpartition(".")[2] for u in units]
+    return frozenset(i for i in range(len(suffixes) - 1) if suffixes[i] != suffixes[i + 1])
 
 
 # systemd: systemctl-is-enabled.c: these states count as "enabled" for the exit status
@@ -656,5 +681,9 @@ def render_is_enabled(results: Iterable[tuple[str, Sequence[str]]], *, full: boo
 
 
 def is_enabled_exit_code(states: Iterable[str]) -> int:
-    """0 if any unit is enabled in the is-enabled sense (enabled, static, alias ...), else 1."""
-    return 0 if any(s in IS_ENABLED_OK for s in states) else 1
+    """0 if any unit is enabled in the is-enabled sense (enabled, static, alias ...); else 4
+    when a unit file was not found (observed v257: `not-found`, exit 4), else 1."""
+    states = list(states)
+    if any(s in IS_ENABLED_OK for s in states):
+        return 0
+    return 4 if "not-found" in states else 1

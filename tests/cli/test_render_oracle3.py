@@ -1,0 +1,32 @@
+"""Third systemd 257 recording: list-unit-files colours, is-enabled exit codes, several units."""
+
+from __future__ import annotations
+
+import re
+
+from render_snapshot import GOLDEN, load_oracle
+
+from sysvisor.cli.render import is_enabled_exit_code, render_list_timers, render_list_unit_files
+
+O3 = load_oracle(GOLDEN / "oracle" / "render3-257.json")
+ANSI = re.compile(r"\x1b\[[0-9;:]*m")
+
+
+def test_is_enabled_exit_codes() -> None:
+    for unit in ("acct.service", "foo.service", "dis.service", "nope.service", "web.service"):
+        step = O3[f"is-enabled:{unit}"]
+        assert is_enabled_exit_code([step["stdout"].strip()]) == step["rc"], unit
+
+
+def test_list_unit_files_colors() -> None:
+    text = O3["list-unit-files-color"]["stdout"]
+    rows = []
+    for line in ANSI.sub("", text).split("\n\n")[0].splitlines()[1:]:
+        name, state, preset = line.split()
+        rows.append((name, state, None if preset == "-" else preset))
+    assert render_list_unit_files(list(reversed(rows)), color=True) == text
+
+
+def test_list_timers_empty() -> None:
+    assert render_list_timers([], 10**15) == O3["list-timers-none"]["stdout"]
+    assert render_list_timers([], 10**15, all_=True) == O3["list-timers-none-all"]["stdout"]
