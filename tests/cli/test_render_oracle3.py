@@ -30,3 +30,26 @@ def test_list_unit_files_colors() -> None:
 def test_list_timers_empty() -> None:
     assert render_list_timers([], 10**15) == O3["list-timers-none"]["stdout"]
     assert render_list_timers([], 10**15, all_=True) == O3["list-timers-none-all"]["stdout"]
+
+
+def test_status_sub_cgroup_tree_and_several_units() -> None:
+    from render_snapshot import fix_realtime_from_monotonic, normalize, parse_show, snapshot_now, split_status
+
+    from sysvisor.cli.render import render_status, status_many_exit_code
+
+    text = O3["status-sub-cgroup"]["stdout"]
+    props = parse_show(O3["show-sub-cgroup"]["stdout"])
+    fix_realtime_from_monotonic(props)
+    props.update(
+        MainPIDComm="sleep",
+        CGroupTree={
+            "path": "/system.slice/sub.service",
+            "processes": [(80, "sleep infinity")],
+            "children": [{"path": "/system.slice/sub.service/inner", "processes": [(88, "sleep infinity")]}],
+        },
+    )
+    _head, journal = split_status(text)
+    assert normalize(render_status(props, journal, snapshot_now(props))) == normalize(text)
+    missing = {"Id": "nope.service", "LoadState": "not-found", "ActiveState": "inactive"}
+    assert status_many_exit_code([props, missing, props]) == O3["status-multi-missing"]["rc"]
+    assert status_many_exit_code([missing, missing]) == O3["status-multi-all-missing"]["rc"]

@@ -9,6 +9,7 @@ systemctl-list-units.c `output_units_list()`. Stdlib only: the CLI imports this 
 Snapshot keys besides systemd's properties (the CLI or daemon fills them; all optional):
   MainPIDComm, ControlPIDComm  process names shown as `Main PID: 65 (sleep)`
   CGroupProcesses              [(pid, cmdline), ...] of the unit's cgroup, for the `CGroup:` tree
+  CGroupTree                   or the whole tree: {"path", "processes", "children": [...]}
 # spec: systemctl-and-journal.md §3, §5; service-lifecycle.md §8.3 (trap 30)
 """
 
@@ -298,18 +299,43 @@ def _memory_line(props: Mapping[str, Any]) -> str | None:
     return line
 
 
-def _cgroup_lines(props: Mapping[str, Any], st: Style) -> list[str]:
+def cgroup_tree_lines(
+    node: Mapping[str, Any], prefix: str, st: Style, columns: int | None = None
+) -> list[str]:
+    """A cgroup's processes, then its child cgroups, as systemd draws the `CGroup:` tree.
+
+    `node`: {"path": str, "processes": [(pid, cmdline)], "children": [node, ...]}. PIDs are
+    right-aligned to the widest PID of their own cgroup; with `columns` the command lines
+    are ellipsized to fit.
+    # systemd: cgroup-show.c show_cgroup_by_path(), show_pid_array()
+    """
+    lines: list[str] = []
+    procs = sorted((int(p), str(c)) for p, c in node.get("processes") or ())
+    children = sorted(node.get("children") or (), key=lambda c: str(c.get("path", "")))
+    width = len(str(procs[-1][0])) if procs else 0
+    total = len(procs) + len(children)
+    for i, (pid, cmdline) in enumerate(procs):
+        last = i == total - 1
+        glyph = st.glyph("tree-right" if last else "tree-branch")
+        text = f"{pid:>{width}} {cmdline}"
+        if columns:
+            text = ellipsize(text, max(columns - len(prefix) - 2, 1))
+        lines.append(prefix + glyph + st.paint(text, ANSI_GREY))
+    for j, child in enumerate(children):
+        last = len(procs) + j == total - 1
+        glyph = st.glyph("tree-right" if last else "tree-branch")
+        lines.append(prefix + glyph + os.path.basename(str(child.get("path", "")).rstrip("/")))
+        deeper = prefix + ("  " if last else st.glyph("tree-vertical"))
+        lines.extend(cgroup_tree_lines(child, deeper, st, columns))
+    return lines
+
+
+def _cgroup_lines(props: Mapping[str, Any], st: Style, columns: int | None) -> list[str]:
     cg = props.get("ControlGroup")
     if not cg:
         return []
-    lines = [f"{_label('CGroup')}{cg}"]
-    procs = sorted((int(p), str(c)) for p, c in props.get("CGroupProcesses") or ())
-    if procs:
-        width = len(str(procs[-1][0]))  # systemd: show_pid_array() pads to the widest PID
-        for i, (pid, cmdline) in enumerate(procs):
-            glyph = st.glyph("tree-right" if i == len(procs) - 1 else "tree-branch")
-            lines.append(f"{_INDENT}{glyph}" + st.paint(f"{pid:>{width}} {cmdline}", ANSI_GREY))
-    return lines
+    tree = props.get("CGroupTree") or {"path": cg, "processes": props.get("CGroupProcesses") or ()}
+    return [f"{_label('CGroup')}{cg}"] + cgroup_tree_lines(tree, _INDENT, st, columns)
 
 
 def render_status(
@@ -331,8 +357,11 @@ def render_status(
     `journal_lines` are the already formatted log lines (`-n`, `-o` applied by the caller);
     `unit_states` gives the ActiveState of TriggeredBy=/Triggers= units for their glyphs;
     `now_monotonic_usec` is needed only for a timer's monotonic `Trigger:`. With `full=False`
-    and `columns`, lines are ellipsized to the terminal width as on a TTY. With `color` and
-    `urlify_host` (the host name), paths and URLs are OSC-8 hyperlinks as systemd draws them.
+    and `columns` (a TTY without -l), the cgroup's command lines are ellipsized to the width;
+    other lines never are (observed v257; journal lines are the journal formatter's business).
+    Several units: join the texts with "\\n" (a blank line), exit with `status_many_exit_code`.
+    Missing units (`status_unit_missing`) print `Unit X could not be found.` to stderr instead.
+    With `color` and `urlify_host` (the host name), paths and URLs are OSC-8 hyperlinks.
     # spec: systemctl-and-journal.md §3; systemd: systemctl-show.c print_status_info()
     """
     st = Style(color=color, utf8=utf8, urlify_host=urlify_host)
@@ -414,17 +443,21 @@ def render_status(
     cpu = props.get("CPUUsageNSec")
     if _set(cpu):
         out.append(f"{_label('CPU')}{format_timespan(int(cpu) // 1000, USEC_PER_MSEC)}")
-    out.extend(_cgroup_lines(props, st))
+    out.extend(_cgroup_lines(props, st, None if full else columns))
 
-    if not full and columns:
-        out = [ellipsize(line, columns) for line in out]
     text = "".join(line + "\n" for line in out)
     if journal_lines:
-        jl = list(journal_lines)
-        if not full and columns:
-            jl = [ellipsize(line, columns) for line in jl]
-        text += "\n" + "".join(line + "\n" for line in jl)
+        text += "\n" + "".join(line + "\n" for line in journal_lines)
     return text
+
+
+def status_many_exit_code(units: Iterable[Mapping[str, Any]]) -> int:
+    """`systemctl status A B …` exit code: the first non-zero per-unit code (observed v257)."""
+    for props in units:
+        rc = status_exit_code(props)
+        if rc:
+            return rc
+    return EXIT_OK
 
 
 def ellipsize(line: str, columns: int) -> str:
