@@ -53,3 +53,37 @@ def test_status_sub_cgroup_tree_and_several_units() -> None:
     missing = {"Id": "nope.service", "LoadState": "not-found", "ActiveState": "inactive"}
     assert status_many_exit_code([props, missing, props]) == O3["status-multi-missing"]["rc"]
     assert status_many_exit_code([missing, missing]) == O3["status-multi-all-missing"]["rc"]
+
+
+def test_manager_overview() -> None:
+    from render_snapshot import normalize, parse_show
+
+    from sysvisor.cli.render import render_manager_status
+
+    props = parse_show(O3["show-manager"]["stdout"])
+    init = "/usr/lib/systemd/systemd systemd.firstboot=off systemd.unit=systemd-oracle.target systemd.mask=timers.target systemd.mask=systemd-machine-id-commit.service"
+
+    def svc(name: str, procs: list, children: list | None = None) -> dict:
+        return {"path": f"/system.slice/{name}", "processes": procs, "children": children or []}
+
+    props["CGroupTree"] = {
+        "path": "/",
+        "processes": [],
+        "children": [
+            {"path": "/init.scope", "processes": [(1, init)]},
+            {
+                "path": "/system.slice",
+                "processes": [],
+                "children": [
+                    svc("web.service", [(83, "/usr/bin/sleep infinity")]),
+                    svc("acct.service", [(82, "sleep infinity"), (77, '/bin/sh -c "sleep infinity & sleep infinity"'), (81, "sleep infinity")]),
+                    svc("ctl.service", [(89, "/usr/bin/sleep 10")]),
+                    svc("longdesc.service", [(79, "/usr/bin/sleep infinity")]),
+                    svc("sub.service", [(80, "sleep infinity")], [{"path": "/system.slice/sub.service/inner", "processes": [(88, "sleep infinity")]}]),
+                    svc("systemd-journald.service", [(20, "/usr/lib/systemd/systemd-journald")]),
+                ],
+            },
+        ],
+    }
+    got = render_manager_status(props, props["UserspaceTimestamp"] + 1_500_000, hostname="oracle")
+    assert normalize(got) == normalize(O3["status-manager"]["stdout"])

@@ -720,3 +720,50 @@ def is_enabled_exit_code(states: Iterable[str]) -> int:
     if any(s in IS_ENABLED_OK for s in states):
         return 0
     return 4 if "not-found" in states else 1
+
+
+# ---------------------------------------------------------------- manager overview
+
+
+def render_manager_status(
+    props: Mapping[str, Any],
+    now_realtime_usec: int,
+    *,
+    hostname: str,
+    color: bool = False,
+    timestamp_style: str = "pretty",
+    columns: int | None = None,
+) -> str:
+    """`systemctl status` with no unit: the manager's overview and its whole cgroup tree.
+
+    `props` are manager properties: SystemState, NNames, NJobs, NFailedUnits,
+    UserspaceTimestamp (realtime µs), Version, Tainted, ControlGroup and the optional
+    CGroupTree ({"path", "processes", "children"}).
+    # systemd: systemctl-show.c show_system_status()
+    """
+    st = Style(color=color)
+    state = str(props.get("SystemState") or "")
+    if state == "degraded":
+        on = ANSI_HIGHLIGHT_RED
+    elif state == "running":
+        on = ANSI_HIGHLIGHT_GREEN
+    else:
+        on = ANSI_HIGHLIGHT_YELLOW
+    since = _int(props, "UserspaceTimestamp")
+    out = [
+        f"{st.paint(st.glyph('black-circle'), on)} {hostname}",
+        f"    State: {st.paint(state or 'n/a', on)}",
+        f"    Units: {_int(props, 'NNames')} loaded (incl. loaded aliases)",
+        f"     Jobs: {_int(props, 'NJobs')} queued",
+        f"   Failed: {_int(props, 'NFailedUnits')} units",
+        f"    Since: {format_timestamp(since, style=timestamp_style) or 'n/a'}; {format_timestamp_relative(since, now_realtime_usec) or 'n/a'}",
+        f"  systemd: {props.get('Version') or ''}",
+    ]
+    if props.get("Tainted"):
+        out.append(f"  Tainted: {st.paint(str(props['Tainted']), ANSI_HIGHLIGHT_YELLOW)}")
+    cg = str(props.get("ControlGroup") or "") or "/"
+    out.append(f"   CGroup: {cg}")
+    tree = props.get("CGroupTree")
+    if tree:
+        out.extend(cgroup_tree_lines(tree, " " * 11, st, columns))
+    return "".join(line + "\n" for line in out)
