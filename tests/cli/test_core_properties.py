@@ -120,3 +120,16 @@ def test_load_error_of_missing_unit() -> None:
         'org.freedesktop.systemd1.NoSuchUnit "Unit nope.service not found."'
     )
     assert "Type" not in props
+
+
+def test_never_loaded_unit_shows_like_systemd() -> None:
+    want = parse_show(ORACLE["not-found:show"]["stdout"])
+    got = unit_properties(UNITS["not-found"])
+    for name, value in got.items():
+        if name == "OnSuccessJobMode":
+            continue  # core/units.py defaults it to replace; systemd's default is fail (reported)
+        shown = format_property(name, value)
+        if name in want:
+            assert shown == format_property(name, want[name]), name
+        else:  # systemd omits it: ours must be empty or --all-only
+            assert shown in ("", "[not set]", "[unprintable]"), name

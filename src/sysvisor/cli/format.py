@@ -7,6 +7,8 @@ Ported from systemd's src/basic/glyph-util.c, ansi-color.h and format-util.c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 # systemd: ansi-color.h
 ANSI_NORMAL = "\x1b[0m"
 ANSI_HIGHLIGHT = "\x1b[0;1;39m"
@@ -167,7 +169,7 @@ def format_table(
     widths = [max(len(r[i]) for r in all_rows) for i in range(n)]
 
     def pad(i: int, cell: str, last_too: bool) -> str:
-        if i == n - 1 and not last_too:
+        if i == n - 1 and not last_too and i not in right:
             return cell
         return cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
 
@@ -193,3 +195,72 @@ def format_table(
             parts.append(st.paint(pad(i, c, bool(color)), color))
         lines.append("".join(parts))
     return lines
+
+
+_TRUE = {"1", "yes", "y", "true", "t", "on"}
+_FALSE = {"0", "no", "n", "false", "f", "off"}
+
+
+def _env_bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    return None
+
+
+def colors_enabled(
+    env: Mapping[str, str], stdout_isatty: bool, stderr_isatty: bool, color_arg: str | None = None
+) -> bool:
+    """Whether to draw colours, as systemd decides (terminal-util.c get_color_mode()).
+
+    `color_arg` is an explicit `--color=always|never|auto`. Then `SYSTEMD_COLORS` (a boolean
+    or `16`/`256`/`24bit`), then `NO_COLOR`, then a terminal on stdout and stderr that is not
+    `TERM=dumb`.
+    """
+    if color_arg in ("always", "yes"):
+        return True
+    if color_arg in ("never", "no"):
+        return False
+    sc = env.get("SYSTEMD_COLORS")
+    if sc is not None:
+        b = _env_bool(sc)
+        if b is not None:
+            return b
+        if sc in ("16", "256", "24bit"):
+            return True
+    if "NO_COLOR" in env:
+        return False
+    if not (stdout_isatty and stderr_isatty):
+        return False
+    return env.get("TERM", "") not in ("", "dumb")
+
+
+def urlify_enabled(env: Mapping[str, str], colors: bool, pager: bool) -> bool:
+    """Hyperlinks: `SYSTEMD_URLIFY`, else with colours when no pager runs. # systemd: urlify_enabled()"""
+    b = _env_bool(env.get("SYSTEMD_URLIFY"))
+    if b is not None:
+        return b
+    return colors and not pager
+
+
+def locale_is_utf8(env: Mapping[str, str]) -> bool:
+    """UTF-8 glyphs (● ○ × └─) or ASCII ones (* o x `-). # systemd: is_locale_utf8()
+
+    `SYSTEMD_UTF8` decides if set; an unset, `C` or `POSIX` locale counts as UTF-8 capable
+    (systemd's rule since everything can do UTF-8); otherwise the codeset must be UTF-8.
+    """
+    b = _env_bool(env.get("SYSTEMD_UTF8"))
+    if b is not None:
+        return b
+    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = env.get(var)
+        if value:
+            if value in ("C", "POSIX"):
+                return True
+            codeset = value.partition(".")[2].partition("@")[0].lower().replace("-", "")
+            return codeset == "utf8"
+    return True
