@@ -282,20 +282,29 @@ def _pid_line(props: Mapping[str, Any], main_pid: int, control_pid: int) -> str 
 
 
 def _memory_line(props: Mapping[str, Any]) -> str | None:
+    """`Memory: 21.3M (max: 100.0M peak: 22.0M)`.
+
+    The separators (one blank) follow systemd's print_status_info(); the order of the v257
+    extras could not be observed (no memory accounting in the oracle container).
+    """
     cur = props.get("MemoryCurrent")
     if not _set(cur):
         return None
     line = f"{_label('Memory')}{format_bytes(int(cur))}"
     extras = []
-    peak = props.get("MemoryPeak")
-    if _set(peak):
-        extras.append(f"peak: {format_bytes(int(peak))}")
-    for key, label in (("MemoryHigh", "high"), ("MemoryMax", "max"), ("MemorySwapMax", "swap max")):
+    for key, label in (
+        ("MemoryMin", "min"),
+        ("MemoryLow", "low"),
+        ("MemoryHigh", "high"),
+        ("MemoryMax", "max"),
+        ("MemorySwapMax", "swap max"),
+        ("MemoryPeak", "peak"),
+    ):
         v = props.get(key)
-        if _set(v):
+        if _set(v) and (key not in ("MemoryMin", "MemoryLow") or v):
             extras.append(f"{label}: {format_bytes(int(v))}")
     if extras:
-        line += f" ({', '.join(extras)})"
+        line += f" ({' '.join(extras)})"
     return line
 
 
