@@ -509,7 +509,7 @@ def render_list_units(
     """`systemctl list-units` text (systemd 257 layout, ends with "\\n").
 
     `rows` are snapshots with at least Id, LoadState, ActiveState, SubState, Description and
-    optionally Job (a job type word such as `stop`, or a dict with `type`). The caller filters
+    optionally JobType (the pending job's type word such as `stop`; `Job` is accepted too). The caller filters
     (default: active, with a job, or failed; `--all`; `--state=`); `states_filter` is the
     `--state=`/`--failed` list, which only changes the footer. A `●` marks units that did not
     load, failed ones and ones changing state; colours as observed with systemd 257.
@@ -519,7 +519,7 @@ def render_list_units(
     units = list(rows)
     if sort:
         units.sort(key=lambda r: unit_sort_key(str(r.get("Id", ""))))
-    jobs = [_job_word(r.get("Job")) for r in units]
+    jobs = [_job_word(r.get("JobType") or r.get("Job")) for r in units]
     with_job = any(jobs)
     # the bullet column is one wide even when empty
     header = ([" "] if not plain else []) + ["UNIT", "LOAD", "ACTIVE", "SUB"] + (["JOB"] if with_job else []) + ["DESCRIPTION"]
