@@ -7,7 +7,8 @@ Ported from systemd's src/basic/glyph-util.c, ansi-color.h and format-util.c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 # systemd: ansi-color.h
 ANSI_NORMAL = "\x1b[0m"
@@ -264,3 +265,25 @@ def locale_is_utf8(env: Mapping[str, str]) -> bool:
             codeset = value.partition(".")[2].partition("@")[0].lower().replace("-", "")
             return codeset == "utf8"
     return True
+
+
+def ellipsize(line: str, columns: int) -> str:
+    """Cut `line` to `columns` characters with a trailing `…`. # systemd: ellipsize()"""
+    if len(line) <= columns or columns < 1:
+        return line
+    return line[: columns - 1] + "…"
+
+
+def unit_sort_key(name: str) -> tuple[str, str]:
+    """list-units order: by unit type suffix, then name, both case-insensitive.
+
+    # systemd: systemctl-util.c unit_info_compare()
+    """
+    _base, _, suffix = name.rpartition(".")
+    return suffix.lower(), name.lower()
+
+
+def type_group_ends(units: Sequence[Mapping[str, Any]]) -> frozenset[int]:
+    """Rows after which the unit type changes: systemd underlines them to separate types."""
+    suffixes = [str(u.get("Id", "")).rpartition(".")[2] for u in units]
+    return frozenset(i for i in range(len(suffixes) - 1) if suffixes[i] != suffixes[i + 1])

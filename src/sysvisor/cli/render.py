@@ -15,6 +15,7 @@ Snapshot keys besides systemd's properties (the CLI or daemon fills them; all op
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -30,8 +31,11 @@ from sysvisor.cli.format import (
     active_state_color,
     active_state_glyph,
     format_bytes,
+    ellipsize,
     format_table,
+    type_group_ends,
     unit_file_state_color,
+    unit_sort_key,
 )
 from sysvisor.exitstatus import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
 from sysvisor.protocol.properties import EXEC_PROPERTIES, UINT64_MAX
@@ -469,13 +473,6 @@ def status_many_exit_code(units: Iterable[Mapping[str, Any]]) -> int:
     return EXIT_OK
 
 
-def ellipsize(line: str, columns: int) -> str:
-    """Cut `line` to `columns` characters with a trailing `…`. # systemd: ellipsize()"""
-    if len(line) <= columns or columns < 1:
-        return line
-    return line[: columns - 1] + "…"
-
-
 # ---------------------------------------------------------------- list-units
 
 LIST_UNITS_LEGEND = (
@@ -486,13 +483,36 @@ LIST_UNITS_LEGEND = (
 LIST_UNITS_LEGEND_JOB = "        JOB    {arrow} Pending job for the unit."
 
 
-def unit_sort_key(name: str) -> tuple[str, str]:
-    """list-units order: by unit type suffix, then name, both case-insensitive.
+def select_units(
+    rows: Iterable[Mapping[str, Any]],
+    patterns: Sequence[str] = (),
+    *,
+    all_: bool = False,
+    states: Sequence[str] = (),
+    types: Sequence[str] = (),
+) -> list[Mapping[str, Any]]:
+    """The units `list-units` shows. # systemd: systemctl-util.c output_show_unit()
 
-    # systemd: systemctl-util.c unit_info_compare()
+    Glob `patterns` on the name; `types` (`--type=`) on the suffix; `states` (`--state=`,
+    `--failed`) match the load, active or sub state. Without `--all` units that follow
+    another or are inactive without a pending job are hidden (unless `--state=` is given).
     """
-    base, _, suffix = name.rpartition(".")
-    return suffix.lower(), name.lower()
+    out = []
+    for r in rows:
+        uid = str(r.get("Id", ""))
+        if patterns and not any(fnmatch.fnmatchcase(uid, p) for p in patterns):
+            continue
+        if types and uid.rpartition(".")[2] not in types:
+            continue
+        if states and not {r.get("LoadState"), r.get("ActiveState"), r.get("SubState")} & set(states):
+            continue
+        if not all_:
+            if r.get("Following"):
+                continue
+            if not states and not r.get("Job") and not r.get("JobType") and r.get("ActiveState") == "inactive":
+                continue
+        out.append(r)
+    return out
 
 
 def render_list_units(
@@ -552,7 +572,7 @@ def render_list_units(
             rc.insert(0, circle_c if circle else "")
         cells.append([str(c) for c in row])
         colors.append(rc)
-    out = format_table(header if legend else None, cells, st, colors, underline_rows=_type_group_ends(units))
+    out = format_table(header if legend else None, cells, st, colors, underline_rows=type_group_ends(units))
     if legend:
         arrow = st.glyph("arrow-right")
         n = len(units)
@@ -681,7 +701,7 @@ def render_list_unit_files(
         st,
         colors,
         gap_colors=gaps,
-        underline_rows=_type_group_ends([{"Id": r[0]} for r in items]),
+        underline_rows=type_group_ends([{"Id": r[0]} for r in items]),
     )
     if legend:
         out.append("")
@@ -696,12 +716,6 @@ def _unit_file_list_color(state: str | None) -> str:
     if state in ("disabled", "masked", "masked-runtime", "bad"):
         return ANSI_HIGHLIGHT_RED
     return ""
-
-
-def _type_group_ends(units: Sequence[Mapping[str, Any]]) -> frozenset[int]:
-    """Rows after which the unit type changes: systemd underlines them to separate types."""
-    suffixes = [str(u.get("Id", "")).rpartition(".")[2] for u in units]
-    return frozenset(i for i in range(len(suffixes) - 1) if suffixes[i] != suffixes[i + 1])
 
 
 # systemd: systemctl-is-enabled.c: these states count as "enabled" for the exit status
