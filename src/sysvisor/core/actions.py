@@ -33,6 +33,9 @@ class Spawn(Action):
     is_main: bool
     invocation_id: str
     environment: dict[str, str] = field(default_factory=dict)
+    # NotifyAccess= allows this process to notify: the shell sets $NOTIFY_SOCKET.
+    # WATCHDOG_PID="$$" in `environment` means "the pid of this very process".
+    notify_socket: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class JobCompleted(Action):
     unit: str
     job_type: JobType
     result: JobResult
+    # systemctl's reason when the job could not even be enqueued, e.g.
+    # "Job type reload is not applicable for unit foo.service."
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class RunEmergencyAction(Action):
 
     action: EmergencyAction
     reason: str  # "unit foo.service failed"
-    exit_status: int
+    exit_status: int  # -1: none given (FailureActionExitStatus= unset, no main exit status)
 
 
 @dataclass(frozen=True)

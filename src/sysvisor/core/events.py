@@ -100,6 +100,9 @@ class NotifyReceived(Event):
 
     pid: int
     fields: dict[str, str] = field(default_factory=dict)
+    # the unit whose cgroup/process group holds `pid`, when the shell knows it (needed for
+    # NotifyAccess=all senders that are neither main nor control process)
+    unit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,7 @@ class ServiceSection:
     remain_after_exit: bool = False
     guess_main_pid: bool = True
     pid_file: str | None = None
+    bus_name: str | None = None  # BusName=; Type=dbus needs it (sysvisor runs dbus as simple)
     restart: RestartPolicy = RestartPolicy.NO
     restart_mode: RestartMode = RestartMode.NORMAL
     restart_usec: int = DEFAULT_RESTART_USEC
@@ -225,6 +226,7 @@ class Unit:
     load_error: str | None = None  # the "(Reason: …)" of status when not loaded
     fragment_path: str | None = None
     dropin_paths: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # other names of this unit (symlinks)
     unit: UnitSection = field(default_factory=UnitSection)
     service: ServiceSection | None = None
     install: InstallSection = field(default_factory=InstallSection)

@@ -1,0 +1,597 @@
+"""`sysvisor logs` (alias `journal`): a journalctl-compatible reader of sysvisor's journal.
+
+Only the standard library and `sysvisor.journal` are imported, so the command starts fast
+and works while the manager is down. No pager is ever started (`--no-pager` is accepted).
+
+spec: systemctl-and-journal.md §6 (options, matches, output formats, `-- No entries --`)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from sysvisor.journal.format import OUTPUT_MODES, format_bytes, format_entry, format_timestamp
+from sysvisor.journal.store import Entry, JournalReader, list_segments
+from sysvisor.journal.timestamp import TimeParseError, parse_timestamp
+
+PROG = "sysvisor logs"
+LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+_FIELD_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_UNIT_SUFFIXES = (
+    ".service", ".socket", ".target", ".device", ".mount", ".automount", ".swap", ".timer",
+    ".path", ".slice", ".scope",
+)  # fmt: skip
+_GLOB_CHARS = set("*?[")
+FOLLOW_POLL_INTERVAL = 0.25  # seconds; a bounded poll in the client (no inotify in stdlib)
+
+USAGE = f"""\
+{PROG} [OPTIONS...] [MATCHES...]
+
+Query the sysvisor journal.
+
+  -u --unit=UNIT            Show logs from the specified unit (glob allowed)
+  -t --identifier=STRING    Show entries with the specified syslog identifier
+  -p --priority=RANGE       Show entries with the specified priority
+  -g --grep=PATTERN         Show entries with MESSAGE matching PATTERN
+     --case-sensitive[=BOOL] Force case sensitive or insensitive matching
+  -S --since=DATE           Show entries not older than the specified date
+  -U --until=DATE           Show entries not newer than the specified date
+  -b --boot[=ID]            Show current manager instance or the specified one
+     --list-boots           Show terse information about recorded manager instances
+  -n --lines[=INTEGER]      Number of journal entries to show
+     --no-tail              Show all lines, even in follow mode
+  -r --reverse              Show the newest entries first
+  -f --follow               Follow the journal
+  -e --pager-end            Jump to the end (implies -n1000)
+  -o --output=STRING        Change journal output mode ({", ".join(OUTPUT_MODES)})
+     --output-fields=LIST   Select fields to print in verbose/export/json modes
+     --utc                  Express time in Coordinated Universal Time (UTC)
+     --no-hostname          Suppress output of hostname field
+  -a --all                  Show all fields, including long and unprintable
+  -q --quiet                Do not show info messages
+     --no-pager             Do not pipe output into a pager (never done anyway)
+     --disk-usage           Show total disk usage of all journal files
+  -h --help                 Show this help text
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+@dataclass
+class Options:
+    units: list[str] = field(default_factory=list)
+    user_units: list[str] = field(default_factory=list)
+    identifiers: list[str] = field(default_factory=list)
+    priorities: set[str] | None = None
+    grep: str | None = None
+    case_sensitive: bool | None = None
+    since: str | None = None
+    until: str | None = None
+    boot: str | None = None  # None: all; "0"/ID/±N
+    lines: int | None = None  # None: all
+    lines_set: bool = False
+    lines_head: bool = False  # -n +N
+    no_tail: bool = False
+    reverse: bool = False
+    follow: bool = False
+    pager_end: bool = False
+    output: str = "short"
+    output_fields: list[str] | None = None
+    utc: bool = False
+    hostname: bool = True
+    show_all: bool = False
+    quiet: bool = False
+    list_boots: bool = False
+    disk_usage: bool = False
+    kernel: bool = False
+    help: bool = False
+    matches: list[list[tuple[str, str]]] = field(default_factory=lambda: [[]])
+
+
+# option name → (takes argument: "no" | "yes" | "opt", attribute handler key)
+_LONG = {
+    "unit": "yes", "user-unit": "yes", "identifier": "yes", "priority": "yes", "grep": "yes",
+    "case-sensitive": "opt", "since": "yes", "until": "yes", "boot": "opt", "lines": "opt",
+    "no-tail": "no", "reverse": "no", "follow": "no", "pager-end": "no", "output": "yes",
+    "output-fields": "yes", "utc": "no", "no-hostname": "no", "all": "no", "quiet": "no",
+    "no-pager": "no", "list-boots": "no", "disk-usage": "no", "help": "no", "catalog": "no",
+    "merge": "no", "full": "no", "no-full": "no", "system": "no", "user": "no", "dmesg": "no",
+    "this-boot": "no",
+}  # fmt: skip
+_SHORT = {
+    "u": "unit", "t": "identifier", "p": "priority", "g": "grep", "S": "since", "U": "until",
+    "b": "boot", "n": "lines", "r": "reverse", "f": "follow", "e": "pager-end", "o": "output",
+    "a": "all", "q": "quiet", "h": "help", "x": "catalog", "m": "merge", "l": "full", "k": "dmesg",
+}  # fmt: skip
+
+
+def _parse_lines(value: str | None) -> tuple[int | None, bool] | None:
+    """`-n` argument → (count or None for all, head?) or None if not a lines value.
+    # systemd: journalctl parse_lines()"""
+    if value is None:
+        return 10, False
+    if value == "all":
+        return None, False
+    head = value.startswith("+")
+    digits = value[1:] if head else value
+    if digits.isdigit():
+        return int(digits), head
+    return None
+
+
+def _is_boot_descriptor(value: str) -> bool:
+    return value == "all" or re.fullmatch(r"[+-]?\d+|[0-9a-fA-F]{32}([+-]\d+)?", value) is not None
+
+
+def _parse_bool(value: str) -> bool:
+    v = value.lower()
+    if v in ("1", "yes", "y", "true", "t", "on"):
+        return True
+    if v in ("0", "no", "n", "false", "f", "off"):
+        return False
+    raise UsageError(f"Failed to parse boolean: {value}")
+
+
+def _parse_priority(value: str) -> set[str]:
+    """`err`, `3`, `warning..err`, `5..6` → the set of PRIORITY values shown.
+    A single level means that level and all more important ones."""
+
+    def level(text: str) -> int:
+        if text.isdigit() and int(text) <= 7:
+            return int(text)
+        if text in LEVELS:
+            return LEVELS.index(text)
+        raise UsageError(f"Unknown log level {text}")
+
+    if ".." in value:
+        a, _, b = value.partition("..")
+        lo = level(a) if a else 0
+        hi = level(b) if b else 7
+        if lo > hi:
+            lo, hi = hi, lo
+        return {str(i) for i in range(lo, hi + 1)}
+    return {str(i) for i in range(0, level(value) + 1)}
+
+
+def mangle_unit(name: str) -> str:
+    """`foo` → `foo.service`, globs and names with a unit suffix unchanged.
+    # systemd: unit_name_mangle_with_suffix(UNIT_NAME_MANGLE_GLOB)"""
+    if _GLOB_CHARS & set(name) or name.endswith(_UNIT_SUFFIXES):
+        return name
+    return name + ".service"
+
+
+def parse_args(argv: list[str]) -> Options:
+    """journalctl's command line → Options. Raises UsageError with journalctl's wording."""
+    o = Options()
+    args = list(argv)
+    i = 0
+
+    def apply(name: str, value: str | None, next_arg: str | None) -> bool:
+        """Returns True if `next_arg` was consumed."""
+        consumed = False
+        if name == "unit":
+            o.units.append(mangle_unit(value or ""))
+        elif name == "user-unit":
+            o.user_units.append(mangle_unit(value or ""))
+        elif name == "identifier":
+            o.identifiers.append(value or "")
+        elif name == "priority":
+            o.priorities = _parse_priority(value or "")
+        elif name == "grep":
+            o.grep = value
+        elif name == "case-sensitive":
+            o.case_sensitive = True if value is None else _parse_bool(value)
+        elif name == "since":
+            o.since = value
+        elif name == "until":
+            o.until = value
+        elif name == "boot":
+            if value is None and next_arg is not None and _is_boot_descriptor(next_arg):
+                value, consumed = next_arg, True
+            if value is not None and not _is_boot_descriptor(value):
+                raise UsageError(f"Failed to parse boot descriptor '{value}'")
+            o.boot = value if value is not None else "0"
+        elif name == "lines":
+            parsed = _parse_lines(value)
+            if value is None and next_arg is not None:
+                nxt = _parse_lines(next_arg)
+                if nxt is not None:
+                    parsed, consumed = nxt, True
+            if parsed is None:
+                raise UsageError(f"Failed to parse lines '{value}'")
+            o.lines, o.lines_head = parsed
+            o.lines_set = True
+        elif name == "no-tail":
+            o.no_tail = True
+        elif name == "reverse":
+            o.reverse = True
+        elif name == "follow":
+            o.follow = True
+        elif name == "pager-end":
+            o.pager_end = True
+        elif name == "output":
+            if value not in OUTPUT_MODES:
+                raise UsageError(f"Unknown output format '{value}'.")
+            o.output = value
+        elif name == "output-fields":
+            o.output_fields = [f for f in (value or "").split(",") if f]
+        elif name == "utc":
+            o.utc = True
+        elif name == "no-hostname":
+            o.hostname = False
+        elif name == "all":
+            o.show_all = True
+        elif name == "quiet":
+            o.quiet = True
+        elif name == "list-boots":
+            o.list_boots = True
+        elif name == "disk-usage":
+            o.disk_usage = True
+        elif name == "help":
+            o.help = True
+        elif name in ("dmesg",):
+            o.kernel = True
+            o.boot = o.boot or "0"
+        elif name == "this-boot":
+            o.boot = "0"
+        # catalog, merge, full, no-full, no-pager, system, user: accepted, nothing to do
+        return consumed
+
+    positional_only = False
+    while i < len(args):
+        arg = args[i]
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        i += 1
+        if positional_only or not arg.startswith("-") or arg == "-":
+            _add_match(o, arg)
+            continue
+        if arg == "--":
+            positional_only = True
+            continue
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            kind = _LONG.get(name)
+            if kind is None:
+                raise UsageError(f"{PROG}: unrecognized option '{arg}'")
+            if kind == "no" and eq:
+                raise UsageError(f"{PROG}: option '--{name}' doesn't allow an argument")
+            if kind == "yes" and not eq:
+                if nxt is None:
+                    raise UsageError(f"{PROG}: option '--{name}' requires an argument")
+                value, eq = nxt, "="
+                i += 1
+                nxt = None
+            if apply(name, value if eq else None, nxt if kind == "opt" and not eq else None):
+                i += 1
+            continue
+        # a cluster of short options: -fu foo, -n10, -b-1
+        j = 1
+        while j < len(arg):
+            letter = arg[j]
+            name = _SHORT.get(letter)
+            if name is None:
+                raise UsageError(f"{PROG}: invalid option -- '{letter}'")
+            kind = _LONG[name]
+            rest = arg[j + 1 :]
+            if kind == "no":
+                apply(name, None, None)
+                j += 1
+                continue
+            if rest:
+                apply(name, rest, None)
+            elif kind == "yes":
+                if nxt is None:
+                    raise UsageError(f"{PROG}: option requires an argument -- '{letter}'")
+                apply(name, nxt, None)
+                i += 1
+            elif apply(name, None, nxt):
+                i += 1
+            break
+    return o
+
+
+def _add_match(o: Options, arg: str) -> None:
+    """`FIELD=VALUE` (AND across fields, OR within a field) or `+` (OR between groups)."""
+    if arg == "+":
+        if not o.matches[-1]:
+            raise UsageError("Failed to add disjunction: Invalid argument")
+        o.matches.append([])
+        return
+    if arg.startswith("/"):
+        o.matches[-1].append(("_EXE", os.path.realpath(arg)))
+        return
+    name, eq, value = arg.partition("=")
+    if not eq or not _FIELD_NAME.match(name):
+        raise UsageError(f"Failed to add match '{arg}': Invalid argument")
+    o.matches[-1].append((name, value))
+
+
+# --------------------------------------------------------------------------------------
+
+
+def _field_group_predicate(group: list[tuple[str, str]]) -> Callable[[Entry], bool]:
+    by_field: dict[str, set[str]] = {}
+    for name, value in group:
+        by_field.setdefault(name, set()).add(value)
+    items = list(by_field.items())
+    return lambda e: all(e.get(k) in vs for k, vs in items)
+
+
+def build_predicate(o: Options, boot_id: str | None) -> Callable[[Entry], bool]:
+    """All filters except time range and boot (see `main`), AND-ed together."""
+    tests: list[Callable[[Entry], bool]] = []
+    groups = [g for g in o.matches if g]
+    if groups:
+        preds = [_field_group_predicate(g) for g in groups]
+        tests.append(lambda e: any(p(e) for p in preds))
+    if o.units:
+        pats = o.units
+
+        def unit_match(e: Entry) -> bool:
+            for key in ("_SYSTEMD_UNIT", "UNIT", "COREDUMP_UNIT", "OBJECT_SYSTEMD_UNIT", "_SYSTEMD_SLICE"):
+                v = e.get(key)
+                if v is not None and any(fnmatch.fnmatchcase(v, p) for p in pats):
+                    if key == "_SYSTEMD_SLICE" and not any(p.endswith(".slice") for p in pats):
+                        continue
+                    return True
+            return False
+
+        tests.append(unit_match)
+    if o.user_units:
+        upats = o.user_units
+        tests.append(
+            lambda e: any(
+                (v := e.get(k)) is not None and any(fnmatch.fnmatchcase(v, p) for p in upats)
+                for k in ("_SYSTEMD_USER_UNIT", "USER_UNIT")
+            )
+        )
+    if o.identifiers:
+        idents = set(o.identifiers)
+        tests.append(lambda e: e.get("SYSLOG_IDENTIFIER") in idents)
+    if o.priorities is not None:
+        prios = o.priorities
+        tests.append(lambda e: e.get("PRIORITY") in prios)
+    if o.kernel:
+        tests.append(lambda e: e.get("_TRANSPORT") == "kernel")
+    if o.grep is not None:
+        sensitive = o.case_sensitive
+        if sensitive is None:  # journalctl: an all-lowercase pattern matches case-insensitively
+            sensitive = o.grep != o.grep.lower()
+        try:
+            rx = re.compile(o.grep, 0 if sensitive else re.IGNORECASE)
+        except re.error as e:
+            raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
+        tests.append(lambda e: rx.search(e.get("MESSAGE", "")) is not None)
+    if not tests:
+        return lambda e: True
+    if len(tests) == 1:
+        return tests[0]
+    return lambda e: all(t(e) for t in tests)
+
+
+def _resolve_boot(reader: JournalReader, spec: str, current: str | None) -> str | None:
+    """`-b` argument → a _BOOT_ID, or None if there is no such boot. # journalctl -b"""
+    boots = [b for b, _first, _last in reader.boots()]
+    if spec == "all":
+        return "all"
+    m = re.fullmatch(r"([0-9a-fA-F]{32})?([+-]?\d+)?", spec)
+    if not m:
+        return None
+    ident, offset = m.group(1), m.group(2)
+    if ident:
+        ident = ident.lower()
+        if ident not in boots:
+            return None
+        if not offset:
+            return ident
+        idx = boots.index(ident) + int(offset)
+        return boots[idx] if 0 <= idx < len(boots) else None
+    n = int(offset or "0")
+    if n <= 0:
+        if current is not None and current in boots:
+            idx = boots.index(current) + n
+        elif current is not None and n == 0:
+            return current
+        else:
+            idx = len(boots) - 1 + n
+        return boots[idx] if 0 <= idx < len(boots) else None
+    return boots[n - 1] if n - 1 < len(boots) else None
+
+
+def _use_color(out: TextIO) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("SYSTEMD_COLORS", "").lower() in ("0", "no", "false"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def main(
+    argv: list[str],
+    journal_dir: str,
+    *,
+    boot_id: str | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    follow_stop: Callable[[], bool] | None = None,
+    now_usec: int | None = None,
+) -> int:
+    """`sysvisor logs [OPTIONS] [MATCHES]` → exit status. `boot_id`: the running manager
+    instance's _BOOT_ID (for `-b`); `follow_stop` ends `-f` (tests).
+    # spec: systemctl-and-journal.md §6"""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    try:
+        return _run(argv, journal_dir, boot_id, out, err, follow_stop, now_usec)
+    except UsageError as e:
+        print(str(e), file=err)
+        return 1
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter exit quiet
+        except OSError:
+            pass
+        return 0
+    except KeyboardInterrupt:
+        return 0
+
+
+def _run(
+    argv: list[str],
+    journal_dir: str,
+    boot_id: str | None,
+    out: TextIO,
+    err: TextIO,
+    follow_stop: Callable[[], bool] | None,
+    now_usec: int | None,
+) -> int:
+    o = parse_args(argv)
+    if o.help:
+        out.write(USAGE)
+        return 0
+    reader = JournalReader(journal_dir)
+    if o.disk_usage:
+        total = 0
+        for *_rest, path in list_segments(journal_dir):
+            try:
+                total += os.stat(path).st_blocks * 512
+            except OSError:
+                pass
+        out.write(f"Archived and active journals take up {format_bytes(total)} in the file system.\n")
+        return 0
+    if o.list_boots:
+        return _list_boots(reader, boot_id, o, out, err)
+
+    now = now_usec if now_usec is not None else time.time_ns() // 1000
+    since = until = None
+    try:
+        if o.since is not None:
+            since = parse_timestamp(o.since, now)
+        if o.until is not None:
+            until = parse_timestamp(o.until, now)
+    except TimeParseError as e:
+        raise UsageError(f"Failed to parse timestamp: {e.args[0]}") from None
+    if since is not None and until is not None and since > until:
+        raise UsageError("--since= must be before --until=.")
+
+    predicate = build_predicate(o, boot_id)
+    if o.boot is not None and o.boot != "all":
+        wanted_boot = _resolve_boot(reader, o.boot, boot_id)
+        if wanted_boot is None:
+            if o.boot in ("0", "-0", "+0") and boot_id is None:
+                wanted_boot = ""  # nothing logged yet: no entries
+            else:
+                print(f"No journal boot entry found for the specified boot ({o.boot}).", file=err)
+                return 1
+        inner = predicate
+        predicate = lambda e: e.get("_BOOT_ID") == wanted_boot and inner(e)  # noqa: E731
+
+    lines = o.lines
+    if o.follow and not o.lines_set:
+        lines = 10  # journalctl: -f implies -n10
+    if o.pager_end and o.lines is None:
+        lines = 1000
+    if o.no_tail:
+        lines = None
+
+    if o.lines_head and lines is not None:
+        selected = []
+        for entry in reader.entries(predicate, since_usec=since, until_usec=until):
+            if len(selected) >= lines:
+                break
+            selected.append(entry)
+        if o.reverse:
+            selected.reverse()
+    elif lines is not None:
+        selected = reader.tail(lines, predicate, since_usec=since, until_usec=until)
+        if o.reverse:
+            selected.reverse()
+    else:
+        selected = list(reader.entries(predicate, since_usec=since, until_usec=until, reverse=o.reverse))
+
+    color = _use_color(out)
+    printer = _Printer(o, out, color)
+    for entry in selected:
+        printer.print(entry)
+    if not selected and not o.quiet and not o.follow:
+        out.write("-- No entries --\n")
+    out.flush()
+    if o.follow:
+        if o.lines_head:
+            reader.mark_end()  # the head walk stopped early; start following at the end
+        for entry in reader.follow(predicate, poll_interval=FOLLOW_POLL_INTERVAL, stop=follow_stop):
+            if until is not None and int(entry["__REALTIME_TIMESTAMP"]) > until:
+                continue
+            printer.print(entry)
+            out.flush()
+    return 0
+
+
+class _Printer:
+    """Writes entries in the chosen mode, with `-- Boot ID --` separators in text modes."""
+
+    def __init__(self, o: Options, out: TextIO, color: bool) -> None:
+        self.o = o
+        self.out = out
+        self.color = color
+        self.previous_boot: str | None = None
+        self.separators = not o.quiet and not o.output.startswith("json") and o.output not in ("export", "cat")
+
+    def print(self, entry: Entry) -> None:
+        o = self.o
+        boot = entry.get("_BOOT_ID")
+        if self.separators and boot and self.previous_boot is not None and boot != self.previous_boot:
+            self.out.write(f"-- Boot {boot} --\n")
+        if boot:
+            self.previous_boot = boot
+        text = format_entry(
+            entry,
+            o.output,
+            utc=o.utc,
+            hostname=o.hostname,
+            show_all=o.show_all,
+            color=self.color,
+            output_fields=o.output_fields,
+        )
+        if o.output == "export" and hasattr(self.out, "buffer"):
+            self.out.flush()
+            self.out.buffer.write(text.encode("utf-8", "surrogateescape"))
+        else:
+            self.out.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def _list_boots(reader: JournalReader, current: str | None, o: Options, out: TextIO, err: TextIO) -> int:
+    """`--list-boots`: IDX BOOT ID FIRST ENTRY LAST ENTRY. # journalctl --list-boots"""
+    boots = reader.boots()
+    if not boots:
+        print("No boots found.", file=err) if not o.quiet else None
+        return 1
+    rows = []
+    last = len(boots) - 1
+    if current is not None and current in [b for b, _f, _l in boots]:
+        last = [b for b, _f, _l in boots].index(current)
+    for i, (b, first, lst) in enumerate(boots):
+        rows.append((str(i - last), b, format_timestamp(first, utc=o.utc), format_timestamp(lst, utc=o.utc)))
+    w0 = max(3, *(len(r[0]) for r in rows))
+    w2 = max(len("FIRST ENTRY"), *(len(r[2]) for r in rows))
+    out.write(f"{'IDX':>{w0}} {'BOOT ID':<32} {'FIRST ENTRY':<{w2}} LAST ENTRY\n")
+    for idx, b, first_s, last_s in rows:
+        out.write(f"{idx:>{w0}} {b} {first_s:<{w2}} {last_s}\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use: python -m sysvisor.cli.logs DIR ...
+    raise SystemExit(main(sys.argv[2:], sys.argv[1]))

@@ -1,0 +1,686 @@
+"""The manager: routes facts to units, runs jobs, and answers with actions.
+
+`Manager.handle(event, now)` is the engine's only entry point. It is pure: no I/O, no
+clock — `now` (monotonic µs) comes in with every event. Within one call it
+  1. dispatches the event to the unit it concerns,
+  2. drains the job run queue (jobs enqueued by step 1 run now, as systemd's run queue
+     does before the next event), and
+  3. advances an ongoing shutdown.
+Unit-level effects of a state change (timestamps, job completion, OnFailure=/OnSuccess=,
+FailureAction=/SuccessAction=) live in `unit_notify()`, a port of systemd's unit_notify().
+# spec: restart-and-failure.md §7, §9, §10; ARCHITECTURE.md "The one idea"
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Iterable
+
+from sysvisor.core import events as ev
+from sysvisor.core.actions import Action, ExitManager, JobCompleted, Log, RunEmergencyAction, StateChanged
+from sysvisor.core.job import Job, JobTable, collapse, finish_for_state
+from sysvisor.core.restart import restart_delay
+from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
+from sysvisor.core.timespan import format_timespan
+from sysvisor.core.types import (
+    USEC_INFINITY,
+    ActiveState,
+    EmergencyAction,
+    ExitCode,
+    JobMode,
+    JobResult,
+    JobType,
+    LoadState,
+    Priority,
+    RestartMode,
+    ServiceResult,
+    ServiceState,
+    ServiceType,
+)
+from sysvisor.core.units import (
+    DEFAULT_RESTART_USEC,
+    DEFAULT_START_LIMIT_BURST,
+    DEFAULT_START_LIMIT_INTERVAL_USEC,
+    DEFAULT_TIMEOUT_STOP_USEC,
+    Unit,
+)
+
+A = ActiveState
+_INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
+_ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
+
+# systemd: emergency-action.c — the verb logged before acting
+_EMERGENCY_VERB = {
+    EmergencyAction.REBOOT: "Rebooting",
+    EmergencyAction.REBOOT_FORCE: "Forcibly rebooting",
+    EmergencyAction.REBOOT_IMMEDIATE: "Rebooting immediately",
+    EmergencyAction.POWEROFF: "Powering off",
+    EmergencyAction.POWEROFF_FORCE: "Forcibly powering off",
+    EmergencyAction.POWEROFF_IMMEDIATE: "Powering off immediately",
+    EmergencyAction.HALT: "Halting",
+    EmergencyAction.HALT_FORCE: "Forcibly halting",
+    EmergencyAction.HALT_IMMEDIATE: "Halting immediately",
+    EmergencyAction.KEXEC: "Rebooting via kexec",
+    EmergencyAction.KEXEC_FORCE: "Forcibly rebooting via kexec",
+    EmergencyAction.SOFT_REBOOT: "Soft-rebooting",
+    EmergencyAction.SOFT_REBOOT_FORCE: "Forcibly soft-rebooting",
+    EmergencyAction.EXIT: "Exiting",
+    EmergencyAction.EXIT_FORCE: "Forcibly exiting",
+}
+
+
+class UnitNotFoundError(KeyError):
+    """A request or query named a unit the manager does not have."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"Unit {self.name} could not be found."
+
+
+class Manager:
+    """The pure engine. # spec: ARCHITECTURE.md "The state machine"
+
+    `units`: loaded units by name (non-service units are kept for lookups but not run yet).
+    Manager defaults (systemd-system.conf) replace a unit's value only where the unit still
+    holds the compiled-in default — the parser does not record "explicitly set"; keep the
+    parser's defaults in sync with these for exactness.
+    `seed`: seeds the invocation-ID generator (deterministic in tests; the shell passes a
+    random seed). `cgroup_events`: the shell reports `UnitEmptied`, so the stop sequence
+    waits for leftover processes; without it only main/control processes are waited for.
+    """
+
+    def __init__(
+        self,
+        units: dict[str, Unit],
+        *,
+        default_restart_usec: int | None = None,
+        default_timeout_stop_usec: int | None = None,
+        default_start_limit_interval_usec: int | None = None,
+        default_start_limit_burst: int | None = None,
+        seed: int = 0,
+        cgroup_events: bool = False,
+        service_watchdogs: bool = True,
+    ) -> None:
+        self.now = 0
+        self.units = units
+        self.cgroup_events = cgroup_events
+        self.service_watchdogs = service_watchdogs
+        self._random = random.Random(seed)
+        self._out: list[Action] = []
+        self._next_spawn = 1
+        self.jobs = JobTable()
+        self.services: dict[str, Service] = {}
+        self._spawn_owner: dict[int, Service] = {}
+        self._pid_owner: dict[int, Service] = {}
+        self._activation_seq = 0
+        self._activated_at: dict[str, int] = {}
+        self._pending_start_message: dict[str, Job] = {}
+        self.shutting_down = False
+        self._shutdown_queue: list[str] = []
+        self._shutdown_exit_status = 0
+        self._exited = False
+        self._trigger_sources: dict[str, list[str]] = {}
+        for name, unit in units.items():
+            if unit.service is not None and unit.kind == "service":
+                self._apply_defaults(unit, default_restart_usec, default_timeout_stop_usec,
+                                     default_start_limit_interval_usec, default_start_limit_burst)
+                self.services[name] = Service(unit, self)
+        for name, unit in units.items():
+            if name not in self.services:
+                continue
+            for other in dict.fromkeys(unit.unit.on_failure + unit.unit.on_success):
+                self._trigger_sources.setdefault(other, []).append(name)
+
+    @staticmethod
+    def _apply_defaults(unit: Unit, restart: int | None, stop: int | None,
+                        interval: int | None, burst: int | None) -> None:
+        svc = unit.service
+        assert svc is not None
+        if restart is not None and svc.restart_usec == DEFAULT_RESTART_USEC:
+            svc.restart_usec = restart
+        if stop is not None and svc.timeout_stop_usec == DEFAULT_TIMEOUT_STOP_USEC:
+            svc.timeout_stop_usec = stop
+        if interval is not None and unit.unit.start_limit_interval_usec == DEFAULT_START_LIMIT_INTERVAL_USEC:
+            unit.unit.start_limit_interval_usec = interval
+        if burst is not None and unit.unit.start_limit_burst == DEFAULT_START_LIMIT_BURST:
+            unit.unit.start_limit_burst = burst
+
+    # ------------------------------------------------------------------ public API
+
+    def unit_names(self) -> list[str]:
+        """All unit names the manager knows, sorted."""
+        return sorted(self.units)
+
+    def next_deadline(self) -> int | None:
+        """The earliest armed timer (µs monotonic), or None. Feed `TimePassed` then."""
+        best: int | None = None
+        for svc in self.services.values():
+            d = svc.next_deadline()
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
+
+    def handle(self, event: ev.Event, now: int) -> list[Action]:
+        """Process one fact at monotonic time `now`; return the actions to carry out.
+
+        Raises UnitNotFoundError (before changing anything) for a request that names an
+        unknown unit.
+        """
+        self.now = now
+        self._out = []
+        self._dispatch(event)
+        self._run_jobs()
+        self._advance_shutdown()
+        out, self._out = self._out, []
+        return out
+
+    def runtime_properties(self, name: str) -> dict:
+        """systemd `show` properties of a unit, raw values (ints are µs; 0 = unset).
+        # spec: systemctl-and-journal.md §4"""
+        svc = self.services.get(name)
+        if svc is None:
+            unit = self.units.get(name)
+            if unit is None:
+                raise UnitNotFoundError(name)
+            return {"Id": name, "LoadState": str(unit.load_state), "ActiveState": "inactive",
+                    "SubState": "dead", "Description": unit.description}
+        st = svc.main_exec_status
+        props: dict = {
+            "Id": name,
+            "Description": svc.description,
+            "LoadState": str(svc.unit.load_state),
+            "ActiveState": str(svc.active_state),
+            "SubState": str(svc.state),
+            "Result": str(svc.result),
+            "ReloadResult": str(svc.reload_result),
+            "Type": str(svc.type),
+            "Restart": str(svc.cfg.restart),
+            "NRestarts": svc.n_restarts,
+            "MainPID": svc.main_pid,
+            "ControlPID": svc.control_pid,
+            "ExecMainPID": st.pid,
+            "ExecMainCode": st.code,
+            "ExecMainStatus": st.status,
+            "ExecMainStartTimestampMonotonic": st.start_usec,
+            "ExecMainExitTimestampMonotonic": st.exit_usec,
+            "InvocationID": svc.invocation_id,
+            "StatusText": svc.status_text,
+            "StatusErrno": svc.status_errno,
+            "RestartUSec": svc.cfg.restart_usec,
+            "RestartUSecNext": self._restart_usec_next(svc),
+            "StartLimitIntervalUSec": svc.start_limit.interval_usec,
+            "StartLimitBurst": svc.start_limit.burst,
+            "WatchdogTimestampMonotonic": svc.watchdog_timestamp,
+            "ConditionResult": svc.condition_result,
+            "Job": self.jobs.get(name).type.value if self.jobs.get(name) else "",
+            "ExecCommands": svc.exec_command_records(),
+        }
+        props.update(svc.ts)
+        return props
+
+    @staticmethod
+    def _restart_usec_next(svc: Service) -> int:
+        # systemd: property RestartUSecNext → service_restart_usec_next()
+        queued = svc.state is ServiceState.AUTO_RESTART_QUEUED
+        return restart_delay(svc.cfg, svc.n_restarts + (0 if queued else 1))
+
+    # ------------------------------------------------------------------ host interface for units
+
+    def emit(self, action: Action) -> None:
+        self._out.append(action)
+
+    def log(self, message: str, priority: Priority = Priority.INFO, unit: str | None = None,
+            invocation_id: str | None = None) -> None:
+        self._out.append(Log(message, unit, priority, invocation_id))
+
+    def next_spawn_id(self) -> int:
+        n = self._next_spawn
+        self._next_spawn += 1
+        return n
+
+    def new_invocation_id(self) -> str:
+        """A random v4 UUID as 32 hex chars. # systemd: unit_acquire_invocation_id()"""
+        n = self._random.getrandbits(128)
+        n = (n & ~(0xF000 << 64)) | (0x4000 << 64)  # version 4
+        n = (n & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC 4122 variant
+        return f"{n:032x}"
+
+    def format_timespan(self, usec: int) -> str:
+        return format_timespan(usec, 1)
+
+    def job_type(self, name: str) -> JobType | None:
+        job = self.jobs.get(name)
+        return job.type if job else None
+
+    def enqueue_restart_job(self, svc: Service) -> str | None:
+        """The automatic restart's start job. # systemd: service_enter_restart()"""
+        if self.shutting_down:
+            return "Transaction is destructive."
+        mode = JobMode.REPLACE if svc.cfg.restart_mode is RestartMode.DIRECT else JobMode.RESTART_DEPENDENCIES
+        self._install(svc.name, JobType.START, mode, None)
+        return None
+
+    def monitor_environment(self, svc: Service) -> dict[str, str]:
+        """MONITOR_* for a unit started via OnFailure=/OnSuccess=.
+        # spec: restart-and-failure.md §7 (decision D2: snapshot at trigger time)"""
+        sources = [s for s in self._trigger_sources.get(svc.name, ()) if s in self.services]
+        if not sources:
+            return {}
+        if len(sources) > 1:
+            self.log(f"{svc.name}: multiple trigger source candidates for exit status propagation "
+                     f"({', '.join(sources)}), skipping.", Priority.DEBUG, svc.name)
+            return {}
+        if svc.monitor_env is not None:
+            return dict(svc.monitor_env)
+        return self.services[sources[0]].monitor_snapshot()
+
+    def emergency_action(self, svc: Service, action: EmergencyAction, reason: str, exit_status: int,
+                         *, watchdog: bool = False) -> None:
+        """# spec: restart-and-failure.md §9   # systemd: emergency_action()"""
+        if action is EmergencyAction.NONE:
+            return
+        if watchdog and not self.service_watchdogs:
+            self.log(f"Watchdog disabled! Not acting on: {reason}", Priority.WARNING)
+            return
+        if self.shutting_down:
+            self.log(f"Shutdown is already active. Skipping emergency action request {action}.", Priority.DEBUG)
+            return
+        self.log(f"{_EMERGENCY_VERB[action]}: {reason}", Priority.WARNING)
+        self.emit(RunEmergencyAction(action, reason, exit_status))
+
+    def unit_notify(self, svc: Service, old: ActiveState, new: ActiveState, changed: bool) -> None:
+        """Unit-level consequences of a state change. # systemd: unit_notify()"""
+        now, ts = self.now, svc.ts
+        ts["StateChangeTimestampMonotonic"] = now
+        if old in _INACTIVE_OR_FAILED and new not in _INACTIVE_OR_FAILED:
+            ts["InactiveExitTimestampMonotonic"] = now
+        elif old not in _INACTIVE_OR_FAILED and new in _INACTIVE_OR_FAILED:
+            ts["InactiveEnterTimestampMonotonic"] = now
+        if old not in _ACTIVE_OR_RELOADING and new in _ACTIVE_OR_RELOADING:
+            ts["ActiveEnterTimestampMonotonic"] = now
+            self._activation_seq += 1
+            self._activated_at[svc.name] = self._activation_seq
+        elif old in _ACTIVE_OR_RELOADING and new not in _ACTIVE_OR_RELOADING:
+            ts["ActiveExitTimestampMonotonic"] = now
+        if changed:
+            self.emit(StateChanged(svc.name, new, str(svc.state), str(svc.result)))
+
+        job = self.jobs.get(svc.name)
+        if job is not None:
+            result = finish_for_state(job, new, reload_success=svc.reload_result.value == "success")
+            if result is not None:
+                self._finish_job(job, result)
+            elif job.state == "waiting":
+                self.jobs.enqueue(job)  # it may be runnable now (it got EAGAIN before)
+
+        if old is not new and new is A.FAILED:
+            self._start_on_termination(svc, "OnFailure=", svc.unit.unit.on_failure, svc.unit.unit.on_failure_job_mode)
+        if new is A.INACTIVE and old not in (A.FAILED, A.INACTIVE, A.MAINTENANCE):
+            self._start_on_termination(svc, "OnSuccess=", svc.unit.unit.on_success, svc.unit.unit.on_success_job_mode)
+
+        if old is not A.FAILED and new is A.FAILED:
+            self.emergency_action(svc, svc.unit.unit.failure_action, f"unit {svc.name} failed",
+                                  self._action_exit_status(svc, svc.unit.unit.failure_action_exit_status))
+        elif old not in _INACTIVE_OR_FAILED and new is A.INACTIVE:
+            self.emergency_action(svc, svc.unit.unit.success_action, f"unit {svc.name} succeeded",
+                                  self._action_exit_status(svc, svc.unit.unit.success_action_exit_status))
+
+    @staticmethod
+    def _action_exit_status(svc: Service, configured: int) -> int:
+        # systemd: unit_failure_action_exit_status(), unit_success_action_exit_status()
+        if configured >= 0:
+            return configured
+        st = svc.main_exec_status
+        if st.code == ExitCode.EXITED:
+            return st.status
+        return -1
+
+    def _start_on_termination(self, svc: Service, what: str, targets: list[str], mode: JobMode) -> None:
+        """# spec: restart-and-failure.md §7   # systemd: unit_start_on_termination_deps()"""
+        n = 0
+        for other in dict.fromkeys(targets):
+            if n == 0:
+                svc._log(f"Triggering {what} dependencies.")
+            n += 1
+            error = self._refusal(other)
+            if error is None and self.shutting_down:
+                error = "Transaction is destructive."
+            if error is not None:
+                svc._log(f"Failed to enqueue {what}{other} job, ignoring: {error}", Priority.WARNING)
+                continue
+            target = self.services.get(other)
+            if target is not None:
+                target.monitor_env_next = svc.monitor_snapshot()
+            self._install(other, JobType.START, mode, None)
+        if n:
+            svc._log(f"Triggering {what} dependencies done ({n} {'job' if n == 1 else 'jobs'}).", Priority.DEBUG)
+
+    # ------------------------------------------------------------------ event dispatch
+
+    def _dispatch(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Spawned):
+            svc = self._spawn_owner.pop(event.spawn_id, None)
+            if svc is None:
+                return
+            self._pid_owner[event.pid] = svc
+            self._guard(svc, svc.on_spawned, event.spawn_id, event.pid)
+            self._flush_start_message(svc)
+        elif isinstance(event, ev.SpawnFailed):
+            svc = self._spawn_owner.pop(event.spawn_id, None)
+            if svc is None:
+                return
+            self._guard(svc, svc.on_spawn_failed, event.spawn_id, event.message or f"errno {event.errno}")
+            self._flush_start_message(svc)
+        elif isinstance(event, ev.ProcessExited):
+            svc = self._pid_owner.pop(event.pid, None)
+            if svc is not None:
+                self._guard(svc, svc.on_process_exited, event.pid, event.code, event.status)
+        elif isinstance(event, ev.TimePassed):
+            due = [(d, n) for n, s in self.services.items()
+                   if (d := s.next_deadline()) is not None and d <= self.now]
+            for _, name in sorted(due):
+                svc = self.services[name]
+                self._guard(svc, svc.on_time_passed)
+        elif isinstance(event, ev.NotifyReceived):
+            self._on_notify(event)
+        elif isinstance(event, ev.UnitEmptied):
+            svc = self.services.get(event.unit)
+            if svc is not None:
+                self._guard(svc, svc.on_unit_emptied)
+        elif isinstance(event, ev.PidFileRead):
+            svc = self.services.get(event.unit)
+            if svc is not None:
+                if event.pid:
+                    self._pid_owner[event.pid] = svc
+                self._guard(svc, svc.on_pid_file_read, event.pid)
+        elif isinstance(event, ev.StartRequested):
+            self._request(event.unit, JobType.START, event.mode, event.request_id)
+        elif isinstance(event, ev.StopRequested):
+            self._request(event.unit, JobType.STOP, event.mode, event.request_id)
+        elif isinstance(event, ev.RestartRequested):
+            t = JobType.TRY_RESTART if event.only_if_active else JobType.RESTART
+            self._request(event.unit, t, event.mode, event.request_id)
+        elif isinstance(event, ev.ReloadRequested):
+            self._request(event.unit, JobType.RELOAD, JobMode.REPLACE, event.request_id)
+        elif isinstance(event, ev.ResetFailedRequested):
+            names = [event.unit] if event.unit else list(self.services)
+            if event.unit and event.unit not in self.units:
+                raise UnitNotFoundError(event.unit)
+            for name in names:
+                svc = self.services.get(name)
+                if svc is not None:
+                    self._guard(svc, svc.reset_failed)
+        elif isinstance(event, ev.KillRequested):
+            if event.unit not in self.units:
+                raise UnitNotFoundError(event.unit)
+            svc = self.services.get(event.unit)
+            if svc is not None:
+                error = svc.kill(event.signal, event.whom)
+                if error:
+                    self.log(f"Failed to kill unit {event.unit}: {error}", Priority.DEBUG, event.unit)
+        elif isinstance(event, ev.ShutdownRequested):
+            self._begin_shutdown(event.exit_status)
+
+    def _guard(self, svc: Service, fn, *args) -> None:
+        """An exception inside one unit fails that unit, never the manager."""
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001 - isolation boundary
+            self.log(f"{svc.name}: Internal error in the state machine: {exc!r}. Failing unit.",
+                     Priority.ERR, svc.name)
+            svc.timer = None
+            svc.watchdog_deadline = None
+            old = svc.active_state
+            if svc.result is ServiceResult.SUCCESS:
+                svc.result = ServiceResult.RESOURCES
+            svc.state = ServiceState.FAILED
+            svc.main = None
+            svc.control = None
+            try:
+                self.unit_notify(svc, old, svc.active_state, True)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _on_notify(self, event: ev.NotifyReceived) -> None:
+        svc = self._pid_owner.get(event.pid)
+        if svc is None and event.unit is not None:
+            svc = self.services.get(event.unit)
+        if svc is None:
+            self.log(f"Cannot find unit for notify message of PID {event.pid}, ignoring.", Priority.WARNING)
+            return
+        self._guard(svc, svc.on_notify, event.pid, event.fields)
+
+    def track_spawn(self, spawn_id: int, svc: Service) -> None:
+        """A unit asked for a spawn: route the shell's answer to it."""
+        self._spawn_owner[spawn_id] = svc
+
+    def track_pid(self, svc: Service, pid: int) -> None:
+        """A unit adopted `pid` (MAINPID=): route its exit to the unit."""
+        self._pid_owner[pid] = svc
+
+    # ------------------------------------------------------------------ jobs
+
+    def _refusal(self, name: str) -> str | None:
+        """Why a job for `name` cannot be enqueued (systemctl's wording), or None."""
+        unit = self.units.get(name)
+        if unit is None:
+            return f"Unit {name} not found."
+        if unit.load_state is LoadState.NOT_FOUND:
+            return f"Unit {name} not found."
+        if unit.load_state is LoadState.MASKED:
+            return f"Unit {name} is masked."
+        if unit.load_state is LoadState.BAD_SETTING:
+            return f"Unit {name} has a bad unit file setting."
+        if unit.load_state is not LoadState.LOADED:
+            return f"Unit {name} failed to load properly, please adjust/correct and reload service manager."
+        if name not in self.services:
+            return f"Job type start is not applicable for unit {name}."
+        return None
+
+    def _request(self, name: str, job_type: JobType, mode: JobMode, request_id: int | None) -> None:
+        """A client's job request. # spec: dependencies-and-jobs.md (verb → job)"""
+        if name not in self.units:
+            raise UnitNotFoundError(name)
+        error = self._refusal(name)
+        if error is None and self.shutting_down and job_type is not JobType.STOP:
+            error = f"Transaction for {name}/{job_type} is destructive (shutdown is in progress)."
+        svc = self.services.get(name)
+        if error is None and svc is not None:
+            refuse = (svc.unit.unit.refuse_manual_stop if job_type is JobType.STOP
+                      else svc.unit.unit.refuse_manual_start)
+            if refuse:
+                error = (f"Operation refused, unit {name} may be requested by dependency only "
+                         f"(it is configured to refuse manual start/stop).")
+            elif job_type is JobType.RELOAD and not svc.can_reload():
+                error = f"Job type reload is not applicable for unit {name}."
+            elif job_type is JobType.RELOAD and svc.active_state in _INACTIVE_OR_FAILED:
+                error = f"Unit {name} is not active, cannot reload."
+        if error is not None or svc is None:
+            self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID, error=error))
+            return
+        resolved = collapse(job_type, svc.active_state)
+        if resolved is None:  # try-restart of an inactive unit
+            self.emit(JobCompleted(request_id, name, job_type, JobResult.DONE))
+            return
+        job = self._install(name, resolved, mode, request_id, request_type=job_type)
+        if job is None:
+            self.emit(JobCompleted(request_id, name, job_type, JobResult.FAILED,
+                                   error=f"Transaction for {name}/{job_type} is destructive "
+                                         f"({name} has '{self.jobs.get(name).type}' job queued, "
+                                         f"but '{job_type}' is included in transaction)."))
+
+    def _install(self, name: str, job_type: JobType, mode: JobMode, request_id: int | None,
+                 request_type: JobType | None = None) -> Job | None:
+        job, replaced = self.jobs.install(name, job_type, mode, request_id)
+        if job is not None and request_type is not None and job.request_types:
+            job.request_types[-1] = request_type
+        for old in replaced:
+            self._complete_requests(old, JobResult.CANCELED)
+        return job
+
+    def _run_jobs(self) -> None:
+        guard = 0
+        while (job := self.jobs.pop_runnable()) is not None:
+            guard += 1
+            if guard > 100_000:  # pragma: no cover - a bug, not a state
+                raise RuntimeError("job run queue does not drain")
+            if job.unit in self._shutdown_blocked():
+                continue
+            svc = self.services[job.unit]
+            try:
+                self._run_job(job, svc)
+            except Exception as exc:  # noqa: BLE001 - isolation boundary
+                self._guard(svc, self._reraise, exc)
+
+    @staticmethod
+    def _reraise(exc: Exception) -> None:
+        raise exc
+
+    def _run_job(self, job: Job, svc: Service) -> None:
+        """# systemd: job_run_and_invalidate(), job_perform_on_unit()"""
+        job.state = "running"
+        t = job.type
+        if t is JobType.START:
+            if svc.active_state in _ACTIVE_OR_RELOADING:
+                self._finish_job(job, JobResult.DONE, already=True)
+                return
+            r = svc.start()
+            message = "Starting"
+        elif t in (JobType.STOP, JobType.RESTART):
+            if svc.active_state in _INACTIVE_OR_FAILED:
+                self._finish_job(job, JobResult.DONE, already=True)
+                return
+            r = svc.stop()
+            message = "Stopping"
+        else:  # reload
+            r = svc.reload()
+            message = "Reloading"
+        current = self.jobs.get(job.unit) is job
+        if r == EAGAIN:
+            if current:
+                job.state = "waiting"
+        elif r == EALREADY:
+            if current:
+                self._finish_job(job, JobResult.DONE, already=True)
+        elif r == ECANCELED:
+            if current:
+                self._finish_job(job, JobResult.FAILED)
+        elif r == ENOEXEC:
+            if current:
+                self._finish_job(job, JobResult.INVALID)
+        elif r == OK and current:
+            if svc._pending:
+                # the effect shows once the shell confirmed the spawn
+                self._pending_start_message[job.unit] = job
+                job.message = message
+            else:
+                self._status_message(svc, f"{message} {svc.status_string()}...")
+
+    def _flush_start_message(self, svc: Service) -> None:
+        job = self._pending_start_message.get(svc.name)
+        if job is None or svc._pending:
+            return
+        del self._pending_start_message[svc.name]
+        if self.jobs.get(svc.name) is job:
+            self._status_message(svc, f"{job.message} {svc.status_string()}...")
+
+    def _status_message(self, svc: Service, text: str, priority: Priority = Priority.INFO) -> None:
+        self.emit(Log(text, svc.name, priority, svc.invocation_id or None))
+
+    def _finish_job(self, job: Job, result: JobResult, *, already: bool = False) -> None:
+        """# systemd: job_finish_and_invalidate()"""
+        svc = self.services[job.unit]
+        self._pending_start_message.pop(job.unit, None)
+        if not already:
+            self._done_message(svc, job.type, result)
+        if result is JobResult.DONE and job.type is JobType.RESTART:
+            job.type = JobType.START  # the stop half is done; now start
+            job.state = "waiting"
+            self.jobs.enqueue(job)
+            return
+        self.jobs.remove(job)
+        self._complete_requests(job, result)
+
+    def _complete_requests(self, job: Job, result: JobResult) -> None:
+        for request_id, rtype in zip(job.requests, job.request_types):
+            self.emit(JobCompleted(request_id, job.unit, rtype, result))
+
+    def _done_message(self, svc: Service, t: JobType, result: JobResult) -> None:
+        """systemd: job_emit_done_message(), service_finished_job()"""
+        name = svc.status_string()
+        text: str | None = None
+        prio = Priority.INFO
+        if t is JobType.START:
+            if result is JobResult.DONE:
+                text = f"Finished {name}." if svc.type is ServiceType.ONESHOT else f"Started {name}."
+            elif result is JobResult.FAILED:
+                text, prio = f"Failed to start {name}.", Priority.ERR
+            elif result is JobResult.TIMEOUT:
+                text, prio = f"Timed out starting {name}.", Priority.ERR
+            elif result is JobResult.DEPENDENCY:
+                text, prio = f"Dependency failed for {name}.", Priority.WARNING
+            elif result is JobResult.SKIPPED:
+                text = f"Condition check resulted in {name} being skipped."
+        elif t in (JobType.STOP, JobType.RESTART):
+            if result is JobResult.DONE:
+                text = f"Stopped {name}."
+            elif result is JobResult.FAILED:
+                text, prio = f"Stopped {name} with error.", Priority.ERR
+            elif result is JobResult.TIMEOUT:
+                text, prio = f"Timed out stopping {name}.", Priority.ERR
+        elif t is JobType.RELOAD:
+            if result is JobResult.DONE:
+                text = f"Reloaded {name}."
+            elif result is JobResult.FAILED:
+                text, prio = f"Reload failed for {name}.", Priority.ERR
+            elif result is JobResult.TIMEOUT:
+                text, prio = f"Timed out reloading {name}.", Priority.ERR
+        if text:
+            self._status_message(svc, text, prio)
+
+    # ------------------------------------------------------------------ shutdown
+
+    def _begin_shutdown(self, exit_status: int) -> None:
+        """Stop every unit in reverse activation order, then `ExitManager`."""
+        if self.shutting_down:
+            return
+        self.shutting_down = True
+        self._shutdown_exit_status = exit_status
+        order = sorted(self.services, key=lambda n: self._activated_at.get(n, 0), reverse=True)
+        self._shutdown_queue = [n for n in order if self.services[n].active_state not in _INACTIVE_OR_FAILED]
+        for name in self._shutdown_queue:
+            self._install(name, JobType.STOP, JobMode.REPLACE_IRREVERSIBLY, None)
+
+    def _shutdown_blocked(self) -> Iterable[str]:
+        # only the head of the shutdown queue may run its stop job
+        return self._shutdown_queue[1:] if self.shutting_down else ()
+
+    def _advance_shutdown(self) -> None:
+        if not self.shutting_down or self._exited:
+            return
+        while True:
+            while self._shutdown_queue:
+                head = self._shutdown_queue[0]
+                job = self.jobs.get(head)
+                if self.services[head].active_state in _INACTIVE_OR_FAILED and (job is None or job.type is not JobType.STOP):
+                    self._shutdown_queue.pop(0)
+                    continue
+                if job is None:
+                    self._install(head, JobType.STOP, JobMode.REPLACE_IRREVERSIBLY, None)
+                else:
+                    self.jobs.enqueue(job)
+                break
+            if not self._shutdown_queue:
+                break
+            before = len(self._out)
+            self._run_jobs()
+            if len(self._out) == before:
+                break
+        if not self._shutdown_queue and not any(
+            s.active_state not in _INACTIVE_OR_FAILED for s in self.services.values()
+        ):
+            self._exited = True
+            self.emit(ExitManager(self._shutdown_exit_status))

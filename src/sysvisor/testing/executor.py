@@ -1,0 +1,213 @@
+"""A fake executor: carries out the engine's actions against scripted processes.
+
+A *behaviour* says what a spawned process does: exit with a code after a delay, die by a
+signal, hang until killed, send READY=1 after a delay, ignore or handle signals. The
+script maps spawns to behaviours, so tests read as transcripts:
+
+    script = {"flaky.service": Behaviour.exits(1)}
+    script = {("web.service", "ExecStartPre"): Behaviour.exits(0, after=sec(1))}
+    script = {"/usr/bin/daemon": [Behaviour.exits(1), Behaviour.hangs()]}  # 1st, then 2nd+
+
+Lookup order: (unit, phase), unit, command line, command path, "*"; the default
+is "hangs until killed". A list is consumed one per spawn; its last entry repeats.
+# spec: ARCHITECTURE.md "Tests"
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+from sysvisor.core.actions import Action, Kill, Spawn
+from sysvisor.core.events import Event, NotifyReceived, ProcessExited, Spawned, SpawnFailed, UnitEmptied
+from sysvisor.core.exit_status import SIGCONT, SIGKILL
+from sysvisor.core.types import ExitCode
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What one fake process does on its own and when signalled."""
+
+    exit_code: int | None = None  # exit(code) after `after` µs
+    signal: int | None = None  # or die by this signal after `after` µs
+    dumped: bool = False  # a signal death dumps core (code=dumped)
+    after: int = 0
+    ready_after: int | None = None  # send READY=1 after this many µs
+    notify: tuple[tuple[int, tuple[tuple[str, str], ...]], ...] = ()  # (delay, fields) datagrams
+    ignore: frozenset[int] = frozenset()  # signals without effect (SIGCONT always)
+    on_signal: tuple[tuple[int, int], ...] = ()  # (signal, exit code): handled by exiting
+    signal_delay: int = 0  # how long dying/handling a signal takes
+    spawn_error: str | None = None  # the shell cannot even fork (SpawnFailed)
+
+    @classmethod
+    def exits(cls, code: int, after: int = 0, **kw) -> "Behaviour":
+        return cls(exit_code=code, after=after, **kw)
+
+    @classmethod
+    def killed(cls, signal: int, after: int = 0, dumped: bool = False, **kw) -> "Behaviour":
+        return cls(signal=signal, after=after, dumped=dumped, **kw)
+
+    @classmethod
+    def hangs(cls, **kw) -> "Behaviour":
+        return cls(**kw)
+
+    @classmethod
+    def ready(cls, after: int = 0, **kw) -> "Behaviour":
+        return cls(ready_after=after, **kw)
+
+    @classmethod
+    def fails_to_spawn(cls, message: str = "Cannot allocate memory") -> "Behaviour":
+        return cls(spawn_error=message)
+
+
+Script = Union[dict, Callable[[Spawn], Behaviour]]
+
+
+@dataclass
+class FakeProcess:
+    pid: int
+    unit: str
+    spawn: Spawn
+    behaviour: Behaviour
+    started: int
+    alive: bool = True
+    exit_scheduled: int | None = None
+
+
+@dataclass(order=True)
+class _Scheduled:
+    time: int
+    rank: int  # 0 notify, 1 exit: notify datagrams are read before child exits
+    seq: int
+    event: Event = field(compare=False)
+    pid: int = field(compare=False, default=0)
+
+
+class FakeExecutor:
+    """Turns actions into scheduled facts. No processes, no clock: `now` comes in."""
+
+    def __init__(self, script: Script | None = None, *, first_pid: int = 1000,
+                 cgroup_events: bool = False) -> None:
+        self.script: Script = script if script is not None else {}
+        self.next_pid = first_pid
+        self.cgroup_events = cgroup_events
+        self.processes: dict[int, FakeProcess] = {}
+        self.spawns: list[tuple[int, Spawn]] = []  # (time, action) of every spawn
+        self.kills: list[tuple[int, Kill]] = []
+        self._queue: list[_Scheduled] = []
+        self._seq = 0
+        self._consumed: dict[object, int] = {}
+
+    # -------------------------------------------------------------- lookup
+
+    def behaviour_for(self, spawn: Spawn) -> Behaviour:
+        if callable(self.script):
+            return self.script(spawn)
+        for key in ((spawn.unit, spawn.phase), spawn.unit, spawn.command.command_line(),
+                    spawn.command.path, "*"):
+            if key in self.script:
+                value = self.script[key]
+                if isinstance(value, (list, tuple)) and value and isinstance(value[0], Behaviour):
+                    n = self._consumed.get(key, 0)
+                    self._consumed[key] = n + 1
+                    return value[min(n, len(value) - 1)]
+                return value
+        return Behaviour.hangs()
+
+    # -------------------------------------------------------------- actions
+
+    def execute(self, actions: list[Action], now: int) -> list[Event]:
+        """Carry out actions; return the immediate answers (Spawned/SpawnFailed)."""
+        answers: list[Event] = []
+        for action in actions:
+            if isinstance(action, Spawn):
+                answers.append(self._spawn(action, now))
+            elif isinstance(action, Kill):
+                self.kills.append((now, action))
+                self._kill(action, now)
+        return answers
+
+    def _spawn(self, spawn: Spawn, now: int) -> Event:
+        self.spawns.append((now, spawn))
+        b = self.behaviour_for(spawn)
+        if b.spawn_error is not None:
+            return SpawnFailed(spawn.spawn_id, 12, b.spawn_error)
+        pid = self.next_pid
+        self.next_pid += 1
+        proc = FakeProcess(pid, spawn.unit, spawn, b, now)
+        self.processes[pid] = proc
+        if b.exit_code is not None:
+            self._schedule_exit(proc, now + b.after, ExitCode.EXITED, b.exit_code)
+        elif b.signal is not None:
+            self._schedule_exit(proc, now + b.after, ExitCode.DUMPED if b.dumped else ExitCode.KILLED, b.signal)
+        if b.ready_after is not None:
+            self._push(now + b.ready_after, 0, NotifyReceived(pid, {"READY": "1"}), pid)
+        for delay, fields in b.notify:
+            self._push(now + delay, 0, NotifyReceived(pid, dict(fields)), pid)
+        return Spawned(spawn.spawn_id, pid)
+
+    def _kill(self, kill: Kill, now: int) -> None:
+        targets = set(kill.pids)
+        if kill.whole_unit:
+            targets |= {p.pid for p in self.processes.values() if p.unit == kill.unit and p.alive}
+        for pid in sorted(targets):
+            proc = self.processes.get(pid)
+            if proc is None or not proc.alive:
+                continue
+            b = proc.behaviour
+            if kill.signal == SIGCONT or kill.signal == 0:
+                continue
+            if kill.signal in b.ignore and kill.signal != SIGKILL:
+                continue
+            handled = dict(b.on_signal)
+            when = now + (0 if kill.signal == SIGKILL else b.signal_delay)
+            if kill.signal in handled and kill.signal != SIGKILL:
+                self._schedule_exit(proc, when, ExitCode.EXITED, handled[kill.signal])
+            else:
+                code = ExitCode.DUMPED if (b.dumped and kill.signal in (3, 4, 6, 7, 8, 11)) else ExitCode.KILLED
+                self._schedule_exit(proc, when, code, kill.signal)
+
+    def _schedule_exit(self, proc: FakeProcess, when: int, code: ExitCode, status: int) -> None:
+        if proc.exit_scheduled is not None and proc.exit_scheduled <= when:
+            return
+        proc.exit_scheduled = when
+        self._push(when, 1, ProcessExited(proc.pid, code, status), proc.pid)
+
+    def _push(self, when: int, rank: int, event: Event, pid: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._queue, _Scheduled(when, rank, self._seq, event, pid))
+
+    # -------------------------------------------------------------- time
+
+    def next_time(self) -> int | None:
+        self._drop_stale()
+        return self._queue[0].time if self._queue else None
+
+    def pop_due(self, now: int) -> Event | None:
+        """The next fact due at or before `now` (notify before exits), or None."""
+        self._drop_stale()
+        if not self._queue or self._queue[0].time > now:
+            return None
+        item = heapq.heappop(self._queue)
+        proc = self.processes.get(item.pid)
+        if isinstance(item.event, ProcessExited) and proc is not None:
+            proc.alive = False
+            if self.cgroup_events and not any(p.alive and p.unit == proc.unit for p in self.processes.values()):
+                self._push(item.time, 2, UnitEmptied(proc.unit), 0)
+        return item.event
+
+    def _drop_stale(self) -> None:
+        while self._queue:
+            item = self._queue[0]
+            proc = self.processes.get(item.pid)
+            if item.pid and (proc is None or not proc.alive):
+                heapq.heappop(self._queue)
+                continue
+            if isinstance(item.event, ProcessExited) and proc is not None and proc.exit_scheduled != item.time:
+                heapq.heappop(self._queue)  # superseded by an earlier exit
+                continue
+            break
+
+    def alive(self, unit: str | None = None) -> list[FakeProcess]:
+        return [p for p in self.processes.values() if p.alive and (unit is None or p.unit == unit)]
+

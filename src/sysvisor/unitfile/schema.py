@@ -1,0 +1,623 @@
+"""The directive table: (section, key) → field, value grammar, and empty/repeat semantics.
+
+One row per directive spelling. `apply()` interprets one `Assignment` into the typed `Unit`
+(`core.units`), appending systemd-worded diagnostics to the `Interpretation`. A fatal row error
+(`fatal=True` diagnostics) stops parsing the file, as config_parse() does, and the unit gets
+load state bad-setting.
+
+Kinds (the `kind` column) and what an empty value does (spec: unit-files.md §2):
+  string       specifiers expanded; empty resets to the default
+  bool, unsigned, sec, sec_fix0, timeout, enum, signal, emergency, job_mode
+               scalar: empty is an error ("Failed to parse …, ignoring: ") and the old value stays
+  sec_reset    like sec but empty resets (TimeoutAbortSec=)
+  deps         dependency list: names appended, empty silently ignored (never resettable)
+  exec         Exec*= command list: appended, empty resets
+  env, env_file, pass_env, unset_env, strlist, docs, exit_set, condition
+               lists: appended, empty resets
+# spec: unit-files.md §2, §7.1; restart-and-failure.md §5.1; systemd: load-fragment-gperf.gperf.in
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sysvisor.core.types import (
+    USEC_INFINITY,
+    EmergencyAction,
+    JobMode,
+    KillMode,
+    NotifyAccess,
+    RestartMode,
+    RestartPolicy,
+    ServiceType,
+    TimeoutFailureMode,
+)
+from sysvisor.core.units import Unit
+from sysvisor.unitfile import name as unit_name
+from sysvisor.unitfile import values as v
+from sysvisor.unitfile.errors import Diagnostic, error, warning
+from sysvisor.unitfile.specifier import INSTALL_SPECIFIERS, SpecifierError, expand
+from sysvisor.unitfile.syntax import Assignment
+
+
+@dataclass
+class Interpretation:
+    """State while interpreting the files of one unit (fragment, then drop-ins)."""
+
+    unit: Unit
+    specifiers: dict[str, str]
+    user_manager: bool = False
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    fatal: bool = False
+
+    def warn(self, a: Assignment, message: str) -> None:
+        self.diagnostics.append(warning(a.path, a.line, message))
+
+    def fail(self, a: Assignment, message: str) -> None:
+        self.diagnostics.append(error(a.path, a.line, message))
+        self.fatal = True
+
+    def expand(self, text: str, allowed: frozenset[str] | None = None) -> str:
+        return expand(text, self.specifiers, allowed)
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One row of the table."""
+
+    target: str  # "unit", "service", "install": which section object gets the value
+    field: str  # attribute of that object ("" for rows with a custom setter)
+    kind: str
+    extra: Any = None  # enum class, error wording, default …
+    since: int = 0  # systemd version that introduced it (>252: unknown to v252 verify)
+
+
+def _obj(ctx: Interpretation, d: Directive) -> Any:
+    if d.target == "unit":
+        return ctx.unit.unit
+    if d.target == "install":
+        return ctx.unit.install
+    return ctx.unit.service
+
+
+def _set(ctx: Interpretation, d: Directive, value: Any) -> None:
+    setattr(_obj(ctx, d), d.field, value)
+
+
+def _get(ctx: Interpretation, d: Directive) -> Any:
+    return getattr(_obj(ctx, d), d.field)
+
+
+# --- kinds -------------------------------------------------------------------------------------
+
+
+def _string(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    try:
+        value = ctx.expand(a.value)
+    except SpecifierError as exc:
+        ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
+        return
+    default = d.extra if d.extra is not None else ("" if isinstance(_get(ctx, d), str) else None)
+    _set(ctx, d, value if value else default)
+
+
+def _bool(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    try:
+        _set(ctx, d, v.parse_boolean(a.value))
+    except ValueError:
+        ctx.warn(a, f"Failed to parse boolean value, ignoring: {a.value}")
+
+
+def _unsigned(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    t = a.value.strip()
+    if t.isascii() and t.isdigit() and int(t) < 2**32:
+        _set(ctx, d, int(t))
+    else:
+        ctx.warn(a, f"Failed to parse unsigned value, ignoring: {a.value}")
+
+
+def _sec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    try:
+        usec = v.parse_timespan(a.value)
+    except ValueError:
+        if d.kind == "sec_reset" and not a.value:
+            _set(ctx, d, None)
+            return
+        wording = d.extra or "Failed to parse sec value"
+        ctx.warn(a, f"{wording.format(key=a.key)}, ignoring: {a.value}")
+        return
+    if d.kind in ("sec_fix0", "timeout") and usec == 0:
+        usec = USEC_INFINITY
+    _set(ctx, d, usec)
+    if a.key == "TimeoutSec":  # systemd: config_parse_service_timeout() sets both
+        ctx.unit.service.timeout_stop_usec = usec
+    if a.key == "JobTimeoutSec" and ctx.unit.unit.job_running_timeout_usec == USEC_INFINITY:
+        pass  # systemd keeps JobRunningTimeoutSec separate unless set; nothing to do
+
+
+def _enum(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    enum_cls, wording = d.extra
+    try:
+        _set(ctx, d, enum_cls(a.value))
+    except ValueError:
+        ctx.warn(a, f"{wording}, ignoring: {a.value}")
+
+
+def _kill_mode(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    if not a.value:  # documented reset
+        _set(ctx, d, KillMode.CONTROL_GROUP)
+        return
+    _enum(ctx, Directive(d.target, d.field, "enum", (KillMode, "Failed to parse kill mode specification")), a)
+
+
+def _signal(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    try:
+        _set(ctx, d, v.signal_from_string(a.value))
+    except ValueError:
+        ctx.warn(a, f"Failed to parse signal name, ignoring: {a.value}")
+
+
+_USER_ACTIONS = frozenset({EmergencyAction.NONE, EmergencyAction.EXIT, EmergencyAction.EXIT_FORCE})
+
+
+def _emergency(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    try:
+        action = EmergencyAction(a.value)
+    except ValueError:
+        action = None
+    if action is None or (ctx.user_manager and action not in _USER_ACTIONS):
+        ctx.warn(a, f"Failed to parse {a.key}=, ignoring: {a.value}")
+        return
+    _set(ctx, d, action)
+
+
+def _exit_status(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    if not a.value:
+        _set(ctx, d, -1)
+        return
+    t = a.value
+    if not (t.isascii() and t.isdigit()):
+        ctx.warn(a, f"Failed to parse exit status '{t}', ignoring: Invalid argument")
+    elif int(t) > 255:
+        ctx.warn(a, f"Failed to parse exit status '{t}', ignoring: Numerical result out of range")
+    else:
+        _set(ctx, d, int(t))
+
+
+def _exit_set(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    result, bad = v.parse_exit_status_set(a.value, _get(ctx, d))
+    for word in bad:
+        ctx.warn(a, f"Failed to parse value, ignoring: {word}")
+    _set(ctx, d, result)
+
+
+def _resolve_dependency(ctx: Interpretation, name: str) -> str:
+    # systemd: resolve_template(): a template gets our instance, or our prefix if we have none
+    if unit_name.is_valid(name, unit_name.TEMPLATE):
+        own = ctx.unit.name
+        inst = unit_name.instance(own) or unit_name.prefix(own)
+        return unit_name.replace_instance(name, inst)
+    return name
+
+
+def _deps(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    lst = _get(ctx, d)
+    for word in a.value.split():
+        try:
+            resolved = ctx.expand(word)
+        except SpecifierError as exc:
+            ctx.warn(a, f'Failed to resolve unit name "{word}", ignoring: {exc}')
+            continue
+        full = _resolve_dependency(ctx, resolved)
+        if not unit_name.is_valid(full, unit_name.PLAIN | unit_name.INSTANCE):
+            ctx.warn(a, f"Failed to add dependency on {resolved}, ignoring: Invalid argument")
+            continue
+        if full != ctx.unit.name and full not in lst:
+            lst.append(full)
+
+
+def _exec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    if not a.value:
+        _set(ctx, d, [])
+        return
+    parsed = v.parse_exec(a.value, expand=ctx.expand, origin=(a.path, a.line))
+    for text, fatal in parsed.messages:
+        (ctx.fail if fatal else ctx.warn)(a, text)
+    if parsed.fatal:
+        return
+    _get(ctx, d).extend(parsed.commands)
+
+
+def _env(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    env = _get(ctx, d)
+    if not a.value:
+        env.clear()
+        return
+    try:
+        words = v.split_words(a.value)
+    except ValueError:
+        ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
+        return
+    for word in words:
+        try:
+            item = ctx.expand(word)
+        except SpecifierError as exc:
+            ctx.warn(a, f"Failed to resolve unit specifiers in {word}, ignoring: {exc}")
+            continue
+        if not v.env_assignment_is_valid(item):
+            ctx.warn(a, f"Invalid environment assignment, ignoring: {item}")
+            continue
+        v.env_replace(env, item)
+
+
+def _env_file(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    files = _get(ctx, d)
+    if not a.value:
+        files.clear()
+        return
+    try:
+        path = ctx.expand(a.value)
+    except SpecifierError as exc:
+        ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
+        return
+    optional = path.startswith("-")
+    bare = path[1:] if optional else path
+    if not bare.startswith("/"):
+        ctx.warn(a, f"{a.key}= path is not absolute, ignoring: {path}")
+        return
+    files.append((bare, optional))
+
+
+def _name_list(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    lst = _get(ctx, d)
+    if not a.value:
+        lst.clear()
+        return
+    try:
+        words = v.split_words(a.value)
+    except ValueError:
+        ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
+        return
+    for word in words:
+        try:
+            item = ctx.expand(word)
+        except SpecifierError as exc:
+            ctx.warn(a, f"Failed to resolve specifiers in {word}, ignoring: {exc}")
+            continue
+        if d.kind == "pass_env" and not v.env_name_is_valid(item):
+            ctx.warn(a, f"Invalid environment name for {a.key}, ignoring: {item}")
+            continue
+        if d.kind == "unset_env" and not (v.env_name_is_valid(item) or v.env_assignment_is_valid(item)):
+            ctx.warn(a, f"Invalid environment name or assignment {a.key}, ignoring: {item}")
+            continue
+        if item not in lst:
+            lst.append(item)
+
+
+_URL_PREFIXES = ("http://", "https://", "file:/", "info:", "man:")
+
+
+def _docs(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    lst = _get(ctx, d)
+    if not a.value:
+        lst.clear()
+        return
+    for word in a.value.split():
+        try:
+            url = ctx.expand(word)
+        except SpecifierError as exc:
+            ctx.warn(a, f"Failed to resolve unit specifiers in {word}, ignoring: {exc}")
+            continue
+        if not url.startswith(_URL_PREFIXES) or len(url) <= len(url.split(":", 1)[0]) + 1:
+            ctx.warn(a, f"Invalid URL, ignoring: {url}")
+            continue
+        if url not in lst:
+            lst.append(url)
+
+
+def _condition(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    lst = _get(ctx, d)
+    if not a.value:
+        lst.clear()  # an empty value of any Condition resets all of them
+        return
+    rest = a.value
+    trigger = rest.startswith("|")
+    if trigger:
+        rest = rest[1:].lstrip(v.WHITESPACE)
+    negate = rest.startswith("!")
+    if negate:
+        rest = rest[1:].lstrip(v.WHITESPACE)
+    try:
+        value = ctx.expand(rest)
+    except SpecifierError as exc:
+        ctx.warn(a, f"Failed to resolve unit specifiers in {rest}, ignoring: {exc}")
+        return
+    kind = a.key[len("Condition"):] if a.key.startswith("Condition") else a.key[len("Assert"):]
+    if kind in _PATH_CONDITIONS and not value.startswith("/"):
+        ctx.warn(a, f"{a.key}= path is not absolute, ignoring: {value}")
+        return
+    lst.append((a.key, trigger, negate, value))
+
+
+def _path(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """WorkingDirectory=/RootDirectory=/PIDFile=: empty resets."""
+    if not a.value:
+        _set(ctx, d, None)
+        return
+    try:
+        value = ctx.expand(a.value)
+    except SpecifierError as exc:
+        ctx.fail(a, f"Failed to resolve unit specifiers in '{a.value}': {exc}")
+        return
+    if a.key == "PIDFile":
+        if not value.startswith("/"):
+            value = "/run/" + value  # systemd: config_parse_pid_file()
+        _set(ctx, d, value)
+        return
+    if a.key == "WorkingDirectory":
+        bare = value[1:] if value.startswith("-") else value
+        if bare == "~" or bare.startswith("/"):
+            _set(ctx, d, value)
+            return
+        ctx.fail(a, f"{a.key}= path is not absolute: {value}")
+        return
+    if not value.startswith("/"):
+        ctx.fail(a, f"{a.key}= path is not absolute: {value}")
+        return
+    _set(ctx, d, value)
+
+
+def _user(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    if not a.value:
+        _set(ctx, d, None)
+        return
+    try:
+        _set(ctx, d, ctx.expand(a.value))
+    except SpecifierError as exc:
+        ctx.fail(a, f"Failed to resolve user/group specifiers in {a.value}: {exc}")
+
+
+def _mode(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    try:
+        _set(ctx, d, v.parse_mode(a.value))
+    except ValueError:
+        ctx.warn(a, f"Failed to parse mode value, ignoring: {a.value}")
+
+
+def _nice(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    if not a.value:
+        _set(ctx, d, None)
+        return
+    t = a.value.strip()
+    body = t[1:] if t[:1] in "+-" else t
+    if not (body.isascii() and body.isdigit()):
+        ctx.warn(a, f"Failed to parse nice priority '{a.value}', ignoring: Invalid argument")
+        return
+    n = int(t)
+    if not -20 <= n <= 19:
+        ctx.warn(a, f"Nice priority out of range, ignoring: {a.value}")
+        return
+    _set(ctx, d, n)
+
+
+def _limit(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    kind = a.key[len("Limit"):]
+    try:
+        ctx.unit.service.limits[kind] = v.parse_limit(kind, a.value)
+    except ValueError:
+        ctx.warn(a, f"Failed to parse resource value, ignoring: {a.value}")
+
+
+_OUTPUTS = frozenset({"inherit", "null", "tty", "journal", "kmsg", "journal+console", "kmsg+console",
+                      "socket"})
+_INPUTS = frozenset({"null", "tty", "tty-force", "tty-fail", "socket", "data"})
+
+
+def _std_stream(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    value = a.value
+    is_input = a.key == "StandardInput"
+    if not is_input and value in ("syslog", "syslog+console"):
+        ctx.warn(a, f"Standard output type {value} is obsolete, automatically updating to "
+                    f"{value.replace('syslog', 'journal')}. Please update your unit file, and "
+                    "consider removing the setting altogether.")
+        value = value.replace("syslog", "journal")
+    prefixes = ("fd:", "file:") if is_input else ("fd:", "file:", "append:", "truncate:")
+    for pfx in prefixes:
+        if value.startswith(pfx):
+            arg = value[len(pfx):]
+            try:
+                arg = ctx.expand(arg)
+            except SpecifierError as exc:
+                ctx.warn(a, f"Failed to resolve unit specifiers in {arg}, ignoring: {exc}")
+                return
+            if pfx != "fd:" and not arg.startswith("/"):
+                ctx.warn(a, f"{a.key}= path is not absolute: {arg}")
+                return
+            _set(ctx, d, pfx + arg)
+            return
+    if value in (_INPUTS if is_input else _OUTPUTS):
+        _set(ctx, d, value)
+        return
+    ctx.warn(a, f"Failed to parse {'input' if is_input else 'output'} specifier, ignoring: {a.value}")
+
+
+def _install_names(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    # [Install] is only read by enable/disable; at load only specifiers are expanded
+    lst = _get(ctx, d)
+    for word in a.value.split():
+        try:
+            lst.append(ctx.expand(word, INSTALL_SPECIFIERS))
+        except SpecifierError:
+            lst.append(word)
+
+
+def _install_string(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    try:
+        value = ctx.expand(a.value, INSTALL_SPECIFIERS)
+    except SpecifierError:
+        value = a.value
+    _set(ctx, d, value or None)
+
+
+_KINDS: dict[str, Callable[[Interpretation, Directive, Assignment], None]] = {
+    "string": _string, "bool": _bool, "unsigned": _unsigned,
+    "sec": _sec, "sec_fix0": _sec, "sec_reset": _sec, "timeout": _sec,
+    "enum": _enum, "kill_mode": _kill_mode, "signal": _signal, "emergency": _emergency,
+    "exit_status": _exit_status, "exit_set": _exit_set, "deps": _deps, "exec": _exec,
+    "env": _env, "env_file": _env_file, "pass_env": _name_list, "unset_env": _name_list,
+    "strlist": _name_list, "docs": _docs, "condition": _condition, "path": _path, "user": _user,
+    "mode": _mode, "nice": _nice, "limit": _limit, "std": _std_stream,
+    "install_names": _install_names, "install_string": _install_string,
+}
+
+# --- the table -----------------------------------------------------------------------------------
+
+_PATH_CONDITIONS = frozenset({
+    "PathExists", "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink", "PathIsMountPoint",
+    "PathIsReadWrite", "PathIsEncrypted", "DirectoryNotEmpty", "FileNotEmpty", "FileIsExecutable",
+})
+CONDITION_KINDS = (
+    "Architecture", "Firmware", "Virtualization", "Host", "KernelCommandLine", "KernelVersion",
+    "Credential", "Security", "Capability", "ACPower", "NeedsUpdate", "FirstBoot", "PathExists",
+    "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink", "PathIsMountPoint",
+    "PathIsReadWrite", "PathIsEncrypted", "DirectoryNotEmpty", "FileNotEmpty", "FileIsExecutable",
+    "User", "Group", "ControlGroupController", "Memory", "CPUs", "Environment", "CPUFeature",
+    "OSRelease", "MemoryPressure", "CPUPressure", "IOPressure",
+)
+
+D = Directive
+U, S, I = "unit", "service", "install"
+_JOB_MODE = (JobMode, "Failed to parse job mode")
+
+DIRECTIVES: dict[tuple[str, str], Directive] = {
+    # [Unit] — spec: unit-files.md; restart-and-failure.md §5, §7, §9
+    ("Unit", "Description"): D(U, "description", "string"),
+    ("Unit", "Documentation"): D(U, "documentation", "docs"),
+    ("Unit", "Wants"): D(U, "wants", "deps"),
+    ("Unit", "Requires"): D(U, "requires", "deps"),
+    ("Unit", "Requisite"): D(U, "requisite", "deps"),
+    ("Unit", "BindsTo"): D(U, "binds_to", "deps"),
+    ("Unit", "PartOf"): D(U, "part_of", "deps"),
+    ("Unit", "Upholds"): D(U, "upholds", "deps"),
+    ("Unit", "Conflicts"): D(U, "conflicts", "deps"),
+    ("Unit", "Before"): D(U, "before", "deps"),
+    ("Unit", "After"): D(U, "after", "deps"),
+    ("Unit", "OnFailure"): D(U, "on_failure", "deps"),
+    ("Unit", "OnSuccess"): D(U, "on_success", "deps"),
+    ("Unit", "OnFailureJobMode"): D(U, "on_failure_job_mode", "enum", _JOB_MODE),
+    ("Unit", "OnSuccessJobMode"): D(U, "on_success_job_mode", "enum", _JOB_MODE),
+    ("Unit", "StartLimitIntervalSec"): D(U, "start_limit_interval_usec", "sec"),
+    ("Unit", "StartLimitInterval"): D(U, "start_limit_interval_usec", "sec"),
+    ("Unit", "StartLimitBurst"): D(U, "start_limit_burst", "unsigned"),
+    ("Unit", "StartLimitAction"): D(U, "start_limit_action", "emergency"),
+    ("Unit", "FailureAction"): D(U, "failure_action", "emergency"),
+    ("Unit", "SuccessAction"): D(U, "success_action", "emergency"),
+    ("Unit", "FailureActionExitStatus"): D(U, "failure_action_exit_status", "exit_status"),
+    ("Unit", "SuccessActionExitStatus"): D(U, "success_action_exit_status", "exit_status"),
+    ("Unit", "JobTimeoutSec"): D(U, "job_timeout_usec", "sec_fix0", "Failed to parse {key}= parameter"),
+    ("Unit", "JobRunningTimeoutSec"): D(U, "job_running_timeout_usec", "sec_fix0", "Failed to parse {key}= parameter"),
+    ("Unit", "JobTimeoutAction"): D(U, "job_timeout_action", "emergency"),
+    ("Unit", "DefaultDependencies"): D(U, "default_dependencies", "bool"),
+    ("Unit", "StopWhenUnneeded"): D(U, "stop_when_unneeded", "bool"),
+    ("Unit", "RefuseManualStart"): D(U, "refuse_manual_start", "bool"),
+    ("Unit", "RefuseManualStop"): D(U, "refuse_manual_stop", "bool"),
+    ("Unit", "AllowIsolate"): D(U, "allow_isolate", "bool"),
+    # [Service] — spec: service-lifecycle.md §2–§7; restart-and-failure.md §1–§3
+    ("Service", "Type"): D(S, "type", "enum", (ServiceType, "Failed to parse service type")),
+    ("Service", "ExecCondition"): D(S, "exec_condition", "exec"),
+    ("Service", "ExecStartPre"): D(S, "exec_start_pre", "exec"),
+    ("Service", "ExecStart"): D(S, "exec_start", "exec"),
+    ("Service", "ExecStartPost"): D(S, "exec_start_post", "exec"),
+    ("Service", "ExecReload"): D(S, "exec_reload", "exec"),
+    ("Service", "ExecStop"): D(S, "exec_stop", "exec"),
+    ("Service", "ExecStopPost"): D(S, "exec_stop_post", "exec"),
+    ("Service", "RemainAfterExit"): D(S, "remain_after_exit", "bool"),
+    ("Service", "GuessMainPID"): D(S, "guess_main_pid", "bool"),
+    ("Service", "PIDFile"): D(S, "pid_file", "path"),
+    ("Service", "BusName"): D(S, "bus_name", "string", None),
+    ("Service", "Restart"): D(S, "restart", "enum", (RestartPolicy, "Failed to parse service restart specifier")),
+    ("Service", "RestartMode"): D(S, "restart_mode", "enum", (RestartMode, "Failed to parse service restart mode"), since=254),
+    ("Service", "RestartSec"): D(S, "restart_usec", "sec"),
+    ("Service", "RestartSteps"): D(S, "restart_steps", "unsigned", since=254),
+    ("Service", "RestartMaxDelaySec"): D(S, "restart_max_delay_usec", "sec", since=254),
+    ("Service", "SuccessExitStatus"): D(S, "success_exit_status", "exit_set"),
+    ("Service", "RestartPreventExitStatus"): D(S, "restart_prevent_exit_status", "exit_set"),
+    ("Service", "RestartForceExitStatus"): D(S, "restart_force_exit_status", "exit_set"),
+    ("Service", "TimeoutStartSec"): D(S, "timeout_start_usec", "timeout", "Failed to parse {key}= parameter"),
+    ("Service", "TimeoutSec"): D(S, "timeout_start_usec", "timeout", "Failed to parse {key}= parameter"),
+    ("Service", "TimeoutStopSec"): D(S, "timeout_stop_usec", "sec_fix0", "Failed to parse time value"),
+    ("Service", "TimeoutAbortSec"): D(S, "timeout_abort_usec", "sec_reset", "Failed to parse {key}= setting"),
+    ("Service", "TimeoutStartFailureMode"): D(S, "timeout_start_failure_mode", "enum", (TimeoutFailureMode, "Failed to parse timeout failure mode")),
+    ("Service", "TimeoutStopFailureMode"): D(S, "timeout_stop_failure_mode", "enum", (TimeoutFailureMode, "Failed to parse timeout failure mode")),
+    ("Service", "RuntimeMaxSec"): D(S, "runtime_max_usec", "sec"),
+    ("Service", "WatchdogSec"): D(S, "watchdog_usec", "sec"),
+    ("Service", "NotifyAccess"): D(S, "notify_access", "enum", (NotifyAccess, "Failed to parse notify access specifier")),
+    ("Service", "KillMode"): D(S, "kill_mode", "kill_mode"),
+    ("Service", "KillSignal"): D(S, "kill_signal", "signal"),
+    ("Service", "RestartKillSignal"): D(S, "restart_kill_signal", "signal"),
+    ("Service", "FinalKillSignal"): D(S, "final_kill_signal", "signal"),
+    ("Service", "WatchdogSignal"): D(S, "watchdog_signal", "signal"),
+    ("Service", "SendSIGHUP"): D(S, "send_sighup", "bool"),
+    ("Service", "SendSIGKILL"): D(S, "send_sigkill", "bool"),
+    ("Service", "Environment"): D(S, "environment", "env"),
+    ("Service", "EnvironmentFile"): D(S, "environment_files", "env_file"),
+    ("Service", "PassEnvironment"): D(S, "pass_environment", "pass_env"),
+    ("Service", "UnsetEnvironment"): D(S, "unset_environment", "unset_env"),
+    ("Service", "WorkingDirectory"): D(S, "working_directory", "path"),
+    ("Service", "RootDirectory"): D(S, "root_directory", "path"),
+    ("Service", "User"): D(S, "user", "user"),
+    ("Service", "Group"): D(S, "group", "user"),
+    ("Service", "SupplementaryGroups"): D(S, "supplementary_groups", "strlist"),
+    ("Service", "UMask"): D(S, "umask", "mode"),
+    ("Service", "Nice"): D(S, "nice", "nice"),
+    ("Service", "StandardInput"): D(S, "standard_input", "std"),
+    ("Service", "StandardOutput"): D(S, "standard_output", "std"),
+    ("Service", "StandardError"): D(S, "standard_error", "std"),
+    ("Service", "SyslogIdentifier"): D(S, "syslog_identifier", "string", None),
+    ("Service", "SyslogLevelPrefix"): D(S, "syslog_level_prefix", "bool"),
+    # compatibility spellings accepted in [Service] (observed v252, no warning); trap 4:
+    # StartLimitIntervalSec= is *not* among them
+    ("Service", "StartLimitInterval"): D(U, "start_limit_interval_usec", "sec"),
+    ("Service", "StartLimitBurst"): D(U, "start_limit_burst", "unsigned"),
+    ("Service", "StartLimitAction"): D(U, "start_limit_action", "emergency"),
+    ("Service", "FailureAction"): D(U, "failure_action", "emergency"),
+    # [Install] — only enable/disable read it. spec: unit-files.md §8
+    ("Install", "WantedBy"): D(I, "wanted_by", "install_names"),
+    ("Install", "RequiredBy"): D(I, "required_by", "install_names"),
+    ("Install", "UpheldBy"): D(I, "upheld_by", "install_names"),
+    ("Install", "Also"): D(I, "also", "install_names"),
+    ("Install", "Alias"): D(I, "alias", "install_names"),
+    ("Install", "DefaultInstance"): D(I, "default_instance", "install_string"),
+}
+for _limit_name in v.LIMIT_NAMES:
+    DIRECTIVES[("Service", "Limit" + _limit_name)] = D(S, "limits", "limit")
+for _cond in CONDITION_KINDS:
+    DIRECTIVES[("Unit", "Condition" + _cond)] = D(U, "conditions", "condition")
+    DIRECTIVES[("Unit", "Assert" + _cond)] = D(U, "asserts", "condition")
+
+# Sections each unit type accepts. # systemd: unit_vtable[]->sections
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "service": ("Unit", "Service", "Install"),
+    "target": ("Unit", "Install"),
+    "timer": ("Unit", "Timer", "Install"),
+    "socket": ("Unit", "Socket", "Install"),
+    "path": ("Unit", "Path", "Install"),
+    "mount": ("Unit", "Mount", "Install"),
+    "automount": ("Unit", "Automount", "Install"),
+    "swap": ("Unit", "Swap", "Install"),
+    "slice": ("Unit", "Slice", "Install"),
+    "scope": ("Unit", "Scope", "Install"),
+    "device": ("Unit", "Install"),
+}
+
+
+def lookup(section: str, key: str) -> Directive | None:
+    """The row for `key` in `section`, or None if systemd does not know it there."""
+    return DIRECTIVES.get((section, key))
+
+
+def apply(ctx: Interpretation, a: Assignment, d: Directive) -> None:
+    """Interpret one assignment through its row. # spec: unit-files.md §2"""
+    _KINDS[d.kind](ctx, d, a)
+
