@@ -120,3 +120,76 @@ def test_load_error_of_missing_unit() -> None:
         'org.freedesktop.systemd1.NoSuchUnit "Unit nope.service not found."'
     )
     assert "Type" not in props
+
+
+def test_never_loaded_unit_shows_like_systemd() -> None:
+    want = parse_show(ORACLE["not-found:show"]["stdout"])
+    got = unit_properties(UNITS["not-found"])
+    for name, value in got.items():
+        if name == "OnSuccessJobMode":
+            continue  # core/units.py defaults it to replace; systemd's default is fail (reported)
+        shown = format_property(name, value)
+        if name in want:
+            assert shown == format_property(name, want[name]), name
+        else:  # systemd omits it: ours must be empty or --all-only
+            assert shown in ("", "[not set]", "[unprintable]"), name
+
+
+def test_value_formats_of_a_busy_unit_file() -> None:
+    """tests/data/golden/oracle/units4/fmt.service through `systemd-oracle show-parsed` (v257)."""
+    import json
+
+    from render_snapshot import GOLDEN
+
+    from sysvisor.core.types import EmergencyAction
+    from sysvisor.core.units import ExitStatusSet
+
+    want = json.loads((GOLDEN / "oracle" / "show-parsed-fmt-257.json").read_text())["props"]
+
+    def ex(*argv: str, path: str | None = None, **flags: bool) -> ExecCommand:
+        return ExecCommand(path=path or argv[0], argv=tuple(argv), **flags)
+
+    unit = Unit(
+        name="fmt.service",
+        fragment_path=f"{ETC}/fmt.service",
+        unit=UnitSection(
+            description="Formats",
+            documentation=["man:foo(1)", "http://x/a b"],
+            start_limit_interval_usec=90_000_000,
+            start_limit_burst=3,
+            failure_action=EmergencyAction.EXIT,
+            failure_action_exit_status=7,
+        ),
+        service=ServiceSection(
+            type=ServiceType.ONESHOT,
+            exec_start=[
+                ex("/bin/true", "a", ignore_failure=True, full_privileges=True),
+                ex("/bin/true", "b", no_setuid=True),
+                ex("/bin/true", "c", ambient_only=True),
+                ex("/bin/true", "$d", no_env_expand=True),
+                ex("e", "f", path="/bin/true"),
+                ex("/bin/echo", "x y", 'q"z', "a\\b", "$$HOME"),
+            ],
+            success_exit_status=ExitStatusSet(frozenset({3, 255, 7}), frozenset({10, 1})),
+            restart_prevent_exit_status=ExitStatusSet(frozenset({200}), frozenset({9})),
+            environment=["A=x y", "B=$z", 'C=q"r'],
+            timeout_stop_usec=2_500_000,
+            restart_usec=250_000,
+            restart_steps=3,
+            restart_max_delay_usec=3_601_000_000,
+            watchdog_usec=10_000_000,
+            kill_signal=2,
+            restart_kill_signal=12,
+            pid_file="/run/fmt.pid",
+        ),
+    )
+    got = unit_properties(unit)
+    for name in (
+        "Documentation", "StartLimitIntervalUSec", "StartLimitBurst", "FailureAction", "FailureActionExitStatus",
+        "SuccessExitStatus", "RestartPreventExitStatus", "Environment", "TimeoutStopUSec", "RestartUSec",
+        "RestartSteps", "RestartMaxDelayUSec", "RestartUSecNext", "KillSignal", "RestartKillSignal", "PIDFile",
+        "NotifyAccess", "TimeoutStartUSec", "Type",
+    ):
+        assert format_property(name, got[name]) == want[name], name
+    assert format_property("ExecStart", got["ExecStart"]).split("\n") == want["ExecStart"]
+    assert format_property("ExecStartEx", got["ExecStart"]).split("\n") == want["ExecStartEx"]

@@ -66,3 +66,20 @@ def test_list_units_colors_match_systemd() -> None:
     plain_text = re.sub(r"\x1b\[[0-9;:]*m", "", text)
     rows = rows_from(plain_text, False)
     assert render_list_units(rows, all_=True, color=True) == text
+
+
+def test_select_units_matches_systemds_choice() -> None:
+    from sysvisor.cli.render import select_units
+
+    everything = rows_from(ORACLE["list-units-all"]["stdout"], False)
+    for r in everything:
+        r["JobType"] = r.pop("Job")
+
+    def ids(rows: list) -> list[str]:
+        return sorted(r["Id"] for r in rows)
+
+    assert ids(select_units(everything)) == ids(rows_from(ORACLE["list-units"]["stdout"], False))
+    assert ids(select_units(everything, states=["failed"])) == ids(rows_from(ORACLE["list-units-failed"]["stdout"], False))
+    assert ids(select_units(everything, types=["service"])) == ids(rows_from(ORACLE["list-units-plain"]["stdout"], True))
+    assert select_units(everything, ["nomatch*"]) == []
+    assert ids(select_units(everything, ["*.timer"], all_=True)) == ["timer-x.timer"]

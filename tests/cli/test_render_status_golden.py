@@ -205,8 +205,10 @@ def test_color_marks_state_and_unclean_exits() -> None:
 def test_ascii_glyphs_and_ellipsis() -> None:
     props, journal, now, _ = CASES["stopping"]
     text = render_status(props, journal, now, utf8=False, full=False, columns=30)
-    assert text.splitlines()[0] == "* slowstop.service - Slow stop"
-    assert "             |- 99 /usr/bin/s…" in text.splitlines()
+    lines = text.splitlines()
+    assert lines[0] == "* slowstop.service - Slow stop"
+    assert "             |- 99 /usr/bin/s…" in lines  # 13 + 2 + 15 columns
+    assert "     Loaded: loaded (/etc/systemd/system/slowstop.service; static)" in lines  # never cut
 
 
 def test_daemon_reload_warning() -> None:

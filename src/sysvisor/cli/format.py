@@ -7,6 +7,9 @@ Ported from systemd's src/basic/glyph-util.c, ansi-color.h and format-util.c
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 # systemd: ansi-color.h
 ANSI_NORMAL = "\x1b[0m"
 ANSI_HIGHLIGHT = "\x1b[0;1;39m"
@@ -131,19 +134,34 @@ def format_bytes(n: int) -> str:
     return f"{n}B"
 
 
+def underlined(ansi: str) -> str:
+    """The underlined variant of a colour code (systemd: ansi_add_underline())."""
+    if not ansi:
+        return "\x1b[0;4m"
+    if ansi.startswith("\x1b[0;1;"):
+        return "\x1b[0;1;4;" + ansi[len("\x1b[0;1;") :]
+    if ansi.startswith("\x1b[0;"):
+        return "\x1b[0;4;" + ansi[len("\x1b[0;") :]
+    return ansi
+
+
 def format_table(
     header: list[str] | None,
     rows: list[list[str]],
     st: Style,
     colors: list[list[str]] | None = None,
     right: frozenset[int] = frozenset(),
+    *,
+    gap_colors: list[list[str]] | None = None,
+    underline_rows: frozenset[int] = frozenset(),
 ) -> list[str]:
-    """Lines of a systemctl table (systemd's format-table.c as list-units/list-timers use it).
+    """Lines of a systemctl table (systemd's format-table.c as the list verbs use it).
 
     Columns are as wide as their widest cell and separated by one blank; `right` columns are
-    right-aligned. Without colour the last column is not padded. With colour every header
-    cell and separator is underlined and padded (the last one too), and a row's cell colour
-    covers its padding.
+    right-aligned. The last column is padded only when it is drawn in colour. With colour,
+    header cells and gaps are underlined, a cell's colour covers its padding, `gap_colors`
+    colours the blank right of a cell (systemd's rgap colour) and `underline_rows`
+    underline whole rows (the last unit of each type).
     """
     all_rows = ([header] if header is not None else []) + rows
     if not all_rows:
@@ -152,7 +170,7 @@ def format_table(
     widths = [max(len(r[i]) for r in all_rows) for i in range(n)]
 
     def pad(i: int, cell: str, last_too: bool) -> str:
-        if i == n - 1 and not last_too:
+        if i == n - 1 and not last_too and i not in right:
             return cell
         return cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
 
@@ -164,9 +182,108 @@ def format_table(
         else:
             lines.append(" ".join(pad(i, c, False) for i, c in enumerate(header)))
     for r, row in enumerate(rows):
-        cells = []
+        parts = []
+        under = st.color and r in underline_rows
         for i, c in enumerate(row):
-            color = colors[r][i] if colors else ""
-            cells.append(st.paint(pad(i, c, False), color))
-        lines.append(" ".join(cells))
+            color = colors[r][i] if colors and st.color else ""
+            if under:
+                color = underlined(color)
+            if i > 0:
+                gap = gap_colors[r][i - 1] if gap_colors and st.color else ""
+                if under:
+                    gap = underlined(gap)
+                parts.append(st.paint(" ", gap))
+            parts.append(st.paint(pad(i, c, bool(color)), color))
+        lines.append("".join(parts))
     return lines
+
+
+_TRUE = {"1", "yes", "y", "true", "t", "on"}
+_FALSE = {"0", "no", "n", "false", "f", "off"}
+
+
+def _env_bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    return None
+
+
+def colors_enabled(
+    env: Mapping[str, str], stdout_isatty: bool, stderr_isatty: bool, color_arg: str | None = None
+) -> bool:
+    """Whether to draw colours, as systemd decides (terminal-util.c get_color_mode()).
+
+    `color_arg` is an explicit `--color=always|never|auto`. Then `SYSTEMD_COLORS` (a boolean
+    or `16`/`256`/`24bit`), then `NO_COLOR`, then a terminal on stdout and stderr that is not
+    `TERM=dumb`.
+    """
+    if color_arg in ("always", "yes"):
+        return True
+    if color_arg in ("never", "no"):
+        return False
+    sc = env.get("SYSTEMD_COLORS")
+    if sc is not None:
+        b = _env_bool(sc)
+        if b is not None:
+            return b
+        if sc in ("16", "256", "24bit"):
+            return True
+    if "NO_COLOR" in env:
+        return False
+    if not (stdout_isatty and stderr_isatty):
+        return False
+    return env.get("TERM", "") not in ("", "dumb")
+
+
+def urlify_enabled(env: Mapping[str, str], colors: bool, pager: bool) -> bool:
+    """Hyperlinks: `SYSTEMD_URLIFY`, else with colours when no pager runs. # systemd: urlify_enabled()"""
+    b = _env_bool(env.get("SYSTEMD_URLIFY"))
+    if b is not None:
+        return b
+    return colors and not pager
+
+
+def locale_is_utf8(env: Mapping[str, str]) -> bool:
+    """UTF-8 glyphs (● ○ × └─) or ASCII ones (* o x `-). # systemd: is_locale_utf8()
+
+    `SYSTEMD_UTF8` decides if set; an unset, `C` or `POSIX` locale counts as UTF-8 capable
+    (systemd's rule since everything can do UTF-8); otherwise the codeset must be UTF-8.
+    """
+    b = _env_bool(env.get("SYSTEMD_UTF8"))
+    if b is not None:
+        return b
+    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = env.get(var)
+        if value:
+            if value in ("C", "POSIX"):
+                return True
+            codeset = value.partition(".")[2].partition("@")[0].lower().replace("-", "")
+            return codeset == "utf8"
+    return True
+
+
+def ellipsize(line: str, columns: int) -> str:
+    """Cut `line` to `columns` characters with a trailing `…`. # systemd: ellipsize()"""
+    if len(line) <= columns or columns < 1:
+        return line
+    return line[: columns - 1] + "…"
+
+
+def unit_sort_key(name: str) -> tuple[str, str]:
+    """list-units order: by unit type suffix, then name, both case-insensitive.
+
+    # systemd: systemctl-util.c unit_info_compare()
+    """
+    _base, _, suffix = name.rpartition(".")
+    return suffix.lower(), name.lower()
+
+
+def type_group_ends(units: Sequence[Mapping[str, Any]]) -> frozenset[int]:
+    """Rows after which the unit type changes: systemd underlines them to separate types."""
+    suffixes = [str(u.get("Id", "")).rpartition(".")[2] for u in units]
+    return frozenset(i for i in range(len(suffixes) - 1) if suffixes[i] != suffixes[i + 1])

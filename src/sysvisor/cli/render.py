@@ -9,11 +9,13 @@ systemctl-list-units.c `output_units_list()`. Stdlib only: the CLI imports this 
 Snapshot keys besides systemd's properties (the CLI or daemon fills them; all optional):
   MainPIDComm, ControlPIDComm  process names shown as `Main PID: 65 (sleep)`
   CGroupProcesses              [(pid, cmdline), ...] of the unit's cgroup, for the `CGroup:` tree
+  CGroupTree                   or the whole tree: {"path", "processes", "children": [...]}
 # spec: systemctl-and-journal.md §3, §5; service-lifecycle.md §8.3 (trap 30)
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -22,14 +24,18 @@ from sysvisor.cli.format import (
     ANSI_GREY,
     ANSI_HIGHLIGHT,
     ANSI_HIGHLIGHT_CYAN,
+    ANSI_HIGHLIGHT_GREEN,
     ANSI_HIGHLIGHT_RED,
     ANSI_HIGHLIGHT_YELLOW,
     Style,
     active_state_color,
     active_state_glyph,
     format_bytes,
+    ellipsize,
     format_table,
+    type_group_ends,
     unit_file_state_color,
+    unit_sort_key,
 )
 from sysvisor.exitstatus import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
 from sysvisor.protocol.properties import EXEC_PROPERTIES, UINT64_MAX
@@ -280,35 +286,69 @@ def _pid_line(props: Mapping[str, Any], main_pid: int, control_pid: int) -> str 
 
 
 def _memory_line(props: Mapping[str, Any]) -> str | None:
+    """`Memory: 21.3M (max: 100.0M peak: 22.0M)`.
+
+    The separators (one blank) follow systemd's print_status_info(); the order of the v257
+    extras could not be observed (no memory accounting in the oracle container).
+    """
     cur = props.get("MemoryCurrent")
     if not _set(cur):
         return None
     line = f"{_label('Memory')}{format_bytes(int(cur))}"
     extras = []
-    peak = props.get("MemoryPeak")
-    if _set(peak):
-        extras.append(f"peak: {format_bytes(int(peak))}")
-    for key, label in (("MemoryHigh", "high"), ("MemoryMax", "max"), ("MemorySwapMax", "swap max")):
+    for key, label in (
+        ("MemoryMin", "min"),
+        ("MemoryLow", "low"),
+        ("MemoryHigh", "high"),
+        ("MemoryMax", "max"),
+        ("MemorySwapMax", "swap max"),
+        ("MemoryPeak", "peak"),
+    ):
         v = props.get(key)
-        if _set(v):
+        if _set(v) and (key not in ("MemoryMin", "MemoryLow") or v):
             extras.append(f"{label}: {format_bytes(int(v))}")
     if extras:
-        line += f" ({', '.join(extras)})"
+        line += f" ({' '.join(extras)})"
     return line
 
 
-def _cgroup_lines(props: Mapping[str, Any], st: Style) -> list[str]:
+def cgroup_tree_lines(
+    node: Mapping[str, Any], prefix: str, st: Style, columns: int | None = None
+) -> list[str]:
+    """A cgroup's processes, then its child cgroups, as systemd draws the `CGroup:` tree.
+
+    `node`: {"path": str, "processes": [(pid, cmdline)], "children": [node, ...]}. PIDs are
+    right-aligned to the widest PID of their own cgroup; with `columns` the command lines
+    are ellipsized to fit.
+    # systemd: cgroup-show.c show_cgroup_by_path(), show_pid_array()
+    """
+    lines: list[str] = []
+    procs = sorted((int(p), str(c)) for p, c in node.get("processes") or ())
+    children = sorted(node.get("children") or (), key=lambda c: str(c.get("path", "")))
+    width = len(str(procs[-1][0])) if procs else 0
+    total = len(procs) + len(children)
+    for i, (pid, cmdline) in enumerate(procs):
+        last = i == total - 1
+        glyph = st.glyph("tree-right" if last else "tree-branch")
+        text = f"{pid:>{width}} {cmdline}"
+        if columns:
+            text = ellipsize(text, max(columns - len(prefix) - 2, 1))
+        lines.append(prefix + glyph + st.paint(text, ANSI_GREY))
+    for j, child in enumerate(children):
+        last = len(procs) + j == total - 1
+        glyph = st.glyph("tree-right" if last else "tree-branch")
+        lines.append(prefix + glyph + os.path.basename(str(child.get("path", "")).rstrip("/")))
+        deeper = prefix + ("  " if last else st.glyph("tree-vertical"))
+        lines.extend(cgroup_tree_lines(child, deeper, st, columns))
+    return lines
+
+
+def _cgroup_lines(props: Mapping[str, Any], st: Style, columns: int | None) -> list[str]:
     cg = props.get("ControlGroup")
     if not cg:
         return []
-    lines = [f"{_label('CGroup')}{cg}"]
-    procs = sorted((int(p), str(c)) for p, c in props.get("CGroupProcesses") or ())
-    if procs:
-        width = len(str(procs[-1][0]))  # systemd: show_pid_array() pads to the widest PID
-        for i, (pid, cmdline) in enumerate(procs):
-            glyph = st.glyph("tree-right" if i == len(procs) - 1 else "tree-branch")
-            lines.append(f"{_INDENT}{glyph}" + st.paint(f"{pid:>{width}} {cmdline}", ANSI_GREY))
-    return lines
+    tree = props.get("CGroupTree") or {"path": cg, "processes": props.get("CGroupProcesses") or ()}
+    return [f"{_label('CGroup')}{cg}"] + cgroup_tree_lines(tree, _INDENT, st, columns)
 
 
 def render_status(
@@ -330,8 +370,11 @@ def render_status(
     `journal_lines` are the already formatted log lines (`-n`, `-o` applied by the caller);
     `unit_states` gives the ActiveState of TriggeredBy=/Triggers= units for their glyphs;
     `now_monotonic_usec` is needed only for a timer's monotonic `Trigger:`. With `full=False`
-    and `columns`, lines are ellipsized to the terminal width as on a TTY. With `color` and
-    `urlify_host` (the host name), paths and URLs are OSC-8 hyperlinks as systemd draws them.
+    and `columns` (a TTY without -l), the cgroup's command lines are ellipsized to the width;
+    other lines never are (observed v257; journal lines are the journal formatter's business).
+    Several units: join the texts with "\\n" (a blank line), exit with `status_many_exit_code`.
+    Missing units (`status_unit_missing`) print `Unit X could not be found.` to stderr instead.
+    With `color` and `urlify_host` (the host name), paths and URLs are OSC-8 hyperlinks.
     # spec: systemctl-and-journal.md §3; systemd: systemctl-show.c print_status_info()
     """
     st = Style(color=color, utf8=utf8, urlify_host=urlify_host)
@@ -413,24 +456,21 @@ def render_status(
     cpu = props.get("CPUUsageNSec")
     if _set(cpu):
         out.append(f"{_label('CPU')}{format_timespan(int(cpu) // 1000, USEC_PER_MSEC)}")
-    out.extend(_cgroup_lines(props, st))
+    out.extend(_cgroup_lines(props, st, None if full else columns))
 
-    if not full and columns:
-        out = [ellipsize(line, columns) for line in out]
     text = "".join(line + "\n" for line in out)
     if journal_lines:
-        jl = list(journal_lines)
-        if not full and columns:
-            jl = [ellipsize(line, columns) for line in jl]
-        text += "\n" + "".join(line + "\n" for line in jl)
+        text += "\n" + "".join(line + "\n" for line in journal_lines)
     return text
 
 
-def ellipsize(line: str, columns: int) -> str:
-    """Cut `line` to `columns` characters with a trailing `…`. # systemd: ellipsize()"""
-    if len(line) <= columns or columns < 1:
-        return line
-    return line[: columns - 1] + "…"
+def status_many_exit_code(units: Iterable[Mapping[str, Any]]) -> int:
+    """`systemctl status A B …` exit code: the first non-zero per-unit code (observed v257)."""
+    for props in units:
+        rc = status_exit_code(props)
+        if rc:
+            return rc
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------- list-units
@@ -443,13 +483,36 @@ LIST_UNITS_LEGEND = (
 LIST_UNITS_LEGEND_JOB = "        JOB    {arrow} Pending job for the unit."
 
 
-def unit_sort_key(name: str) -> tuple[str, str]:
-    """list-units order: by unit type suffix, then name, both case-insensitive.
+def select_units(
+    rows: Iterable[Mapping[str, Any]],
+    patterns: Sequence[str] = (),
+    *,
+    all_: bool = False,
+    states: Sequence[str] = (),
+    types: Sequence[str] = (),
+) -> list[Mapping[str, Any]]:
+    """The units `list-units` shows. # systemd: systemctl-util.c output_show_unit()
 
-    # systemd: systemctl-util.c unit_info_compare()
+    Glob `patterns` on the name; `types` (`--type=`) on the suffix; `states` (`--state=`,
+    `--failed`) match the load, active or sub state. Without `--all` units that follow
+    another or are inactive without a pending job are hidden (unless `--state=` is given).
     """
-    base, _, suffix = name.rpartition(".")
-    return suffix.lower(), name.lower()
+    out = []
+    for r in rows:
+        uid = str(r.get("Id", ""))
+        if patterns and not any(fnmatch.fnmatchcase(uid, p) for p in patterns):
+            continue
+        if types and uid.rpartition(".")[2] not in types:
+            continue
+        if states and not {r.get("LoadState"), r.get("ActiveState"), r.get("SubState")} & set(states):
+            continue
+        if not all_:
+            if r.get("Following"):
+                continue
+            if not states and not r.get("Job") and not r.get("JobType") and r.get("ActiveState") == "inactive":
+                continue
+        out.append(r)
+    return out
 
 
 def render_list_units(
@@ -466,7 +529,7 @@ def render_list_units(
     """`systemctl list-units` text (systemd 257 layout, ends with "\\n").
 
     `rows` are snapshots with at least Id, LoadState, ActiveState, SubState, Description and
-    optionally Job (a job type word such as `stop`, or a dict with `type`). The caller filters
+    optionally JobType (the pending job's type word such as `stop`; `Job` is accepted too). The caller filters
     (default: active, with a job, or failed; `--all`; `--state=`); `states_filter` is the
     `--state=`/`--failed` list, which only changes the footer. A `●` marks units that did not
     load, failed ones and ones changing state; colours as observed with systemd 257.
@@ -476,7 +539,7 @@ def render_list_units(
     units = list(rows)
     if sort:
         units.sort(key=lambda r: unit_sort_key(str(r.get("Id", ""))))
-    jobs = [_job_word(r.get("Job")) for r in units]
+    jobs = [_job_word(r.get("JobType") or r.get("Job")) for r in units]
     with_job = any(jobs)
     # the bullet column is one wide even when empty
     header = ([" "] if not plain else []) + ["UNIT", "LOAD", "ACTIVE", "SUB"] + (["JOB"] if with_job else []) + ["DESCRIPTION"]
@@ -509,7 +572,7 @@ def render_list_units(
             rc.insert(0, circle_c if circle else "")
         cells.append([str(c) for c in row])
         colors.append(rc)
-    out = format_table(header if legend else None, cells, st, colors)
+    out = format_table(header if legend else None, cells, st, colors, underline_rows=type_group_ends(units))
     if legend:
         arrow = st.glyph("arrow-right")
         n = len(units)
@@ -629,12 +692,30 @@ def render_list_unit_files(
     if sort:
         items.sort(key=lambda r: unit_sort_key(r[0]))
     cells = [[name, state, preset or "-"] for name, state, preset in items]
-    colors = [["", unit_file_state_color(state), unit_file_state_color(preset)] for _name, state, preset in items]
-    out = format_table(["UNIT FILE", "STATE", "PRESET"] if legend else None, cells, st, colors)
+    # observed v257: the state's colour also covers the gap after it; a missing preset is grey
+    colors = [["", _unit_file_list_color(state), _unit_file_list_color(preset) if preset else ANSI_GREY] for _n, state, preset in items]
+    gaps = [["", c[1], ""] for c in colors]
+    out = format_table(
+        ["UNIT FILE", "STATE", "PRESET"] if legend else None,
+        cells,
+        st,
+        colors,
+        gap_colors=gaps,
+        underline_rows=type_group_ends([{"Id": r[0]} for r in items]),
+    )
     if legend:
         out.append("")
         out.append(f"{len(cells)} unit files listed.")
     return "".join(line + "\n" for line in out)
+
+
+def _unit_file_list_color(state: str | None) -> str:
+    """list-unit-files colours (observed v257): enabled/alias green, disabled/masked/bad red."""
+    if state in ("enabled", "enabled-runtime", "alias"):
+        return ANSI_HIGHLIGHT_GREEN
+    if state in ("disabled", "masked", "masked-runtime", "bad"):
+        return ANSI_HIGHLIGHT_RED
+    return ""
 
 
 # systemd: systemctl-is-enabled.c: these states count as "enabled" for the exit status
@@ -656,5 +737,56 @@ def render_is_enabled(results: Iterable[tuple[str, Sequence[str]]], *, full: boo
 
 
 def is_enabled_exit_code(states: Iterable[str]) -> int:
-    """0 if any unit is enabled in the is-enabled sense (enabled, static, alias ...), else 1."""
-    return 0 if any(s in IS_ENABLED_OK for s in states) else 1
+    """0 if any unit is enabled in the is-enabled sense (enabled, static, alias ...); else 4
+    when a unit file was not found (observed v257: `not-found`, exit 4), else 1."""
+    states = list(states)
+    if any(s in IS_ENABLED_OK for s in states):
+        return 0
+    return 4 if "not-found" in states else 1
+
+
+# ---------------------------------------------------------------- manager overview
+
+
+def render_manager_status(
+    props: Mapping[str, Any],
+    now_realtime_usec: int,
+    *,
+    hostname: str,
+    color: bool = False,
+    timestamp_style: str = "pretty",
+    columns: int | None = None,
+) -> str:
+    """`systemctl status` with no unit: the manager's overview and its whole cgroup tree.
+
+    `props` are manager properties: SystemState, NNames, NJobs, NFailedUnits,
+    UserspaceTimestamp (realtime µs), Version, Tainted, ControlGroup and the optional
+    CGroupTree ({"path", "processes", "children"}).
+    # systemd: systemctl-show.c show_system_status()
+    """
+    st = Style(color=color)
+    state = str(props.get("SystemState") or "")
+    if state == "degraded":
+        on = ANSI_HIGHLIGHT_RED
+    elif state == "running":
+        on = ANSI_HIGHLIGHT_GREEN
+    else:
+        on = ANSI_HIGHLIGHT_YELLOW
+    since = _int(props, "UserspaceTimestamp")
+    out = [
+        f"{st.paint(st.glyph('black-circle'), on)} {hostname}",
+        f"    State: {st.paint(state or 'n/a', on)}",
+        f"    Units: {_int(props, 'NNames')} loaded (incl. loaded aliases)",
+        f"     Jobs: {_int(props, 'NJobs')} queued",
+        f"   Failed: {_int(props, 'NFailedUnits')} units",
+        f"    Since: {format_timestamp(since, style=timestamp_style) or 'n/a'}; {format_timestamp_relative(since, now_realtime_usec) or 'n/a'}",
+        f"  systemd: {props.get('Version') or ''}",
+    ]
+    if props.get("Tainted"):
+        out.append(f"  Tainted: {st.paint(str(props['Tainted']), ANSI_HIGHLIGHT_YELLOW)}")
+    cg = str(props.get("ControlGroup") or "") or "/"
+    out.append(f"   CGroup: {cg}")
+    tree = props.get("CGroupTree")
+    if tree:
+        out.extend(cgroup_tree_lines(tree, " " * 11, st, columns))
+    return "".join(line + "\n" for line in out)
