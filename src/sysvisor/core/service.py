@@ -479,9 +479,12 @@ class Service:
         self.exec_status = {}
         self.main_exec_status = ExecStatus()
         self.monitor_env, self.monitor_env_next = self.monitor_env_next, None
-        if self.flush_n_restarts:  # not an automatic restart
+        if self.state is not S.AUTO_RESTART_QUEUED:
+            # not an automatic restart: flush the counter (v257 decides by state; v252
+            # used flush_n_restarts, which missed stops during auto-restart) — observed
+            # with systemd-oracle 257, tests/data/oracle/nrestarts-after-stop.json
             self.n_restarts = 0
-            self.flush_n_restarts = False
+        self.flush_n_restarts = False
         self._enter_condition()
         return OK
 
