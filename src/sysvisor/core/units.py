@@ -160,6 +160,7 @@ class ServiceSection:
     restart_kill_signal: int | None = None  # None: KillSignal
     final_kill_signal: int = 9
     watchdog_signal: int = 6
+    reload_signal: int = 1  # ReloadSignal= (v253, Type=notify-reload)
     send_sighup: bool = False
     send_sigkill: bool = True
     # execution environment (used by the shell)
