@@ -173,7 +173,8 @@ class ExecRequest:
     `stdin`/`stdout`/`stderr`: an fd to dup2, `"null"` (/dev/null) or `"inherit"` (keep
     the daemon's fd of that number). `pass_fds` are moved to 3, 4, … (LISTEN_FDS order);
     every other fd is closed.
-    `cgroup`: a cgroup directory the child moves itself into before anything else.
+    `cgroup`: a cgroup directory the child moves itself into before anything else;
+    `extra_cgroups`: v1 accounting cgroups joined too, failures ignored (hybrid hosts).
     `pid_variables`: environment names the child sets to its own PID
     (SYSTEMD_EXEC_PID, WATCHDOG_PID; see environment.pid_variables()).
     `home`: the home for `~` when it is not the one of `user` (a `+` command of a unit
@@ -199,6 +200,7 @@ class ExecRequest:
     pass_fds: tuple[int, ...] = ()
     new_session: bool = True
     cgroup: str | None = None
+    extra_cgroups: tuple[str, ...] = ()
     pid_variables: tuple[str, ...] = ("SYSTEMD_EXEC_PID",)
     home: str | None = None
     # systemd 257 logs these (warning, under the unit) right before exec
@@ -469,6 +471,12 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
                 f.write("0\n")
         except OSError as e:
             raise _fail(EXIT_CGROUP, e, f"Failed to attach to cgroup {req.cgroup}") from None
+    for extra in req.extra_cgroups:
+        try:
+            with open(os.path.join(extra, "cgroup.procs"), "w") as f:
+                f.write("0\n")
+        except OSError:
+            pass  # accounting only
 
     # 4. own session and process group (the unit's kill target without cgroups)
     if req.new_session:
@@ -672,6 +680,7 @@ def exec_request(
     stderr: Stdio = "inherit",
     pass_fds: tuple[int, ...] = (),
     cgroup: str | None = None,
+    extra_cgroups: tuple[str, ...] = (),
     pid_variables: tuple[str, ...] = ("SYSTEMD_EXEC_PID",),
     default_limits: Mapping[str, tuple[int, int]] | None = None,
 ) -> ExecRequest:
@@ -717,6 +726,7 @@ def exec_request(
         stderr=stderr,
         pass_fds=pass_fds,
         cgroup=cgroup,
+        extra_cgroups=extra_cgroups,
         pid_variables=pid_variables,
         home=home,
         warnings=expansion_warnings(expansion),
