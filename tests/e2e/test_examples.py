@@ -10,63 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness import ROOT, Sysvisor, alive
+
 EXAMPLES = ROOT / "examples"
-
-
-class Sysvisor:
-    """A running `sysvisor up` plus a CLI bound to its socket."""
-
-    def __init__(self, tmp: Path, units: Path) -> None:
-        self.env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), SYSVISOR_SOCKET=str(tmp / "run" / "control"))
-        self.log = open(tmp / "manager.log", "w+")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sysvisor", "up", "--units", str(units), "--runtime-dir", str(tmp / "run"), "--state-dir", str(tmp / "state")],
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "sysvisor", *args], env=self.env, capture_output=True, text=True, timeout=30)
-
-    def prop(self, unit: str, name: str) -> str:
-        return self.cli("show", unit, "-p", name, "--value").stdout.strip()
-
-    def wait_for(self, what: str, predicate, timeout: float = 30.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"manager exited with {self.proc.returncode} while waiting for {what}:\n{self.output()}")
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)  # polling interval of a bounded wait, not a fixed delay
-        pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()[-5000:]
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                pytest.fail("manager did not exit within 30 s of SIGTERM")
-        return self.proc.returncode
 
 
 @pytest.fixture
@@ -157,7 +109,7 @@ def test_stop_start_restart(manager):
 
     assert m.cli("stop", "ticker").returncode == 0
     assert m.cli("is-active", "ticker").stdout.strip() == "inactive"
-    assert not _alive(first_pid)
+    assert not alive(first_pid)
 
     assert m.cli("start", "ticker").returncode == 0
     assert m.cli("is-active", "ticker").returncode == 0
@@ -167,7 +119,7 @@ def test_stop_start_restart(manager):
     assert m.cli("restart", "ticker").returncode == 0
     third_pid = int(m.prop("ticker", "MainPID"))
     assert third_pid not in (0, second_pid)
-    assert not _alive(second_pid)
+    assert not alive(second_pid)
     m.wait_for("ticker output", lambda: "tick 1" in m.cli("logs", "-u", "ticker", "-o", "cat", "--no-pager").stdout, timeout=10)
 
     missing = m.cli("start", "nope")
@@ -180,7 +132,7 @@ def test_sigterm_stops_units_and_exits_zero(manager):
     m.wait_for("ticker active", lambda: m.cli("is-active", "ticker").returncode == 0)
     pid = int(m.prop("ticker", "MainPID"))
     assert m.stop() == 0
-    assert not _alive(pid)
+    assert not alive(pid)
     assert "Stopped ticker.service" in m.output()
 
 
@@ -190,42 +142,3 @@ def test_no_manager_is_a_one_line_error(tmp_path):
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "No sysvisor manager is running" in r.stderr
     assert "Traceback" not in r.stderr
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie (the manager reaps its children)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def test_no_block_and_follow(manager):
-    m = manager
-    m.wait_for("ticker active", lambda: m.cli("is-active", "ticker").returncode == 0)
-    follower = subprocess.Popen(
-        [sys.executable, "-m", "sysvisor", "logs", "-f", "-u", "ticker", "-o", "cat"],
-        env=m.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        assert m.cli("stop", "--no-block", "ticker").returncode == 0
-        m.wait_for("ticker inactive", lambda: m.prop("ticker", "ActiveState") == "inactive", timeout=15)
-        assert m.cli("start", "--no-block", "ticker").returncode == 0
-        m.wait_for("ticker active again", lambda: m.prop("ticker", "ActiveState") == "active", timeout=15)
-        # -f delivers lines written after it started: the new run's first tick
-        seen = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = follower.stdout.readline()  # the manager writes a tick every 3 s
-            seen.append(line)
-            if line.strip() == "tick 1" and seen.count("tick 1\n") >= 2:
-                break
-        assert seen.count("tick 1\n") >= 2, seen  # the first run's tick (tail) and the new run's
-        # -u shows the manager's messages about the unit too, as they happen
-        assert "Stopped ticker.service - Healthy demo service that ticks every three seconds.\n" in seen
-    finally:
-        follower.terminate()
-        follower.wait(timeout=10)
-        follower.stdout.close()
-        follower.stderr.close()

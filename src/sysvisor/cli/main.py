@@ -300,6 +300,8 @@ def _job_verb(verb: str):
 def job_failure_text(failure: dict) -> str:
     """systemctl's message for a failed job. # spec: restart-and-failure.md §5.4"""
     unit, result = failure["unit"], failure["result"]
+    if failure.get("error"):
+        return failure["error"]
     hint = f'See "sysvisor status {unit}" and "sysvisor logs -u {unit}" for details.'
     if result == "failed":
         reason = _FAILURE_REASONS.get(failure.get("unit_result", ""), "the control process exited with error code")

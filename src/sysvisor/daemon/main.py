@@ -130,7 +130,7 @@ class Daemon:
             self.shell.log(warning, priority=Priority.WARNING)
         for message in messages:
             try:
-                self.shell.feed(E.NotifyReceived(message.pid, message.fields))
+                self.shell.feed(E.NotifyReceived(message.pid, message.fields, unit=self.shell.unit_of_pid(message.pid)))
             finally:
                 message.close_fds()  # after handling: this answers BARRIER=1
 

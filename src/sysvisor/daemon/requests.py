@@ -128,7 +128,7 @@ class RequestHandler:
             outstanding.pop(job.request_id, None)
             if job.result is not JobResult.DONE:
                 props = self.shell.manager.runtime_properties(job.unit)
-                failures.append({"unit": job.unit, "job_type": str(job.job_type), "result": str(job.result), "unit_result": props.get("Result", "")})
+                failures.append({"unit": job.unit, "job_type": str(job.job_type), "result": str(job.result), "unit_result": props.get("Result", ""), "error": job.error})
             if not outstanding:
                 self.server.reply(conn, {"ok": not failures, "failures": failures, "exit": 1 if failures else 0})
 

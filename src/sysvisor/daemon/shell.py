@@ -26,7 +26,7 @@ from sysvisor.core.units import Unit
 from sysvisor.daemon.clock import monotonic_usec, realtime_offset_usec, realtime_usec
 from sysvisor.daemon.containment import open_containment, process_comm
 from sysvisor.daemon.environment import EnvironmentFileError, build_environment, notify_variables, pid_variables
-from sysvisor.daemon.executor import exec_request, read_exec_outcome, spawn
+from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, exec_request, read_exec_outcome, spawn
 from sysvisor.daemon.output import OutputCapture, OutputStream
 from sysvisor.journal.format import format_entry
 from sysvisor.journal.store import JournalWriter
@@ -112,6 +112,22 @@ class Shell:
     def _tracked_units(self) -> set[str]:
         return set(self._pid_unit.values())
 
+    def unit_of_pid(self, pid: int) -> str | None:
+        """The unit a process belongs to: a tracked main/control pid, else its cgroup."""
+        unit = self._pid_unit.get(pid)
+        if unit is not None or self.containment.kind != "cgroup":
+            return unit
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                for line in f:
+                    path = line.rstrip("\n").split(":", 2)[-1]
+                    for name in self.units:
+                        if path.endswith("/" + name) or f"/{name}/" in path:
+                            return name
+        except OSError:
+            pass
+        return None
+
     def _on_cgroup_events(self) -> None:
         for unit in self.containment.read_events():
             if self.containment.is_empty(unit):
@@ -129,7 +145,9 @@ class Shell:
     def _do_Spawn(self, action: A.Spawn) -> None:
         unit = self.units[action.unit]
         service = unit.service
-        notify_env, pid_names = notify_variables(service, is_main=action.is_main, notify_socket=self.notify_socket_path)
+        notify_env, pid_names = notify_variables(
+            service, is_main=action.is_main, notify_socket=self.notify_socket_path if action.notify_socket else None
+        )
         try:
             env = build_environment(service, os.environ, {**action.environment, **notify_env}, user_manager=self.user_manager,
                                     warn=lambda msg: self.log(msg, unit=action.unit, priority=Priority.WARNING))
@@ -142,8 +160,11 @@ class Shell:
         stderr = "null" if service.standard_error == "null" else write_fd
         stdout = "null" if service.standard_output == "null" else write_fd
         try:
-            request = exec_request(service, action.command, env, user_manager=self.user_manager, stdout=stdout, stderr=stderr,
-                                   cgroup=cgroup, pid_variables=pid_variables(env, service, pid_names))
+            request = exec_request(
+                service, action.command, env, user_manager=self.user_manager, stdout=stdout, stderr=stderr,
+                cgroup=cgroup, extra_cgroups=self._accounting_paths(action.unit),
+                pid_variables=pid_variables(env, service, pid_names), default_limits=SYSTEMD_DEFAULT_LIMITS,
+            )
             spawned = spawn(request)
         except OSError as e:
             os.close(read_fd)
@@ -151,11 +172,13 @@ class Shell:
             self._spawn_failed(action, e.errno or errno.EIO, e.strerror or str(e))
             return
         os.close(write_fd)
+        for warning in request.warnings:
+            self.log(warning, unit=action.unit, priority=Priority.WARNING, invocation_id=action.invocation_id)
         pid = spawned.pid
         self.containment.adopt(action.unit, pid)
         identifier = service.syslog_identifier or os.path.basename(request.argv[0] if request.argv else request.path)
         self.output.attach(read_fd, action.unit, pid, action.invocation_id, identifier, service.syslog_level_prefix)
-        self._watch_exec_outcome(action, spawned.error_fd, request.path)
+        self._watch_exec_outcome(action, pid, spawned.error_fd, request.path)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
 
@@ -163,18 +186,25 @@ class Shell:
         self.log(f"Failed to spawn '{action.phase}' task: {text}", unit=action.unit, priority=Priority.ERR)
         self._events.appendleft(E.SpawnFailed(action.spawn_id, err, text))
 
-    def _watch_exec_outcome(self, action: A.Spawn, error_fd: int, path: str) -> None:
-        """The child reports setup failures (203/EXEC …) on its error pipe: log them as
-        systemd does, under the unit."""
+    def _accounting_paths(self, unit: str) -> tuple[str, ...]:
+        paths = getattr(self.containment, "accounting_paths", None)
+        return paths(unit) if paths else ()
+
+    def _watch_exec_outcome(self, action: A.Spawn, pid: int, error_fd: int, path: str) -> None:
+        """The child reports setup failures (203/EXEC …) on its error pipe, which closes
+        empty once execve() succeeded (what Type=exec waits for)."""
 
         def on_readable(mask: int, now: int) -> None:
             outcome = read_exec_outcome(error_fd, path)
             if outcome is None:
                 return
             self.loop.selector.unregister(error_fd)
-            if outcome.failure is not None:
-                for line in outcome.failure.messages():
-                    self.log(line, unit=action.unit, priority=Priority.ERR, invocation_id=action.invocation_id)
+            if outcome.failure is None:
+                self.feed(E.ExecSucceeded(pid))
+                return
+            for line in outcome.failure.messages():
+                # systemd logs these as the child, e.g. "(nope)[1234]: Unable to locate …"
+                self._write_entry(line, Priority.ERR, outcome.failure.ident, pid, unit=action.unit, invocation_id=action.invocation_id)
 
         self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
 
@@ -192,6 +222,24 @@ class Shell:
     def _do_Log(self, action: A.Log) -> None:
         self.log(action.message, unit=action.unit, priority=action.priority, invocation_id=action.invocation_id)
 
+    def _do_ReadPidFile(self, action: A.ReadPidFile) -> None:
+        """PIDFile= (relative to /run) or, without one, the only process left in the unit."""
+        pid = None
+        if action.path is not None:
+            path = action.path if action.path.startswith("/") else os.path.join("/run", action.path)
+            try:
+                with open(path) as f:
+                    text = f.read().strip()
+                pid = int(text) if text.isdigit() and int(text) > 1 else None
+            except (OSError, ValueError):
+                pid = None
+        else:
+            pids = self.containment.pids(action.unit)
+            pid = pids[0] if len(pids) == 1 else None
+        if pid is not None:
+            self._pid_unit.setdefault(pid, action.unit)
+        self._events.append(E.PidFileRead(action.unit, pid))
+
     def _do_StateChanged(self, action: A.StateChanged) -> None:
         pass  # status is read from the engine on demand
 
@@ -204,13 +252,14 @@ class Shell:
         verb = action.action.value
         if verb == "none":
             return
+        status = max(action.exit_status, 0)
         self.log(f"{_ACTION_VERBS.get(verb.split('-')[0], 'Exiting')}: {action.reason}", priority=Priority.NOTICE)
         if verb.endswith("-force") or verb.endswith("-immediate"):
             for unit in self.units:
                 self.containment.kill_all(unit, signal.SIGKILL)
-            self.on_exit(action.exit_status)
+            self.on_exit(status)
         else:
-            self._events.append(E.ShutdownRequested(action.exit_status))
+            self._events.append(E.ShutdownRequested(status))
 
     def _do_ExitManager(self, action: A.ExitManager) -> None:
         self.on_exit(action.exit_status)
@@ -221,12 +270,15 @@ class Shell:
         """A manager message, into the journal (and onto the console in the foreground)."""
         if priority > self.log_level:
             return
+        self._write_entry(message, priority, MANAGER_IDENTIFIER, os.getpid(), unit=unit, invocation_id=invocation_id)
+
+    def _write_entry(self, message: str, priority: int, identifier: str, pid: int, *, unit: str | None, invocation_id: str | None) -> None:
         entry = {
             "MESSAGE": message,
             "PRIORITY": str(int(priority)),
-            "SYSLOG_IDENTIFIER": MANAGER_IDENTIFIER,
-            "_PID": str(os.getpid()),
-            "_COMM": MANAGER_IDENTIFIER,
+            "SYSLOG_IDENTIFIER": identifier,
+            "_PID": str(pid),
+            "_COMM": identifier[:15],
             "_TRANSPORT": "journal",
             "__REALTIME_TIMESTAMP": realtime_usec(),
             "__MONOTONIC_TIMESTAMP": monotonic_usec(),
