@@ -129,6 +129,7 @@ class _Entry:
     name: str
     path: str | None  # the file to parse (None: masked)
     alias_of: str | None = None  # canonical name when this name is an alias symlink
+    source: str = ""  # the directory entry itself (the symlink for masks and aliases)
 
 
 @dataclass
@@ -225,6 +226,25 @@ class UnitLoader:
                 out[name] = entry.path
         return out
 
+    def find(self, name: str) -> tuple[str, str | None, bool]:
+        """Where `name` comes from without parsing it: (canonical name, file, masked).
+
+        The file is None when nothing is found; for a masked unit it is the masking entry.
+        Templates are found too.
+        """
+        canonical, entry = self._resolve(name)
+        if entry is None:
+            return canonical, None, False
+        if entry.path is None or self._is_empty(entry.path):
+            return canonical, entry.source, True
+        return canonical, entry.path, False
+
+    def dropin_paths(self, name: str) -> list[str]:
+        """The drop-in files of `name` (and its aliases) in application order."""
+        canonical, _entry = self._resolve(name)
+        aliases = [a for a in self._names().aliases.get(canonical, []) if a != canonical]
+        return self._dropins(canonical, aliases)
+
     def diagnostics(self, name: str) -> list[Diagnostic]:
         """What the last load(name) reported, in systemd's order."""
         return list(self._diagnostics.get(name, []))
@@ -277,6 +297,7 @@ class UnitLoader:
                     continue
                 entry = self._entry(fname, de, search)
                 if entry is not None:
+                    entry.source = de.path
                     nm.entries[fname] = entry
         for entry in nm.entries.values():
             if entry.alias_of is not None:
