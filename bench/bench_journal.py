@@ -116,6 +116,125 @@ def bench_store(n_lines: int, batch: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# A unit's ExecStart: writes MB of LINE-byte lines to stdout as fast as it can.
+#   lines:  one write() call per line through Python's buffered stdout (a typical service)
+#   blocks: 1 MiB write()s of ready-made lines (the upper bound of any writer)
+WRITERS = {
+    "lines": (
+        "import sys\n"
+        "total, size = int(sys.argv[1]), int(sys.argv[2])\n"
+        "w = sys.stdout.write\n"
+        "line = 'x' * (size - 1) + '\\n'\n"
+        "for _ in range(total // size):\n"
+        "    w(line)\n"
+        "sys.stdout.flush()\n"
+    ),
+    "blocks": (
+        "import os, sys\n"
+        "total, size = int(sys.argv[1]), int(sys.argv[2])\n"
+        "block = (b'x' * (size - 1) + b'\\n') * ((1 << 20) // size)\n"
+        "left = (total // size) * size\n"
+        "while left:\n"
+        "    chunk = block[:left]\n"
+        "    view = memoryview(chunk)\n"
+        "    while view:\n"
+        "        view = view[os.write(1, view):]\n"
+        "    left -= len(chunk)\n"
+    ),
+}
+
+
+LAST_RUSAGE: list = [None]
+
+
+def _run_writer(kind: str, total: int, size: int, stdout_fd: int) -> float:
+    """Wall time of the writer; its rusage goes to LAST_RUSAGE[0]."""
+    t = time.perf_counter()
+    pid = os.posix_spawn(
+        sys.executable, [sys.executable, "-c", WRITERS[kind], str(total), str(size)], os.environ,
+        file_actions=[(os.POSIX_SPAWN_DUP2, stdout_fd, 1)],
+    )
+    _pid, status, usage = os.wait4(pid, 0)
+    dt = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"writer failed with {status}")
+    LAST_RUSAGE[0] = usage
+    return dt
+
+
+def _cpu() -> str:
+    u = LAST_RUSAGE[0]
+    return f"cpu {u.ru_utime + u.ru_stime:.2f}s csw {u.ru_nvcsw + u.ru_nivcsw}"
+
+
+def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
+    """Reference: the cheapest possible pipe reader (cat into /dev/null)."""
+    import subprocess  # noqa: PLC0415
+
+    r, w = os.pipe()
+    cat = subprocess.Popen(["cat"], stdin=r, stdout=null_fd)
+    os.close(r)
+    try:
+        return _run_writer(kind, total, size, w)
+    finally:
+        os.close(w)
+        cat.wait()
+
+
+def bench_pipe(mb: int, size: int, which: str, runs: int) -> int:
+    """The unit's run time writing to /dev/null vs into the journal through the relay."""
+    from sysvisor.journal.relay import RelayClient, start_relay  # noqa: PLC0415
+
+    total = mb * 1000 * 1000
+    expected = total // size
+    kinds = ["lines", "blocks"] if which == "both" else [which]
+    worst = 0.0
+    for kind in kinds:
+        for run in range(runs):
+            tmp = tempfile.mkdtemp(prefix="bench-relay-")
+            try:
+                with open(os.devnull, "wb") as null:
+                    t_null = _run_writer(kind, total, size, null.fileno())
+                    cpu_null = _cpu()
+                    t_cat = _run_into_cat(kind, total, size, null.fileno())
+                    cpu_cat = _cpu()
+                journal, sock = os.path.join(tmp, "journal"), os.path.join(tmp, "relay.sock")
+                relay_pid = start_relay(journal, sock)
+                client = RelayClient(sock, timeout=120)
+                handle = client.open_stream("bench.service", "f" * 32, "bench", 6, True, wait_pid=False)
+                t_journal = _run_writer(kind, total, size, handle.write_fd)
+                cpu_journal = _cpu()
+                os.close(handle.write_fd)
+                t = time.perf_counter()
+                client.sync()
+                t_drain = time.perf_counter() - t
+                client.close()
+                os.kill(relay_pid, 15)
+                os.waitpid(relay_pid, 0)
+                t = time.perf_counter()
+                got = 0
+                ok = True
+                line = "x" * (size - 1)
+                for e in JournalReader(journal).entries(lambda e: e.get("_SYSTEMD_UNIT") == "bench.service"):
+                    got += 1
+                    ok = ok and e["MESSAGE"] == line
+                t_read = time.perf_counter() - t
+                ratio = t_journal / t_null
+                worst = max(worst, ratio) if kind == "lines" else worst
+                print(
+                    f"{kind:6} run {run + 1}: /dev/null {t_null:.3f}s [{cpu_null}]  "
+                    f"cat {t_cat:.3f}s ({t_cat / t_null:.2f}x) [{cpu_cat}]  "
+                    f"journal {t_journal:.3f}s ({ratio:.2f}x) [{cpu_journal}]  drain {t_drain:.3f}s  "
+                    f"lines {got}/{expected} {'ok' if ok and got == expected else 'MISMATCH'}  "
+                    f"disk {_du(journal) / 1e6:.0f} MB  read back {t_read:.1f}s"
+                )
+                if got != expected or not ok:
+                    return 1
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="what", required=True)
@@ -125,13 +244,13 @@ def main() -> int:
     p = sub.add_parser("pipe")
     p.add_argument("--mb", type=int, default=200)
     p.add_argument("--line", type=int, default=100, help="bytes per line")
+    p.add_argument("--writer", choices=["lines", "blocks", "both"], default="both")
+    p.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     if args.what == "store":
         bench_store(args.lines, args.batch)
     else:
-        from bench_relay import bench_pipe  # type: ignore[import-not-found]  # noqa: PLC0415
-
-        return bench_pipe(args.mb, args.line)
+        return bench_pipe(args.mb, args.line, args.writer, args.runs)
     return 0
 
 

@@ -170,6 +170,15 @@ def parse_records(
     return records, offset
 
 
+class PreparedFields(dict):
+    """Stream fields normalised once by `JournalWriter.prepare_fields` (do not modify)."""
+
+    def __init__(self, fields: dict[str, str], writer: JournalWriter) -> None:
+        super().__init__(fields)
+        self.writer = writer
+        self.key = tuple(fields.items())
+
+
 class JournalWriter:
     """Appends entries to the store; one writer per `name` at a time.
 
@@ -269,10 +278,7 @@ class JournalWriter:
         n = len(lines.messages)
         if n == 0:
             return
-        common = {k: _text(v) for k, v in fields.items() if not k.startswith("__")}
-        common.pop("MESSAGE", None)
-        common.pop("PRIORITY", None)
-        self._defaults(common)
+        common = self.prepare_fields(fields)
         prios = lines.priorities
         first = prios[0]
         header = {
@@ -303,10 +309,7 @@ class JournalWriter:
         split with the same settings when read: the cost is per chunk, not per line."""
         if not raw:
             return
-        common = {k: _text(v) for k, v in fields.items() if not k.startswith("__")}
-        common.pop("MESSAGE", None)
-        common.pop("PRIORITY", None)
-        self._defaults(common)
+        common = self.prepare_fields(fields)
         header = {
             "i": self._seq,
             "n": max_lines(raw, line_max),
@@ -420,6 +423,17 @@ class JournalWriter:
                 self.vacuum()
         self._size += len(data)
 
+    def prepare_fields(self, fields: Mapping[str, object]) -> PreparedFields:
+        """The stream fields as stored (text values, writer defaults added); pass the
+        result to `append_raw`/`append_lines` again and again to skip this work per chunk."""
+        if isinstance(fields, PreparedFields) and fields.writer is self:
+            return fields
+        common = {k: _text(v) for k, v in fields.items() if not k.startswith("__")}
+        common.pop("MESSAGE", None)
+        common.pop("PRIORITY", None)
+        self._defaults(common)
+        return PreparedFields(common, self)
+
     def _defaults(self, fields: dict[str, str]) -> None:
         if self.boot_id and "_BOOT_ID" not in fields:
             fields["_BOOT_ID"] = self.boot_id
@@ -428,7 +442,7 @@ class JournalWriter:
 
     def _context(self, header: dict, fields: dict[str, str]) -> None:
         """Fields are stored once per segment and referenced by number afterwards."""
-        key = tuple(fields.items())
+        key = fields.key if isinstance(fields, PreparedFields) else tuple(fields.items())
         ctx = self._contexts.get(key)
         if ctx is None:
             ctx = self._contexts[key] = len(self._contexts)
