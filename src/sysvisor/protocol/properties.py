@@ -188,7 +188,8 @@ def _values(name: str, value: object, show_empty: bool, timestamp_style: str) ->
         ]
     if kind == TIMERS_CALENDAR:
         return [
-            f"{{ {base}={spec} ; next_elapse={format_timestamp(n, style=timestamp_style)} }}"
+            # glibc prints a NULL string as "(null)": a next elapse not computed yet
+            f"{{ {base}={spec} ; next_elapse={format_timestamp(n, style=timestamp_style) or '(null)'} }}"
             for base, spec, n in value or ()  # type: ignore[union-attr]
         ]
     return [format_property(name, value, timestamp_style=timestamp_style)]
