@@ -83,3 +83,11 @@ def test_select_units_matches_systemds_choice() -> None:
     assert ids(select_units(everything, types=["service"])) == ids(rows_from(ORACLE["list-units-plain"]["stdout"], True))
     assert select_units(everything, ["nomatch*"]) == []
     assert ids(select_units(everything, ["*.timer"], all_=True)) == ["timer-x.timer"]
+
+
+def test_state_filter_footer() -> None:
+    from render_snapshot import ORACLE2_FILE
+
+    text = load_oracle(ORACLE2_FILE)["list-units-state-inactive"]["stdout"]
+    rows = rows_from(text, False)
+    assert render_list_units(rows, states_filter=["inactive"]) == text

@@ -411,8 +411,9 @@ def render_status(
         and exit_ts >= enter
     ):
         out.append(f"{_label('Duration')}{format_timespan(exit_ts - enter, USEC_PER_MSEC)}")
-    if props.get("Job"):
-        out.append(f"{_label('Job')}{props['Job']}")
+    job = props.get("Job")
+    if isinstance(job, int) and not isinstance(job, bool) and job > 0:  # the job id; a type word is list-units'
+        out.append(f"{_label('Job')}{job}")
     if props.get("InvocationID"):
         out.append(f"{_label('Invocation')}{props['InvocationID']}")
 
