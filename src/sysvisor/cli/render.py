@@ -1,10 +1,11 @@
-"""`systemctl status` and `systemctl list-units` text from unit snapshots.
+"""`systemctl status`, `list-units`, `list-timers`, `list-unit-files`, `is-enabled` text.
 
 Pure functions of the snapshot (a dict of raw properties under systemd's names, see
 `sysvisor.protocol.properties`), the current time and the journal lines, so they are tested
 against golden files recorded from real systemd 257 (tests/data/golden/oracle).
 Ported from systemd's src/systemctl/systemctl-show.c `print_status_info()` and
-systemctl-list-units.c `output_units_list()`. Stdlib only: the CLI imports this on start.
+systemctl-list-units.c `output_units_list()` and friends. Stdlib only: the CLI imports this
+on every start. (Near 800 lines: the list verbs would move to a `cli/listing.py` next.)
 
 Snapshot keys besides systemd's properties (the CLI or daemon fills them; all optional):
   MainPIDComm, ControlPIDComm  process names shown as `Main PID: 65 (sleep)`
@@ -30,8 +31,8 @@ from sysvisor.cli.format import (
     Style,
     active_state_color,
     active_state_glyph,
-    format_bytes,
     ellipsize,
+    format_bytes,
     format_table,
     type_group_ends,
     unit_file_state_color,
