@@ -36,6 +36,7 @@ from sysvisor.cli.format import (
     format_table,
     type_group_ends,
     unit_file_state_color,
+    underlined_grey,
     unit_sort_key,
 )
 from sysvisor.exitstatus import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
@@ -574,7 +575,9 @@ def render_list_units(
             rc.insert(0, circle_c if circle else "")
         cells.append([str(c) for c in row])
         colors.append(rc)
-    out = format_table(header if legend else None, cells, st, colors, underline_rows=type_group_ends(units))
+    out = format_table(
+        header if legend else None, cells, st, colors, underline_rows=type_group_ends(units), underline=underlined_grey
+    )
     if legend:
         arrow = st.glyph("arrow-right")
         n = len(units)
@@ -635,6 +638,7 @@ def render_list_timers(
 ) -> str:
     """`systemctl list-timers` text (systemd 257 layout, ends with "\\n").
 
+    systemd 257 ignores `--timestamp=` here (observed), so leave `timestamp_style` alone.
     `rows` are timer snapshots: Id, NextElapseUSecRealtime, NextElapseUSecMonotonic (monotonic
     µs, needs `now_monotonic_usec`), LastTriggerUSec (realtime µs) and `Triggers` (or `Unit`):
     the activated unit(s). The caller filters (`--all`: include inactive timers).
