@@ -135,3 +135,16 @@ def _split_ws(s: str) -> list[str]:
     if in_word:
         out.append("".join(cur))
     return out
+
+
+def test_at_prefix_argv0_like_systemd():
+    """oracle5 argv0sh/argv0split: ${ZERO} is one argv[0]; $ZERO splits and shifts the rest."""
+    env = {"ZERO": "zero word"}
+    braced = ExecCommand(path="/bin/sh", argv=("${ZERO}", "-c", 'echo "$0"'))
+    assert expand_argv(braced, env) == ("/bin/sh", ["zero word", "-c", 'echo "$0"'])
+    split = ExecCommand(path="/bin/sh", argv=("$ZERO", "-c", 'echo "$0"'))
+    assert expand_argv(split, env) == ("/bin/sh", ["zero", "word", "-c", 'echo "$0"'])
+    recorded = json.loads((DATA / "oracle5-257.json").read_text())
+    reads = {s["path"]: s.get("content") for s in recorded["scenarios"][0]["steps"] if s["do"] == "read_file"}
+    assert reads["/tmp/argv0sh.out"] == "zero word\n"
+    assert reads["/tmp/argv0split.out"] is None  # sh was asked to run the file "word"

@@ -11,6 +11,7 @@ import os
 import select
 import selectors
 import signal
+import sys
 import time
 
 import pytest
@@ -18,9 +19,11 @@ import pytest
 from sysvisor.daemon.containment import (
     CgroupContainment,
     ProcessGroupContainment,
+    find_cgroup1_mounts,
     find_cgroup2_mount,
     open_containment,
     own_cgroup,
+    own_cgroup1,
     set_child_subreaper,
 )
 from sysvisor.daemon.executor import ExecRequest, spawn, wait_exec_outcome
@@ -46,6 +49,7 @@ def cgroup():
             c.remove(unit)
     c.close()
     assert not os.path.exists(c.base)
+    assert not any(os.path.exists(b) for b in c.v1_bases.values())
 
 
 @pytest.fixture
@@ -66,10 +70,11 @@ def wait_until(cond, timeout: float = 10.0) -> bool:
     return True
 
 
-def start(script: str, *, cgroup: str | None = None) -> tuple[int, list[int]]:
+def start(script: str, *, cgroup: str | None = None, extra_cgroups: tuple[str, ...] = ()) -> tuple[int, list[int]]:
     """Spawn `sh -c script`; the script prints PIDs, one per line, then closes stdout."""
     r, w = os.pipe()
-    child = spawn(ExecRequest(path="/bin/sh", argv=["sh", "-c", script], stdout=w, cgroup=cgroup))
+    child = spawn(ExecRequest(path="/bin/sh", argv=["sh", "-c", script], stdout=w, cgroup=cgroup,
+                              extra_cgroups=extra_cgroups))
     os.close(w)
     assert wait_exec_outcome(child.error_fd, "/bin/sh").exec_succeeded
     data = b""
@@ -173,17 +178,51 @@ def test_cgroup_readings_and_remove(cgroup):
     path = cgroup.create("read.service")
     own = own_cgroup().rstrip("/")
     assert cgroup.display_path("read.service") == f"{own}/{os.path.basename(cgroup.base)}/read.service"
-    main, (grandchild,) = start(LEAVE_GRANDCHILD, cgroup=path)
+    # the grandchild touches 4 MB so that memory accounting has something to show
+    script = f"{sys.executable} -c 'import os,time; b=bytearray(4<<20); os.close(1); time.sleep(1000)' & echo $!"
+    main, (grandchild,) = start(script, cgroup=path, extra_cgroups=cgroup.accounting_paths("read.service"))
     reap(main)
-    assert cgroup.tasks("read.service") == 1
+    assert wait_until(lambda: (cgroup.memory("read.service") or 0) >= 4 << 20 or "memory" not in cgroup.v1_bases)
+    assert cgroup.tasks("read.service") >= 1
     assert isinstance(cgroup.cpu_usage_nsec("read.service"), int)
     mem = cgroup.memory("read.service")
     assert mem is None or mem > 0
-    assert cgroup.remove("read.service") is False  # still populated
+    assert cgroup.remove("read.service") is False  # still populated, and still watched
+    assert cgroup.events_fd() is not None and "read.service" in cgroup._watch_of
     cgroup.kill_all("read.service", signal.SIGKILL)
     assert wait_until(lambda: cgroup.is_empty("read.service"))
     assert cgroup.remove("read.service") is True
     assert cgroup.is_empty("read.service")  # a missing cgroup is empty
+    assert not any(os.path.exists(p) for p in cgroup.accounting_paths("read.service"))
+
+
+def test_cgroup_adopt_joins_accounting_cgroups(cgroup):
+    if not cgroup.v1_bases:
+        pytest.skip("no v1 accounting hierarchies (pure cgroup2 host)")
+    path = cgroup.create("adopt.service")
+    main, (grandchild,) = start(LEAVE_GRANDCHILD, cgroup=path)  # no extra_cgroups
+    reap(main)
+    cgroup.adopt("adopt.service", grandchild)
+    for acct in cgroup.accounting_paths("adopt.service"):
+        with open(os.path.join(acct, "cgroup.procs")) as f:
+            assert [int(x) for x in f.read().split()] == [grandchild]
+
+
+def test_v1_discovery(tmp_path):
+    f = tmp_path / "mountinfo"
+    f.write_text(
+        "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+        "33 31 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
+        "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+    )
+    mounts = find_cgroup1_mounts(str(f))
+    assert mounts["memory"] == "/sys/fs/cgroup/memory"
+    assert mounts["cpuacct"] == mounts["cpu"] == "/sys/fs/cgroup/cpu,cpuacct"
+    g = tmp_path / "cgroup"
+    g.write_text("4:memory:/x/y\n2:cpu,cpuacct:/z\n0::/\n")
+    assert own_cgroup1("memory", str(g)) == "/x/y"
+    assert own_cgroup1("cpuacct", str(g)) == "/z"
+    assert own_cgroup1("pids", str(g)) is None
 
 
 # ---------------------------------------------------------------------------------------

@@ -314,6 +314,12 @@ def test_exec_request_maps_prefixes_and_expands(tmp_path):
     cmd = ExecCommand(path="/bin/echo", argv=("/bin/echo", "$A", "${A}"))
     req = exec_request(svc, cmd, {"A": "x y"}, user_manager=True, default_limits={"NOFILE": (1, 2), "CORE": (0, -1)})
     assert (req.path, req.argv) == ("/bin/echo", ["/bin/echo", "x", "y", "x y"])
+    assert req.warnings == []
+    unset = exec_request(svc, ExecCommand(path="/bin/echo", argv=("/bin/echo", "$NOPE", "$1X")), {})
+    assert unset.warnings == [
+        "Referenced but unset environment variable evaluates to an empty string: NOPE",
+        "Invalid environment variable name evaluates to an empty string: 1X",
+    ]
     assert (req.user, req.group, req.supplementary_groups) == ("nobody", "nogroup", ["adm"])
     assert req.working_directory == "-~"
     assert req.limits == {"NOFILE": (10, 20), "CORE": (0, -1)}
@@ -409,3 +415,39 @@ def test_unprivileged_manager_refuses_other_users_clearly():
     assert group == EXIT_GROUP and "Group= needs a manager running as root" in group_reason
     assert supp == EXIT_GROUP and "SupplementaryGroups= needs a manager running as root" in supp_reason
     assert same == [0, None]  # "switching" to the user we already are is fine
+
+
+def test_unit_to_process_end_to_end(tmp_path):
+    """ServiceSection + ExecCommand → environment → request → process, as the daemon wires it.
+
+    `$1` and `$NOTIFY_SOCKET` inside a larger word reach the shell untouched; `$$$$` is how a
+    unit file writes the shell's `$$`."""
+    from sysvisor.core.types import ServiceType
+    from sysvisor.daemon.environment import build_environment, notify_variables, pid_variables
+
+    envfile = tmp_path / "env"
+    envfile.write_text("GREETING='hello world'\n")
+    svc = ServiceSection(type=ServiceType.NOTIFY, watchdog_usec=5_000_000,
+                         environment=["WHO=unit"], environment_files=[(str(envfile), False)],
+                         working_directory=str(tmp_path))
+    cmd = ExecCommand(path="/bin/sh", argv=("/bin/sh", "-c", 'echo "$1|$2|$3|$PWD|$NOTIFY_SOCKET|$WATCHDOG_USEC'
+                                            '|$WATCHDOG_PID|$SYSTEMD_EXEC_PID|$INVOCATION_ID|$$$$"', "sh",
+                                            "$GREETING", "${GREETING}"))
+    notify_env, extra_pid_vars = notify_variables(svc, is_main=True, notify_socket="/run/sysvisor/notify")
+    env = build_environment(svc, {}, {"INVOCATION_ID": "0123", **notify_env}, user_manager=False)
+    r, w = os.pipe()
+    req = exec_request(svc, cmd, env, stdout=w, pid_variables=pid_variables(env, svc, extra_pid_vars))
+    try:
+        code, status, outcome = run(req)
+        os.close(w)
+        w = -1
+        line = os.read(r, 4096).decode().strip()
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+    assert (code, status) == (os.CLD_EXITED, 0) and outcome.exec_succeeded
+    first, second, third, pwd, sock, wd_usec, wd_pid, exec_pid, inv, pid = line.split("|")
+    assert (first, second, third) == ("hello", "world", "hello world")
+    assert (pwd, sock, wd_usec, inv) == (str(tmp_path), "/run/sysvisor/notify", "5000000", "0123")
+    assert wd_pid == exec_pid == pid

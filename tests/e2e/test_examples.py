@@ -199,3 +199,33 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_no_block_and_follow(manager):
+    m = manager
+    m.wait_for("ticker active", lambda: m.cli("is-active", "ticker").returncode == 0)
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "sysvisor", "logs", "-f", "-u", "ticker", "-o", "cat"],
+        env=m.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert m.cli("stop", "--no-block", "ticker").returncode == 0
+        m.wait_for("ticker inactive", lambda: m.prop("ticker", "ActiveState") == "inactive", timeout=15)
+        assert m.cli("start", "--no-block", "ticker").returncode == 0
+        m.wait_for("ticker active again", lambda: m.prop("ticker", "ActiveState") == "active", timeout=15)
+        # -f delivers lines written after it started: the new run's first tick
+        seen = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = follower.stdout.readline()  # the manager writes a tick every 3 s
+            seen.append(line)
+            if line.strip() == "tick 1" and seen.count("tick 1\n") >= 2:
+                break
+        assert seen.count("tick 1\n") >= 2, seen  # the first run's tick (tail) and the new run's
+        # -u shows the manager's messages about the unit too, as they happen
+        assert "Stopped ticker.service - Healthy demo service that ticks every three seconds.\n" in seen
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+        follower.stdout.close()
+        follower.stderr.close()

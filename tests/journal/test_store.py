@@ -217,3 +217,24 @@ def test_boots_in_order(tmp_path):
 def test_bad_writer_name(tmp_path):
     with pytest.raises(JournalError, match="Invalid journal writer name"):
         JournalWriter(str(tmp_path), name="a@b")
+
+
+def test_raw_stream_chunks_are_split_when_read(tmp_path):
+    w = _writer(tmp_path)
+    sp = LineSplitter()
+    raw, tail = sp.feed_raw(b"a\n<3>b\n\nc\0d\npart")
+    w.append_raw(STREAM_FIELDS, raw, realtime_usec=1, monotonic_usec=1)
+    w.append_lines(STREAM_FIELDS, tail, realtime_usec=1, monotonic_usec=1)
+    w.append_lines(STREAM_FIELDS, sp.finish(), realtime_usec=2, monotonic_usec=2)
+    w.append({"MESSAGE": "after", "__REALTIME_TIMESTAMP": 3})
+    w.append_raw(STREAM_FIELDS, b"x" * 100000 + b"\n", line_max=60000, realtime_usec=4)
+    w.close()
+    got = list(JournalReader(str(tmp_path)).entries())
+    assert [e["MESSAGE"][:5] for e in got] == ["a", "b", "c", "d", "part", "after", "xxxxx", "xxxxx"]
+    assert [e["PRIORITY"] for e in got[:4]] == ["6", "3", "6", "6"]
+    assert got[2]["_LINE_BREAK"] == "nul" and got[4]["_LINE_BREAK"] == "eof"
+    assert got[6]["_LINE_BREAK"] == "line-max" and len(got[6]["MESSAGE"]) == 60000
+    seqs = [int(e["__SEQNUM"]) for e in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    rev = [e["MESSAGE"][:5] for e in JournalReader(str(tmp_path)).entries(reverse=True)]
+    assert rev == ["xxxxx", "xxxxx", "after", "part", "d", "c", "b", "a"]

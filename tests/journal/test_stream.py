@@ -6,7 +6,14 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, StreamLines, parse_level_prefix
+from sysvisor.journal.stream import (
+    LINE_MAX_DEFAULT,
+    LineSplitter,
+    StreamLines,
+    max_lines,
+    parse_level_prefix,
+    split_raw,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -109,3 +116,40 @@ def test_chunking_does_not_change_lines(data, cuts):
     assert parts.messages == whole.messages
     assert parts.priorities == whole.priorities
     assert parts.line_breaks == whole.line_breaks
+
+
+def _collect_raw(chunks, **kw):
+    """feed_raw + split_raw (what the store does) must give what feed gives."""
+    sp = LineSplitter(**kw)
+    lines = StreamLines()
+    for c in chunks:
+        raw, tail = sp.feed_raw(c)
+        if raw:
+            assert raw.endswith(b"\n")
+            part = split_raw(raw, **kw)
+            assert len(part) <= max_lines(raw, sp.line_max)
+            lines.extend(part)
+        lines.extend(tail)
+    lines.extend(sp.finish())
+    return lines
+
+
+def test_raw_matches_journald_257_observed():
+    assert _collect_raw([GEN_STDOUT]).messages == _collect([GEN_STDOUT]).messages
+
+
+@given(
+    data=st.binary(max_size=600).map(lambda b: b.replace(b"x", b"\n").replace(b"y", b"\0").replace(b"z", b"<3>")),
+    cuts=st.lists(st.integers(min_value=0, max_value=600), max_size=8),
+)
+def test_raw_chunks_split_later_give_the_same_lines(data, cuts):
+    points = sorted({c for c in cuts if c <= len(data)})
+    chunks, prev = [], 0
+    for p in points + [len(data)]:
+        chunks.append(data[prev:p])
+        prev = p
+    whole = _collect([data], line_max=80)
+    raw = _collect_raw(chunks, line_max=80)
+    assert raw.messages == whole.messages
+    assert raw.priorities == whole.priorities
+    assert raw.line_breaks == whole.line_breaks

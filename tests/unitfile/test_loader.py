@@ -191,7 +191,8 @@ def test_template_instance_and_specifiers(make_loader):
     assert u.description == "Getty on tty3 (tty3) getty getty@tty3.service box.example box %"
     assert u.service.exec_start[0].argv == ("/sbin/agetty", "tty3")
     assert u.service.restart_usec == 9_000_000
-    assert loader.load("plain@.service").load_state is LoadState.NOT_FOUND
+    assert loader.load("getty@.service").load_state is LoadState.ERROR
+    assert loader.load("plain@x.service").load_state is LoadState.NOT_FOUND
 
 
 def test_unknown_specifier_is_fatal_in_exec(make_loader):

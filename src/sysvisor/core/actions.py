@@ -34,7 +34,6 @@ class Spawn(Action):
     invocation_id: str
     environment: dict[str, str] = field(default_factory=dict)
     # NotifyAccess= allows this process to notify: the shell sets $NOTIFY_SOCKET.
-    # WATCHDOG_PID="$$" in `environment` means "the pid of this very process".
     notify_socket: bool = False
 
 
@@ -47,6 +46,16 @@ class Kill(Action):
     signal: int
     pids: tuple[int, ...] = ()
     whole_unit: bool = False
+
+
+@dataclass(frozen=True)
+class ReadPidFile(Action):
+    """Read PIDFile= (Type=forking), or guess the main pid when `path` is None
+    (GuessMainPID=yes: the only process left in the unit). Answer with `PidFileRead`.
+    # spec: service-lifecycle.md §2 (PIDFile=, GuessMainPID=)"""
+
+    unit: str
+    path: str | None
 
 
 @dataclass(frozen=True)

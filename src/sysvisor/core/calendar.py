@@ -482,6 +482,12 @@ class _Parser:
                 repeat = self.parse_component_decimal(usec)
                 if repeat == 0:
                     raise _ParseError(errno.ERANGE)
+            else:
+                if start > _INT_MAX - repeat:
+                    raise _ParseError(errno.ERANGE)
+                # a seconds range without repeat steps by 1s: refuse ranges shorter than that
+                if usec and stop >= 0 and start + repeat > stop:
+                    raise _ParseError()
             if self.peek() not in "\0 ,-~:":
                 raise _ParseError()
             out.append(CalendarComponent(start, stop, repeat))
@@ -782,6 +788,10 @@ def _tm_within_bounds(zone: LocalZone, tm: Tm, utc: bool) -> int:
     if cmp < 0:
         return -errno.EDEADLK  # refuse to go backward
     if cmp > 0:
+        # Inferred from v252/v257 (not in the stored source): the walk resumes from the
+        # reset time with tm_isdst unknown. Keeping mktime's flag would make glibc resolve
+        # a reset into a 30-min DST gap (Australia/Lord_Howe) backwards, and systemd does not.
+        t.isdst = -1
         tm.set_from(t)
     return 1 if cmp == 0 else 0
 

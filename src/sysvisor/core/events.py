@@ -88,6 +88,18 @@ class SpawnFailed(Event):
 
 
 @dataclass(frozen=True)
+class ExecSucceeded(Event):
+    """The process `pid` got through execve() (its error pipe closed without a record).
+
+    Only `Type=exec` services wait for it before leaving the `start` state; an exec
+    failure is reported as the process's exit (2xx status) instead.
+    # spec: service-lifecycle.md §2 (Type=exec)
+    """
+
+    pid: int
+
+
+@dataclass(frozen=True)
 class ProcessExited(Event):
     pid: int
     code: ExitCode
@@ -114,6 +126,9 @@ class UnitEmptied(Event):
 
 @dataclass(frozen=True)
 class PidFileRead(Event):
+    """Answer to `ReadPidFile`: the pid found (None: no file / no valid pid yet).
+    The shell may send it again later when a missing file appears."""
+
     unit: str
     pid: int | None
 

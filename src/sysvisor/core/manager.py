@@ -374,6 +374,10 @@ class Manager:
                 return
             self._guard(svc, svc.on_spawn_failed, event.spawn_id, event.message or f"errno {event.errno}")
             self._flush_start_message(svc)
+        elif isinstance(event, ev.ExecSucceeded):
+            svc = self._pid_owner.get(event.pid)
+            if svc is not None:
+                self._guard(svc, svc.on_exec_succeeded, event.pid)
         elif isinstance(event, ev.ProcessExited):
             svc = self._pid_owner.pop(event.pid, None)
             if svc is not None:

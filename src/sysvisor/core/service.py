@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from sysvisor.core.actions import Kill, Log, Spawn
+from sysvisor.core.actions import Kill, Log, ReadPidFile, Spawn
 from sysvisor.core.exit_status import SIGCONT, SIGHUP, SIGKILL, signal_name, status_text
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.restart import restart_delay, result_of_exit, shall_restart
@@ -313,6 +313,8 @@ class Service:
             self._unwatch_control()
         if state not in _KEEP_WATCHDOG:
             self.watchdog_deadline = None
+        if state not in (S.START, S.START_POST):
+            self._awaiting_pid_file = None
 
         if state in (S.DEAD, S.FAILED, S.AUTO_RESTART, S.DEAD_BEFORE_AUTO_RESTART, S.FAILED_BEFORE_AUTO_RESTART):
             self.populated = False  # systemd: unit_unwatch_all_pids()
@@ -376,10 +378,6 @@ class Service:
         env = {"INVOCATION_ID": self.invocation_id}
         if not is_main and self.main_pid:
             env["MAINPID"] = str(self.main_pid)
-        if is_main and phase == "ExecStart" and self._watchdog_usec() > 0:
-            env["WATCHDOG_USEC"] = str(self._watchdog_usec())
-            # WATCHDOG_PID is the spawned pid itself; the shell fills it in (it knows the pid)
-            env["WATCHDOG_PID"] = "$$"
         if self.cfg.pid_file:
             env["PIDFILE"] = self.cfg.pid_file
         if phase in ("ExecStop", "ExecStopPost"):
@@ -479,9 +477,12 @@ class Service:
         self.exec_status = {}
         self.main_exec_status = ExecStatus()
         self.monitor_env, self.monitor_env_next = self.monitor_env_next, None
-        if self.flush_n_restarts:  # not an automatic restart
+        if self.state is not S.AUTO_RESTART_QUEUED:
+            # not an automatic restart: flush the counter (v257 decides by state; v252
+            # used flush_n_restarts, which missed stops during auto-restart) — observed
+            # with systemd-oracle 257, tests/data/oracle/nrestarts-after-stop.json
             self.n_restarts = 0
-            self.flush_n_restarts = False
+        self.flush_n_restarts = False
         self._enter_condition()
         return OK
 
@@ -493,7 +494,7 @@ class Service:
         self._log("Start request repeated too quickly.", Priority.WARNING)
         self.start_limit_hit = True
         self.host.emergency_action(
-            self, self.unit.unit.start_limit_action, f"unit {self.name} failed", -1
+            self, self.unit.unit.start_limit_action, f"unit {self.name} failed", -1, watchdog=True
         )
         return False
 
@@ -608,11 +609,8 @@ class Service:
             if self.type in (ServiceType.SIMPLE, ServiceType.IDLE):
                 self._enter_start_post()
             else:  # oneshot, notify, notify-reload, exec (dbus is simple, decision D6)
+                # Type=exec leaves `start` on ExecSucceeded (systemd: service_dispatch_exec_io())
                 self._set_state(S.START)
-                if self.type is ServiceType.EXEC:
-                    # the shell reports a failed execve() as an exit with 203/EXEC before
-                    # anything else, so a successful spawn means execve() succeeded.
-                    self._enter_start_post()
 
         def failed(msg: str) -> None:
             self._spawn_failed_log("ExecStart", msg)
@@ -714,6 +712,14 @@ class Service:
         # systemd: service_enter_reload()
         self._unwatch_control()
         self.reload_result = R.SUCCESS
+        self.reload_begin_usec = self.now
+        killed = False
+        if self.type is ServiceType.NOTIFY_RELOAD and self.main_pid:
+            sig = self.cfg.reload_signal
+            self.host.emit(Kill(self.name, sig, (self.main_pid,)))
+            if sig not in (SIGCONT, SIGKILL):
+                self.host.emit(Kill(self.name, SIGCONT, (self.main_pid,)))
+            killed = True
         if self.cfg.exec_reload:
             def failed(msg: str) -> None:
                 self._spawn_failed_log("ExecReload", msg)
@@ -721,9 +727,7 @@ class Service:
                 self._enter_running(R.SUCCESS)
 
             self._run_control("ExecReload", 0, self.cfg.effective_timeout_start_usec, S.RELOAD, failed)
-        elif self.type is ServiceType.NOTIFY_RELOAD and self.main_pid:
-            self.reload_begin_usec = self.now
-            self.host.emit(Kill(self.name, SIGHUP, (self.main_pid,)))
+        elif killed:
             self._arm_timer(self.cfg.effective_timeout_start_usec)
             self._set_state(S.RELOAD_SIGNAL)
         else:
@@ -1025,8 +1029,9 @@ class Service:
             if f is not R.SUCCESS:
                 self._enter_signal(S.STOP_SIGTERM, f)
                 return
-            if self.cfg.pid_file and not self.main_pid_known:
+            if self.type is ServiceType.FORKING and self.cfg.pid_file and not self.main_pid_known:
                 self._awaiting_pid_file = "start-post"
+                self.host.emit(ReadPidFile(self.name, self.cfg.pid_file))
                 return
             self._enter_running(R.SUCCESS)
         elif state is S.RELOAD:
@@ -1047,37 +1052,57 @@ class Service:
             if self._main_pid_good() <= 0:
                 self._enter_dead(f, allow_restart=True)
 
-    # ------------------------------------------------------------------ Type=forking
+    # ------------------------------------------------------------------ Type=exec, Type=forking
 
+    def on_exec_succeeded(self, pid: int) -> None:
+        """execve() of `pid` succeeded. # systemd: service_dispatch_exec_io()"""
+        if self.type is ServiceType.EXEC and self.state is S.START and pid == self.main_pid:
+            self._enter_start_post()
+
+    # which step waits for the shell's PidFileRead: "start" (forking parent exited) or
+    # "start-post" (ExecStartPost= done, PIDFile= still unread)
     _awaiting_pid_file: str | None = None
 
     def _forking_parent_done(self) -> None:
-        """The forking parent exited successfully: find the main PID.
-        With PIDFile= we wait for the shell's `PidFileRead`; without it the daemon's pid
-        is unknown (GuessMainPID needs the cgroup; the shell may report it as PidFileRead).
-        # systemd: service_sigchld_event() SERVICE_START case for forking"""
-        if self.cfg.pid_file:
+        """The forking parent exited successfully: find the daemon's pid.
+        # systemd: service_sigchld_event() SERVICE_START case for Type=forking"""
+        if self.cfg.pid_file or self.cfg.guess_main_pid:
             self._awaiting_pid_file = "start"
+            self.host.emit(ReadPidFile(self.name, self.cfg.pid_file))
             return
         self._enter_start_post()
 
     def on_pid_file_read(self, pid: int | None) -> None:
-        """The shell read PIDFile= (or guessed the main pid). # systemd: service_load_pid_file()"""
-        stage, self._awaiting_pid_file = self._awaiting_pid_file, None
+        """The shell read PIDFile= (or guessed the main pid). # systemd: service_load_pid_file(),
+        service_demand_pid_file(), service_search_main_pid()"""
+        stage = self._awaiting_pid_file
+        if stage is None:
+            return
         if pid is not None and pid > 0:
-            self.adopt_main_pid(pid)
-        if stage == "start":
-            if pid is None and not self.cfg.exec_start_post:
-                self._log("Daemon never wrote its PID file. Failing.", Priority.WARNING)
-                self._enter_signal(S.STOP_SIGTERM, R.PROTOCOL)
+            if pid == self.control_pid:
+                self._log(f"New main PID {pid} is the control process, refusing.", Priority.WARNING)
+                pid = None
             else:
-                self._enter_start_post()
+                self.adopt_main_pid(pid)
+        guessing = not self.cfg.pid_file
+        if stage == "start":
+            if pid is None and not guessing and not self.cfg.exec_start_post:
+                if not self._cgroup_good():
+                    self._awaiting_pid_file = None
+                    self._log("Daemon never wrote its PID file. Failing.", Priority.WARNING)
+                    self._enter_signal(S.STOP_SIGTERM, R.PROTOCOL)
+                return  # keep waiting: the shell re-sends PidFileRead when the file appears
+            self._awaiting_pid_file = None
+            self._enter_start_post()
         elif stage == "start-post":
             if pid is None:
-                self._log("Daemon never wrote its PID file. Failing.", Priority.WARNING)
-                self._enter_stop(R.PROTOCOL)
-            else:
-                self._enter_running(R.SUCCESS)
+                if not self._cgroup_good():
+                    self._awaiting_pid_file = None
+                    self._log("Daemon never wrote its PID file. Failing.", Priority.WARNING)
+                    self._enter_stop(R.PROTOCOL)
+                return
+            self._awaiting_pid_file = None
+            self._enter_running(R.SUCCESS)
 
     def adopt_main_pid(self, pid: int) -> None:
         """MAINPID= / PIDFile=: a process we did not spawn becomes the main process.

@@ -96,6 +96,11 @@ class UnitSection:
     after: list[str] = field(default_factory=list)
     on_failure: list[str] = field(default_factory=list)
     on_success: list[str] = field(default_factory=list)
+    propagates_reload_to: list[str] = field(default_factory=list)
+    reload_propagated_from: list[str] = field(default_factory=list)
+    propagates_stop_to: list[str] = field(default_factory=list)
+    stop_propagated_from: list[str] = field(default_factory=list)
+    joins_namespace_of: list[str] = field(default_factory=list)
     on_failure_job_mode: JobMode = JobMode.REPLACE
     on_success_job_mode: JobMode = JobMode.REPLACE
     start_limit_interval_usec: int = DEFAULT_START_LIMIT_INTERVAL_USEC
@@ -155,6 +160,7 @@ class ServiceSection:
     restart_kill_signal: int | None = None  # None: KillSignal
     final_kill_signal: int = 9
     watchdog_signal: int = 6
+    reload_signal: int = 1  # ReloadSignal= (v253, Type=notify-reload)
     send_sighup: bool = False
     send_sigkill: bool = True
     # execution environment (used by the shell)
@@ -205,6 +211,39 @@ class ServiceSection:
         return self.notify_access or NotifyAccess.NONE
 
 
+DEFAULT_TIMER_ACCURACY_USEC = 60 * USEC_PER_SEC
+
+
+@dataclass
+class TimerSection:
+    """[Timer] settings. Monotonic triggers in µs; OnCalendar= kept as written (the engine parses
+    it with `core.calendar`). Empty assignment of any trigger resets all of them.
+    # spec: timers.md §1
+    """
+
+    on_active_usec: list[int] = field(default_factory=list)
+    on_boot_usec: list[int] = field(default_factory=list)
+    on_startup_usec: list[int] = field(default_factory=list)
+    on_unit_active_usec: list[int] = field(default_factory=list)
+    on_unit_inactive_usec: list[int] = field(default_factory=list)
+    on_calendar: list[str] = field(default_factory=list)
+    on_clock_change: bool = False
+    on_timezone_change: bool = False
+    accuracy_usec: int = DEFAULT_TIMER_ACCURACY_USEC
+    randomized_delay_usec: int = 0
+    fixed_random_delay: bool = False
+    persistent: bool = False
+    wake_system: bool = False
+    remain_after_elapse: bool = True
+    defer_reactivation: bool = False
+    unit: str | None = None  # Unit=; None: the timer's name with .service
+
+    def has_trigger(self) -> bool:
+        return bool(self.on_active_usec or self.on_boot_usec or self.on_startup_usec
+                    or self.on_unit_active_usec or self.on_unit_inactive_usec or self.on_calendar
+                    or self.on_clock_change or self.on_timezone_change)
+
+
 @dataclass
 class InstallSection:
     """[Install]. # spec: unit-files.md §Install"""
@@ -229,6 +268,7 @@ class Unit:
     aliases: list[str] = field(default_factory=list)  # other names of this unit (symlinks)
     unit: UnitSection = field(default_factory=UnitSection)
     service: ServiceSection | None = None
+    timer: TimerSection | None = None
     install: InstallSection = field(default_factory=InstallSection)
     # X- keys and sections, kept for extensions: section -> [(key, value)]
     extensions: dict[str, list[tuple[str, str]]] = field(default_factory=dict)

@@ -19,7 +19,11 @@ Two implementations with one API (`Containment`):
   its parent before a scan has seen it is not found.
 
 Readings for `status` (Tasks:, Memory:, CPU:) come from pids.current (or the thread count),
-memory.current and cpu.stat where the kernel offers them, else None.
+memory.current and cpu.stat where the kernel offers them. On a hybrid host (controllers in
+v1 hierarchies, as on this machine) the unit also gets a directory in the writable v1
+`memory`, `pids` and `cpuacct` hierarchies, joined by the child (ExecRequest.extra_cgroups,
+from `accounting_paths()`) and read for the same figures; they play no part in killing or
+emptiness, which stay with cgroup2.
 # spec: service-lifecycle.md §7 (sysvisor note), ARCHITECTURE.md pitfalls; README D7
 """
 
@@ -100,6 +104,42 @@ def own_cgroup(proc_cgroup: str = "/proc/self/cgroup") -> str | None:
     return None
 
 
+# v1 controllers used for the status readings on hybrid hosts (Memory:, Tasks:, CPU:)
+ACCOUNTING_CONTROLLERS = ("memory", "pids", "cpuacct")
+
+
+def find_cgroup1_mounts(mountinfo: str = "/proc/self/mountinfo") -> dict[str, str]:
+    """controller → mount point of the legacy (v1) hierarchies, e.g. on a hybrid host."""
+    try:
+        with open(mountinfo) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    result: dict[str, str] = {}
+    for line in lines:
+        fields = line.split(" ")
+        if "-" not in fields:
+            continue
+        sep = fields.index("-")
+        if len(fields) > sep + 3 and fields[sep + 1] == "cgroup":
+            for option in fields[sep + 3].split(","):
+                result.setdefault(option, _unescape_mountinfo(fields[4]))
+    return result
+
+
+def own_cgroup1(controller: str, proc_cgroup: str = "/proc/self/cgroup") -> str | None:
+    """This process's path in the v1 hierarchy of `controller`."""
+    try:
+        with open(proc_cgroup) as f:
+            for line in f:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                if controller in controllers.split(","):
+                    return path
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def _unescape_mountinfo(s: str) -> str:
     return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
 
@@ -144,6 +184,25 @@ class _Inotify:
         os.close(self.fd)
 
 
+def _v1_bases(name: str) -> dict[str, str]:
+    """Our base directories in the v1 accounting hierarchies that we can write (hybrid)."""
+    mounts = find_cgroup1_mounts()
+    bases: dict[str, str] = {}
+    for ctrl in ACCOUNTING_CONTROLLERS:
+        mount, own = mounts.get(ctrl), own_cgroup1(ctrl)
+        if mount is None or own is None:
+            continue
+        base = os.path.join(mount + own.rstrip("/"), name)
+        try:
+            os.mkdir(base)
+        except FileExistsError:
+            pass
+        except OSError:
+            continue
+        bases[ctrl] = base
+    return bases
+
+
 class CgroupContainment:
     """One cgroup2 directory per unit under `<mount><own cgroup>/<name>`.
 
@@ -152,9 +211,11 @@ class CgroupContainment:
 
     kind = "cgroup"
 
-    def __init__(self, base: str, mount: str = ""):
+    def __init__(self, base: str, mount: str = "", v1_bases: dict[str, str] | None = None):
         self.base = base
         self.mount = mount
+        # hybrid hosts: controller → our base directory in its v1 hierarchy (accounting only)
+        self.v1_bases = dict(v1_bases or {})
         self._inotify: _Inotify | None = None
         self._watches: dict[int, str] = {}
         self._watch_of: dict[str, int] = {}
@@ -171,7 +232,7 @@ class CgroupContainment:
             os.mkdir(base)
         except FileExistsError:
             pass
-        self = cls(base, mount)
+        self = cls(base, mount, _v1_bases(name))
         self._enable_controllers()
         return self
 
@@ -207,6 +268,11 @@ class CgroupContainment:
             os.mkdir(path)
         except FileExistsError:
             pass
+        for v1 in self.accounting_paths(unit):
+            try:
+                os.mkdir(v1)
+            except OSError:
+                pass  # accounting only
         if unit not in self._watch_of:
             if self._inotify is None:
                 self._inotify = _Inotify()
@@ -215,8 +281,20 @@ class CgroupContainment:
             self._watch_of[unit] = wd
         return path
 
+    def accounting_paths(self, unit: str) -> tuple[str, ...]:
+        """v1 cgroups of the unit on a hybrid host, for ExecRequest.extra_cgroups."""
+        return tuple(os.path.join(base, unit) for base in self.v1_bases.values())
+
     def adopt(self, unit: str, pid: int) -> None:
-        """Nothing to do: the child joined the cgroup itself before exec."""
+        """The child joined the unit's cgroups itself before exec; this repeats the v1
+        accounting attach from the parent for callers that did not pass extra_cgroups
+        (best effort: a child that forks before this runs leaves its children out)."""
+        for path in self.accounting_paths(unit):
+            try:
+                with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+            except OSError:
+                pass
 
     def pids(self, unit: str) -> list[int]:
         """Processes in the unit's cgroup (subgroups included)."""
@@ -289,20 +367,19 @@ class CgroupContainment:
         return {self._watches[wd] for wd in self._inotify.read() if wd in self._watches}
 
     def remove(self, unit: str) -> bool:
-        """Remove the unit's (empty) cgroup; False while processes remain."""
+        """Remove the unit's (empty) cgroups; False while processes remain (then the unit
+        stays watched)."""
+        for path in (self.path(unit), *self.accounting_paths(unit)):
+            for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda t: -len(t[0])):
+                try:
+                    os.rmdir(dirpath)
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    return False
         wd = self._watch_of.pop(unit, None)
         if wd is not None:
-            self._watches.pop(wd, None)
-            if self._inotify is not None:
-                self._inotify.rm_watch(wd)
-        path = self.path(unit)
-        for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda t: -len(t[0])):
-            try:
-                os.rmdir(dirpath)
-            except FileNotFoundError:
-                continue
-            except OSError:
-                return False
+            self._watches.pop(wd, None)  # the kernel dropped the watch with the directory
         return True
 
     def close(self) -> None:
@@ -312,15 +389,18 @@ class CgroupContainment:
             self._inotify = None
         self._watches.clear()
         self._watch_of.clear()
-        try:
-            os.rmdir(self.base)
-        except OSError:
-            pass
+        for base in (self.base, *self.v1_bases.values()):
+            try:
+                os.rmdir(base)
+            except OSError:
+                pass
 
-    # readings for status
+    # readings for status: the v2 file where the controller is delegated, else v1 (hybrid)
     def tasks(self, unit: str) -> int | None:
         """Tasks: pids.current, else the number of threads in the cgroup."""
-        value = self._read_int(unit, "pids.current")
+        value = self._read_int(self.path(unit), "pids.current")
+        if value is None and "pids" in self.v1_bases:
+            value = self._read_int(os.path.join(self.v1_bases["pids"], unit), "pids.current")
         if value is not None:
             return value
         try:
@@ -330,24 +410,34 @@ class CgroupContainment:
             return None
 
     def memory(self, unit: str) -> int | None:
-        """Memory: memory.current in bytes, None without the memory controller."""
-        return self._read_int(unit, "memory.current")
+        """Memory: memory.current (v2) or memory.usage_in_bytes (v1) in bytes, else None.
+        # systemd: unit_get_memory_current()"""
+        value = self._read_int(self.path(unit), "memory.current")
+        if value is None and "memory" in self.v1_bases:
+            value = self._read_int(os.path.join(self.v1_bases["memory"], unit), "memory.usage_in_bytes")
+        return value
 
     def cpu_usage_nsec(self, unit: str) -> int | None:
-        """CPU: usage_usec of cpu.stat as nanoseconds (systemd's CPUUsageNSec)."""
+        """CPU: cpuacct.usage (v1, as systemd reads it on hybrid hosts), else usage_usec of
+        cpu.stat as nanoseconds (systemd's CPUUsageNSec). # systemd: unit_get_cpu_usage_raw()"""
+        if "cpuacct" in self.v1_bases:
+            value = self._read_int(os.path.join(self.v1_bases["cpuacct"], unit), "cpuacct.usage")
+            if value is not None:
+                return value
         try:
             with open(os.path.join(self.path(unit), "cpu.stat")) as f:
                 for line in f:
-                    key, _, value = line.partition(" ")
+                    key, _, value_text = line.partition(" ")
                     if key == "usage_usec":
-                        return int(value) * 1000
+                        return int(value_text) * 1000
         except (OSError, ValueError):
             pass
         return None
 
-    def _read_int(self, unit: str, name: str) -> int | None:
+    @staticmethod
+    def _read_int(directory: str, name: str) -> int | None:
         try:
-            with open(os.path.join(self.path(unit), name)) as f:
+            with open(os.path.join(directory, name)) as f:
                 return int(f.read().strip())
         except (OSError, ValueError):
             return None

@@ -268,12 +268,20 @@ def _has_surrogates(s: str) -> bool:
 # the layers
 
 
-def system_locale(path: str = "/etc/locale.conf") -> dict[str, str]:
-    """Locale variables for the system manager's children. # systemd: locale_setup()"""
-    try:
-        loaded = load_environment_file(path)
-    except (OSError, EnvironmentFileError):
-        loaded = {}
+# Debian's systemd falls back to /etc/default/locale when /etc/locale.conf is missing
+LOCALE_CONF = ("/etc/locale.conf", "/etc/default/locale")
+
+
+def system_locale(path: str | tuple[str, ...] = LOCALE_CONF) -> dict[str, str]:
+    """Locale variables for the system manager's children: the first existing file of
+    `path`, LANG=C.UTF-8 when it sets none. # systemd: locale_setup()"""
+    loaded: dict[str, str] = {}
+    for candidate in (path,) if isinstance(path, str) else path:
+        try:
+            loaded = load_environment_file(candidate)
+            break
+        except (OSError, EnvironmentFileError):
+            continue
     result = {k: v for k, v in loaded.items() if k in _LOCALE_VARIABLES and v}
     if "LANG" not in result:
         result = {"LANG": DEFAULT_LOCALE, **result}
@@ -285,7 +293,7 @@ def manager_environment(
     *,
     user_manager: bool,
     default_environment: Mapping[str, str] | None = None,
-    locale_conf: str = "/etc/locale.conf",
+    locale_conf: str | tuple[str, ...] = LOCALE_CONF,
 ) -> dict[str, str]:
     """Layer 1: what every process of this manager starts from.
 
@@ -365,7 +373,7 @@ def build_environment(
     user_manager: bool,
     default_environment: Mapping[str, str] | None = None,
     credentials: UserCredentials | None = None,
-    locale_conf: str = "/etc/locale.conf",
+    locale_conf: str | tuple[str, ...] = LOCALE_CONF,
     warn: Warn | None = None,
 ) -> dict[str, str]:
     """The full environment of one spawned process of `service`.

@@ -26,7 +26,9 @@ Theory of operation
 
 from __future__ import annotations
 
+import ctypes
 import errno as errno_mod
+import fcntl
 import grp
 import os
 import pwd
@@ -36,7 +38,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sysvisor.core.expand import expand_argv
+from sysvisor.core.expand import expand_argv_full, expansion_warnings
 from sysvisor.core.units import ExecCommand, ServiceSection
 
 # Plain program names are looked up here, never in the unit's $PATH. # spec: §5.1
@@ -171,11 +173,14 @@ class ExecRequest:
     `stdin`/`stdout`/`stderr`: an fd to dup2, `"null"` (/dev/null) or `"inherit"` (keep
     the daemon's fd of that number). `pass_fds` are moved to 3, 4, … (LISTEN_FDS order);
     every other fd is closed.
-    `cgroup`: a cgroup directory the child moves itself into before anything else.
+    `cgroup`: a cgroup directory the child moves itself into before anything else;
+    `extra_cgroups`: v1 accounting cgroups joined too, failures ignored (hybrid hosts).
     `pid_variables`: environment names the child sets to its own PID
     (SYSTEMD_EXEC_PID, WATCHDOG_PID; see environment.pid_variables()).
     `home`: the home for `~` when it is not the one of `user` (a `+` command of a unit
     with User= still starts in that user's home).
+    `warnings`: `Referenced but unset environment variable …` lines from the expansion,
+    for the caller to log at warning level; the child does nothing with them.
     """
 
     path: str
@@ -195,8 +200,11 @@ class ExecRequest:
     pass_fds: tuple[int, ...] = ()
     new_session: bool = True
     cgroup: str | None = None
+    extra_cgroups: tuple[str, ...] = ()
     pid_variables: tuple[str, ...] = ("SYSTEMD_EXEC_PID",)
     home: str | None = None
+    # systemd 257 logs these (warning, under the unit) right before exec
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -290,34 +298,28 @@ def _plan(req: ExecRequest) -> _Plan:
         except LookupError:
             return _Plan(failure=(EXIT_GROUP, errno_mod.ESRCH,
                                   f"Failed to determine group credentials: {os.strerror(errno_mod.ESRCH)}"))
+    extra: list[int] = []
+    for g in req.supplementary_groups:
+        try:
+            extra.append(resolve_group(g))
+        except LookupError:
+            return _Plan(failure=(EXIT_GROUP, errno_mod.ESRCH,
+                                  f"Failed to determine supplementary groups: {os.strerror(errno_mod.ESRCH)}"))
     if euid != 0:
         # unprivileged: only "switching" to what we already are is possible
+        eperm = os.strerror(errno_mod.EPERM)
         if uid is not None and uid != euid:
             return _Plan(failure=(EXIT_USER, errno_mod.EPERM,
-                                  f"Failed to change UID to {uid} (User= needs a manager running as root): "
-                                  f"{os.strerror(errno_mod.EPERM)}"))
+                                  f"Failed to change UID to {uid} (User= needs a manager running as root): {eperm}"))
         if gid is not None and gid != os.getegid():
             return _Plan(failure=(EXIT_GROUP, errno_mod.EPERM,
-                                  f"Failed to change GID to {gid} (Group= needs a manager running as root): "
-                                  f"{os.strerror(errno_mod.EPERM)}"))
-        for g in req.supplementary_groups:
-            try:
-                ok = resolve_group(g) in os.getgroups() or resolve_group(g) == os.getegid()
-            except LookupError:
-                ok = False
-            if not ok:
-                return _Plan(failure=(EXIT_GROUP, errno_mod.EPERM,
-                                      "Failed to set up supplementary groups (SupplementaryGroups= needs a "
-                                      f"manager running as root): {os.strerror(errno_mod.EPERM)}"))
+                                  f"Failed to change GID to {gid} (Group= needs a manager running as root): {eperm}"))
+        if any(g not in os.getgroups() and g != os.getegid() for g in extra):
+            return _Plan(failure=(EXIT_GROUP, errno_mod.EPERM,
+                                  "Failed to set up supplementary groups (SupplementaryGroups= needs a "
+                                  f"manager running as root): {eperm}"))
         return _Plan(home=home)
     if req.user is not None or req.group is not None or req.supplementary_groups:
-        extra: list[int] = []
-        for g in req.supplementary_groups:
-            try:
-                extra.append(resolve_group(g))
-            except LookupError:
-                return _Plan(failure=(EXIT_GROUP, errno_mod.ESRCH,
-                                      f"Failed to determine supplementary groups: {os.strerror(errno_mod.ESRCH)}"))
         base: list[int] = []
         if req.user is not None and creds is not None and creds.name:
             try:
@@ -338,15 +340,19 @@ def spawn(req: ExecRequest) -> SpawnedProcess:
     """
     plan = _plan(req)
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
+    # no daemon signal handler may run in the child before it resets them
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     try:
         pid = os.fork()
     except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         os.close(rfd)
         os.close(wfd)
         raise
     if pid == 0:  # pragma: no cover - runs in the child, observed through its exit status
         os.close(rfd)
         _child(req, plan, wfd)
+    signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     os.close(wfd)
     os.set_blocking(rfd, False)
     return SpawnedProcess(pid, rfd)
@@ -439,8 +445,6 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
 
     # 2. park the error pipe and every fd we were given above all targets (0..2, 3..n),
     #    so no dup2 below can clobber a source that is still needed
-    import fcntl  # noqa: PLC0415 - only the child needs it
-
     given = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds) if isinstance(f, int)]
     top = max([3 + len(req.pass_fds), wfd, *given]) + 1
     wfd = pipe[0] = fcntl.fcntl(wfd, fcntl.F_DUPFD_CLOEXEC, top)
@@ -467,6 +471,12 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
                 f.write("0\n")
         except OSError as e:
             raise _fail(EXIT_CGROUP, e, f"Failed to attach to cgroup {req.cgroup}") from None
+    for extra in req.extra_cgroups:
+        try:
+            with open(os.path.join(extra, "cgroup.procs"), "w") as f:
+                f.write("0\n")
+        except OSError:
+            pass  # accounting only
 
     # 4. own session and process group (the unit's kill target without cgroups)
     if req.new_session:
@@ -550,14 +560,12 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
                           f"Failed to execute {executable}: {os.strerror(e.errno or errno_mod.EIO)}") from None
 
 
-def _set_comm(name: str) -> None:  # pragma: no cover
-    try:
-        import ctypes  # noqa: PLC0415
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded in the parent: no imports after fork
+_PR_SET_NAME = 15
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
+
+def _set_comm(name: str) -> None:  # pragma: no cover
+    _LIBC.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
 def _setup_stdio(spec: Stdio, target: int, flags: int, status: int, what: str) -> None:  # pragma: no cover
@@ -672,6 +680,7 @@ def exec_request(
     stderr: Stdio = "inherit",
     pass_fds: tuple[int, ...] = (),
     cgroup: str | None = None,
+    extra_cgroups: tuple[str, ...] = (),
     pid_variables: tuple[str, ...] = ("SYSTEMD_EXEC_PID",),
     default_limits: Mapping[str, tuple[int, int]] | None = None,
 ) -> ExecRequest:
@@ -684,7 +693,10 @@ def exec_request(
     unit's Limit*=. Stdio is the caller's job (journal streams live in the daemon).
     # spec: service-lifecycle.md §5.2, §5.3
     """
-    path, argv = expand_argv(command, env)
+    expansion = expand_argv_full(command, env)
+    path, argv = expansion.path, expansion.argv
+    if not argv:  # `@` with an argv[0] that expanded to nothing: exec needs one
+        argv = [path]
     privileged = command.full_privileges or command.no_setuid
     working_directory = service.working_directory
     if working_directory is None and user_manager:
@@ -714,6 +726,8 @@ def exec_request(
         stderr=stderr,
         pass_fds=pass_fds,
         cgroup=cgroup,
+        extra_cgroups=extra_cgroups,
         pid_variables=pid_variables,
         home=home,
+        warnings=expansion_warnings(expansion),
     )

@@ -30,8 +30,13 @@ On-disk format (all integers little-endian)::
                            "m": monotonic usec, "c": field set number,
                            ["f": {FIELD: value, ...} the first time "c" is used in the segment],
                            ["p": PRIORITY or [PRIORITY per entry]],
-                           ["b": {"index": _LINE_BREAK}], ["nomsg": 1]}
-    payload := MESSAGE bytes; for n > 1 the n messages joined by b"\\n"
+                           ["b": {"index": _LINE_BREAK}], ["nomsg": 1],
+                           ["raw": 1, "p": default PRIORITY, "lp": SyslogLevelPrefix=,
+                            "lm": LineMax=]}
+    payload := MESSAGE bytes; for n > 1 the n messages joined by b"\\n";
+               with "raw", stream bytes as read (complete lines) that the reader splits
+               with journald's rules (stream.split_raw); "n" is then an upper bound and
+               the entries' seqnums are first, first+1, ... (gaps are allowed)
 
 Field values are text; bytes that are not UTF-8 survive as surrogate escapes. Each writer
 (`name`) numbers its entries; a reader merges writers by realtime. A writer only ever appends
@@ -58,7 +63,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from sysvisor.journal.stream import StreamLines
+from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines, split_raw
 
 MAGIC = b"SVJ1"
 _HEAD = struct.Struct("<4sII")
@@ -283,6 +288,39 @@ class JournalWriter:
         self._seq += n
         self._add(header, b"\n".join(lines.messages) if n > 1 else lines.messages[0])
 
+    def append_raw(
+        self,
+        fields: Mapping[str, object],
+        raw: bytes,
+        *,
+        priority: int = 6,
+        level_prefix: bool = True,
+        line_max: int = LINE_MAX_DEFAULT,
+        realtime_usec: int | None = None,
+        monotonic_usec: int | None = None,
+    ) -> None:
+        """Complete stream lines as read (`LineSplitter.feed_raw()`), stored unsplit and
+        split with the same settings when read: the cost is per chunk, not per line."""
+        if not raw:
+            return
+        common = {k: _text(v) for k, v in fields.items() if not k.startswith("__")}
+        common.pop("MESSAGE", None)
+        common.pop("PRIORITY", None)
+        self._defaults(common)
+        header = {
+            "i": self._seq,
+            "n": max_lines(raw, line_max),
+            "t": realtime_usec if realtime_usec is not None else _now_realtime(),
+            "m": monotonic_usec if monotonic_usec is not None else _now_monotonic(),
+            "raw": 1,
+            "p": priority,
+            "lp": 1 if level_prefix else 0,
+            "lm": line_max,
+        }
+        self._context(header, common)
+        self._seq += header["n"]
+        self._add(header, raw)
+
     def flush(self) -> None:
         """Write the buffered records (one write); rotate and vacuum when due.
 
@@ -350,6 +388,21 @@ class JournalWriter:
 
     # -- internals -------------------------------------------------------------------
 
+    def _writev(self, parts: list[bytes]) -> None:
+        total = sum(len(p) for p in parts)
+        try:
+            written = os.writev(self._fd, parts)
+            if written < total:  # short write (signal, disk nearly full): finish it
+                rest = memoryview(b"".join(parts))[written:]
+                while rest:
+                    rest = rest[os.write(self._fd, rest):]
+        except OSError as e:
+            self.last_error = e
+            self.dropped_writes += 1
+            if e.errno == errno.ENOSPC:
+                self.vacuum()
+        self._size += total
+
     def _write_buffer(self) -> None:
         if not self._buffer or self._fd < 0:
             return
@@ -384,6 +437,13 @@ class JournalWriter:
 
     def _add(self, header: dict, payload: bytes) -> None:
         raw = json.dumps(header, separators=(",", ":")).encode()
+        if len(payload) >= 65536 and self._fd >= 0:
+            # big chunk: no copy into the buffer, one writev() for the whole record
+            self._write_buffer()
+            self._writev([_HEAD.pack(MAGIC, len(raw), len(payload)), raw, payload])
+            if self._size >= self.max_file:
+                self.rotate()
+            return
         buf = self._buffer
         buf += _HEAD.pack(MAGIC, len(raw), len(payload))
         buf += raw
@@ -445,9 +505,10 @@ def _unlocked(path: str) -> bool:
 # Reading
 
 
-def _expand(writer: str, header: dict, payload: bytes, messages: list[bytes] | None, k: int) -> Entry:
-    """Entry `k` of a record as a journald-style field dict (all values text)."""
-    seq = header["i"] + k
+def _expand(
+    writer: str, header: dict, seq: int, message: bytes | None, priority: object, line_break: str | None
+) -> Entry:
+    """One entry of a record as a journald-style field dict (all values text)."""
     realtime = header["t"]
     monotonic = header["m"]
     fields = header["f"]
@@ -461,27 +522,38 @@ def _expand(writer: str, header: dict, payload: bytes, messages: list[bytes] | N
         "__SEQNUM_ID": writer,
     }
     entry.update(fields)
-    prio = header.get("p")
-    if prio is not None:
-        entry["PRIORITY"] = str(prio if isinstance(prio, int) else prio[k])
-    breaks = header.get("b")
-    if breaks:
-        reason = breaks.get(str(k))
-        if reason:
-            entry["_LINE_BREAK"] = reason
-    if not header.get("nomsg"):
-        raw = messages[k] if messages is not None else payload
-        entry["MESSAGE"] = raw.decode("utf-8", "surrogateescape")
+    if priority is not None:
+        entry["PRIORITY"] = str(priority)
+    if line_break:
+        entry["_LINE_BREAK"] = line_break
+    if message is not None:
+        entry["MESSAGE"] = message.decode("utf-8", "surrogateescape")
     return entry
 
 
 def _record_entries(writer: str, header: dict, payload: bytes, reverse: bool) -> Iterator[tuple[int, str, int, Entry]]:
-    n = header["n"]
-    messages = payload.split(b"\n") if n > 1 else None
-    indices: Iterable[int] = range(n - 1, -1, -1) if reverse else range(n)
+    """The entries of one record (a raw stream chunk is split here, at read time)."""
+    first = header["i"]
+    breaks: dict
+    if header.get("raw"):
+        lines = split_raw(payload, priority=header["p"], level_prefix=bool(header["lp"]), line_max=header["lm"])
+        messages: list[bytes] | list[None] = lines.messages
+        prios: list = lines.priorities
+        breaks = lines.line_breaks
+    else:
+        n = header["n"]
+        if header.get("nomsg"):
+            messages = [None] * n
+        else:
+            messages = payload.split(b"\n") if n > 1 else [payload]
+        p = header.get("p")
+        prios = [p] * n if not isinstance(p, list) else p
+        breaks = {int(k): v for k, v in header["b"].items()} if header.get("b") else {}
+    count = len(messages)
+    indices: Iterable[int] = range(count - 1, -1, -1) if reverse else range(count)
     realtime = header["t"]
     for k in indices:
-        yield realtime, writer, header["i"] + k, _expand(writer, header, payload, messages, k)
+        yield realtime, writer, first + k, _expand(writer, header, first + k, messages[k], prios[k], breaks.get(k))
 
 
 class JournalReader:

@@ -53,6 +53,16 @@ class StreamLines:
             self.line_breaks[base + i] = reason
 
 
+def max_lines(raw: bytes, line_max: int = LINE_MAX_DEFAULT) -> int:
+    """An upper bound of the lines in `raw` (each ends at a newline, a NUL or a LineMax cut)."""
+    return raw.count(b"\n") + raw.count(b"\0") + len(raw) // line_max
+
+
+def split_raw(raw: bytes, *, priority: int = 6, level_prefix: bool = True, line_max: int = LINE_MAX_DEFAULT) -> StreamLines:
+    """The lines of a `LineSplitter.feed_raw()` chunk."""
+    return LineSplitter(priority=priority, level_prefix=level_prefix, line_max=line_max).feed(raw)
+
+
 def parse_level_prefix(line: bytes) -> tuple[int | None, bytes]:
     """`<N>` at the start of `line` → (N, rest); otherwise (None, line).
 
@@ -108,6 +118,23 @@ class LineSplitter:
                     return out
         self._buffer = self._scan(data, out)
         return out
+
+    def feed_raw(self, chunk: bytes) -> tuple[bytes, StreamLines]:
+        """Like `feed`, without cutting the complete lines: returns (`raw`, `tail_lines`).
+
+        `raw` starts at a line start and ends with `\n`; splitting it later with a fresh
+        splitter of the same settings (`split_raw`) yields exactly the lines `feed` would
+        have returned for it, so a store can keep it as it is and split it when read.
+        `tail_lines` are lines after the last newline that were cut by NUL or LineMax=;
+        they come after `raw`."""
+        data = self._buffer + chunk if self._buffer else bytes(chunk)
+        cut = data.rfind(b"\n") + 1
+        tail = data[cut:]
+        out = StreamLines()
+        if len(tail) >= self.line_max or b"\0" in tail:
+            tail = self._scan(tail, out)
+        self._buffer = tail
+        return (data[:cut] if cut < len(data) else data) if cut else b"", out
 
     def finish(self) -> StreamLines:
         """End of stream: the unfinished tail becomes a line. # systemd: LINE_BREAK_EOF"""

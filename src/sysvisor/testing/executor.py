@@ -19,8 +19,17 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
-from sysvisor.core.actions import Action, Kill, Spawn
-from sysvisor.core.events import Event, NotifyReceived, ProcessExited, Spawned, SpawnFailed, UnitEmptied
+from sysvisor.core.actions import Action, Kill, ReadPidFile, Spawn
+from sysvisor.core.events import (
+    Event,
+    ExecSucceeded,
+    NotifyReceived,
+    PidFileRead,
+    ProcessExited,
+    Spawned,
+    SpawnFailed,
+    UnitEmptied,
+)
 from sysvisor.core.exit_status import SIGCONT, SIGKILL
 from sysvisor.core.types import ExitCode
 
@@ -38,6 +47,9 @@ class Behaviour:
     on_signal: tuple[tuple[int, int], ...] = ()  # (signal, exit code): handled by exiting
     signal_delay: int = 0  # how long dying/handling a signal takes
     spawn_error: str | None = None  # the shell cannot even fork (SpawnFailed)
+    exec_ok: bool = True  # execve() succeeds (ExecSucceeded is reported at once)
+    forks: "Behaviour | None" = None  # Type=forking: the daemon child left behind
+    writes_pid_file: bool = True  # the forked child's pid is found by ReadPidFile
 
     @classmethod
     def exits(cls, code: int, after: int = 0, **kw) -> "Behaviour":
@@ -56,6 +68,16 @@ class Behaviour:
         return cls(ready_after=after, **kw)
 
     @classmethod
+    def exec_fails(cls, status: int = 203) -> "Behaviour":
+        """execve() (or a step before it) fails: exit 203/EXEC etc. at once."""
+        return cls(exit_code=status, exec_ok=False)
+
+    @classmethod
+    def forking(cls, daemon: "Behaviour", after: int = 0, **kw) -> "Behaviour":
+        """A forking parent that leaves `daemon` behind and exits 0 after `after`."""
+        return cls(exit_code=0, after=after, forks=daemon, **kw)
+
+    @classmethod
     def fails_to_spawn(cls, message: str = "Cannot allocate memory") -> "Behaviour":
         return cls(spawn_error=message)
 
@@ -72,6 +94,8 @@ class FakeProcess:
     started: int
     alive: bool = True
     exit_scheduled: int | None = None
+    forked_by: int = 0  # Type=forking daemons: the parent's pid
+    behaviour_writes_pid_file: bool = True
 
 
 @dataclass(order=True)
@@ -125,7 +149,16 @@ class FakeExecutor:
             elif isinstance(action, Kill):
                 self.kills.append((now, action))
                 self._kill(action, now)
+            elif isinstance(action, ReadPidFile):
+                answers.append(PidFileRead(action.unit, self._daemon_pid(action.unit)))
         return answers
+
+    def _daemon_pid(self, unit: str) -> int | None:
+        """The pid a forking unit's daemon wrote (or the only process left, guessing)."""
+        for proc in sorted(self.processes.values(), key=lambda p: -p.pid):
+            if proc.unit == unit and proc.alive and proc.forked_by and proc.behaviour_writes_pid_file:
+                return proc.pid
+        return None
 
     def _spawn(self, spawn: Spawn, now: int) -> Event:
         self.spawns.append((now, spawn))
@@ -136,6 +169,19 @@ class FakeExecutor:
         self.next_pid += 1
         proc = FakeProcess(pid, spawn.unit, spawn, b, now)
         self.processes[pid] = proc
+        self._start_behaviour(proc, now)
+        if b.exec_ok:
+            self._push(now, 0, ExecSucceeded(pid), pid)
+        if b.forks is not None:
+            child = FakeProcess(self.next_pid, spawn.unit, spawn, b.forks, now, forked_by=pid,
+                                behaviour_writes_pid_file=b.writes_pid_file)
+            self.next_pid += 1
+            self.processes[child.pid] = child
+            self._start_behaviour(child, now)
+        return Spawned(spawn.spawn_id, pid)
+
+    def _start_behaviour(self, proc: FakeProcess, now: int) -> None:
+        b, pid = proc.behaviour, proc.pid
         if b.exit_code is not None:
             self._schedule_exit(proc, now + b.after, ExitCode.EXITED, b.exit_code)
         elif b.signal is not None:
@@ -144,7 +190,6 @@ class FakeExecutor:
             self._push(now + b.ready_after, 0, NotifyReceived(pid, {"READY": "1"}), pid)
         for delay, fields in b.notify:
             self._push(now + delay, 0, NotifyReceived(pid, dict(fields)), pid)
-        return Spawned(spawn.spawn_id, pid)
 
     def _kill(self, kill: Kill, now: int) -> None:
         targets = set(kill.pids)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 WARNING = "warning"
 ERROR = "error"  # fatal for the unit: load state bad-setting (or error)
+NOTICE = "notice"  # sysvisor's own remark that systemd does not print (e.g. "not supported")
 
 FATAL_SUFFIX = "Unit configuration has fatal error, unit will not be started."
 
@@ -42,3 +43,7 @@ def warning(path: str, line: int, message: str) -> Diagnostic:
 
 def error(path: str, line: int, message: str) -> Diagnostic:
     return Diagnostic(path, line, 0, ERROR, message)
+
+
+def notice(path: str, line: int, message: str) -> Diagnostic:
+    return Diagnostic(path, line, 0, NOTICE, message)

@@ -8,22 +8,26 @@ unit and its diagnostics. The loader does the file-system part.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sysvisor.core.types import USEC_INFINITY, EmergencyAction, LoadState, RestartPolicy, ServiceType
-from sysvisor.core.units import ServiceSection, Unit
+from sysvisor.core.units import ServiceSection, TimerSection, Unit
 from sysvisor.unitfile import schema
 from sysvisor.unitfile.errors import FATAL_SUFFIX, Diagnostic, error, warning
+from sysvisor.unitfile.known import is_known
 from sysvisor.unitfile.syntax import Assignment, Header, lex
 
-# Sections whose settings sysvisor does not model yet: they are accepted silently.
-_OPAQUE_SECTIONS = frozenset({"Timer", "Socket", "Path", "Mount", "Automount", "Swap", "Slice", "Scope"})
+# Unit types sysvisor runs; the type sections of the others are accepted without notices.
+_RUN_TYPES = frozenset({"service", "target", "timer"})
 
 
 def bad_setting_error(name: str) -> str:
     return f"Unit {name} has a bad unit file setting."
 
 
-def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: dict[str, str],
-              user_manager: bool = False) -> tuple[Unit, list[Diagnostic]]:
+def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: Mapping[str, str],
+              user_manager: bool = False, release: int = 257,
+              wording: int = 252) -> tuple[Unit, list[Diagnostic]]:
     """Build the unit `name` from `sources` = [(path, text)], fragment first, then drop-ins.
 
     Never raises. Load state is `loaded`, `bad-setting` (fatal setting or refused by the
@@ -34,7 +38,9 @@ def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: dict[str
     unit = Unit(name=name)
     if kind == "service":
         unit.service = ServiceSection()
-    ctx = schema.Interpretation(unit, specifiers, user_manager)
+    elif kind == "timer":
+        unit.timer = TimerSection()
+    ctx = schema.Interpretation(unit, specifiers, user_manager, release, wording)
     sections = schema.SECTIONS.get(kind, ("Unit", "Install"))
     for path, text in sources:
         failure = _interpret_file(ctx, sections, path, text)
@@ -47,12 +53,15 @@ def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: dict[str
             unit.load_state = LoadState.BAD_SETTING
             unit.load_error = bad_setting_error(name)
             return unit, ctx.diagnostics
+    refusal = None
     if unit.service is not None:
         refusal = _verify_service(unit, ctx.diagnostics)
-        if refusal:
-            ctx.diagnostics.append(error(name, 0, refusal))
-            unit.load_state = LoadState.BAD_SETTING
-            unit.load_error = bad_setting_error(name)
+    elif unit.timer is not None and not unit.timer.has_trigger():
+        refusal = "Timer unit lacks value setting. Refusing."  # systemd: timer_verify()
+    if refusal:
+        ctx.diagnostics.append(error(name, 0, refusal))
+        unit.load_state = LoadState.BAD_SETTING
+        unit.load_error = bad_setting_error(name)
     return unit, ctx.diagnostics
 
 
@@ -94,13 +103,14 @@ def _interpret_assignment(ctx: schema.Interpretation, a: Assignment, known: bool
     if a.key.startswith("X-"):
         ctx.unit.extensions.setdefault(a.section, []).append((a.key, a.value))
         return
+    if not is_known(a.section, a.key, ctx.release):
+        ctx.warn(a, f"Unknown key '{a.key}' in section [{a.section}], ignoring.")
+        return
     directive = schema.lookup(a.section, a.key)
     if directive is not None:
         schema.apply(ctx, a, directive)
-        return
-    if a.section in _OPAQUE_SECTIONS:
-        return
-    ctx.warn(a, f"Unknown key '{a.key}' in section [{a.section}], ignoring.")
+    elif ctx.unit.kind in _RUN_TYPES:
+        ctx.notice(a, schema.not_supported(a.key))
 
 
 def effective_service_type(svc: ServiceSection) -> ServiceType:

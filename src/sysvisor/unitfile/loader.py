@@ -23,7 +23,7 @@ from sysvisor.core.units import Unit
 from sysvisor.unitfile import name as unit_name
 from sysvisor.unitfile.errors import Diagnostic
 from sysvisor.unitfile.interpreter import interpret
-from sysvisor.unitfile.specifier import HostFacts, specifier_values
+from sysvisor.unitfile.specifier import HostFacts, LazySpecifiers
 
 SYSTEM_UNIT_PATH = [
     "/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
@@ -144,13 +144,18 @@ class UnitLoader:
     """
 
     def __init__(self, search_paths: list[str], *, host: HostFacts | None = None,
-                 user_manager: bool = False) -> None:
+                 user_manager: bool = False, release: int = 257, wording: int = 252) -> None:
+        """`release`: systemd whose directive set is followed (257; 252 for v252 verify parity);
+        `wording`: systemd whose message texts are printed (252, like `systemd-analyze` here)."""
         self.search_paths = [os.path.normpath(p) for p in search_paths]
         self.user_manager = user_manager
+        self.release = release
+        self.wording = wording
         self._host = host
         self._map: _NameMap | None = None
         self._diagnostics: dict[str, list[Diagnostic]] = {}
         self._listing: dict[str, list[str] | None] = {}
+        self._entries: dict[str, frozenset[str]] = {}  # search dir -> names in it
 
     # --- public ---------------------------------------------------------------------------------
 
@@ -164,6 +169,10 @@ class UnitLoader:
             self._diagnostics[name] = []
             return Unit(name=name, load_state=LoadState.ERROR,
                         load_error=f"Unit name {name} is not valid.")
+        if unit_name.is_template(name):  # a template is not a unit; instances are
+            self._diagnostics[name] = []
+            return Unit(name=name, load_state=LoadState.ERROR,
+                        load_error=f"Unit name {name} is missing the instance name.")
         canonical, entry = self._resolve(name)
         if entry is None:
             self._diagnostics[name] = []
@@ -178,8 +187,9 @@ class UnitLoader:
                         fragment_path=entry.path, load_error=f"Unit {canonical} is masked.")
         dropins = self._dropins(canonical, aliases)
         sources = [(entry.path, self._text(entry.path))] + [(p, self._text(p)) for p in dropins]
-        specifiers = specifier_values(canonical, entry.path, self.host)
-        unit, diags = interpret(canonical, sources, specifiers=specifiers, user_manager=self.user_manager)
+        specifiers = LazySpecifiers(canonical, entry.path, self.host)
+        unit, diags = interpret(canonical, sources, specifiers=specifiers, user_manager=self.user_manager,
+                                release=self.release, wording=self.wording)
         unit.fragment_path = entry.path
         unit.dropin_paths = dropins
         unit.aliases = aliases
@@ -190,12 +200,29 @@ class UnitLoader:
         return unit
 
     def load_all(self) -> dict[str, Unit]:
-        """Every unit file found in the search path, by canonical name (aliases not repeated)."""
+        """Every unit file found in the search path, by canonical name.
+
+        Aliases are not repeated and templates (`foo@.service`) are left out: they are not
+        units; see unit_files() for the full listing.
+        """
         out: dict[str, Unit] = {}
         for nm, entry in sorted(self._names().entries.items()):
-            if entry.alias_of is not None:
+            if entry.alias_of is not None or unit_name.is_template(nm):
                 continue
             out[nm] = self.load(nm)
+        return out
+
+    def unit_files(self) -> dict[str, str | None]:
+        """Every unit-file name in the search path → its file (None: masked; for an alias the
+        file of its target). For `list-unit-files`. # spec: unit-files.md §4.1–§4.2"""
+        nm = self._names()
+        out: dict[str, str | None] = {}
+        for name, entry in sorted(nm.entries.items()):
+            if entry.alias_of is not None:
+                target = nm.entries.get(self._canonical(nm, name))
+                out[name] = target.path if target else None
+            else:
+                out[name] = entry.path
         return out
 
     def diagnostics(self, name: str) -> list[Diagnostic]:
@@ -206,6 +233,7 @@ class UnitLoader:
         """Forget cached listings (daemon-reload)."""
         self._map = None
         self._listing.clear()
+        self._entries.clear()
         self._diagnostics.clear()
 
     @property
@@ -218,10 +246,15 @@ class UnitLoader:
 
     def _list(self, directory: str) -> list[str]:
         if directory not in self._listing:
-            try:
-                self._listing[directory] = sorted(os.listdir(directory))
-            except OSError:
+            parent, base = os.path.split(directory)
+            # a sub-directory of a search path that its listing does not have: skip the syscall
+            if parent in self._listing and base not in self._entries.get(parent, ()):
                 self._listing[directory] = None
+            else:
+                try:
+                    self._listing[directory] = sorted(os.listdir(directory))
+                except OSError:
+                    self._listing[directory] = None
         return self._listing[directory] or []
 
     def _names(self) -> _NameMap:
@@ -231,11 +264,18 @@ class UnitLoader:
         nm = _NameMap()
         search = set(self.search_paths)
         for directory in self.search_paths:
-            for fname in self._list(directory):
+            try:
+                with os.scandir(directory) as it:
+                    dir_entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                dir_entries = []
+            self._entries[directory] = frozenset(e.name for e in dir_entries)
+            self._listing[directory] = [e.name for e in dir_entries]
+            for de in dir_entries:
+                fname = de.name
                 if fname in nm.entries or not unit_name.is_valid(fname):
                     continue
-                path = os.path.join(directory, fname)
-                entry = self._entry(fname, path, search)
+                entry = self._entry(fname, de, search)
                 if entry is not None:
                     nm.entries[fname] = entry
         for entry in nm.entries.values():
@@ -244,8 +284,9 @@ class UnitLoader:
         self._map = nm
         return nm
 
-    def _entry(self, fname: str, path: str, search: set[str]) -> _Entry | None:
-        if os.path.islink(path):
+    def _entry(self, fname: str, de: os.DirEntry[str], search: set[str]) -> _Entry | None:
+        path = de.path
+        if de.is_symlink():
             try:
                 dest = os.readlink(path)
             except OSError:
@@ -266,7 +307,7 @@ class UnitLoader:
             if not os.path.isfile(real):
                 return None
             return _Entry(fname, target)
-        if os.path.isfile(path):
+        if de.is_file():
             return _Entry(fname, path)
         return None
 
@@ -318,7 +359,7 @@ class UnitLoader:
                 if not fname.endswith(".conf") or fname in chosen:
                     continue
                 path = os.path.join(d, fname)
-                if os.path.realpath(path) == "/dev/null":
+                if os.path.islink(path) and os.path.realpath(path) == "/dev/null":
                     chosen[fname] = None  # masks this basename everywhere
                 elif os.path.isfile(path):
                     chosen[fname] = path

@@ -19,6 +19,7 @@ Kinds (the `kind` column) and what an empty value does (spec: unit-files.md §2)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,7 +37,8 @@ from sysvisor.core.types import (
 from sysvisor.core.units import Unit
 from sysvisor.unitfile import name as unit_name
 from sysvisor.unitfile import values as v
-from sysvisor.unitfile.errors import Diagnostic, error, warning
+from sysvisor.unitfile.known import KNOWN
+from sysvisor.unitfile.errors import Diagnostic, error, notice, warning
 from sysvisor.unitfile.specifier import INSTALL_SPECIFIERS, SpecifierError, expand
 from sysvisor.unitfile.syntax import Assignment
 
@@ -46,13 +48,30 @@ class Interpretation:
     """State while interpreting the files of one unit (fragment, then drop-ins)."""
 
     unit: Unit
-    specifiers: dict[str, str]
+    specifiers: Mapping[str, str]
     user_manager: bool = False
+    release: int = 257  # which systemd's directive set and checks to follow
+    wording: int = 252  # which systemd's message texts to print (252: systemd-analyze here)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     fatal: bool = False
 
     def warn(self, a: Assignment, message: str) -> None:
         self.diagnostics.append(warning(a.path, a.line, message))
+
+    def notice(self, a: Assignment, message: str) -> None:
+        """A sysvisor-only remark (not printed by systemd, filtered out by verify)."""
+        self.diagnostics.append(notice(a.path, a.line, message))
+
+    def parse_error(self, a: Assignment, legacy: str, errno: str = "Invalid argument") -> None:
+        """"Failed to parse …" in the wording of `self.wording`.
+
+        v257 prints the generic `Failed to parse KEY=VALUE, ignoring: ERRNO` for booleans,
+        numbers, time spans, signals and most enums, where v252 named the value type.
+        """
+        if self.wording >= 257:
+            self.warn(a, f"Failed to parse {a.key}={a.value}, ignoring: {errno}")
+        else:
+            self.warn(a, f"{legacy}, ignoring: {a.value}")
 
     def fail(self, a: Assignment, message: str) -> None:
         self.diagnostics.append(error(a.path, a.line, message))
@@ -78,6 +97,8 @@ def _obj(ctx: Interpretation, d: Directive) -> Any:
         return ctx.unit.unit
     if d.target == "install":
         return ctx.unit.install
+    if d.target == "timer":
+        return ctx.unit.timer
     return ctx.unit.service
 
 
@@ -106,15 +127,15 @@ def _bool(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         _set(ctx, d, v.parse_boolean(a.value))
     except ValueError:
-        ctx.warn(a, f"Failed to parse boolean value, ignoring: {a.value}")
+        ctx.parse_error(a, "Failed to parse boolean value")
 
 
 def _unsigned(ctx: Interpretation, d: Directive, a: Assignment) -> None:
-    t = a.value.strip()
-    if t.isascii() and t.isdigit() and int(t) < 2**32:
-        _set(ctx, d, int(t))
-    else:
-        ctx.warn(a, f"Failed to parse unsigned value, ignoring: {a.value}")
+    try:
+        _set(ctx, d, v.parse_unsigned(a.value))
+    except ValueError as exc:
+        errno = "Numerical result out of range" if str(exc) == "ERANGE" else "Invalid argument"
+        ctx.parse_error(a, "Failed to parse unsigned value", errno)
 
 
 def _sec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
@@ -125,15 +146,16 @@ def _sec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
             _set(ctx, d, None)
             return
         wording = d.extra or "Failed to parse sec value"
-        ctx.warn(a, f"{wording.format(key=a.key)}, ignoring: {a.value}")
+        if "{key}" in wording:
+            ctx.warn(a, f"{wording.format(key=a.key)}, ignoring: {a.value}")
+        else:
+            ctx.parse_error(a, wording)
         return
     if d.kind in ("sec_fix0", "timeout") and usec == 0:
         usec = USEC_INFINITY
     _set(ctx, d, usec)
     if a.key == "TimeoutSec":  # systemd: config_parse_service_timeout() sets both
         ctx.unit.service.timeout_stop_usec = usec
-    if a.key == "JobTimeoutSec" and ctx.unit.unit.job_running_timeout_usec == USEC_INFINITY:
-        pass  # systemd keeps JobRunningTimeoutSec separate unless set; nothing to do
 
 
 def _enum(ctx: Interpretation, d: Directive, a: Assignment) -> None:
@@ -141,21 +163,31 @@ def _enum(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         _set(ctx, d, enum_cls(a.value))
     except ValueError:
-        ctx.warn(a, f"{wording}, ignoring: {a.value}")
+        if d.kind == "kill_mode":  # unchanged wording in v257
+            ctx.warn(a, f"{wording}, ignoring: {a.value}")
+        else:
+            ctx.parse_error(a, wording)
 
 
 def _kill_mode(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:  # documented reset
         _set(ctx, d, KillMode.CONTROL_GROUP)
         return
-    _enum(ctx, Directive(d.target, d.field, "enum", (KillMode, "Failed to parse kill mode specification")), a)
+    if a.value == "none":  # systemd: config_parse_kill_mode()
+        ctx.warn(a, "Unit uses KillMode=none. This is unsafe, as it disables systemd's process "
+                    "lifecycle management for the service. Please update the service to use a safer "
+                    "KillMode=, such as 'mixed' or 'control-group'. Support for KillMode=none is "
+                    "deprecated and will eventually be removed.")
+    _enum(ctx, Directive(d.target, d.field, "kill_mode", (KillMode, "Failed to parse kill mode specification")), a)
 
 
 def _signal(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         _set(ctx, d, v.signal_from_string(a.value))
     except ValueError:
-        ctx.warn(a, f"Failed to parse signal name, ignoring: {a.value}")
+        out_of_range = v._safe_int(a.value) is not None
+        ctx.parse_error(a, "Failed to parse signal name",
+                        "Numerical result out of range" if out_of_range else "Invalid argument")
 
 
 _USER_ACTIONS = frozenset({EmergencyAction.NONE, EmergencyAction.EXIT, EmergencyAction.EXIT_FORCE})
@@ -224,8 +256,6 @@ def _exec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     parsed = v.parse_exec(a.value, expand=ctx.expand, origin=(a.path, a.line))
     for text, fatal in parsed.messages:
         (ctx.fail if fatal else ctx.warn)(a, text)
-    if parsed.fatal:
-        return
     _get(ctx, d).extend(parsed.commands)
 
 
@@ -295,7 +325,13 @@ def _name_list(ctx: Interpretation, d: Directive, a: Assignment) -> None:
             lst.append(item)
 
 
-_URL_PREFIXES = ("http://", "https://", "file:/", "info:", "man:")
+def _documentation_url_is_valid(url: str) -> bool:
+    """# systemd: documentation_url_is_valid()"""
+    for prefix in ("http://", "https://", "file:/", "info:", "man:"):
+        if url.startswith(prefix):
+            rest = url[len(prefix):]
+            return bool(rest) and rest.isascii()
+    return False
 
 
 def _docs(ctx: Interpretation, d: Directive, a: Assignment) -> None:
@@ -309,7 +345,7 @@ def _docs(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         except SpecifierError as exc:
             ctx.warn(a, f"Failed to resolve unit specifiers in {word}, ignoring: {exc}")
             continue
-        if not url.startswith(_URL_PREFIXES) or len(url) <= len(url.split(":", 1)[0]) + 1:
+        if not _documentation_url_is_valid(url):
             ctx.warn(a, f"Invalid URL, ignoring: {url}")
             continue
         if url not in lst:
@@ -373,16 +409,20 @@ def _user(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         _set(ctx, d, None)
         return
     try:
-        _set(ctx, d, ctx.expand(a.value))
+        value = ctx.expand(a.value)
     except SpecifierError as exc:
         ctx.fail(a, f"Failed to resolve user/group specifiers in {a.value}: {exc}")
+        return
+    if a.key == "User" and value == "nobody":
+        ctx.warn(a, "Special user nobody configured, this is not safe!")
+    _set(ctx, d, value)
 
 
 def _mode(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         _set(ctx, d, v.parse_mode(a.value))
     except ValueError:
-        ctx.warn(a, f"Failed to parse mode value, ignoring: {a.value}")
+        ctx.parse_error(a, "Failed to parse mode value")
 
 
 def _nice(ctx: Interpretation, d: Directive, a: Assignment) -> None:
@@ -405,8 +445,10 @@ def _limit(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     kind = a.key[len("Limit"):]
     try:
         ctx.unit.service.limits[kind] = v.parse_limit(kind, a.value)
+    except v.LimitOrderError:
+        ctx.warn(a, f"Soft resource limit chosen higher than hard limit, ignoring: {a.value}")
     except ValueError:
-        ctx.warn(a, f"Failed to parse resource value, ignoring: {a.value}")
+        ctx.parse_error(a, "Failed to parse resource value")
 
 
 _OUTPUTS = frozenset({"inherit", "null", "tty", "journal", "kmsg", "journal+console", "kmsg+console",
@@ -453,11 +495,120 @@ def _install_names(ctx: Interpretation, d: Directive, a: Assignment) -> None:
 
 
 def _install_string(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    if ctx.release >= 257 and not unit_name.is_template(ctx.unit.name):
+        ctx.warn(a, "DefaultInstance= only makes sense for template units, ignoring.")
+        return
     try:
         value = ctx.expand(a.value, INSTALL_SPECIFIERS)
     except SpecifierError:
         value = a.value
     _set(ctx, d, value or None)
+
+
+def _bus_name(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    try:
+        value = ctx.expand(a.value)
+    except SpecifierError as exc:
+        ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
+        return
+    if value and not _bus_name_is_valid(value):
+        ctx.warn(a, f"Invalid bus name, ignoring: {value}")
+        return
+    _set(ctx, d, value or None)
+
+
+def _bus_name_is_valid(text: str) -> bool:
+    # systemd: sd_bus_service_name_is_valid() for a well-known name
+    if len(text) > 255 or text.startswith(":"):
+        return False
+    parts = text.split(".")
+    ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+    return len(parts) >= 2 and all(p and not p[0].isdigit() and all(c in ok for c in p) for p in parts)
+
+
+def _obsolete_dep(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    ctx.warn(a, f"Unit dependency type {a.key}= is obsolete, replacing by {d.extra}=, please update your unit file")
+    _deps(ctx, d, a)
+
+
+def _removed(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    # systemd: config_parse_warn_compat(DISABLED_LEGACY)
+    ctx.warn(a, f"Support for option {a.key}= has been removed and it is ignored")
+
+
+def _deprecated_cgroup(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    ctx.warn(a, f"Unit uses {a.key}=; please use {d.extra} instead. Support for {a.key}= will be removed soon.")
+    ctx.notice(a, not_supported(a.key))
+
+
+_TIMER_TRIGGER_FIELDS = ("on_active_usec", "on_boot_usec", "on_startup_usec", "on_unit_active_usec",
+                         "on_unit_inactive_usec", "on_calendar")
+
+
+def _reset_timer_triggers(ctx: Interpretation) -> None:
+    for name in _TIMER_TRIGGER_FIELDS:
+        getattr(ctx.unit.timer, name).clear()
+
+
+def _timer_span(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    if not a.value:  # empty resets all triggers, monotonic and calendar
+        _reset_timer_triggers(ctx)
+        return
+    try:
+        usec = v.parse_timespan(ctx.expand(a.value))
+    except ValueError:
+        ctx.warn(a, f"Failed to parse timer value, ignoring: {a.value}")
+        return
+    _get(ctx, d).append(usec)
+
+
+def _calendar(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    if not a.value:
+        _reset_timer_triggers(ctx)
+        return
+    try:
+        text = ctx.expand(a.value)
+    except SpecifierError as exc:
+        ctx.warn(a, f"Failed to resolve unit specifiers in {a.value}, ignoring: {exc}")
+        return
+    try:  # the calendar grammar lives in core.calendar (its own branch); check when present
+        from sysvisor.core import calendar
+    except ImportError:
+        calendar = None
+    if calendar is not None:
+        try:
+            calendar.parse_calendar(text)
+        except ValueError:
+            ctx.warn(a, f"Failed to parse calendar specification, ignoring: {a.value}")
+            return
+    _get(ctx, d).append(text)
+
+
+def _trigger_unit(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    # systemd: config_parse_trigger_unit()
+    if ctx.unit.timer.unit is not None:
+        ctx.warn(a, f"Multiple units to trigger specified, ignoring: {a.value}")
+        return
+    try:
+        value = ctx.expand(a.value)
+    except SpecifierError as exc:
+        ctx.warn(a, f"Failed to resolve unit specifiers in {a.value}, ignoring: {exc}")
+        return
+    if value.rsplit(".", 1)[-1] not in unit_name.UNIT_TYPES or "." not in value:
+        ctx.warn(a, f"Unit type not valid, ignoring: {value}")
+        return
+    if value == ctx.unit.name:
+        ctx.warn(a, f"Units cannot trigger themselves, ignoring: {value}")
+        return
+    if not unit_name.is_valid(value, unit_name.PLAIN | unit_name.INSTANCE):
+        ctx.warn(a, f"Failed to set unit name, ignoring: {value}")
+        return
+    ctx.unit.timer.unit = value
+
+
+def not_supported(key: str) -> str:
+    """The notice for a directive systemd knows and sysvisor does not implement."""
+    return f"{key}= is not supported by sysvisor, ignoring."
 
 
 _KINDS: dict[str, Callable[[Interpretation, Directive, Assignment], None]] = {
@@ -468,26 +619,20 @@ _KINDS: dict[str, Callable[[Interpretation, Directive, Assignment], None]] = {
     "env": _env, "env_file": _env_file, "pass_env": _name_list, "unset_env": _name_list,
     "strlist": _name_list, "docs": _docs, "condition": _condition, "path": _path, "user": _user,
     "mode": _mode, "nice": _nice, "limit": _limit, "std": _std_stream,
-    "install_names": _install_names, "install_string": _install_string,
+    "install_names": _install_names, "install_string": _install_string, "bus_name": _bus_name,
+    "timer_span": _timer_span, "calendar": _calendar, "trigger_unit": _trigger_unit,
+    "obsolete_dep": _obsolete_dep, "removed": _removed, "deprecated_cgroup": _deprecated_cgroup,
 }
 
 # --- the table -----------------------------------------------------------------------------------
 
 _PATH_CONDITIONS = frozenset({
-    "PathExists", "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink", "PathIsMountPoint",
+    "NeedsUpdate", "PathExists", "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink", "PathIsMountPoint",
     "PathIsReadWrite", "PathIsEncrypted", "DirectoryNotEmpty", "FileNotEmpty", "FileIsExecutable",
 })
-CONDITION_KINDS = (
-    "Architecture", "Firmware", "Virtualization", "Host", "KernelCommandLine", "KernelVersion",
-    "Credential", "Security", "Capability", "ACPower", "NeedsUpdate", "FirstBoot", "PathExists",
-    "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink", "PathIsMountPoint",
-    "PathIsReadWrite", "PathIsEncrypted", "DirectoryNotEmpty", "FileNotEmpty", "FileIsExecutable",
-    "User", "Group", "ControlGroupController", "Memory", "CPUs", "Environment", "CPUFeature",
-    "OSRelease", "MemoryPressure", "CPUPressure", "IOPressure",
-)
 
 D = Directive
-U, S, I = "unit", "service", "install"
+U, S, I, T = "unit", "service", "install", "timer"
 _JOB_MODE = (JobMode, "Failed to parse job mode")
 
 DIRECTIVES: dict[tuple[str, str], Directive] = {
@@ -505,6 +650,18 @@ DIRECTIVES: dict[tuple[str, str], Directive] = {
     ("Unit", "After"): D(U, "after", "deps"),
     ("Unit", "OnFailure"): D(U, "on_failure", "deps"),
     ("Unit", "OnSuccess"): D(U, "on_success", "deps"),
+    ("Unit", "PropagatesReloadTo"): D(U, "propagates_reload_to", "deps"),
+    ("Unit", "ReloadPropagatedFrom"): D(U, "reload_propagated_from", "deps"),
+    ("Unit", "PropagatesStopTo"): D(U, "propagates_stop_to", "deps"),
+    ("Unit", "StopPropagatedFrom"): D(U, "stop_propagated_from", "deps"),
+    ("Unit", "JoinsNamespaceOf"): D(U, "joins_namespace_of", "deps"),
+    # old spellings still accepted by systemd
+    ("Unit", "BindTo"): D(U, "binds_to", "deps"),
+    ("Unit", "PropagateReloadTo"): D(U, "propagates_reload_to", "deps"),
+    ("Unit", "PropagateReloadFrom"): D(U, "reload_propagated_from", "deps"),
+    ("Unit", "RequiresOverridable"): D(U, "requires", "obsolete_dep", "Requires"),
+    ("Unit", "RequisiteOverridable"): D(U, "requisite", "obsolete_dep", "Requisite"),
+    ("Unit", "IgnoreOnSnapshot"): D(U, "", "removed"),
     ("Unit", "OnFailureJobMode"): D(U, "on_failure_job_mode", "enum", _JOB_MODE),
     ("Unit", "OnSuccessJobMode"): D(U, "on_success_job_mode", "enum", _JOB_MODE),
     ("Unit", "StartLimitIntervalSec"): D(U, "start_limit_interval_usec", "sec"),
@@ -535,7 +692,7 @@ DIRECTIVES: dict[tuple[str, str], Directive] = {
     ("Service", "RemainAfterExit"): D(S, "remain_after_exit", "bool"),
     ("Service", "GuessMainPID"): D(S, "guess_main_pid", "bool"),
     ("Service", "PIDFile"): D(S, "pid_file", "path"),
-    ("Service", "BusName"): D(S, "bus_name", "string", None),
+    ("Service", "BusName"): D(S, "bus_name", "bus_name"),
     ("Service", "Restart"): D(S, "restart", "enum", (RestartPolicy, "Failed to parse service restart specifier")),
     ("Service", "RestartMode"): D(S, "restart_mode", "enum", (RestartMode, "Failed to parse service restart mode"), since=254),
     ("Service", "RestartSec"): D(S, "restart_usec", "sec"),
@@ -582,6 +739,32 @@ DIRECTIVES: dict[tuple[str, str], Directive] = {
     ("Service", "StartLimitBurst"): D(U, "start_limit_burst", "unsigned"),
     ("Service", "StartLimitAction"): D(U, "start_limit_action", "emergency"),
     ("Service", "FailureAction"): D(U, "failure_action", "emergency"),
+    ("Service", "BusPolicy"): D(S, "", "removed"),
+    ("Service", "Capabilities"): D(S, "", "removed"),
+    ("Service", "NetClass"): D(S, "", "removed"),
+    ("Service", "SysVStartPriority"): D(S, "", "removed"),
+    ("Service", "BlockIODeviceWeight"): D(S, "", "deprecated_cgroup", "IO*= settings"),
+    ("Service", "BlockIOReadBandwidth"): D(S, "", "deprecated_cgroup", "IO*= settings"),
+    ("Service", "BlockIOWriteBandwidth"): D(S, "", "deprecated_cgroup", "IO*= settings"),
+    ("Service", "CPUShares"): D(S, "", "deprecated_cgroup", "CPUWeight="),
+    ("Service", "StartupCPUShares"): D(S, "", "deprecated_cgroup", "CPUWeight="),
+    # [Timer] — spec: timers.md §1
+    ("Timer", "OnActiveSec"): D(T, "on_active_usec", "timer_span"),
+    ("Timer", "OnBootSec"): D(T, "on_boot_usec", "timer_span"),
+    ("Timer", "OnStartupSec"): D(T, "on_startup_usec", "timer_span"),
+    ("Timer", "OnUnitActiveSec"): D(T, "on_unit_active_usec", "timer_span"),
+    ("Timer", "OnUnitInactiveSec"): D(T, "on_unit_inactive_usec", "timer_span"),
+    ("Timer", "OnCalendar"): D(T, "on_calendar", "calendar"),
+    ("Timer", "OnClockChange"): D(T, "on_clock_change", "bool"),
+    ("Timer", "OnTimezoneChange"): D(T, "on_timezone_change", "bool"),
+    ("Timer", "AccuracySec"): D(T, "accuracy_usec", "sec"),
+    ("Timer", "RandomizedDelaySec"): D(T, "randomized_delay_usec", "sec"),
+    ("Timer", "FixedRandomDelay"): D(T, "fixed_random_delay", "bool"),
+    ("Timer", "Persistent"): D(T, "persistent", "bool"),
+    ("Timer", "WakeSystem"): D(T, "wake_system", "bool"),
+    ("Timer", "RemainAfterElapse"): D(T, "remain_after_elapse", "bool"),
+    ("Timer", "DeferReactivation"): D(T, "defer_reactivation", "bool"),
+    ("Timer", "Unit"): D(T, "unit", "trigger_unit"),
     # [Install] — only enable/disable read it. spec: unit-files.md §8
     ("Install", "WantedBy"): D(I, "wanted_by", "install_names"),
     ("Install", "RequiredBy"): D(I, "required_by", "install_names"),
@@ -592,9 +775,11 @@ DIRECTIVES: dict[tuple[str, str], Directive] = {
 }
 for _limit_name in v.LIMIT_NAMES:
     DIRECTIVES[("Service", "Limit" + _limit_name)] = D(S, "limits", "limit")
-for _cond in CONDITION_KINDS:
-    DIRECTIVES[("Unit", "Condition" + _cond)] = D(U, "conditions", "condition")
-    DIRECTIVES[("Unit", "Assert" + _cond)] = D(U, "asserts", "condition")
+for _key in KNOWN["Unit"]:
+    if _key.startswith("Condition"):
+        DIRECTIVES[("Unit", _key)] = D(U, "conditions", "condition")
+    elif _key.startswith("Assert"):
+        DIRECTIVES[("Unit", _key)] = D(U, "asserts", "condition")
 
 # Sections each unit type accepts. # systemd: unit_vtable[]->sections
 SECTIONS: dict[str, tuple[str, ...]] = {

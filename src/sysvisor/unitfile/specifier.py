@@ -7,6 +7,7 @@ value collected by the loader, so expansion itself stays pure.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from sysvisor.unitfile import name as unit_name
@@ -103,7 +104,29 @@ def specifier_values(unit: str, fragment_path: str | None, host: HostFacts) -> d
     }
 
 
-def expand(text: str, values: dict[str, str], allowed: frozenset[str] | None = None) -> str:
+class LazySpecifiers(Mapping[str, str]):
+    """specifier_values() computed on first use: most lines have no `%`."""
+
+    def __init__(self, unit: str, fragment_path: str | None, host: HostFacts) -> None:
+        self._args = (unit, fragment_path, host)
+        self._values: dict[str, str] | None = None
+
+    def _get(self) -> dict[str, str]:
+        if self._values is None:
+            self._values = specifier_values(*self._args)
+        return self._values
+
+    def __getitem__(self, key: str) -> str:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def expand(text: str, values: Mapping[str, str], allowed: frozenset[str] | None = None) -> str:
     """Replace `%x` in text; an unknown (or not allowed) one raises SpecifierError("Invalid slot").
 
     A lone trailing `%` is kept. # systemd: specifier_printf()

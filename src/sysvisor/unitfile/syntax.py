@@ -55,14 +55,11 @@ class Lexed:
 
 
 def _ends_in_escape(text: str) -> bool:
-    # systemd: the `escaped` scan in config_parse(): `\\` at the end is an escaped backslash.
-    escaped = False
-    for ch in text:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-    return escaped
+    # systemd: the `escaped` scan in config_parse(): an odd run of trailing backslashes
+    # continues the line, an even one (`\\\\`) is escaped backslashes.
+    if not text.endswith("\\"):
+        return False
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
 
 
 def lex(text: str, path: str) -> Lexed:
@@ -137,8 +134,11 @@ def _parse_line(text: str, path: str, lineno: int, section: str | None, out: Lex
     return section
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return _SURROGATE.search(text) is not None
 
 
 def _escape_non_utf8(text: str) -> str:

@@ -7,6 +7,7 @@ Pure functions. Each raises `ValueError` for a bad value; the schema turns that 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -172,6 +173,33 @@ SIGRTMAX = 64
 _NSIG = 65
 
 
+def parse_unsigned(text: str, bits: int = 32) -> int:
+    """strtoul() with base 0 as safe_atou() uses it: `010` is octal, `0x10` hex; no sign.
+
+    Raises ValueError("ERANGE") when too large. # systemd: safe_atou_full()
+    """
+    t = text.lstrip(WHITESPACE)
+    if t.startswith("+"):
+        t = t[1:]
+    if t.startswith("-") or not t:
+        raise ValueError("EINVAL" if not t.startswith("-") or not t[1:].strip("0123456789") == "" else "ERANGE")
+    if t[:2] in ("0x", "0X"):
+        digits, base = t[2:], 16
+        valid = "0123456789abcdefABCDEF"
+    elif t.startswith("0") and len(t) > 1:
+        digits, base = t[1:], 8
+        valid = "01234567"
+    else:
+        digits, base = t, 10
+        valid = "0123456789"
+    if not digits or any(ch not in valid for ch in digits):
+        raise ValueError("EINVAL")
+    value = int(digits, base)
+    if value >= 1 << bits:
+        raise ValueError("ERANGE")
+    return value
+
+
 def _safe_int(text: str) -> int | None:
     t = text.strip(WHITESPACE)  # safe_atoi() tolerates leading blanks via strtol
     body = t[1:] if t[:1] in "+-" else t
@@ -319,6 +347,9 @@ def _cunescape_one(text: str, i: int) -> tuple[str, int]:
     raise EscapeError(c)
 
 
+_PLAIN_WORD = re.compile("[^ \t\n\r'\"\\\\]+(?=[ \t\n\r]|$)")
+
+
 def extract_word(text: str, i: int, *, unquote: bool = True, cunescape: bool = True,
                  relax_escape: bool = False, relax: bool = False) -> tuple[str | None, int]:
     """The next whitespace-separated word from text[i:], and where the rest starts.
@@ -331,6 +362,9 @@ def extract_word(text: str, i: int, *, unquote: bool = True, cunescape: bool = T
     i = _skip(text, i, WHITESPACE)
     if i >= n:
         return None, n
+    plain = _PLAIN_WORD.match(text, i)  # fast path: no quotes, no escapes in this word
+    if plain:
+        return plain.group(), _skip(text, plain.end(), WHITESPACE)
     out: list[str] = []
     quote = ""
     while i < n:
@@ -438,9 +472,12 @@ def _filename_is_valid(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and len(name.encode()) <= 255
 
 
+_UNSAFE = re.compile("[\x00-\x1f\\\\\"'\x7f]")
+
+
 def _string_is_safe(text: str) -> bool:
     # systemd: string_is_safe(): no control characters, no quotes or backslash
-    return not any(ord(ch) < 32 or ch in "\\\"'\x7f" for ch in text)
+    return _UNSAFE.search(text) is None
 
 
 def _simplify_path(path: str) -> str:
@@ -495,22 +532,25 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
                 break
             f += 1
         word = first[f:]
+        # systemd: with "-" a broken command line is only a warning ("…, ignoring")
+        ign = ", ignoring" if ignore_failure else ""
+        fatal = not ignore_failure
         try:
             path = ex(word)
         except ValueError as exc:
-            result.messages.append((f"Failed to resolve unit specifiers in '{word}': {_slot_error(exc)}", True))
+            result.messages.append((f"Failed to resolve unit specifiers in '{word}'{ign}: {_slot_error(exc)}", fatal))
             return result
         if not path:
-            result.messages.append((f"Empty path in command line: '{rvalue}'", True))
+            result.messages.append((f"Empty path in command line{ign}: '{rvalue}'", fatal))
             return result
         if not _string_is_safe(path):
-            result.messages.append((f"Executable name contains special characters: {path}", True))
+            result.messages.append((f"Executable name contains special characters{ign}: {path}", fatal))
             return result
         if path.endswith("/"):
-            result.messages.append((f"Executable path specifies a directory: {path}", True))
+            result.messages.append((f"Executable path specifies a directory{ign}: {path}", fatal))
             return result
         if not path.startswith("/") and not _filename_is_valid(path):
-            result.messages.append((f"Neither a valid executable name nor an absolute path: {path}", True))
+            result.messages.append((f"Neither a valid executable name nor an absolute path{ign}: {path}", fatal))
             return result
         argv: list[str] = [] if separate_argv0 else [path]
         path = _simplify_path(path)
@@ -528,7 +568,7 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
                 continue
             warns = []
             arg, nj = extract_word_and_warn(rest, j, rvalue, warns)
-            result.messages.extend((w.message, w.fatal) for w in warns)
+            result.messages.extend((w.message, w.fatal and fatal) for w in warns)
             if nj < 0:
                 return result
             if arg is None:
@@ -538,10 +578,10 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
             try:
                 argv.append(ex(arg))
             except ValueError as exc:
-                result.messages.append((f"Failed to resolve unit specifiers in {arg}: {_slot_error(exc)}", True))
+                result.messages.append((f"Failed to resolve unit specifiers in {arg}{ign}: {_slot_error(exc)}", fatal))
                 return result
         if not argv:
-            result.messages.append((f"Empty executable name or zeroeth argument: {rvalue}", True))
+            result.messages.append((f"Empty executable name or zeroeth argument{ign}: {rvalue}", fatal))
             return result
         result.commands.append(ExecCommand(
             path=path, argv=tuple(argv), ignore_failure=ignore_failure, no_env_expand=no_env,
@@ -661,5 +701,9 @@ def parse_limit(kind: str, text: str) -> tuple[int, int]:
     except ValueError:
         raise ValueError(text) from None
     if s > h:
-        raise ValueError(text)
+        raise LimitOrderError(text)
     return s, h
+
+
+class LimitOrderError(ValueError):
+    """Soft limit above hard limit."""

@@ -1,0 +1,172 @@
+"""The journal relay with real processes: services keep logging while the manager is gone.
+# issue 6; spec: systemctl-and-journal.md §6"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sysvisor.journal.relay import RelayClient, RelayError, start_relay
+from sysvisor.journal.store import JournalReader
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src")
+DEADLINE = 20.0  # seconds; every wait below is bounded by it and ends on a condition
+
+
+def _wait_exit(pid: int, deadline: float = DEADLINE) -> int:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError(f"process {pid} did not exit")
+
+
+@pytest.fixture
+def relay(tmp_path):
+    journal = str(tmp_path / "journal")
+    sock = str(tmp_path / "relay.sock")
+    pid = start_relay(journal, sock, boot_id="b" * 32, hostname="host")
+    yield journal, sock, pid
+    try:
+        os.kill(pid, signal.SIGTERM)
+        _wait_exit(pid)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _messages(journal, unit=None):
+    return [e["MESSAGE"] for e in JournalReader(journal).entries()
+            if unit is None or e.get("_SYSTEMD_UNIT") == unit]
+
+
+def _wait_for(journal, sock, predicate, what):
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        with RelayClient(sock) as c:
+            c.sync()
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_stream_fields_priorities_and_eof(relay):
+    journal, sock, relay_pid = relay
+    with RelayClient(sock, boot_id="b" * 32) as c:
+        h = c.open_stream("hello.service", "1" * 32, "hello", 6, True)
+        proc = subprocess.Popen(["sh", "-c", "echo one; echo '<3>two' >&2; printf three"],
+                                stdout=h.write_fd, stderr=h.write_fd)
+        os.close(h.write_fd)
+        c.set_pid(h, proc.pid, "sh")
+        assert proc.wait(timeout=DEADLINE) == 0
+        c.sync()
+    got = [e for e in JournalReader(journal).entries() if e.get("_SYSTEMD_UNIT") == "hello.service"]
+    assert [e["MESSAGE"] for e in got] == ["one", "two", "three"]
+    assert [e["PRIORITY"] for e in got] == ["6", "3", "6"]
+    assert got[2]["_LINE_BREAK"] == "eof"
+    e = got[0]
+    assert (e["_PID"], e["_COMM"], e["SYSLOG_IDENTIFIER"]) == (str(proc.pid), "sh", "hello")
+    assert (e["_SYSTEMD_INVOCATION_ID"], e["_BOOT_ID"], e["_TRANSPORT"]) == ("1" * 32, "b" * 32, "stdout")
+    assert e["_HOSTNAME"] == "host"
+
+
+def test_a_second_start_finds_the_running_relay(relay):
+    journal, sock, relay_pid = relay
+    assert start_relay(journal, sock) == relay_pid
+
+
+MANAGER = r"""
+import os, subprocess, sys, signal
+from sysvisor.journal.relay import RelayClient
+sock, marker, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+service = (
+    "import os, sys, time\n"
+    "marker, n = sys.argv[1], int(sys.argv[2])\n"
+    "for i in range(n):\n"
+    "    if i == 100:\n"
+    "        end = time.monotonic() + 20\n"
+    "        while not os.path.exists(marker) and time.monotonic() < end:\n"
+    "            time.sleep(0.005)\n"
+    "    print(f'line {i}', flush=True)\n"
+    "print('finished', flush=True)\n"
+)
+c = RelayClient(sock, boot_id="b" * 32)
+h = c.open_stream("survivor.service", "2" * 32, "survivor", 6, True)
+p = subprocess.Popen([sys.executable, "-c", service, marker, str(n)], stdout=h.write_fd, stderr=h.write_fd,
+                     start_new_session=True)
+os.close(h.write_fd)
+c.set_pid(h, p.pid, "python3")
+print(p.pid, flush=True)
+signal.pause()
+"""
+
+
+def test_service_keeps_logging_after_the_manager_is_sigkilled(relay, tmp_path):
+    journal, sock, _relay_pid = relay
+    marker = str(tmp_path / "manager-is-dead")
+    n = 500
+    env = dict(os.environ, PYTHONPATH=SRC)
+    manager = subprocess.Popen([sys.executable, "-c", MANAGER, sock, marker, str(n)],
+                               stdout=subprocess.PIPE, env=env, text=True)
+    service_pid = int(manager.stdout.readline())
+    _wait_for(journal, sock, lambda: "line 99" in _messages(journal), "the first 100 lines")
+
+    manager.send_signal(signal.SIGKILL)
+    assert manager.wait(timeout=DEADLINE) == -signal.SIGKILL
+    manager.stdout.close()
+    with open(marker, "w"):
+        pass  # the service goes on writing only now, with no manager alive
+
+    _wait_for(journal, sock, lambda: "finished" in _messages(journal), "the service's last line")
+    got = [e for e in JournalReader(journal).entries() if e.get("_SYSTEMD_UNIT") == "survivor.service"]
+    assert [e["MESSAGE"] for e in got] == [f"line {i}" for i in range(n)] + ["finished"]
+    assert {e["_PID"] for e in got} == {str(service_pid)}
+
+    # a new manager instance reconnects to the same relay and opens new streams
+    with RelayClient(sock, boot_id="c" * 32) as c:
+        h = c.open_stream("next.service", "3" * 32, "next", 6, True, pid=os.getpid())
+        os.write(h.write_fd, b"after reconnect\n")
+        os.close(h.write_fd)
+        c.sync()
+    assert _messages(journal, "next.service") == ["after reconnect"]
+
+
+def test_stream_waiting_for_its_pid_is_read_when_the_manager_disconnects(relay):
+    journal, sock, _ = relay
+    c = RelayClient(sock)
+    h = c.open_stream("orphan.service", None, "orphan")  # no pid: the relay holds the data back
+    os.write(h.write_fd, b"held\n")
+    with RelayClient(sock) as other:
+        other.sync()
+    assert _messages(journal, "orphan.service") == []
+    c.close()  # the manager died before set_pid()
+    os.close(h.write_fd)
+    _wait_for(journal, sock, lambda: _messages(journal, "orphan.service") == ["held"], "the held line")
+    assert "_PID" not in [e for e in JournalReader(journal).entries() if e.get("_SYSTEMD_UNIT") == "orphan.service"][0]
+
+
+def test_sigterm_drains_every_pipe_and_exits_cleanly(tmp_path):
+    journal, sock = str(tmp_path / "j"), str(tmp_path / "s")
+    pid = start_relay(journal, sock)
+    with RelayClient(sock) as c:
+        h = c.open_stream("busy.service", None, "busy", pid=1234)
+        os.write(h.write_fd, b"x\n" * 1000 + b"last words")
+        os.kill(pid, signal.SIGTERM)
+        status = _wait_exit(pid)
+        os.close(h.write_fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    msgs = _messages(journal, "busy.service")
+    assert len(msgs) == 1001 and msgs[-1] == "last words"
+    assert not os.path.exists(sock)
+
+
+def test_client_errors_are_clear(tmp_path):
+    with pytest.raises(RelayError, match="Failed to connect to the journal relay"):
+        RelayClient(str(tmp_path / "nobody.sock"))
