@@ -288,30 +288,26 @@ def _pid_line(props: Mapping[str, Any], main_pid: int, control_pid: int) -> str 
 
 
 def _memory_line(props: Mapping[str, Any]) -> str | None:
-    """`Memory: 21.3M (max: 100.0M peak: 22.0M)`.
+    """`Memory: 21.3M (max: 100.0M peak: 22.0M)`: limits, then peak and swap when non-zero.
 
-    The separators (one blank) follow systemd's print_status_info(); the order of the v257
-    extras could not be observed (no memory accounting in the oracle container).
+    Order and blanks as in systemd's print_status_info() (from the source; the oracle
+    container has no memory accounting to observe it).
     """
     cur = props.get("MemoryCurrent")
     if not _set(cur):
         return None
-    line = f"{_label('Memory')}{format_bytes(int(cur))}"
     extras = []
-    for key, label in (
-        ("MemoryMin", "min"),
-        ("MemoryLow", "low"),
-        ("MemoryHigh", "high"),
-        ("MemoryMax", "max"),
-        ("MemorySwapMax", "swap max"),
-        ("MemoryPeak", "peak"),
-    ):
+    for key, label in (("MemoryMin", "min"), ("MemoryLow", "low"), ("MemoryHigh", "high"), ("MemoryMax", "max"),
+                       ("MemorySwapMax", "swap max")):
         v = props.get(key)
         if _set(v) and (key not in ("MemoryMin", "MemoryLow") or v):
             extras.append(f"{label}: {format_bytes(int(v))}")
-    if extras:
-        line += f" ({' '.join(extras)})"
-    return line
+    peak, swap_peak = props.get("MemoryPeak"), props.get("MemorySwapPeak")
+    if _set(peak) and peak:
+        extras.append(f"peak: {format_bytes(int(peak))}")
+    if _set(swap_peak) and swap_peak:
+        extras.append(f"swap: {format_bytes(int(props.get('MemorySwapCurrent') or 0))} swap peak: {format_bytes(int(swap_peak))}")
+    return f"{_label('Memory')}{format_bytes(int(cur))}" + (f" ({' '.join(extras)})" if extras else "")
 
 
 def cgroup_tree_lines(
