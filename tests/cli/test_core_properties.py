@@ -193,3 +193,40 @@ def test_value_formats_of_a_busy_unit_file() -> None:
         assert format_property(name, got[name]) == want[name], name
     assert format_property("ExecStart", got["ExecStart"]).split("\n") == want["ExecStart"]
     assert format_property("ExecStartEx", got["ExecStart"]).split("\n") == want["ExecStartEx"]
+
+
+def test_timer_properties_before_first_run() -> None:
+    """units5/*.timer through `systemd-oracle show-parsed` (v257); TimerSection stand-in by duck typing."""
+    import json
+    from types import SimpleNamespace
+
+    from render_snapshot import GOLDEN
+
+    want = json.loads((GOLDEN / "oracle" / "show-parsed-timers-257.json").read_text())["units"]
+
+    def timer(**kw: object) -> SimpleNamespace:
+        base = dict(on_active_usec=[], on_boot_usec=[], on_startup_usec=[], on_unit_active_usec=[],
+                    on_unit_inactive_usec=[], on_calendar=[], accuracy_usec=60_000_000, randomized_delay_usec=0,
+                    persistent=False, unit=None)
+        base.update(kw)
+        return SimpleNamespace(**base)
+
+    t = Unit(name="t.timer", fragment_path=f"{ETC}/t.timer", unit=UnitSection(description="T"))
+    t.timer = timer(on_calendar=["02:30", "Mon *-*-* 1:2:3"], on_active_usec=[3_600_000_000],  # type: ignore[attr-defined]
+                    on_boot_usec=[300_000_000], on_unit_active_usec=[10_000_000], persistent=True,
+                    accuracy_usec=1_000_000, randomized_delay_usec=30_000_000)
+    u = Unit(name="u.timer", fragment_path=f"{ETC}/u.timer")
+    u.timer = timer(on_unit_inactive_usec=[7_200_000_000], unit="t.service")  # type: ignore[attr-defined]
+    for unit in (t, u):
+        got = unit_properties(unit)
+        props = want[unit.name]["props"]
+        for name in ("Unit", "TimersMonotonic", "TimersCalendar", "OnClockChange", "NextElapseUSecRealtime",
+                     "NextElapseUSecMonotonic", "LastTriggerUSec", "Result", "AccuracyUSec", "RandomizedDelayUSec",
+                     "Persistent", "RemainAfterElapse", "Triggers", "Description"):
+            expected = props.get(name)
+            if isinstance(expected, str):
+                expected = [expected] if name.startswith("Timers") else expected
+            shown = format_property(name, got.get(name))
+            assert (shown.split("\n") if name.startswith("Timers") and shown else shown or None) == (
+                expected or None
+            ), name

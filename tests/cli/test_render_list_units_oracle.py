@@ -83,3 +83,22 @@ def test_select_units_matches_systemds_choice() -> None:
     assert ids(select_units(everything, types=["service"])) == ids(rows_from(ORACLE["list-units-plain"]["stdout"], True))
     assert select_units(everything, ["nomatch*"]) == []
     assert ids(select_units(everything, ["*.timer"], all_=True)) == ["timer-x.timer"]
+
+
+def test_state_filter_footer() -> None:
+    from render_snapshot import ORACLE2_FILE
+
+    text = load_oracle(ORACLE2_FILE)["list-units-state-inactive"]["stdout"]
+    rows = rows_from(text, False)
+    assert render_list_units(rows, states_filter=["inactive"]) == text
+
+
+def test_list_units_colors_with_type_groups() -> None:
+    from render_snapshot import GOLDEN
+
+    o = load_oracle(GOLDEN / "oracle" / "render7-257.json")
+    for label, kwargs in (("list-units-color-mixed", {}), ("list-units-color-all", {"all_": True}), ("list-units-color-empty", {})):
+        text = o[label]["stdout"]
+        plain_text = re.sub(r"\x1b\[[0-9;:]*m", "", text)
+        rows = rows_from(plain_text, False)
+        assert render_list_units(list(reversed(rows)), color=True, **kwargs) == text, label

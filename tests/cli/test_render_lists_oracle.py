@@ -75,3 +75,17 @@ def test_is_enabled_matches_systemd() -> None:
     full = render_is_enabled([("enabled", ["/etc/systemd/system/multi-user.target.wants/acct.service"])], full=True)
     assert full == O2["is-enabled-full"]["stdout"]
     assert is_enabled_exit_code(["disabled", "masked"]) == 1
+
+
+def test_list_timers_color_without_all_and_empty_unit_files() -> None:
+    from render_snapshot import GOLDEN
+
+    o = load_oracle(GOLDEN / "oracle" / "render7-257.json")
+    p = parse_show(o["show-timer-us"]["stdout"])
+    offset = p["ActiveEnterTimestamp"] - p["ActiveEnterTimestampMonotonic"]
+    nxt = p["NextElapseUSecMonotonic"] + offset  # the monotonic trigger is the nearer one
+    now = nxt - 5 * MIN - 20_000_000
+    text = render_list_timers([p], now, now - offset, color=True)
+    want = o["list-timers-color"]["stdout"]
+    assert text == want
+    assert render_list_unit_files([], color=True) == o["list-unit-files-color-empty"]["stdout"]

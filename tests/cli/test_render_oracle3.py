@@ -87,3 +87,14 @@ def test_manager_overview() -> None:
     }
     got = render_manager_status(props, props["UserspaceTimestamp"] + 1_500_000, hostname="oracle")
     assert normalize(got) == normalize(O3["status-manager"]["stdout"])
+
+
+def test_status_exit_codes_of_several_units() -> None:
+    from sysvisor.cli.render import status_exit_code, status_many_exit_code
+
+    o = load_oracle(GOLDEN / "oracle" / "exit-codes-257.json")
+    running = {"Id": "ok.service", "LoadState": "loaded", "ActiveState": "active"}
+    dead = {"Id": "pidf.service", "LoadState": "loaded", "ActiveState": "inactive", "PIDFile": "/run/pidf.pid"}
+    assert status_exit_code(dead) == o["status-stale-pidfile"]["rc"]  # 3: a stale PID file does not make it 1
+    assert status_many_exit_code([running, dead]) == o["status-ok-then-inactive"]["rc"]
+    assert status_many_exit_code([dead, running]) == o["status-inactive-then-ok"]["rc"]

@@ -217,3 +217,11 @@ def test_daemon_reload_warning() -> None:
         "Warning: The unit file, source configuration file or drop-ins of a.service changed on disk. "
         "Run 'systemctl --user daemon-reload' to reload units."
     )
+
+
+def test_memory_line_extras() -> None:
+    base = {"Id": "m.service", "ActiveState": "active", "MemoryCurrent": 4 * 1024 * 1024}
+    text = render_status(base | {"MemoryPeak": 5 * 1024 * 1024, "MemoryMax": 100 * 1024 * 1024}, [], 0)
+    assert "     Memory: 4.0M (max: 100.0M peak: 5.0M)\n" in text
+    text = render_status(base | {"MemoryPeak": 0, "MemoryMax": 18446744073709551615}, [], 0)
+    assert "     Memory: 4.0M\n" in text

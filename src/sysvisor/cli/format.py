@@ -7,7 +7,7 @@ Ported from systemd's src/basic/glyph-util.c, ansi-color.h and format-util.c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 # systemd: ansi-color.h
@@ -134,6 +134,11 @@ def format_bytes(n: int) -> str:
     return f"{n}B"
 
 
+def underlined_grey(ansi: str) -> str:
+    """A colour plus a grey underline, as list-units marks type groups (observed v257)."""
+    return ansi + "\x1b[4m\x1b[58:5:245m"
+
+
 def underlined(ansi: str) -> str:
     """The underlined variant of a colour code (systemd: ansi_add_underline())."""
     if not ansi:
@@ -154,6 +159,7 @@ def format_table(
     *,
     gap_colors: list[list[str]] | None = None,
     underline_rows: frozenset[int] = frozenset(),
+    underline: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Lines of a systemctl table (systemd's format-table.c as the list verbs use it).
 
@@ -161,8 +167,10 @@ def format_table(
     right-aligned. The last column is padded only when it is drawn in colour. With colour,
     header cells and gaps are underlined, a cell's colour covers its padding, `gap_colors`
     colours the blank right of a cell (systemd's rgap colour) and `underline_rows`
-    underline whole rows (the last unit of each type).
+    underline whole rows (the last unit of each type) with `underline` (default
+    `underlined`, list-units uses `underlined_grey`).
     """
+    add_underline = underline or underlined
     all_rows = ([header] if header is not None else []) + rows
     if not all_rows:
         return []
@@ -187,11 +195,11 @@ def format_table(
         for i, c in enumerate(row):
             color = colors[r][i] if colors and st.color else ""
             if under:
-                color = underlined(color)
+                color = add_underline(color)
             if i > 0:
                 gap = gap_colors[r][i - 1] if gap_colors and st.color else ""
                 if under:
-                    gap = underlined(gap)
+                    gap = add_underline(gap)
                 parts.append(st.paint(" ", gap))
             parts.append(st.paint(pad(i, c, bool(color)), color))
         lines.append("".join(parts))

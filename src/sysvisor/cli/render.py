@@ -1,10 +1,11 @@
-"""`systemctl status` and `systemctl list-units` text from unit snapshots.
+"""`systemctl status`, `list-units`, `list-timers`, `list-unit-files`, `is-enabled` text.
 
 Pure functions of the snapshot (a dict of raw properties under systemd's names, see
 `sysvisor.protocol.properties`), the current time and the journal lines, so they are tested
 against golden files recorded from real systemd 257 (tests/data/golden/oracle).
 Ported from systemd's src/systemctl/systemctl-show.c `print_status_info()` and
-systemctl-list-units.c `output_units_list()`. Stdlib only: the CLI imports this on start.
+systemctl-list-units.c `output_units_list()` and friends. Stdlib only: the CLI imports this
+on every start. (Near 800 lines: the list verbs would move to a `cli/listing.py` next.)
 
 Snapshot keys besides systemd's properties (the CLI or daemon fills them; all optional):
   MainPIDComm, ControlPIDComm  process names shown as `Main PID: 65 (sleep)`
@@ -30,11 +31,12 @@ from sysvisor.cli.format import (
     Style,
     active_state_color,
     active_state_glyph,
-    format_bytes,
     ellipsize,
+    format_bytes,
     format_table,
     type_group_ends,
     unit_file_state_color,
+    underlined_grey,
     unit_sort_key,
 )
 from sysvisor.exitstatus import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
@@ -286,30 +288,26 @@ def _pid_line(props: Mapping[str, Any], main_pid: int, control_pid: int) -> str 
 
 
 def _memory_line(props: Mapping[str, Any]) -> str | None:
-    """`Memory: 21.3M (max: 100.0M peak: 22.0M)`.
+    """`Memory: 21.3M (max: 100.0M peak: 22.0M)`: limits, then peak and swap when non-zero.
 
-    The separators (one blank) follow systemd's print_status_info(); the order of the v257
-    extras could not be observed (no memory accounting in the oracle container).
+    Order and blanks as in systemd's print_status_info() (from the source; the oracle
+    container has no memory accounting to observe it).
     """
     cur = props.get("MemoryCurrent")
     if not _set(cur):
         return None
-    line = f"{_label('Memory')}{format_bytes(int(cur))}"
     extras = []
-    for key, label in (
-        ("MemoryMin", "min"),
-        ("MemoryLow", "low"),
-        ("MemoryHigh", "high"),
-        ("MemoryMax", "max"),
-        ("MemorySwapMax", "swap max"),
-        ("MemoryPeak", "peak"),
-    ):
+    for key, label in (("MemoryMin", "min"), ("MemoryLow", "low"), ("MemoryHigh", "high"), ("MemoryMax", "max"),
+                       ("MemorySwapMax", "swap max")):
         v = props.get(key)
         if _set(v) and (key not in ("MemoryMin", "MemoryLow") or v):
             extras.append(f"{label}: {format_bytes(int(v))}")
-    if extras:
-        line += f" ({' '.join(extras)})"
-    return line
+    peak, swap_peak = props.get("MemoryPeak"), props.get("MemorySwapPeak")
+    if _set(peak) and peak:
+        extras.append(f"peak: {format_bytes(int(peak))}")
+    if _set(swap_peak) and swap_peak:
+        extras.append(f"swap: {format_bytes(int(props.get('MemorySwapCurrent') or 0))} swap peak: {format_bytes(int(swap_peak))}")
+    return f"{_label('Memory')}{format_bytes(int(cur))}" + (f" ({' '.join(extras)})" if extras else "")
 
 
 def cgroup_tree_lines(
@@ -411,8 +409,9 @@ def render_status(
         and exit_ts >= enter
     ):
         out.append(f"{_label('Duration')}{format_timespan(exit_ts - enter, USEC_PER_MSEC)}")
-    if props.get("Job"):
-        out.append(f"{_label('Job')}{props['Job']}")
+    job = props.get("Job")
+    if isinstance(job, int) and not isinstance(job, bool) and job > 0:  # the job id; a type word is list-units'
+        out.append(f"{_label('Job')}{job}")
     if props.get("InvocationID"):
         out.append(f"{_label('Invocation')}{props['InvocationID']}")
 
@@ -572,7 +571,9 @@ def render_list_units(
             rc.insert(0, circle_c if circle else "")
         cells.append([str(c) for c in row])
         colors.append(rc)
-    out = format_table(header if legend else None, cells, st, colors, underline_rows=type_group_ends(units))
+    out = format_table(
+        header if legend else None, cells, st, colors, underline_rows=type_group_ends(units), underline=underlined_grey
+    )
     if legend:
         arrow = st.glyph("arrow-right")
         n = len(units)
@@ -633,6 +634,7 @@ def render_list_timers(
 ) -> str:
     """`systemctl list-timers` text (systemd 257 layout, ends with "\\n").
 
+    systemd 257 ignores `--timestamp=` here (observed), so leave `timestamp_style` alone.
     `rows` are timer snapshots: Id, NextElapseUSecRealtime, NextElapseUSecMonotonic (monotonic
     µs, needs `now_monotonic_usec`), LastTriggerUSec (realtime µs) and `Triggers` (or `Unit`):
     the activated unit(s). The caller filters (`--all`: include inactive timers).

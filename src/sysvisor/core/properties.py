@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sysvisor.core.types import LoadState
+from sysvisor.core.types import USEC_INFINITY, LoadState
 from sysvisor.core.units import ExecCommand, ExitStatusSet, ServiceSection, Unit
 
 EXEC_FIELDS: tuple[tuple[str, str], ...] = (
@@ -146,6 +146,67 @@ def _service_properties(svc: ServiceSection) -> dict[str, Any]:
     return props
 
 
+# systemd: timer_base_to_string(); TimerSection field -> base name
+_TIMER_BASES: tuple[tuple[str, str], ...] = (
+    ("on_active_usec", "OnActiveUSec"),
+    ("on_boot_usec", "OnBootUSec"),
+    ("on_startup_usec", "OnStartupUSec"),
+    ("on_unit_active_usec", "OnUnitActiveUSec"),
+    ("on_unit_inactive_usec", "OnUnitInactiveUSec"),
+)
+
+
+def timer_unit_name(timer_name: str, timer: Any) -> str:
+    """The unit a timer activates: Unit=, else the timer's name with `.service`."""
+    return getattr(timer, "unit", None) or timer_name.rpartition(".")[0] + ".service"
+
+
+def _normalized_calendar(spec: str) -> str:
+    """OnCalendar= as systemd prints it (`02:30` -> `*-*-* 02:30:00`), or as written."""
+    try:
+        from sysvisor.core.calendar import parse_calendar
+
+        return parse_calendar(spec).normalized()
+    except (ImportError, ValueError):
+        return spec
+
+
+def _timer_properties(name: str, timer: Any) -> dict[str, Any]:
+    """[Timer] config as `show` prints it before the timer first ran (observed v257).
+
+    systemd keeps timer values in prepend-built lists, so TimersMonotonic/TimersCalendar come
+    out in reverse file order, grouped by base as written; next elapses are the engine's.
+    """
+    monotonic: list[tuple[str, int, int]] = []
+    # TimerSection keeps one list per base, so the file order across bases is lost: take the
+    # bases in systemd's table order (exact when the file lists them in that order)
+    for attr, base in _TIMER_BASES:
+        for usec in getattr(timer, attr, ()) or ():
+            monotonic.append((base, usec, 0))
+    calendar = [("OnCalendar", _normalized_calendar(spec), 0) for spec in getattr(timer, "on_calendar", ()) or ()]
+    target = timer_unit_name(name, timer)
+    return {
+        "Unit": target,
+        "TimersMonotonic": list(reversed(monotonic)),
+        "TimersCalendar": list(reversed(calendar)),
+        "OnClockChange": bool(getattr(timer, "on_clock_change", False)),
+        "OnTimezoneChange": bool(getattr(timer, "on_timezone_change", False)),
+        "NextElapseUSecRealtime": 0,
+        "NextElapseUSecMonotonic": USEC_INFINITY,
+        "LastTriggerUSec": 0,
+        "LastTriggerUSecMonotonic": 0,
+        "Result": "success",
+        "AccuracyUSec": getattr(timer, "accuracy_usec", 60_000_000),
+        "RandomizedDelayUSec": getattr(timer, "randomized_delay_usec", 0),
+        "FixedRandomDelay": bool(getattr(timer, "fixed_random_delay", False)),
+        "Persistent": bool(getattr(timer, "persistent", False)),
+        "WakeSystem": bool(getattr(timer, "wake_system", False)),
+        "RemainAfterElapse": bool(getattr(timer, "remain_after_elapse", True)),
+        "DeferReactivation": bool(getattr(timer, "defer_reactivation", False)),
+        "Triggers": [target],
+    }
+
+
 def unit_properties(unit: Unit) -> dict[str, Any]:
     """Raw config properties of `unit`, with systemd 257's values for defaults.
 
@@ -159,10 +220,13 @@ def unit_properties(unit: Unit) -> dict[str, Any]:
     props: dict[str, Any] = {}
     if unit.service is not None and unit.load_state is LoadState.LOADED:
         props.update(_service_properties(unit.service))
+    timer = getattr(unit, "timer", None)  # TimerSection (added to core/units.py by the parser)
+    if timer is not None and unit.load_state is LoadState.LOADED:
+        props.update(_timer_properties(unit.name, timer))
     props.update(
         {
             "Id": unit.name,
-            "Names": [unit.name],
+            "Names": [unit.name, *getattr(unit, "aliases", ())],
             "Requires": list(u.requires),
             "Requisite": list(u.requisite),
             "Wants": list(u.wants),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from sysvisor.exitstatus import code_number, code_word, signal_name
-from sysvisor.timefmt import USEC_INFINITY, format_timespan, format_timestamp
+from sysvisor.timefmt import format_timespan, format_timestamp
 
 UINT64_MAX = (1 << 64) - 1
 
@@ -188,7 +188,8 @@ def _values(name: str, value: object, show_empty: bool, timestamp_style: str) ->
         ]
     if kind == TIMERS_CALENDAR:
         return [
-            f"{{ {base}={spec} ; next_elapse={format_timestamp(n, style=timestamp_style)} }}"
+            # glibc prints a NULL string as "(null)": a next elapse not computed yet
+            f"{{ {base}={spec} ; next_elapse={format_timestamp(n, style=timestamp_style) or '(null)'} }}"
             for base, spec, n in value or ()  # type: ignore[union-attr]
         ]
     return [format_property(name, value, timestamp_style=timestamp_style)]
