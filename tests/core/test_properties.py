@@ -113,4 +113,7 @@ def check_invariants(sim: Simulation) -> None:
         assert svc.next_deadline() is None
         assert p["MainPID"] == 0 and p["ControlPID"] == 0
     assert p["NRestarts"] >= 0
-    assert not any(str(j.result) == "invalid" for j in sim.jobs())
+    # the deadline index agrees with the units' own timers
+    own = [d for svc in sim.manager.services.values() if (d := svc.next_deadline()) is not None]
+    assert sim.manager.next_deadline() == (min(own) if own else None)
+    assert not any(str(j.result) == "invalid" for j in sim.jobs() if str(j.job_type) != "reload")

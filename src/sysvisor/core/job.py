@@ -11,6 +11,7 @@ completion rules (`finish_for_state`).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from sysvisor.core.types import ActiveState, JobMode, JobResult, JobType
@@ -20,7 +21,7 @@ _INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
 _ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
 
 
-@dataclass
+@dataclass(eq=False)  # jobs compare by identity
 class Job:
     """One installed job. `requests` are the client request ids waiting for it."""
 
@@ -34,6 +35,7 @@ class Job:
     # reports as "restart" to its client)
     request_types: list[JobType] = field(default_factory=list)
     message: str = ""  # "Starting"/"Stopping"/"Reloading", shown once the spawn is confirmed
+    queued: bool = False  # in the run queue
 
     def add_request(self, request_id: int | None, job_type: JobType) -> None:
         if request_id is not None:
@@ -71,7 +73,7 @@ class JobTable:
 
     def __init__(self) -> None:
         self.by_unit: dict[str, Job] = {}
-        self.run_queue: list[Job] = []
+        self.run_queue: deque[Job] = deque()
         self._next_id = 1
 
     def get(self, unit: str) -> Job | None:
@@ -110,18 +112,18 @@ class JobTable:
         return job, replaced
 
     def enqueue(self, job: Job) -> None:
-        if job not in self.run_queue:
+        if not job.queued:
+            job.queued = True
             self.run_queue.append(job)
 
     def remove(self, job: Job) -> None:
         if self.by_unit.get(job.unit) is job:
             del self.by_unit[job.unit]
-        if job in self.run_queue:
-            self.run_queue.remove(job)
 
     def pop_runnable(self) -> Job | None:
         while self.run_queue:
-            job = self.run_queue.pop(0)
+            job = self.run_queue.popleft()
+            job.queued = False
             if self.by_unit.get(job.unit) is job and job.state == "waiting":
                 return job
         return None

@@ -13,6 +13,7 @@ FailureAction=/SuccessAction=) live in `unit_notify()`, a port of systemd's unit
 
 from __future__ import annotations
 
+import heapq
 import random
 from typing import Iterable
 
@@ -90,6 +91,8 @@ class Manager:
     `seed`: seeds the invocation-ID generator (deterministic in tests; the shell passes a
     random seed). `cgroup_events`: the shell reports `UnitEmptied`, so the stop sequence
     waits for leftover processes; without it only main/control processes are waited for.
+    `service_watchdogs`: `systemctl service-watchdogs`. `log_level`: `Log` actions less
+    important than this are not produced at all (saves work; debug lines are many).
     """
 
     def __init__(
@@ -103,8 +106,16 @@ class Manager:
         seed: int = 0,
         cgroup_events: bool = False,
         service_watchdogs: bool = True,
+        log_level: Priority = Priority.DEBUG,
     ) -> None:
         self.now = 0
+        self.log_level = log_level
+        # deadline index: a heap of (deadline, seq, unit) checked lazily against each
+        # unit's current deadline, refreshed for the units an event touched
+        self._deadlines: list[tuple[int, int, str]] = []
+        self._indexed: dict[str, int | None] = {}
+        self._touched: set[Service] = set()
+        self._heap_seq = 0
         self.units = units
         self.cgroup_events = cgroup_events
         self.service_watchdogs = service_watchdogs
@@ -156,12 +167,34 @@ class Manager:
 
     def next_deadline(self) -> int | None:
         """The earliest armed timer (µs monotonic), or None. Feed `TimePassed` then."""
-        best: int | None = None
-        for svc in self.services.values():
+        heap = self._deadlines
+        while heap:
+            d, _, name = heap[0]
+            if self._indexed.get(name) == d:
+                return d
+            heapq.heappop(heap)  # stale entry
+        return None
+
+    def _reindex(self) -> None:
+        for svc in self._touched:
             d = svc.next_deadline()
-            if d is not None and (best is None or d < best):
-                best = d
-        return best
+            if self._indexed.get(svc.name) != d:
+                self._indexed[svc.name] = d
+                if d is not None:
+                    self._heap_seq += 1
+                    heapq.heappush(self._deadlines, (d, self._heap_seq, svc.name))
+        self._touched.clear()
+
+    def _due_units(self) -> list[str]:
+        """Units with a deadline ≤ now, in deadline order (each once)."""
+        due: list[str] = []
+        heap = self._deadlines
+        while heap and heap[0][0] <= self.now:
+            d, _, name = heapq.heappop(heap)
+            if self._indexed.get(name) == d and name not in due:
+                due.append(name)
+                self._indexed[name] = None
+        return due
 
     def handle(self, event: ev.Event, now: int) -> list[Action]:
         """Process one fact at monotonic time `now`; return the actions to carry out.
@@ -171,9 +204,12 @@ class Manager:
         """
         self.now = now
         self._out = []
-        self._dispatch(event)
-        self._run_jobs()
-        self._advance_shutdown()
+        try:
+            self._dispatch(event)
+            self._run_jobs()
+            self._advance_shutdown()
+        finally:
+            self._reindex()
         out, self._out = self._out, []
         return out
 
@@ -230,11 +266,13 @@ class Manager:
     # ------------------------------------------------------------------ host interface for units
 
     def emit(self, action: Action) -> None:
+        if isinstance(action, Log) and action.priority > self.log_level:
+            return
         self._out.append(action)
 
     def log(self, message: str, priority: Priority = Priority.INFO, unit: str | None = None,
             invocation_id: str | None = None) -> None:
-        self._out.append(Log(message, unit, priority, invocation_id))
+        self.emit(Log(message, unit, priority, invocation_id))
 
     def next_spawn_id(self) -> int:
         n = self._next_spawn
@@ -383,9 +421,7 @@ class Manager:
             if svc is not None:
                 self._guard(svc, svc.on_process_exited, event.pid, event.code, event.status)
         elif isinstance(event, ev.TimePassed):
-            due = [(d, n) for n, s in self.services.items()
-                   if (d := s.next_deadline()) is not None and d <= self.now]
-            for _, name in sorted(due):
+            for name in self._due_units():
                 svc = self.services[name]
                 self._guard(svc, svc.on_time_passed)
         elif isinstance(event, ev.NotifyReceived):
@@ -430,6 +466,7 @@ class Manager:
 
     def _guard(self, svc: Service, fn, *args) -> None:
         """An exception inside one unit fails that unit, never the manager."""
+        self._touched.add(svc)
         try:
             fn(*args)
         except Exception as exc:  # noqa: BLE001 - isolation boundary
@@ -545,6 +582,7 @@ class Manager:
 
     def _run_job(self, job: Job, svc: Service) -> None:
         """# systemd: job_run_and_invalidate(), job_perform_on_unit()"""
+        self._touched.add(svc)
         job.state = "running"
         t = job.type
         if t is JobType.START:

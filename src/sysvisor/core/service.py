@@ -243,7 +243,8 @@ class Service:
         return f"{self.name} - {d}" if d and d != self.name else self.name
 
     def _log(self, message: str, priority: Priority = Priority.INFO) -> None:
-        self.host.emit(Log(f"{self.name}: {message}", self.name, priority, self.invocation_id or None))
+        if priority <= self.host.log_level:
+            self.host.emit(Log(f"{self.name}: {message}", self.name, priority, self.invocation_id or None))
 
     def _commands(self, phase: str) -> list[ExecCommand]:
         return getattr(self.cfg, _PHASE_FIELD[phase])

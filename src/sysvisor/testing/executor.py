@@ -48,6 +48,7 @@ class Behaviour:
     signal_delay: int = 0  # how long dying/handling a signal takes
     spawn_error: str | None = None  # the shell cannot even fork (SpawnFailed)
     exec_ok: bool = True  # execve() succeeds (ExecSucceeded is reported at once)
+    unkillable: bool = False  # not even SIGKILL ends it (a process stuck in D state)
     forks: "Behaviour | None" = None  # Type=forking: the daemon child left behind
     writes_pid_file: bool = True  # the forked child's pid is found by ReadPidFile
 
@@ -202,7 +203,7 @@ class FakeExecutor:
             b = proc.behaviour
             if kill.signal == SIGCONT or kill.signal == 0:
                 continue
-            if kill.signal in b.ignore and kill.signal != SIGKILL:
+            if b.unkillable or (kill.signal in b.ignore and kill.signal != SIGKILL):
                 continue
             handled = dict(b.on_signal)
             when = now + (0 if kill.signal == SIGKILL else b.signal_delay)

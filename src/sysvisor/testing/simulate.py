@@ -149,13 +149,14 @@ class TimelineEntry:
 def simulate(unit: Unit, behaviour: Behaviour, duration_usec: int, *, extra_units: Iterable[Unit] = (),
              min_priority: Priority = Priority.INFO) -> list[TimelineEntry]:
     """Start `unit` at t=0, let every process of it behave as `behaviour`, and record
-    what the engine does for `duration_usec` of virtual time.
+    what the engine does for `duration_usec` of virtual time. Processes of `extra_units`
+    (e.g. OnFailure= handlers) exit 0 at once.
     # spec: restart-and-failure.md §6 (the seed scenario is `simulate(foo, exits(1), 30 s)`)
     """
     from sysvisor.core import actions as ac
 
     units = {unit.name: unit, **{u.name: u for u in extra_units}}
-    script = {unit.name: behaviour}
+    script = {unit.name: behaviour, "*": Behaviour.exits(0)}  # other units (handlers) just succeed
     sim = Simulation(units, script)
     sim.start(unit.name)
     sim.run_until(duration_usec)
@@ -185,12 +186,28 @@ def simulate(unit: Unit, behaviour: Behaviour, duration_usec: int, *, extra_unit
     return out
 
 
+def behaviour_from_options(*, exit_code: int | None = None, signal: int | None = None, after: int = 0,
+                           ready_after: int | None = None, hang: bool = False) -> Behaviour:
+    """The `sysvisor simulate` options as a behaviour (`--exit/--signal/--after/--ready-after/--hang`).
+
+    Default (no option): the process exits 0 at once. `--hang` wins over `--exit/--signal`.
+    """
+    if exit_code is not None and signal is not None:
+        raise ValueError("--exit and --signal are mutually exclusive")
+    if hang:
+        return Behaviour.hangs(ready_after=ready_after)
+    if signal is not None:
+        return Behaviour.killed(signal, after=after, ready_after=ready_after)
+    return Behaviour.exits(0 if exit_code is None else exit_code, after=after, ready_after=ready_after)
+
+
 def render_text(timeline: list[TimelineEntry]) -> str:
-    """`+  5.000000s  flaky.service  activating (auto-restart)` lines."""
+    """One line per entry: `+    5.000000s flaky.service    state     activating (auto-restart)`."""
+    width = max((len(e.unit or "") for e in timeline), default=0)
     lines = []
     for e in timeline:
         secs = e.t_usec / 1_000_000
-        lines.append(f"+{secs:12.6f}s  {e.kind:<9} {e.text}")
+        lines.append(f"+{secs:12.6f}s {(e.unit or '-'):<{width}}  {e.kind:<9} {e.text}".rstrip())
     return "\n".join(lines) + ("\n" if lines else "")
 
 
