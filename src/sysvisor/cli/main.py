@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-t", "--type", action="append", default=[])
     p.add_argument("--failed", action="store_true")
     p.add_argument("--color", action="store_true")
+    p.add_argument("--root", help="operate on unit files below this directory (offline verbs)")
+    p.add_argument("--runtime", action="store_true", help="enable/mask in /run only")
+    p.add_argument("--now", action="store_true", help="with enable/disable: also start/stop")
+    p.add_argument("-f", "--force", action="store_true")
     return p
 
 
@@ -83,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         return _delegate(argv[at], argv[:at] + argv[at + 1 :])
     args = _parser().parse_intermixed_args(argv)
     verb = args.verb
+    if verb in UNIT_FILE_VERBS:
+        from sysvisor.cli.client import find_socket
+
+        return _unit_file_verb(verb, args, find_socket(args.socket))
     handler = VERBS.get(verb)
     if handler is None:
         print(f"Unknown command verb '{verb}'.", file=sys.stderr)
@@ -157,6 +165,54 @@ def _logs(rest: list[str]) -> int:
 
         journal_dir = os.path.join(state_dir(), "journal")
     return logs_main(rest, journal_dir, boot_id=boot_id)
+
+
+# --- verbs on unit files (work without a manager) ---
+
+UNIT_FILE_VERBS = ("enable", "disable", "is-enabled", "mask", "unmask", "cat", "list-unit-files")
+
+
+def _unit_file_verb(verb: str, args, socket_path: str) -> int:
+    from sysvisor.cli import unitfiles
+    from sysvisor.cli.client import NoManager, request
+
+    info = None
+    if not args.root:
+        try:
+            info = request(socket_path, {"verb": "manager-info"}, timeout=5)
+        except NoManager:
+            info = None
+    ctx = unitfiles.Context(args, info)
+    names = [mangle(n) for n in args.args]
+    if verb != "list-unit-files" and not names:
+        print("Too few arguments.", file=sys.stderr)
+        return 1
+    if verb == "enable":
+        rc = unitfiles.verb_enable(ctx, names)
+    elif verb == "disable":
+        rc = unitfiles.verb_disable(ctx, names)
+    elif verb == "is-enabled":
+        return unitfiles.verb_is_enabled(ctx, names, args.quiet)
+    elif verb == "mask":
+        rc = unitfiles.verb_mask(ctx, names)
+    elif verb == "unmask":
+        rc = unitfiles.verb_unmask(ctx, names)
+    elif verb == "cat":
+        return unitfiles.verb_cat(ctx, names)
+    else:
+        states = [s for spec in args.state for s in spec.split(",")]
+        return unitfiles.verb_list_unit_files(ctx, args.args, not args.no_legend, states)
+    if info is not None:  # like systemctl: the manager re-reads what we changed
+        request(socket_path, {"verb": "daemon-reload"})
+        if args.now and rc == 0 and verb in ("enable", "disable"):
+            job = "start" if verb == "enable" else "stop"
+            reply = request(socket_path, {"verb": job, "units": names, "no_block": args.no_block})
+            for failure in reply.get("failures", []):
+                print(job_failure_text(failure), file=sys.stderr)
+            rc = 0 if reply.get("ok") else 1
+    elif args.now:
+        print(f"No manager is running; '{verb} --now' changed the unit files only.", file=sys.stderr)
+    return rc
 
 
 # --- verbs talking to the manager ---
