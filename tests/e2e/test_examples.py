@@ -142,3 +142,31 @@ def test_no_manager_is_a_one_line_error(tmp_path):
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "No sysvisor manager is running" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_manager_level_verbs(manager):
+    m = manager
+    m.wait_for("flaky failed", lambda: m.prop("flaky", "ActiveState") == "failed", timeout=30)
+    running = m.cli("is-system-running")
+    assert (running.returncode, running.stdout) == (1, "degraded\n")
+    overview = m.cli("status")
+    assert re.search(r"^\s+State: degraded$", overview.stdout, re.M), overview.stdout
+    assert re.search(r"^\s+Failed: 1 units$", overview.stdout, re.M)
+    assert "ticker.service" in overview.stdout  # the cgroup/process tree
+    failed = m.cli("list-units", "--failed", "--no-legend", "--plain")
+    assert failed.stdout.split()[:4] == ["flaky.service", "loaded", "failed", "failed"], failed.stdout
+    every = m.cli("list-units", "--all", "--no-legend", "--plain").stdout
+    assert "flaky-recovery.service loaded inactive dead" in " ".join(every.split())
+    assert m.cli("list-jobs").stdout == "No jobs running.\n"
+    assert "SystemState=degraded" in m.cli("show").stdout.splitlines()
+    cat = m.cli("cat", "ticker")
+    assert cat.stdout.startswith(f"# {EXAMPLES}/ticker.service\n[Unit]\n")
+    # ticker has no ExecReload=: reload-or-restart restarts it
+    pid = m.prop("ticker", "MainPID")
+    assert m.cli("reload-or-restart", "ticker").returncode == 0
+    assert m.prop("ticker", "MainPID") not in ("0", pid)
+    not_reloadable = m.cli("reload", "ticker")
+    assert not_reloadable.returncode == 1
+    assert "Job type reload is not applicable for unit ticker.service." in not_reloadable.stderr
+    assert m.cli("reset-failed").returncode == 0  # no unit: every unit
+    assert m.cli("is-system-running").stdout == "running\n"

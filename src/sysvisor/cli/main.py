@@ -256,36 +256,61 @@ def _check_state(args, socket_path: str, good: tuple[str, ...], code: int) -> in
 
 
 def verb_status(args, socket_path: str) -> int:
-    from sysvisor.cli.render import render_status
-
-    names = args.args
-    if not names:
-        print("Listing the manager's overview is not implemented yet; name a unit: sysvisor status UNIT", file=sys.stderr)
-        return 1
+    """# spec: systemctl-and-journal.md §3; exit codes §2"""
+    import os
     import time
 
+    from sysvisor.cli.format import colors_enabled
+    from sysvisor.cli.render import render_manager_status, render_status, status_exit_code, status_unit_missing
+
+    color = colors_enabled(os.environ, sys.stdout.isatty(), sys.stderr.isatty(), True if args.color else None)
+    now = time.time_ns() // 1000
+    if not args.args:
+        import socket
+
+        from sysvisor.cli.client import request
+
+        reply = request(socket_path, {"verb": "manager"})
+        sys.stdout.write(render_manager_status(reply["properties"], now, hostname=socket.gethostname(), color=color))
+        return 0
     result = 0
-    first = True
-    color = args.color or (sys.stdout.isatty() and not _no_color())
-    for props in _units(args, socket_path, names):
-        if props.get("LoadState") == "not-found":
+    texts = []
+    for props in _units(args, socket_path, args.args):
+        if status_unit_missing(props):
             print(f"Unit {props['Id']} could not be found.", file=sys.stderr)
             result = result or EXIT_UNKNOWN
             continue
-        if not first:
-            print()
-        first = False
         lines = _journal_lines(socket_path, props["Id"], args.lines) if args.lines > 0 else []
-        sys.stdout.write(render_status(props, lines, time.time_ns() // 1000, color=color, full=args.full))
-        if props.get("ActiveState") not in ("active", "reloading"):
-            result = result or EXIT_NOT_RUNNING
+        texts.append(render_status(props, lines, now, color=color, full=args.full, now_monotonic_usec=time.monotonic_ns() // 1000))
+        result = result or status_exit_code(props)
+    sys.stdout.write("\n".join(texts))
     return result
 
 
-def _no_color() -> bool:
-    import os
+def verb_is_system_running(args, socket_path: str) -> int:
+    from sysvisor.cli.client import request
 
-    return os.environ.get("SYSTEMD_COLORS", "") in ("0", "false", "no") or "NO_COLOR" in os.environ
+    state = request(socket_path, {"verb": "manager"})["properties"]["SystemState"]
+    if not args.quiet:
+        print(state)
+    return 0 if state == "running" else 1
+
+
+def verb_list_jobs(args, socket_path: str) -> int:
+    from sysvisor.cli.client import request
+
+    jobs = request(socket_path, {"verb": "list-jobs"})["jobs"]
+    if not jobs:
+        print("No jobs running.")
+        return 0
+    width = max(len(j["unit"]) for j in jobs)
+    if not args.no_legend:
+        print(f"{'JOB':<4} {'UNIT':<{width}} {'TYPE':<7} STATE")
+    for j in jobs:
+        print(f"{j['id']:<4} {j['unit']:<{width}} {j['type']:<7} {j['state']}")
+    if not args.no_legend:
+        print(f"\n{len(jobs)} jobs listed.")
+    return 0
 
 
 def _journal_lines(socket_path: str, unit: str, n: int) -> list[str]:
@@ -307,6 +332,13 @@ def verb_show(args, socket_path: str) -> int:
 
     names = [p for spec in args.property + args.property_value for p in spec.split(",") if p]
     value_only = args.value or bool(args.property_value)
+    if not args.args:  # the manager's own properties
+        from sysvisor.cli.client import request
+
+        props = request(socket_path, {"verb": "manager"})["properties"]
+        props = {k: v for k, v in props.items() if k != "CGroupTree"}
+        sys.stdout.write(format_show(props, names or None, value_only=value_only, all_=args.all))
+        return 0
     blocks = []
     for props in _units(args, socket_path, args.args):
         blocks.append(format_show(props, names or None, value_only=value_only, all_=args.all))
@@ -315,24 +347,20 @@ def verb_show(args, socket_path: str) -> int:
 
 
 def verb_list_units(args, socket_path: str) -> int:
-    from sysvisor.cli.client import request
-    from sysvisor.cli.render import render_list_units
+    import os
 
-    reply = request(socket_path, {"verb": "list-units", "units": [mangle(n) for n in args.args]})
+    from sysvisor.cli.client import request
+    from sysvisor.cli.format import colors_enabled
+    from sysvisor.cli.render import render_list_units, select_units
+
+    reply = request(socket_path, {"verb": "list-units"})
     if not reply.get("ok"):
         return _fail(reply)
-    rows = reply["units"]
-    if args.state:
-        wanted = {s for spec in args.state for s in spec.split(",")}
-        rows = [r for r in rows if wanted & {r["LoadState"], r["ActiveState"], r["SubState"]}]
-    elif args.failed:
-        rows = [r for r in rows if r["ActiveState"] == "failed"]
-    elif not args.all:
-        rows = [r for r in rows if r["ActiveState"] != "inactive" or r.get("Job")]
-    if args.type:
-        types = {t for spec in args.type for t in spec.split(",")}
-        rows = [r for r in rows if r["Id"].rsplit(".", 1)[-1] in types]
-    sys.stdout.write(render_list_units(rows, all_=args.all, plain=args.plain, legend=not args.no_legend))
+    states = [s for spec in args.state for s in spec.split(",")] + (["failed"] if args.failed else [])
+    types = [t for spec in args.type for t in spec.split(",")]
+    rows = select_units(reply["units"], [mangle(n) for n in args.args], all_=args.all, states=states, types=types)
+    color = colors_enabled(os.environ, sys.stdout.isatty(), sys.stderr.isatty(), True if args.color else None)
+    sys.stdout.write(render_list_units(rows, all_=args.all, plain=args.plain, legend=not args.no_legend, color=color, states_filter=states or None))
     return 0
 
 
@@ -434,6 +462,10 @@ VERBS = {
     "restart": _job_verb("restart"),
     "try-restart": _job_verb("try-restart"),
     "reload": _job_verb("reload"),
+    "reload-or-restart": _job_verb("reload-or-restart"),
+    "try-reload-or-restart": _job_verb("try-reload-or-restart"),
+    "is-system-running": verb_is_system_running,
+    "list-jobs": verb_list_jobs,
     "reset-failed": verb_reset_failed,
     "kill": verb_kill,
     "exit": verb_exit,

@@ -24,7 +24,7 @@ JOB_VERBS = {
     "try-restart": lambda unit, rid: E.RestartRequested(unit, rid, only_if_active=True),
     "reload": lambda unit, rid: E.ReloadRequested(unit, rid),
 }
-READ_ONLY_VERBS = {"ping", "manager-info", "units", "list-units"}
+READ_ONLY_VERBS = {"ping", "manager-info", "units", "list-units", "manager", "list-jobs"}
 # the verb word systemctl uses in "Failed to start x: …"
 _VERB_WORDS = {"try-restart": "try-restart", "reset-failed": "reset failed state of"}
 
@@ -71,12 +71,23 @@ class RequestHandler:
             found.append(self.shell.properties(name) if name in self.shell.units else _not_found_properties(name))
         return {"ok": True, "units": found}
 
+    def verb_manager(self, conn, request, units) -> dict:
+        """The manager's own properties (`status`/`show` with no unit, is-system-running)."""
+        return {"ok": True, "properties": self.shell.manager_properties()}
+
+    def verb_list_jobs(self, conn, request, units) -> dict:
+        jobs = [
+            {"id": job.id, "unit": name, "type": str(job.type), "state": job.state}
+            for name, job in sorted(self.shell.manager.jobs.by_unit.items(), key=lambda kv: kv[1].id)
+        ]
+        return {"ok": True, "jobs": jobs}
+
     def verb_list_units(self, conn, request, units) -> dict:
         names = self._expand(units) if units else sorted(self.shell.units)
         rows = []
         for name in names:
             props = self.shell.properties(name)
-            rows.append({k: props.get(k, "") for k in ("Id", "LoadState", "ActiveState", "SubState", "Description")} | {"Job": ""})
+            rows.append({k: props.get(k, "") for k in ("Id", "LoadState", "ActiveState", "SubState", "Description", "Job", "JobType")})
         return {"ok": True, "units": rows}
 
     # --- changing things ---
@@ -110,16 +121,35 @@ class RequestHandler:
 
     verb_stop = verb_restart = verb_try_restart = verb_reload = verb_start
 
-    def _job(self, conn: Connection, request: dict, units: list[str]) -> dict | None:
+    def verb_reload_or_restart(self, conn, request, units):
+        """Reload where the unit can reload and is running, else restart (try-: only if
+        running). # systemd: JOB_RELOAD_OR_START / job_type_collapse()"""
+        return self._job(conn, request, units, collapse=self._reload_or_restart(request["verb"].startswith("try-")))
+
+    verb_try_reload_or_restart = verb_reload_or_restart
+
+    def _reload_or_restart(self, only_if_active: bool):
+        def collapse(name: str) -> str:
+            props = self.shell.properties(name)
+            active = props.get("ActiveState") in ("active", "reloading")
+            can_reload = bool(props.get("ExecReload")) or props.get("Type") == "notify-reload"
+            if active and can_reload:
+                return "reload"
+            return "try-restart" if only_if_active else "restart"
+
+        return collapse
+
+    def _job(self, conn: Connection, request: dict, units: list[str], collapse=None) -> dict | None:
         verb = request["verb"]
         names = self._expand(units, keep_unmatched=True)
         for name in names:
             if name not in self.shell.units:
                 word = _VERB_WORDS.get(verb, verb)
                 return error_reply(f"Failed to {word} {name}: Unit {name} not found.", 5)
+        verbs = {name: collapse(name) if collapse else verb for name in names}
         if request.get("no_block"):
             for name in names:
-                self.shell.feed(JOB_VERBS[verb](name, None))
+                self.shell.feed(JOB_VERBS[verbs[name]](name, None))
             return {"ok": True}
         outstanding: dict[int, str] = {}
         failures: list[dict] = []
@@ -135,7 +165,7 @@ class RequestHandler:
         rids = [self.shell.new_request_id(done) for _ in names]
         outstanding.update(zip(rids, names))
         for rid, name in zip(rids, names):
-            self.shell.feed(JOB_VERBS[verb](name, rid))
+            self.shell.feed(JOB_VERBS[verbs[name]](name, rid))
         return None  # answered from `done`, possibly already
 
     def _expand(self, patterns: list[str], keep_unmatched: bool = False) -> list[str]:

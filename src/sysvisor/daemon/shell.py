@@ -68,6 +68,8 @@ class Shell:
         self._events: deque[E.Event] = deque()
         self._pid_unit: dict[int, str] = {}
         self.job_listeners: dict[int, Callable[[A.JobCompleted], None]] = {}
+        self.started_realtime = realtime_usec()
+        self.boot_finished = False  # set once the boot jobs have all completed
         self._next_request_id = 1
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
@@ -89,6 +91,8 @@ class Shell:
             for action in actions:
                 self._carry_out(action)
             now = None
+        if not self.boot_finished and not self.manager.jobs.by_unit:
+            self.boot_finished = True
         self.journal.flush()
 
     def new_request_id(self, listener: Callable[[A.JobCompleted], None]) -> int:
@@ -332,6 +336,9 @@ class Shell:
                     start_time=start + offset if start else 0, stop_time=stop + offset if stop else 0,
                 )
         props.update(runtime)
+        job = self.manager.jobs.get(name)
+        props["Job"] = job.id if job else 0  # status prints "Job: <id>", list-units the type
+        props["JobType"] = str(job.type) if job else ""
         for key, value in list(props.items()):
             if key.endswith("TimestampMonotonic"):
                 props[key[: -len("Monotonic")]] = value + offset if value else 0
@@ -343,15 +350,55 @@ class Shell:
         if props.get("ActiveState") not in ("inactive", "failed"):
             props["TasksCurrent"] = c.tasks(name)
             props["MemoryCurrent"] = c.memory(name)
-            cpu = c.cpu_usage_nsec(name)
-            props["CPUUsageNSec"] = cpu
+            props["CPUUsageNSec"] = c.cpu_usage_nsec(name)
             props["ControlGroup"] = c.display_path(name)
+            props["CGroupProcesses"] = [(pid, _cmdline(pid)) for pid in c.pids(name)]
         return props
+
+    def manager_properties(self) -> dict:
+        """`systemctl show` with no unit: the manager's state. # spec: systemctl-and-journal.md §1"""
+        from sysvisor import __version__
+
+        states = [self.manager.runtime_properties(n)["ActiveState"] for n in self.units if n in self.manager.services]
+        failed = sum(1 for s in states if s == "failed")
+        jobs = len(self.manager.jobs.by_unit)
+        if self.manager.shutting_down:
+            system_state = "stopping"
+        elif failed:
+            system_state = "degraded"
+        elif jobs and not self.boot_finished:
+            system_state = "starting"
+        else:
+            system_state = "running"
+        base = getattr(self.containment, "base", None)
+        tree = {"path": "/", "processes": [], "children": []}
+        for name in sorted(self.units):
+            pids = self.containment.pids(name) if name in self._tracked_units() or self.containment.kind == "cgroup" else []
+            if pids:
+                tree["children"].append({"path": name, "processes": [(pid, _cmdline(pid)) for pid in pids]})
+        return {
+            "Version": f"sysvisor {__version__}",
+            "SystemState": system_state,
+            "NNames": len(self.units),
+            "NJobs": jobs,
+            "NFailedUnits": failed,
+            "UserspaceTimestamp": self.started_realtime,
+            "ControlGroup": self.containment.display_path("").rstrip("/") if base else "",
+            "CGroupTree": tree,
+        }
 
     def close(self) -> None:
         self.output.close_all()
         self.journal.flush()
         self.containment.close()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 _ACTION_VERBS = {"reboot": "Rebooting", "poweroff": "Powering off", "halt": "Halting", "kexec": "Rebooting with kexec", "soft": "Soft-rebooting", "exit": "Exiting"}
