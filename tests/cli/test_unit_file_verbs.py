@@ -17,9 +17,9 @@ WEB = "[Unit]\nDescription=Web\n[Service]\nExecStart=/bin/sleep 60\n[Install]\nW
 HELPER = "[Service]\nExecStart=/bin/true\n"
 
 
-def sysvisor(*args, **kw):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), SYSVISOR_SOCKET="/nonexistent/sysvisor.sock")
-    return subprocess.run([sys.executable, "-m", "sysvisor", *args], env=env, capture_output=True, text=True, timeout=30, **kw)
+def sysvisor(*args, env_extra=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), SYSVISOR_SOCKET="/nonexistent/sysvisor.sock", **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "sysvisor", *args], env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -96,3 +96,24 @@ def test_list_unit_files(root):
     r = sysvisor("list-unit-files", "--root", str(root), "--no-legend", "*.service")
     rows = [line.split()[:2] for line in r.stdout.splitlines()]
     assert ["web.service", "enabled"] in rows and ["helper.service", "static"] in rows
+
+
+def test_edit_writes_a_drop_in_through_the_editor(root, tmp_path):
+    editor = tmp_path / "editor.sh"
+    # a scripted "editor": inserts a line right after the header block
+    editor.write_text('#!/bin/sh\nsed -i "3a [Service]\\nEnvironment=EDITED=1" "$1"\n')
+    editor.chmod(0o755)
+    r = sysvisor("edit", "--root", str(root), "web", env_extra={"EDITOR": str(editor)})
+    assert r.returncode == 0, r.stderr
+    # the existing override.conf is what the editor got, with the new lines on top
+    override = root / "etc/systemd/system/web.service.d/override.conf"
+    assert override.read_text() == "[Service]\nEnvironment=EDITED=1\n[Service]\nEnvironment=A=1\n"
+    cat = sysvisor("cat", "--root", str(root), "web").stdout
+    assert f"# {override}\n[Service]\nEnvironment=EDITED=1\n" in cat
+
+
+def test_edit_with_an_editor_that_writes_nothing_cancels(root, tmp_path):
+    r = sysvisor("edit", "--root", str(root), "helper", env_extra={"EDITOR": "true"})
+    assert r.returncode == 0
+    assert "canceled: temporary file is empty" in r.stderr
+    assert not (root / "etc/systemd/system/helper.service.d").exists()

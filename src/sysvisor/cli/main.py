@@ -169,7 +169,7 @@ def _logs(rest: list[str]) -> int:
 
 # --- verbs on unit files (work without a manager) ---
 
-UNIT_FILE_VERBS = ("enable", "disable", "is-enabled", "mask", "unmask", "cat", "list-unit-files")
+UNIT_FILE_VERBS = ("enable", "disable", "is-enabled", "mask", "unmask", "cat", "list-unit-files", "edit")
 
 
 def _unit_file_verb(verb: str, args, socket_path: str) -> int:
@@ -199,6 +199,8 @@ def _unit_file_verb(verb: str, args, socket_path: str) -> int:
         rc = unitfiles.verb_unmask(ctx, names)
     elif verb == "cat":
         return unitfiles.verb_cat(ctx, names)
+    elif verb == "edit":
+        rc = unitfiles.verb_edit(ctx, names, full=args.full, force=args.force)
     else:
         states = [s for spec in args.state for s in spec.split(",")]
         return unitfiles.verb_list_unit_files(ctx, args.args, not args.no_legend, states)

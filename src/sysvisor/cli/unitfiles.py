@@ -42,7 +42,8 @@ class Context:
         paths = default_search_paths(user=self.user)
         return UnitLoader([_rooted(self.root, p) for p in paths])
 
-    def mask_dir(self) -> str:
+    def write_dir(self) -> str:
+        """Where mask and edit write: the manager's first unit dir, else /etc (or /run with --runtime)."""
         if self.config_dir:
             return self.config_dir
         if self.user:
@@ -90,7 +91,7 @@ def verb_is_enabled(ctx: Context, names: list[str], quiet: bool) -> int:
 
 def verb_mask(ctx: Context, names: list[str]) -> int:
     """A symlink to /dev/null in the config directory. # spec: unit-files.md §4.3"""
-    directory = ctx.mask_dir()
+    directory = ctx.write_dir()
     rc = 0
     for name in names:
         path = os.path.join(directory, name)
@@ -112,7 +113,7 @@ def verb_mask(ctx: Context, names: list[str]) -> int:
 
 
 def verb_unmask(ctx: Context, names: list[str]) -> int:
-    directory = ctx.mask_dir()
+    directory = ctx.write_dir()
     for name in names:
         path = os.path.join(directory, name)
         if os.path.islink(path) and os.readlink(path) == "/dev/null":
@@ -166,3 +167,72 @@ def verb_list_unit_files(ctx: Context, patterns: list[str], legend: bool, states
         rows.append((name, state, None))
     sys.stdout.write(render_list_unit_files(rows, legend=legend, color=sys.stdout.isatty()))
     return 0 if rows else 1
+
+
+EDIT_HEAD = """### Editing {path}
+### Anything between here and the comment below will become the contents of the drop-in file
+
+"""
+EDIT_TAIL = """
+### Edits below this comment will be discarded
+"""
+_EDITORS = ("editor", "nano", "vim", "vi")
+
+
+def verb_edit(ctx: Context, names: list[str], *, full: bool, force: bool) -> int:
+    """Open $SYSTEMD_EDITOR/$EDITOR/$VISUAL on a drop-in (or with --full a copy of the whole
+    unit) and write it only if the editor succeeded and left something.
+    # spec: systemctl-and-journal.md §1 (edit); systemd: systemctl-edit.c"""
+    import shlex
+    import shutil
+    import subprocess
+    import tempfile
+
+    loader = ctx.loader()
+    directory = ctx.write_dir()
+    rc = 0
+    for name in names:
+        unit = loader.load(name)
+        if unit.fragment_path is None and not force:
+            print(f"Unit {name} not found, cannot edit. Use --force to create it.", file=sys.stderr)
+            rc = 1
+            continue
+        target = os.path.join(directory, name) if full else os.path.join(directory, name + ".d", "override.conf")
+        current = ""
+        source = target if os.path.exists(target) else (unit.fragment_path if full else None)
+        if source:
+            with open(source, errors="replace") as f:
+                current = f.read()
+        context = ""
+        if not full:
+            for path in ([unit.fragment_path] if unit.fragment_path else []) + [p for p in unit.dropin_paths if p != target]:
+                with open(path, errors="replace") as f:
+                    context += f"\n### {path}\n" + "".join("# " + line if line.strip() else "#\n" for line in f.read().splitlines(True))
+        text = (EDIT_HEAD.format(path=target) + current + EDIT_TAIL + context) if not full else current
+        editor = next((os.environ[v] for v in ("SYSTEMD_EDITOR", "EDITOR", "VISUAL") if os.environ.get(v)), None)
+        argv = shlex.split(editor) if editor else [next((e for e in _EDITORS if shutil.which(e)), "vi")]
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", prefix=f".#{name}", delete=False) as tmp:
+            tmp.write(text)
+        try:
+            if subprocess.run([*argv, tmp.name]).returncode != 0:
+                print(f"Editor {argv[0]} failed; {target} left unchanged.", file=sys.stderr)
+                rc = 1
+                continue
+            with open(tmp.name) as f:
+                edited = f.read()
+        finally:
+            os.unlink(tmp.name)
+        if not full:
+            edited = edited.split(EDIT_TAIL, 1)[0]
+            if edited.startswith(EDIT_HEAD.format(path=target)):
+                edited = edited[len(EDIT_HEAD.format(path=target)):]
+        edited = edited.strip("\n") + "\n" if edited.strip() else ""
+        if not edited:
+            print(f'Editing "{target}" canceled: temporary file is empty.', file=sys.stderr)
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target + ".tmp", "w") as f:
+            f.write(edited)
+        os.replace(target + ".tmp", target)
+        print(f"Successfully installed edited file '{target}'.", file=sys.stderr)
+    return rc
