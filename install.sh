@@ -8,11 +8,12 @@ if [ -z "$py" ]; then echo "install.sh: python3 is required" >&2; exit 1; fi
 if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     echo "install.sh: sysvisor needs Python >= 3.11 (found $("$py" --version 2>&1))" >&2; exit 1
 fi
+py=$("$py" -c 'import sys; print(sys.executable)')  # the interpreter itself, not a wrapper
 if [ "$(id -u)" = 0 ]; then bindir=/usr/local/bin; else bindir="$HOME/.local/bin"; fi
 mkdir -p "$bindir"
 cat > "$bindir/sysvisor.tmp" <<EOF
-#!$py
-# sysvisor launcher, written by $here/install.sh
+#!$py -IS
+# sysvisor launcher, written by $here/install.sh (-IS: no site-packages, nothing to import at start-up)
 import sys
 sys.path.insert(0, "$here/src")
 from sysvisor.cli.main import main

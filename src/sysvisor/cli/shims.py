@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-_SHIM = """#!{python}
+_SHIM = """#!{python} -IS
 # {name} shim installed by `sysvisor install-shims`: forwards to sysvisor.
 import sys
 sys.path.insert(0, {src!r})
