@@ -183,3 +183,15 @@ def _state(pid: int) -> str:
             return f.read().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "gone"
+
+
+def test_list_dependencies_tree(run):
+    m = run({
+        "app.service": "[Unit]\nWants=db.service cache.service\nRequires=base.target\n[Service]\nExecStart=/bin/sleep 60\n",
+        "db.service": "[Service]\nExecStart=/bin/sleep 60\n",
+        "cache.service": "[Service]\nExecStart=/bin/sleep 60\n",
+        "base.target": "[Unit]\nWants=db.service\n",
+    })
+    assert m.cli("start", "db").returncode == 0
+    out = m.cli("list-dependencies", "app").stdout
+    assert out == "app.service\n○ ├─base.target\n● │ └─db.service\n○ ├─cache.service\n● └─db.service\n", out

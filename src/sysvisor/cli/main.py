@@ -289,6 +289,39 @@ def verb_status(args, socket_path: str) -> int:
     return result
 
 
+def verb_list_dependencies(args, socket_path: str) -> int:
+    """The Requires=/Requisite=/Wants=/BindsTo=/Upholds= tree; only targets are expanded
+    unless --all. # systemd: systemctl-list-dependencies.c"""
+    import os
+
+    from sysvisor.cli.format import Style, active_state_color, active_state_glyph, colors_enabled
+
+    st = Style(color=colors_enabled(os.environ, sys.stdout.isatty(), sys.stderr.isatty(), True if args.color else None))
+    root = mangle(args.args[0]) if args.args else "default.target"
+    kinds = ("Requires", "Requisite", "Wants", "BindsTo", "Upholds", "ConsistsOf")
+    cache: dict[str, dict] = {}
+
+    def props(name: str) -> dict:
+        if name not in cache:
+            cache[name] = _units(args, socket_path, [name])[0]
+        return cache[name]
+
+    print(root)
+
+    def walk(name: str, prefix: str, seen: frozenset[str]) -> None:
+        deps = sorted({d for k in kinds for d in props(name).get(k) or ()})
+        for i, dep in enumerate(deps):
+            last = i == len(deps) - 1
+            state = props(dep).get("ActiveState")
+            glyph = st.paint(st.glyph(active_state_glyph(state)), active_state_color(state))
+            print(f"{glyph} {prefix}{st.glyph('tree-right' if last else 'tree-branch')}{dep}")
+            if dep not in seen and (args.all or dep.endswith(".target")):
+                walk(dep, prefix + ("  " if last else st.glyph("tree-vertical")), seen | {dep})
+
+    walk(root, "", frozenset({root}))
+    return 0
+
+
 def verb_is_system_running(args, socket_path: str) -> int:
     from sysvisor.cli.client import request
 
@@ -468,6 +501,7 @@ VERBS = {
     "try-reload-or-restart": _job_verb("try-reload-or-restart"),
     "is-system-running": verb_is_system_running,
     "list-jobs": verb_list_jobs,
+    "list-dependencies": verb_list_dependencies,
     "reset-failed": verb_reset_failed,
     "kill": verb_kill,
     "exit": verb_exit,
