@@ -195,3 +195,16 @@ def test_list_dependencies_tree(run):
     assert m.cli("start", "db").returncode == 0
     out = m.cli("list-dependencies", "app").stdout
     assert out == "app.service\n○ ├─base.target\n● │ └─db.service\n○ ├─cache.service\n● └─db.service\n", out
+
+
+def test_kill_sigterm_is_clean_sigkill_restarts(run):
+    # trap 6: SIGTERM of a non-oneshot main process is a clean exit; SIGKILL is not
+    m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=on-failure\nRestartSec=0\n"})
+    assert m.cli("start", "svc").returncode == 0
+    first = m.prop("svc", "MainPID")
+    assert m.cli("kill", "--signal=SIGKILL", "svc").returncode == 0
+    m.wait_for("a restart after SIGKILL", lambda: m.prop("svc", "MainPID") not in ("0", first) and m.prop("svc", "ActiveState") == "active")
+    assert m.prop("svc", "NRestarts") == "1"
+    assert m.cli("kill", "svc").returncode == 0  # SIGTERM by default
+    m.wait_for("svc inactive", lambda: m.prop("svc", "ActiveState") == "inactive")
+    assert m.cli("show", "svc", "-p", "Result,NRestarts", "--value").stdout.split() == ["success", "1"]
