@@ -470,7 +470,7 @@ def verb_kill(args, socket_path: str) -> int:
 
     name = args.signal.upper()
     try:
-        signum = int(name) if name.isdigit() else int(signal.Signals(name if name.startswith("SIG") else "SIG" + name))
+        signum = int(name) if name.isdigit() else int(signal.Signals[name if name.startswith("SIG") else "SIG" + name])
     except (KeyError, ValueError):
         print(f"Failed to parse signal string {args.signal}.", file=sys.stderr)
         return 1
