@@ -11,13 +11,14 @@ class NoManager(Exception):
     """No manager answers on the socket; str() is the one-line message for the user."""
 
 
-def find_socket(explicit: str | None) -> str:
-    """`--socket` if given, else `$SYSVISOR_SOCKET`, else the default runtime dir's socket."""
+def find_socket(explicit: str | None, user: bool | None = None) -> str:
+    """`--socket` if given; with --user/--system that scope's socket; else
+    `$SYSVISOR_SOCKET`, else the default runtime dir's socket."""
     if explicit:
         return explicit
     from sysvisor.protocol.control import default_socket_path
 
-    return default_socket_path()
+    return default_socket_path(user)
 
 
 def request(socket_path: str, message: dict, timeout: float | None = None) -> dict:

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if verb in UNIT_FILE_VERBS:
         from sysvisor.cli.client import find_socket
 
-        return _unit_file_verb(verb, args, find_socket(args.socket))
+        return _unit_file_verb(verb, args, find_socket(args.socket, _scope(args)))
     handler = VERBS.get(verb)
     if handler is None:
         print(f"Unknown command verb '{verb}'.", file=sys.stderr)
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from sysvisor.cli.client import NoManager, find_socket
 
     try:
-        return handler(args, find_socket(args.socket))
+        return handler(args, find_socket(args.socket, _scope(args)))
     except NoManager as e:
         print(str(e), file=sys.stderr)
         return 1
@@ -106,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _scope(args) -> bool | None:
+    """--user → True, --system → False, neither → None (the caller's default)."""
+    return True if args.user else False if args.system else None
 
 
 def _delegate(verb: str, rest: list[str]) -> int:

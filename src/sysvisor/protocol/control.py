@@ -73,13 +73,14 @@ def error_reply(message: str, exit_status: int = 1) -> dict:
     return {"ok": False, "error": message, "exit": exit_status}
 
 
-def runtime_dir(uid: int | None = None) -> str:
-    """Where the manager's sockets live: /run/sysvisor for root, else $XDG_RUNTIME_DIR/sysvisor.
+def runtime_dir(uid: int | None = None, *, user: bool | None = None) -> str:
+    """Where the manager's sockets live: /run/sysvisor for the system manager (root's
+    default), else $XDG_RUNTIME_DIR/sysvisor. `user` forces the scope (--user/--system).
 
     # spec: issue 2 contract; notify-and-watchdog.md §1
     """
     uid = os.getuid() if uid is None else uid
-    if uid == 0:
+    if (uid == 0) if user is None else not user:
         return "/run/sysvisor"
     base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/sysvisor-{uid}"
     return os.path.join(base, "sysvisor")
@@ -94,6 +95,8 @@ def state_dir(uid: int | None = None) -> str:
     return os.path.join(base, "sysvisor")
 
 
-def default_socket_path() -> str:
-    """`$SYSVISOR_SOCKET`, else the control socket in the default runtime dir."""
-    return os.environ.get("SYSVISOR_SOCKET") or os.path.join(runtime_dir(), "control")
+def default_socket_path(user: bool | None = None) -> str:
+    """`$SYSVISOR_SOCKET`, else the control socket in the runtime dir of the scope."""
+    if user is None and os.environ.get("SYSVISOR_SOCKET"):
+        return os.environ["SYSVISOR_SOCKET"]
+    return os.path.join(runtime_dir(user=user), "control")
