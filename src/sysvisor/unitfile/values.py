@@ -181,8 +181,10 @@ def parse_unsigned(text: str, bits: int = 32) -> int:
     t = text.lstrip(WHITESPACE)
     if t.startswith("+"):
         t = t[1:]
-    if t.startswith("-") or not t:
-        raise ValueError("EINVAL" if not t.startswith("-") or not t[1:].strip("0123456789") == "" else "ERANGE")
+    if not t:
+        raise ValueError("EINVAL")
+    if t.startswith("-"):  # strtoul() would wrap a negative number: systemd refuses it
+        raise ValueError("ERANGE" if t[1:].isdigit() else "EINVAL")
     if t[:2] in ("0x", "0X"):
         digits, base = t[2:], 16
         valid = "0123456789abcdefABCDEF"
