@@ -109,7 +109,6 @@ def collect_host_facts(user: bool = False) -> HostFacts:
         pretty_hostname="", kernel_release=platform.release(), os_release=osr,
         user_name=user_name, uid=uid, group_name=group_name, gid=gid, home=home, shell=shell,
         tmp_dir=os.environ.get("TMPDIR", "/tmp"), var_tmp_dir=os.environ.get("TMPDIR", "/var/tmp"),
-        credentials_dir=os.environ.get("CREDENTIALS_DIRECTORY", ""),
     )
     if not user:
         return HostFacts(**common)
