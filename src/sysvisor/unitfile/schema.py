@@ -121,7 +121,7 @@ DIRECTIVES: dict[tuple[str, str], Directive] = {
     ("Service", "RootDirectory"): D(S, "root_directory", "path"),
     ("Service", "User"): D(S, "user", "user"),
     ("Service", "Group"): D(S, "group", "user"),
-    ("Service", "SupplementaryGroups"): D(S, "supplementary_groups", "strlist"),
+    ("Service", "SupplementaryGroups"): D(S, "supplementary_groups", "groups"),
     ("Service", "UMask"): D(S, "umask", "mode"),
     ("Service", "Nice"): D(S, "nice", "nice"),
     ("Service", "StandardInput"): D(S, "standard_input", "std"),

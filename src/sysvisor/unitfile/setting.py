@@ -18,6 +18,7 @@ Kinds and what an empty value does (spec: unit-files.md §2):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -397,18 +398,70 @@ def _path(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     _set(ctx, d, value)
 
 
+_STRICT_USER = re.compile(r"[a-zA-Z_][a-zA-Z0-9_-]{0,30}\$?")
+
+
+def user_name_validity(name: str) -> str:
+    """`strict`, `relaxed` (accepted with a warning) or `invalid`.
+
+    # systemd: valid_user_group_name(VALID_USER_RELAX|VALID_USER_ALLOW_NUMERIC|VALID_USER_WARN)
+    """
+    if name.isascii() and name.isdigit():
+        uid = int(name)
+        return "strict" if uid < 2**32 - 1 and uid != 65535 else "invalid"
+    if not name or name[0] == " " or name[-1] == " " or ":" in name or "/" in name:
+        return "invalid"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name) or v.has_surrogates(name):
+        return "invalid"
+    if name[0] == "-" and name[1:].isdigit():
+        return "invalid"
+    return "strict" if _STRICT_USER.fullmatch(name) else "relaxed"
+
+
+def _check_user_name(ctx: Interpretation, a: Assignment, name: str) -> bool:
+    validity = user_name_validity(name)
+    if validity == "invalid":
+        ctx.fail(a, f"Invalid user/group name or numeric ID: {name}")
+        return False
+    if validity == "relaxed":  # logged without file:line by systemd
+        ctx.diagnostics.append(warning("", 0, f"Accepting user/group name '{name}', which does not match "
+                                              "strict user/group name rules."))
+    return True
+
+
 def _user(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """User=/Group=: empty resets; an invalid name is fatal. # systemd: config_parse_user_group_compat()"""
     if not a.value:
         _set(ctx, d, None)
         return
     try:
         value = ctx.expand(a.value)
     except SpecifierError as exc:
-        ctx.fail(a, f"Failed to resolve user/group specifiers in {a.value}: {exc}")
+        ctx.fail(a, f"Failed to resolve unit specifiers in {a.value}: {exc}")
+        return
+    if not _check_user_name(ctx, a, value):
         return
     if a.key == "User" and value == "nobody":
         ctx.warn(a, "Special user nobody configured, this is not safe!")
     _set(ctx, d, value)
+
+
+def _groups(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """SupplementaryGroups=: appended, empty resets. # systemd: config_parse_user_group_strv_compat()"""
+    lst = _get(ctx, d)
+    if not a.value:
+        lst.clear()
+        return
+    for word in a.value.split():
+        try:
+            value = ctx.expand(word)
+        except SpecifierError as exc:
+            ctx.fail(a, f"Failed to resolve unit specifiers in {word}: {exc}")
+            return
+        if not _check_user_name(ctx, a, value):
+            return
+        if value not in lst:
+            lst.append(value)
 
 
 def _mode(ctx: Interpretation, d: Directive, a: Assignment) -> None:
@@ -611,7 +664,7 @@ KINDS: dict[str, Callable[[Interpretation, Directive, Assignment], None]] = {
     "exit_status": _exit_status, "exit_set": _exit_set, "deps": _deps, "exec": _exec,
     "env": _env, "env_file": _env_file, "pass_env": _name_list, "unset_env": _name_list,
     "strlist": _name_list, "docs": _docs, "condition": _condition, "path": _path, "user": _user,
-    "mode": _mode, "nice": _nice, "limit": _limit, "std": _std_stream,
+    "groups": _groups, "mode": _mode, "nice": _nice, "limit": _limit, "std": _std_stream,
     "install_names": _install_names, "install_string": _install_string, "bus_name": _bus_name,
     "timer_span": _timer_span, "calendar": _calendar, "trigger_unit": _trigger_unit,
     "obsolete_dep": _obsolete_dep, "removed": _removed, "deprecated_cgroup": _deprecated_cgroup,

@@ -55,6 +55,14 @@ _TIME_SUFFIXES: tuple[tuple[str, int], ...] = (
 )
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def has_surrogates(text: str) -> bool:
+    """True if text holds bytes that were not UTF-8 (decoded with surrogateescape)."""
+    return _SURROGATE.search(text) is not None
+
+
 def _skip(text: str, i: int, chars: str) -> int:
     while i < len(text) and text[i] in chars:
         i += 1
