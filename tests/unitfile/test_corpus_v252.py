@@ -22,7 +22,7 @@ ANALYZE = shutil.which("systemd-analyze")
 
 
 def _normalise(lines):
-    out = [line.replace(str(DATA) + "/", "") for line in lines if not line.startswith("Accepting user/group name")]
+    out = [line.replace(str(DATA) + "/", "") for line in lines]
     if not HAVE_CALENDAR:  # OnCalendar= is validated by core.calendar (another branch)
         out = [line for line in out if "calendar specification" not in line]
     return out

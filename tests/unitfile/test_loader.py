@@ -241,3 +241,37 @@ def test_default_search_paths():
     user = default_search_paths(True, {"HOME": "/home/u", "XDG_RUNTIME_DIR": "/run/user/1000"})
     assert user[0] == "/home/u/.config/systemd/user.control" and "/home/u/.config/systemd/user" in user
     assert user[-1] == "/run/user/1000/systemd/generator.late"
+
+
+def test_type_dropin_dir_is_weakest_even_from_an_earlier_path(make_loader):
+    # observed with systemd-analyze verify (v252): a later path's foo-bar.service.d/10.conf beats
+    # an earlier path's service.d/10.conf; dash-prefix dirs follow search-path order
+    loader = make_loader({"lib/foo-bar.service": "[Service]\nExecStart=/bin/true\n",
+                          "etc/service.d/10.conf": "[Service]\nRestartSec=1\n",
+                          "lib/foo-bar.service.d/10.conf": "[Service]\nRestartSec=2\n",
+                          "etc/foo-.service.d/20.conf": "[Service]\nRestart=always\n",
+                          "lib/foo-.service.d/20.conf": "[Service]\nRestart=on-failure\n"})
+    u = loader.load("foo-bar.service")
+    assert u.service.restart_usec == 2_000_000
+    assert u.service.restart is RestartPolicy.ALWAYS
+
+
+def test_release_252_does_not_know_newer_directives(make_loader, tmp_path):
+    from sysvisor.unitfile.loader import UnitLoader
+    make_loader({"etc/r.service": "[Service]\nExecStart=/bin/true\nRestartSteps=3\nRestartMaxDelaySec=9\n"})
+    new = UnitLoader([str(tmp_path / "etc")], release=257)
+    assert new.load("r.service").service.restart_steps == 3
+    old = UnitLoader([str(tmp_path / "etc")], release=252)
+    assert old.load("r.service").service.restart_steps == 0
+    assert [d.message for d in old.diagnostics("r.service")] == [
+        "Unknown key 'RestartSteps' in section [Service], ignoring.",
+        "Unknown key 'RestartMaxDelaySec' in section [Service], ignoring."]
+
+
+def test_known_but_unsupported_directive_gets_a_notice(make_loader):
+    loader = make_loader({"etc/p.service": "[Service]\nExecStart=/bin/true\nProtectSystem=strict\nBogus=1\n"})
+    loader.load("p.service")
+    diags = loader.diagnostics("p.service")
+    assert [(d.severity, d.message) for d in diags] == [
+        ("notice", "ProtectSystem= is not supported by sysvisor, ignoring."),
+        ("warning", "Unknown key 'Bogus' in section [Service], ignoring.")]

@@ -47,3 +47,20 @@ def test_value_parsers_raise_only_valueerror(text):
 def test_timespan_roundtrip_through_format(usec):
     from sysvisor.unitfile.values import format_timespan
     assert parse_timespan(format_timespan(usec)) == usec
+
+
+def _quote(arg):
+    # double-quote and escape what extract_first_word would otherwise split or decode
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+ARG = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ARG, max_size=6))
+def test_exec_argv_round_trips_through_quoting(args):
+    line = "/bin/prog " + " ".join(_quote(a) for a in args)
+    res = parse_exec(line)
+    assert not res.messages
+    assert res.commands[0].argv == ("/bin/prog", *args)

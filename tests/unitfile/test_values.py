@@ -153,3 +153,11 @@ def test_limits_and_sizes():
     assert v.parse_mode("0027") == 0o27
     with pytest.raises(ValueError):
         v.parse_mode("999")
+
+
+def test_unsigned_like_safe_atou():
+    assert v.parse_unsigned("10") == 10 and v.parse_unsigned("0x10") == 16 and v.parse_unsigned("010") == 8
+    assert v.parse_unsigned(" +7") == 7
+    for bad, why in (("-1", "ERANGE"), ("4294967296", "ERANGE"), ("", "EINVAL"), ("1x", "EINVAL"), ("08", "EINVAL")):
+        with pytest.raises(ValueError, match=why):
+            v.parse_unsigned(bad)

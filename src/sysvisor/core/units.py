@@ -102,7 +102,7 @@ class UnitSection:
     stop_propagated_from: list[str] = field(default_factory=list)
     joins_namespace_of: list[str] = field(default_factory=list)
     on_failure_job_mode: JobMode = JobMode.REPLACE
-    on_success_job_mode: JobMode = JobMode.REPLACE
+    on_success_job_mode: JobMode = JobMode.FAIL  # systemd: unit_new() (observed 257)
     start_limit_interval_usec: int = DEFAULT_START_LIMIT_INTERVAL_USEC
     start_limit_burst: int = DEFAULT_START_LIMIT_BURST
     start_limit_action: EmergencyAction = EmergencyAction.NONE

@@ -19,7 +19,8 @@ FATAL_SUFFIX = "Unit configuration has fatal error, unit will not be started."
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One finding. `line` 0 means "about the unit as a whole" (then `path` is the unit name)."""
+    """One finding. `line` 0 means "about the unit as a whole" (then `path` is the unit name);
+    an empty `path` is a message systemd logs without any location."""
 
     path: str
     line: int
@@ -32,6 +33,8 @@ class Diagnostic:
         return self.severity == ERROR
 
     def __str__(self) -> str:
+        if not self.path:  # a plain log line (systemd logs a few without a location)
+            return self.message
         if self.line:
             return f"{self.path}:{self.line}: {self.message}"
         return f"{self.path}: {self.message}"

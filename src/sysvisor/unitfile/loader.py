@@ -109,7 +109,6 @@ def collect_host_facts(user: bool = False) -> HostFacts:
         pretty_hostname="", kernel_release=platform.release(), os_release=osr,
         user_name=user_name, uid=uid, group_name=group_name, gid=gid, home=home, shell=shell,
         tmp_dir=os.environ.get("TMPDIR", "/tmp"), var_tmp_dir=os.environ.get("TMPDIR", "/var/tmp"),
-        credentials_dir=os.environ.get("CREDENTIALS_DIRECTORY", ""),
     )
     if not user:
         return HostFacts(**common)
@@ -387,12 +386,14 @@ class UnitLoader:
         return [chosen[f] for f in sorted(chosen) if chosen[f] is not None]  # type: ignore[misc]
 
     def _add_wants_dirs(self, unit: Unit) -> None:
-        """`NAME.wants/`, `NAME.requires/` symlinks become Wants=/Requires=. # spec: §4.2"""
+        """`NAME.wants/`, `NAME.requires/`, `NAME.upholds/` symlinks become Wants=/Requires=/
+        Upholds=. # spec: unit-files.md §4.2"""
         inst = unit_name.instance(unit.name)
         names = [unit.name, *unit.aliases]
         if inst:
             names.append(unit_name.template_of(unit.name))
-        for suffix, lst in ((".wants", unit.unit.wants), (".requires", unit.unit.requires)):
+        for suffix, lst in ((".wants", unit.unit.wants), (".requires", unit.unit.requires),
+                            (".upholds", unit.unit.upholds)):
             for nm in names:
                 for sp in self.search_paths:
                     for fname in self._list(os.path.join(sp, nm + suffix)):

@@ -38,7 +38,7 @@ class HostFacts:
     runtime_dir: str = "/run"
     tmp_dir: str = "/tmp"
     var_tmp_dir: str = "/var/tmp"
-    credentials_dir: str = ""
+    credentials_dir: str = ""  # empty: RUNTIME/credentials/UNIT, as systemd 257 (observed)
 
 
 class SpecifierError(ValueError):
@@ -67,7 +67,7 @@ def specifier_values(unit: str, fragment_path: str | None, host: HostFacts) -> d
         "b": host.boot_id,
         "B": osr.get("BUILD_ID", ""),
         "C": host.cache_dir,
-        "d": host.credentials_dir,
+        "d": host.credentials_dir or f"{host.runtime_dir}/credentials/{unit}",
         "E": host.config_dir,
         "f": f_value,
         "g": host.group_name,

@@ -55,6 +55,14 @@ _TIME_SUFFIXES: tuple[tuple[str, int], ...] = (
 )
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def has_surrogates(text: str) -> bool:
+    """True if text holds bytes that were not UTF-8 (decoded with surrogateescape)."""
+    return _SURROGATE.search(text) is not None
+
+
 def _skip(text: str, i: int, chars: str) -> int:
     while i < len(text) and text[i] in chars:
         i += 1
@@ -181,8 +189,10 @@ def parse_unsigned(text: str, bits: int = 32) -> int:
     t = text.lstrip(WHITESPACE)
     if t.startswith("+"):
         t = t[1:]
-    if t.startswith("-") or not t:
-        raise ValueError("EINVAL" if not t.startswith("-") or not t[1:].strip("0123456789") == "" else "ERANGE")
+    if not t:
+        raise ValueError("EINVAL")
+    if t.startswith("-"):  # strtoul() would wrap a negative number: systemd refuses it
+        raise ValueError("ERANGE" if t[1:].isdigit() else "EINVAL")
     if t[:2] in ("0x", "0X"):
         digits, base = t[2:], 16
         valid = "0123456789abcdefABCDEF"
