@@ -202,25 +202,33 @@ class Relay:
             if self.parked:
                 self._unpark(time.monotonic())
             for key, _mask in events:
-                kind, obj = key.data
-                if kind == "stream":
-                    if obj.fd < 0 or obj in self.parked:
-                        continue  # dropped or parked earlier in this batch
-                    if not obj.read_into(self.writer):
-                        self._drop(obj)
-                    elif obj.last_read < COALESCE_BELOW:
-                        self._park(obj)
-                elif kind == "client":
-                    self._client_message(obj)
-                elif kind == "listen":
-                    self._accept()
-                elif kind == "signal":
-                    self._signals()
+                try:
+                    self._dispatch(*key.data)
+                except Exception as e:  # noqa: BLE001 - one bad event must not end every stream
+                    self.log(f"Journal relay error, continuing: {e!r}", 3)
             self.writer.flush()
             if self.stopping:
                 break
         self._stop()
         return 0
+
+    def _dispatch(self, kind: str, obj: object) -> None:
+        if kind == "stream":
+            stream = obj
+            assert isinstance(stream, Stream)
+            if stream.fd < 0 or stream in self.parked:
+                return  # dropped or parked earlier in this batch
+            if not stream.read_into(self.writer):
+                self._drop(stream)
+            elif stream.last_read < COALESCE_BELOW:
+                self._park(stream)
+        elif kind == "client":
+            assert isinstance(obj, socket.socket)
+            self._client_message(obj)
+        elif kind == "listen":
+            self._accept()
+        elif kind == "signal":
+            self._signals()
 
     def _stop(self) -> None:
         """Take the requests already sent, read every pipe empty, keep unfinished lines."""
