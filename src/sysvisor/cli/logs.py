@@ -154,8 +154,10 @@ def _parse_priority(value: str) -> set[str]:
 
     if ".." in value:
         a, _, b = value.partition("..")
-        lo = level(a) if a else 0
-        hi = level(b) if b else 7
+        try:
+            lo, hi = level(a), level(b)
+        except UsageError:
+            raise UsageError(f"Failed to parse log level range {value}") from None
         if lo > hi:
             lo, hi = hi, lo
         return {str(i) for i in range(lo, hi + 1)}
@@ -327,6 +329,20 @@ def _field_group_predicate(group: list[tuple[str, str]]) -> Callable[[Entry], bo
     return lambda e: all(e.get(k) in vs for k, vs in items)
 
 
+def compile_grep(o: Options) -> re.Pattern[str] | None:
+    """`-g PATTERN`; an all-lowercase pattern matches case-insensitively unless
+    `--case-sensitive`. # journalctl --grep"""
+    if o.grep is None:
+        return None
+    sensitive = o.case_sensitive
+    if sensitive is None:
+        sensitive = o.grep != o.grep.lower()
+    try:
+        return re.compile(o.grep, 0 if sensitive else re.IGNORECASE)
+    except re.error as e:
+        raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
+
+
 def build_predicate(o: Options, boot_id: str | None) -> Callable[[Entry], bool]:
     """All filters except time range and boot (see `main`), AND-ed together."""
     tests: list[Callable[[Entry], bool]] = []
@@ -363,14 +379,8 @@ def build_predicate(o: Options, boot_id: str | None) -> Callable[[Entry], bool]:
         tests.append(lambda e: e.get("PRIORITY") in prios)
     if o.kernel:
         tests.append(lambda e: e.get("_TRANSPORT") == "kernel")
-    if o.grep is not None:
-        sensitive = o.case_sensitive
-        if sensitive is None:  # journalctl: an all-lowercase pattern matches case-insensitively
-            sensitive = o.grep != o.grep.lower()
-        try:
-            rx = re.compile(o.grep, 0 if sensitive else re.IGNORECASE)
-        except re.error as e:
-            raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
+    rx = compile_grep(o)
+    if rx is not None:
         tests.append(lambda e: rx.search(e.get("MESSAGE", "")) is not None)
     if not tests:
         return lambda e: True
@@ -459,6 +469,8 @@ def _run(
     now_usec: int | None,
 ) -> int:
     o = parse_args(argv)
+    if o.reverse and o.follow:
+        raise UsageError("Please specify either --reverse or --follow, not both.")
     if o.help:
         out.write(USAGE)
         return 0
@@ -540,7 +552,7 @@ def _run(
     return 0
 
 
-class _Printer:
+class _Printer:  # noqa: D101 (see __init__)
     """Writes entries in the chosen mode, with `-- Boot ID --` separators in text modes."""
 
     def __init__(self, o: Options, out: TextIO, color: bool) -> None:
@@ -549,6 +561,13 @@ class _Printer:
         self.color = color
         self.previous_boot: str | None = None
         self.separators = not o.quiet and not o.output.startswith("json") and o.output not in ("export", "cat")
+        self.grep = compile_grep(o) if color else None
+
+    def _match_span(self, entry: Entry) -> tuple[int, int] | None:
+        if self.grep is None:
+            return None
+        m = self.grep.search(entry.get("MESSAGE", ""))
+        return m.span() if m else None
 
     def print(self, entry: Entry) -> None:
         o = self.o
@@ -565,6 +584,7 @@ class _Printer:
             show_all=o.show_all,
             color=self.color,
             output_fields=o.output_fields,
+            highlight=self._match_span(entry),
         )
         if o.output == "export" and hasattr(self.out, "buffer"):
             self.out.flush()
