@@ -164,7 +164,7 @@ def _run_writer(kind: str, total: int, size: int, stdout_fd: int) -> float:
 
 def _cpu() -> str:
     u = LAST_RUSAGE[0]
-    return f"cpu {u.ru_utime + u.ru_stime:.2f}s csw {u.ru_nvcsw + u.ru_nivcsw}"
+    return f"cpu {u.ru_utime + u.ru_stime:.2f}s (sys {u.ru_stime:.2f}) csw {u.ru_nvcsw + u.ru_nivcsw}"
 
 
 def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:

@@ -18,7 +18,7 @@ Theory of operation
   wake-up it flushes its journal writer once (one write per iteration, no fsync). Each read
   takes up to 1 MiB (pipes are enlarged to 1 MiB) and is stored unsplit
   (`JournalWriter.append_raw`), so its cost is per chunk, not per line.
-* After a short read (< 256 KiB) a pipe is left alone for 2 ms (`Relay._park`, the loop's
+* After a read that emptied the pipe (less than 1 MiB) the pipe is left alone for 2 ms (`Relay._park`, the loop's
   only timeout) so the next read takes what accumulated meanwhile. Measured with
   `bench/bench_journal.py pipe`: a service printing 2 M lines as fast as it can makes
   ~600–1100 context switches instead of ~300 000 with a reader that wakes for every write
@@ -63,7 +63,7 @@ from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter
 
 READ_SIZE = 1 << 20
 COALESCE = 0.002  # seconds a pipe is left alone after a short read (see Relay._park)
-COALESCE_BELOW = 256 * 1024  # a read of at least this much is not short
+COALESCE_BELOW = READ_SIZE  # only a full read (the relay is behind) is not short
 PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size default
 F_SETPIPE_SZ = 1031
 RELAY_IDENTIFIER = "sysvisor-journal"
@@ -346,7 +346,7 @@ class Relay:
             self._activate(sid, stream)
 
     def _park(self, stream: Stream) -> None:
-        """A short read: leave the pipe alone for COALESCE seconds so that the next read
+        """A read that emptied the pipe: leave it alone for COALESCE seconds so the next read
         takes a bigger chunk. A fast writer then wakes the relay (and pays for that
         wake-up in its write()) far less often; a lone line waits at most COALESCE."""
         self.sel.unregister(stream.fd)
@@ -418,6 +418,7 @@ def _listen(socket_path: str) -> socket.socket:
         raise RelayError(f"A journal relay is already listening on {socket_path}.")
     finally:
         probe.close()
+    os.makedirs(os.path.dirname(os.path.abspath(socket_path)), exist_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
     sock.bind(socket_path)
     os.chmod(socket_path, 0o600)
