@@ -18,8 +18,8 @@ Theory of operation
   wake-up it flushes its journal writer once (one write per iteration, no fsync). Each read
   takes up to 1 MiB (pipes are enlarged to 1 MiB) and is stored unsplit
   (`JournalWriter.append_raw`), so its cost is per chunk, not per line.
-* After a read that emptied the pipe (less than 1 MiB) the pipe is left alone for 2 ms (`Relay._park`, the loop's
-  only timeout) so the next read takes what accumulated meanwhile. Measured with
+* After a read that emptied the pipe (less than 1 MiB) the pipe is left alone for 2 ms
+  (`Relay._park`, the loop's only timeout) so the next read takes what accumulated. Measured with
   `bench/bench_journal.py pipe`: a service printing 2 M lines as fast as it can makes
   ~600–1100 context switches instead of ~300 000 with a reader that wakes for every write
   (`cat`), and runs at ~1.5x its /dev/null CPU time instead of ~2x. A lone line reaches the
