@@ -165,6 +165,12 @@ def test_follow_prints_new_entries(journal):
     assert out.getvalue() == "web.service: Main process exited, code=exited, status=1/FAILURE\nfresh\n"
 
 
+def test_directory_option(journal, tmp_path):
+    assert run(str(tmp_path / "elsewhere"), "-D", journal, "-u", "db", "-o", "cat")[1] == "ready\nDEBUG x\n"
+    rc, out, _ = run(journal, "--disk-usage")
+    assert rc == 0 and out.startswith("Archived and active journals take up ") and out.endswith(" in the file system.\n")
+
+
 def test_parse_args_optional_values():
     assert parse_args(["-b", "-1"]).boot == "-1"
     assert parse_args(["-b", "-u", "x"]).boot == "0"

@@ -58,6 +58,7 @@ Query the sysvisor journal.
   -q --quiet                Do not show info messages
      --no-pager             Do not pipe output into a pager (never done anyway)
      --disk-usage           Show total disk usage of all journal files
+  -D --directory=PATH       Show journal files from directory
   -h --help                 Show this help text
 """
 
@@ -94,6 +95,7 @@ class Options:
     disk_usage: bool = False
     kernel: bool = False
     help: bool = False
+    directory: str | None = None
     matches: list[list[tuple[str, str]]] = field(default_factory=lambda: [[]])
 
 
@@ -105,12 +107,13 @@ _LONG = {
     "output-fields": "yes", "utc": "no", "no-hostname": "no", "all": "no", "quiet": "no",
     "no-pager": "no", "list-boots": "no", "disk-usage": "no", "help": "no", "catalog": "no",
     "merge": "no", "full": "no", "no-full": "no", "system": "no", "user": "no", "dmesg": "no",
-    "this-boot": "no",
+    "this-boot": "no", "directory": "yes",
 }  # fmt: skip
 _SHORT = {
     "u": "unit", "t": "identifier", "p": "priority", "g": "grep", "S": "since", "U": "until",
     "b": "boot", "n": "lines", "r": "reverse", "f": "follow", "e": "pager-end", "o": "output",
     "a": "all", "q": "quiet", "h": "help", "x": "catalog", "m": "merge", "l": "full", "k": "dmesg",
+    "D": "directory",
 }  # fmt: skip
 
 
@@ -246,6 +249,8 @@ def parse_args(argv: list[str]) -> Options:
             o.boot = o.boot or "0"
         elif name == "this-boot":
             o.boot = "0"
+        elif name == "directory":
+            o.directory = value
         # catalog, merge, full, no-full, no-pager, system, user: accepted, nothing to do
         return consumed
 
@@ -343,7 +348,7 @@ def compile_grep(o: Options) -> re.Pattern[str] | None:
         raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
 
 
-def build_predicate(o: Options, boot_id: str | None) -> Callable[[Entry], bool]:
+def build_predicate(o: Options) -> Callable[[Entry], bool]:
     """All filters except time range and boot (see `main`), AND-ed together."""
     tests: list[Callable[[Entry], bool]] = []
     groups = [g for g in o.matches if g]
@@ -419,8 +424,12 @@ def _resolve_boot(reader: JournalReader, spec: str, current: str | None) -> str 
 
 
 def _use_color(out: TextIO) -> bool:
-    if os.environ.get("NO_COLOR") or os.environ.get("SYSTEMD_COLORS", "").lower() in ("0", "no", "false"):
+    """Colour on a terminal; $SYSTEMD_COLORS forces it on or off, $NO_COLOR off."""
+    forced = os.environ.get("SYSTEMD_COLORS", "").lower()
+    if os.environ.get("NO_COLOR") or forced in ("0", "no", "false", "off"):
         return False
+    if forced in ("1", "yes", "true", "on", "16", "256", "24bit"):
+        return True
     if os.environ.get("TERM") == "dumb":
         return False
     try:
@@ -450,9 +459,13 @@ def main(
         print(str(e), file=err)
         return 1
     except BrokenPipeError:
+        # `sysvisor logs | head`: stop quietly; point stdout at /dev/null so the
+        # interpreter's final flush does not complain either
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter exit quiet
-        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
             pass
         return 0
     except KeyboardInterrupt:
@@ -474,6 +487,8 @@ def _run(
     if o.help:
         out.write(USAGE)
         return 0
+    if o.directory:
+        journal_dir = o.directory
     reader = JournalReader(journal_dir)
     if o.disk_usage:
         total = 0
@@ -499,7 +514,7 @@ def _run(
     if since is not None and until is not None and since > until:
         raise UsageError("--since= must be before --until=.")
 
-    predicate = build_predicate(o, boot_id)
+    predicate = build_predicate(o)
     if o.boot is not None and o.boot != "all":
         wanted_boot = _resolve_boot(reader, o.boot, boot_id)
         if wanted_boot is None:
