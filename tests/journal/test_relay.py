@@ -195,3 +195,19 @@ def test_sigterm_drains_every_pipe_and_exits_cleanly(tmp_path):
 def test_client_errors_are_clear(tmp_path):
     with pytest.raises(RelayError, match="Failed to connect to the journal relay"):
         RelayClient(str(tmp_path / "nobody.sock"))
+
+
+def test_manager_messages_through_the_relay(relay):
+    from sysvisor.journal.message import manager_entry
+
+    journal, sock, _ = relay
+    with RelayClient(sock) as c:
+        c.log(manager_entry("web.service: Scheduled restart job, restart counter is at 3.",
+                            unit="web.service", invocation_id="4" * 32, priority=6, pid=99))
+        c.sync()
+        with pytest.raises(RelayError, match="too large"):
+            c.log({"MESSAGE": "x" * (1 << 19)})
+    got = [e for e in JournalReader(journal).entries() if e.get("UNIT") == "web.service"]
+    assert [(e["MESSAGE"], e["_PID"], e["SYSLOG_IDENTIFIER"], e["INVOCATION_ID"]) for e in got] == [
+        ("web.service: Scheduled restart job, restart counter is at 3.", "99", "sysvisor", "4" * 32)
+    ]

@@ -67,7 +67,7 @@ COALESCE_BELOW = READ_SIZE  # only a full read (the relay is behind) is not shor
 PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size default
 F_SETPIPE_SZ = 1031
 RELAY_IDENTIFIER = "sysvisor-journal"
-_MSG_MAX = 1 << 16
+_MSG_MAX = 1 << 18  # largest request (a `log` entry with a long MESSAGE)
 
 
 class RelayError(Exception):
@@ -646,8 +646,11 @@ class RelayClient:
         self.close()
 
     def _send(self, obj: dict) -> None:
+        data = json.dumps(obj).encode()
+        if len(data) > _MSG_MAX:
+            raise RelayError(f"Relay request too large ({len(data)} bytes, at most {_MSG_MAX}).")
         try:
-            self.sock.send(json.dumps(obj).encode())
+            self.sock.send(data)
         except OSError as e:
             raise RelayError(f"Failed to talk to the journal relay: {e.strerror or e}") from None
 

@@ -243,11 +243,10 @@ class JournalWriter:
             elif key == "__MONOTONIC_TIMESTAMP":
                 monotonic = int(value)  # type: ignore[call-overload]
             elif key == "MESSAGE":
-                message = (
-                    value.encode("utf-8", "surrogateescape")
-                    if isinstance(value, str)
-                    else bytes(value)  # type: ignore[arg-type]
-                )
+                if isinstance(value, (bytes, bytearray, memoryview)):
+                    message = bytes(value)
+                else:
+                    message = str(value).encode("utf-8", "surrogateescape")
             elif key.startswith("__"):
                 continue  # __CURSOR & co. are the store's, not the writer's
             else:
