@@ -63,9 +63,11 @@ from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter
 
 READ_SIZE = 1 << 20
 COALESCE = 0.002  # seconds a pipe is left alone after a short read (see Relay._park)
+COALESCE_MIN = 0.0002  # shorter pauses are not worth a timer
 COALESCE_BELOW = READ_SIZE  # only a full read (the relay is behind) is not short
 PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size default
 F_SETPIPE_SZ = 1031
+F_GETPIPE_SZ = 1032
 RELAY_IDENTIFIER = "sysvisor-journal"
 _MSG_MAX = 1 << 18  # largest request (a `log` entry with a long MESSAGE)
 
@@ -97,21 +99,26 @@ class Stream:
         self.fields = {k: str(v) for k, v in fields.items()}
         self.fields.setdefault("_TRANSPORT", "stdout")
         self._prepared: PreparedFields | None = None  # self.fields as the writer stores them
-        self.last_read = 0
+        self.last_read = 0  # bytes of the last read
+        self.last_read_at = self.previous_read_at = time.monotonic()
         self.priority = priority
         self.level_prefix = level_prefix
         self.splitter = LineSplitter(priority=priority, level_prefix=level_prefix, line_max=line_max)
         self.line_max = self.splitter.line_max
         os.set_blocking(fd, False)
         try:
-            fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
-        except OSError:
-            pass  # not a pipe, or above the limit for this user: keep the default size
+            self.pipe_size = fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:  # not a pipe, or above the limit for this user: keep the size
+            try:
+                self.pipe_size = fcntl.fcntl(fd, F_GETPIPE_SZ)
+            except OSError:
+                self.pipe_size = 65536
 
     def read_into(self, writer: JournalWriter, max_bytes: int = READ_SIZE) -> bool:
         """One read; stores complete lines. Returns False at end of stream (after storing
         the unfinished last line), True otherwise (also when nothing was there)."""
         self.last_read = 0
+        self.previous_read_at, self.last_read_at = self.last_read_at, time.monotonic()
         try:
             chunk = os.read(self.fd, max_bytes)
         except BlockingIOError:
@@ -346,11 +353,21 @@ class Relay:
             self._activate(sid, stream)
 
     def _park(self, stream: Stream) -> None:
-        """A read that emptied the pipe: leave it alone for COALESCE seconds so the next read
-        takes a bigger chunk. A fast writer then wakes the relay (and pays for that
-        wake-up in its write()) far less often; a lone line waits at most COALESCE."""
+        """A read that emptied the pipe: leave it alone for a while so the next read takes a
+        bigger chunk. A fast writer then wakes the relay (and pays for that wake-up in its
+        write()) far less often; a lone line waits at most COALESCE. The pause is at most
+        the time the writer needs to fill a quarter of the pipe at its last rate, so that
+        it never blocks on a full pipe because of it."""
+        now = time.monotonic()
+        elapsed = now - stream.previous_read_at
+        pause = COALESCE
+        if stream.last_read and elapsed > 0:
+            rate = stream.last_read / elapsed  # bytes per second since the read before
+            pause = min(COALESCE, stream.pipe_size / 4 / rate)
+        if pause < COALESCE_MIN:
+            return
         self.sel.unregister(stream.fd)
-        self.parked[stream] = time.monotonic() + COALESCE
+        self.parked[stream] = now + pause
 
     def _unpark(self, now: float) -> None:
         for stream, due in list(self.parked.items()):
