@@ -211,3 +211,36 @@ def test_manager_messages_through_the_relay(relay):
     assert [(e["MESSAGE"], e["_PID"], e["SYSLOG_IDENTIFIER"], e["INVOCATION_ID"]) for e in got] == [
         ("web.service: Scheduled restart job, restart counter is at 3.", "99", "sysvisor", "4" * 32)
     ]
+
+
+def test_stream_without_the_relay_in_a_selector_loop(tmp_path):
+    """The daemon may read pipes itself (no relay): Stream + its own selector + writer."""
+    import selectors
+
+    from sysvisor.journal.relay import Stream
+    from sysvisor.journal.store import JournalWriter
+
+    writer = JournalWriter(str(tmp_path / "j"), name="manager", boot_id="b" * 32)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    proc = subprocess.Popen(["sh", "-c", "for i in 1 2 3; do echo line $i; done; echo '<4>warn' >&2"],
+                            stdout=w, stderr=w)
+    os.close(w)
+    stream = Stream(r, {"_SYSTEMD_UNIT": "inproc.service", "_PID": proc.pid, "SYSLOG_IDENTIFIER": "sh"})
+    sel = selectors.DefaultSelector()
+    sel.register(r, selectors.EVENT_READ, stream)
+    open_streams = 1
+    end = time.monotonic() + DEADLINE
+    while open_streams and time.monotonic() < end:
+        for key, _ in sel.select(timeout=1.0):
+            if not key.data.read_into(writer):
+                sel.unregister(key.fd)
+                key.data.close()
+                open_streams -= 1
+        writer.flush()  # once per loop iteration
+    assert proc.wait(timeout=DEADLINE) == 0
+    writer.close()
+    got = list(JournalReader(str(tmp_path / "j")).entries())
+    assert [(e["MESSAGE"], e["PRIORITY"]) for e in got] == [
+        ("line 1", "6"), ("line 2", "6"), ("line 3", "6"), ("warn", "4")
+    ]
+    assert got[0]["_TRANSPORT"] == "stdout" and got[0]["_PID"] == str(proc.pid)
