@@ -162,9 +162,16 @@ def _run_writer(kind: str, total: int, size: int, stdout_fd: int) -> float:
     return dt
 
 
+def _proc_cpu(pid: int) -> float:
+    """utime + stime of a running process in seconds (from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu() -> str:
     u = LAST_RUSAGE[0]
-    return f"cpu {u.ru_utime + u.ru_stime:.2f}s csw {u.ru_nvcsw + u.ru_nivcsw}"
+    return f"cpu {u.ru_utime + u.ru_stime:.2f}s (sys {u.ru_stime:.2f}) csw {u.ru_nvcsw + u.ru_nivcsw}"
 
 
 def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
@@ -202,12 +209,14 @@ def bench_pipe(mb: int, size: int, which: str, runs: int) -> int:
                 relay_pid = start_relay(journal, sock)
                 client = RelayClient(sock, timeout=120)
                 handle = client.open_stream("bench.service", "f" * 32, "bench", 6, True, wait_pid=False)
+                relay_cpu0 = _proc_cpu(relay_pid)
                 t_journal = _run_writer(kind, total, size, handle.write_fd)
                 cpu_journal = _cpu()
                 os.close(handle.write_fd)
                 t = time.perf_counter()
                 client.sync()
                 t_drain = time.perf_counter() - t
+                relay_cpu = _proc_cpu(relay_pid) - relay_cpu0
                 client.close()
                 os.kill(relay_pid, 15)
                 os.waitpid(relay_pid, 0)
@@ -224,7 +233,7 @@ def bench_pipe(mb: int, size: int, which: str, runs: int) -> int:
                 print(
                     f"{kind:6} run {run + 1}: /dev/null {t_null:.3f}s [{cpu_null}]  "
                     f"cat {t_cat:.3f}s ({t_cat / t_null:.2f}x) [{cpu_cat}]  "
-                    f"journal {t_journal:.3f}s ({ratio:.2f}x) [{cpu_journal}]  drain {t_drain:.3f}s  "
+                    f"journal {t_journal:.3f}s ({ratio:.2f}x) [{cpu_journal}; relay cpu {relay_cpu:.2f}s]  drain {t_drain:.3f}s  "
                     f"lines {got}/{expected} {'ok' if ok and got == expected else 'MISMATCH'}  "
                     f"disk {_du(journal) / 1e6:.0f} MB  read back {t_read:.1f}s"
                 )

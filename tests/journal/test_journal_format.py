@@ -118,3 +118,42 @@ def test_printable():
     assert not is_printable("a\x1bb")
     assert not is_printable("a\x85")
     assert not is_printable("a\udcff")
+
+
+def _observed_section(name):
+    from pathlib import Path
+
+    rec = json.loads((Path(__file__).parent / "data" / "journalctl-257-observed-2.json").read_text())
+    text = rec["stdout"]
+    start = text.index(f"=== {name}\n") + len(name) + 5
+    return text[start : text.index("===", start)].splitlines()
+
+
+def _cat_v(text):
+    return text.replace("\x1b", "^[")
+
+
+@pytest.mark.usefixtures("utc_tz")
+def test_colours_match_journalctl_257():
+    observed = [line for line in _observed_section("color") if "level" in line]
+    for level, line in enumerate(observed):
+        e = dict(ENTRY, MESSAGE=f"level {level}", PRIORITY=str(level))
+        got = _cat_v(format_entry(e, "short", color=True)).rstrip("\n")
+        assert got.split(": ", 1)[1] == line.split(": ", 1)[1]
+    cat = [line for line in _observed_section("colorcat") if "level" in line]
+    for level, line in enumerate(cat):
+        e = dict(ENTRY, MESSAGE=f"level {level}", PRIORITY=str(level))
+        assert _cat_v(format_entry(e, "cat", color=True)).rstrip("\n") == line
+
+
+@pytest.mark.usefixtures("utc_tz")
+def test_grep_match_is_highlighted_like_journalctl_257():
+    observed = _observed_section("grepcolor")
+    for level, line in zip((3, 4), observed):
+        e = dict(ENTRY, MESSAGE=f"level {level}", PRIORITY=str(level))
+        got = _cat_v(format_entry(e, "short", color=True, highlight=(0, 7))).rstrip("\n")
+        assert got.split(": ", 1)[1] == line.split(": ", 1)[1]
+    e = dict(ENTRY, MESSAGE="a bad b", PRIORITY="3")
+    assert format_entry(e, "cat", color=True, highlight=(2, 5)) == (
+        "\x1b[0;1;31ma \x1b[0;1;39mbad\x1b[0;1;31m b\x1b[0m\n"
+    )

@@ -97,6 +97,7 @@ def test_priority_single_and_range(journal):
     assert run(journal, "-p", "warning..err", "-o", "cat")[1] == "cannot bind\nslow\n"
     assert run(journal, "-p", "5..4", "-o", "cat")[1] == "slow\nweb.service: Main process exited, code=exited, status=1/FAILURE\n"
     assert run(journal, "-p", "bogus") == (1, "", "Unknown log level bogus\n")
+    assert run(journal, "-p", "5..") == (1, "", "Failed to parse log level range 5..\n")  # as 257
 
 
 def test_grep_case_rule(journal):
@@ -142,6 +143,8 @@ def test_output_modes_and_flags(journal):
     assert run(journal, "-u", "db", "-n1", "-o", "with-unit")[1] == "Thu 2026-11-26 07:03:05 UTC host db.service[43]: DEBUG x\n"
     assert run(journal, "-o", "bogus") == (1, "", "Unknown output format 'bogus'.\n")
     assert run(journal, "--bogus")[0] == 1
+    assert run(journal, "-r", "-f") == (1, "", "Please specify either --reverse or --follow, not both.\n")
+    assert run(journal, "-n", "0") == (0, "-- No entries --\n", "")  # as journalctl 257
 
 
 def test_follow_prints_new_entries(journal):
@@ -160,6 +163,12 @@ def test_follow_prints_new_entries(journal):
     w.close()
     assert rc == 0
     assert out.getvalue() == "web.service: Main process exited, code=exited, status=1/FAILURE\nfresh\n"
+
+
+def test_directory_option(journal, tmp_path):
+    assert run(str(tmp_path / "elsewhere"), "-D", journal, "-u", "db", "-o", "cat")[1] == "ready\nDEBUG x\n"
+    rc, out, _ = run(journal, "--disk-usage")
+    assert rc == 0 and out.startswith("Archived and active journals take up ") and out.endswith(" in the file system.\n")
 
 
 def test_parse_args_optional_values():

@@ -84,8 +84,9 @@ def test_a_second_start_finds_the_running_relay(relay):
 
 MANAGER = r"""
 import os, subprocess, sys, signal
-from sysvisor.journal.relay import RelayClient
-sock, marker, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+from sysvisor.journal.relay import RelayClient, start_relay
+journal, sock, marker, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+relay_pid = start_relay(journal, sock, boot_id="b" * 32)
 service = (
     "import os, sys, time\n"
     "marker, n = sys.argv[1], int(sys.argv[2])\n"
@@ -103,39 +104,63 @@ p = subprocess.Popen([sys.executable, "-c", service, marker, str(n)], stdout=h.w
                      start_new_session=True)
 os.close(h.write_fd)
 c.set_pid(h, p.pid, "python3")
-print(p.pid, flush=True)
+print(relay_pid, p.pid, flush=True)
 signal.pause()
 """
 
+PR_SET_CHILD_SUBREAPER = 36
 
-def test_service_keeps_logging_after_the_manager_is_sigkilled(relay, tmp_path):
-    journal, sock, _relay_pid = relay
+
+@pytest.fixture
+def subreaper():
+    """Orphans (the relay and the service once their manager is killed) become our
+    children, so the test can reap them instead of leaving zombies."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    yield
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def test_service_keeps_logging_after_the_manager_is_sigkilled(tmp_path, subreaper):
+    journal, sock = str(tmp_path / "journal"), str(tmp_path / "relay.sock")
     marker = str(tmp_path / "manager-is-dead")
     n = 500
     env = dict(os.environ, PYTHONPATH=SRC)
-    manager = subprocess.Popen([sys.executable, "-c", MANAGER, sock, marker, str(n)],
+    manager = subprocess.Popen([sys.executable, "-c", MANAGER, journal, sock, marker, str(n)],
                                stdout=subprocess.PIPE, env=env, text=True)
-    service_pid = int(manager.stdout.readline())
-    _wait_for(journal, sock, lambda: "line 99" in _messages(journal), "the first 100 lines")
+    relay_pid, service_pid = map(int, manager.stdout.readline().split())
+    try:
+        _wait_for(journal, sock, lambda: "line 99" in _messages(journal), "the first 100 lines")
 
-    manager.send_signal(signal.SIGKILL)
-    assert manager.wait(timeout=DEADLINE) == -signal.SIGKILL
-    manager.stdout.close()
-    with open(marker, "w"):
-        pass  # the service goes on writing only now, with no manager alive
+        manager.send_signal(signal.SIGKILL)  # the relay, started by this manager, lives on
+        assert manager.wait(timeout=DEADLINE) == -signal.SIGKILL
+        manager.stdout.close()
+        with open(marker, "w"):
+            pass  # the service goes on writing only now, with no manager alive
 
-    _wait_for(journal, sock, lambda: "finished" in _messages(journal), "the service's last line")
-    got = [e for e in JournalReader(journal).entries() if e.get("_SYSTEMD_UNIT") == "survivor.service"]
-    assert [e["MESSAGE"] for e in got] == [f"line {i}" for i in range(n)] + ["finished"]
-    assert {e["_PID"] for e in got} == {str(service_pid)}
+        _wait_for(journal, sock, lambda: "finished" in _messages(journal), "the service's last line")
+        assert os.waitstatus_to_exitcode(_wait_exit(service_pid)) == 0  # no SIGPIPE
+        got = [e for e in JournalReader(journal).entries() if e.get("_SYSTEMD_UNIT") == "survivor.service"]
+        assert [e["MESSAGE"] for e in got] == [f"line {i}" for i in range(n)] + ["finished"]
+        assert {e["_PID"] for e in got} == {str(service_pid)}
 
-    # a new manager instance reconnects to the same relay and opens new streams
-    with RelayClient(sock, boot_id="c" * 32) as c:
-        h = c.open_stream("next.service", "3" * 32, "next", 6, True, pid=os.getpid())
-        os.write(h.write_fd, b"after reconnect\n")
-        os.close(h.write_fd)
-        c.sync()
-    assert _messages(journal, "next.service") == ["after reconnect"]
+        # a new manager instance finds the same relay and opens new streams
+        assert start_relay(journal, sock) == relay_pid
+        with RelayClient(sock, boot_id="c" * 32) as c:
+            h = c.open_stream("next.service", "3" * 32, "next", 6, True, pid=os.getpid())
+            os.write(h.write_fd, b"after reconnect\n")
+            os.close(h.write_fd)
+            c.sync()
+        assert _messages(journal, "next.service") == ["after reconnect"]
+    finally:
+        for pid in (service_pid, relay_pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+                _wait_exit(pid)
+            except (ProcessLookupError, ChildProcessError):
+                pass
 
 
 def test_stream_waiting_for_its_pid_is_read_when_the_manager_disconnects(relay):
@@ -170,3 +195,52 @@ def test_sigterm_drains_every_pipe_and_exits_cleanly(tmp_path):
 def test_client_errors_are_clear(tmp_path):
     with pytest.raises(RelayError, match="Failed to connect to the journal relay"):
         RelayClient(str(tmp_path / "nobody.sock"))
+
+
+def test_manager_messages_through_the_relay(relay):
+    from sysvisor.journal.message import manager_entry
+
+    journal, sock, _ = relay
+    with RelayClient(sock) as c:
+        c.log(manager_entry("web.service: Scheduled restart job, restart counter is at 3.",
+                            unit="web.service", invocation_id="4" * 32, priority=6, pid=99))
+        c.sync()
+        with pytest.raises(RelayError, match="too large"):
+            c.log({"MESSAGE": "x" * (1 << 19)})
+    got = [e for e in JournalReader(journal).entries() if e.get("UNIT") == "web.service"]
+    assert [(e["MESSAGE"], e["_PID"], e["SYSLOG_IDENTIFIER"], e["INVOCATION_ID"]) for e in got] == [
+        ("web.service: Scheduled restart job, restart counter is at 3.", "99", "sysvisor", "4" * 32)
+    ]
+
+
+def test_stream_without_the_relay_in_a_selector_loop(tmp_path):
+    """The daemon may read pipes itself (no relay): Stream + its own selector + writer."""
+    import selectors
+
+    from sysvisor.journal.relay import Stream
+    from sysvisor.journal.store import JournalWriter
+
+    writer = JournalWriter(str(tmp_path / "j"), name="manager", boot_id="b" * 32)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    proc = subprocess.Popen(["sh", "-c", "for i in 1 2 3; do echo line $i; done; echo '<4>warn' >&2"],
+                            stdout=w, stderr=w)
+    os.close(w)
+    stream = Stream(r, {"_SYSTEMD_UNIT": "inproc.service", "_PID": proc.pid, "SYSLOG_IDENTIFIER": "sh"})
+    sel = selectors.DefaultSelector()
+    sel.register(r, selectors.EVENT_READ, stream)
+    open_streams = 1
+    end = time.monotonic() + DEADLINE
+    while open_streams and time.monotonic() < end:
+        for key, _ in sel.select(timeout=1.0):
+            if not key.data.read_into(writer):
+                sel.unregister(key.fd)
+                key.data.close()
+                open_streams -= 1
+        writer.flush()  # once per loop iteration
+    assert proc.wait(timeout=DEADLINE) == 0
+    writer.close()
+    got = list(JournalReader(str(tmp_path / "j")).entries())
+    assert [(e["MESSAGE"], e["PRIORITY"]) for e in got] == [
+        ("line 1", "6"), ("line 2", "6"), ("line 3", "6"), ("warn", "4")
+    ]
+    assert got[0]["_TRANSPORT"] == "stdout" and got[0]["_PID"] == str(proc.pid)

@@ -54,11 +54,13 @@ def test_non_utf8_and_multiline_messages_survive(tmp_path):
     w.append({"MESSAGE": b"bad\xff", "PRIORITY": "6"})
     w.append({"MESSAGE": "a\nb\n", "PRIORITY": "6"})
     w.append({"PRIORITY": "6", "CODE": "no message"})
+    w.append({"MESSAGE": 5, "PRIORITY": 6})
     w.close()
     got = list(JournalReader(str(tmp_path)).entries())
     assert got[0]["MESSAGE"].encode("utf-8", "surrogateescape") == b"bad\xff"
     assert got[1]["MESSAGE"] == "a\nb\n"
     assert "MESSAGE" not in got[2]
+    assert (got[3]["MESSAGE"], got[3]["PRIORITY"]) == ("5", "6")
 
 
 def test_nothing_is_written_before_flush(tmp_path):

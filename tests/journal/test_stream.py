@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sysvisor.journal.stream import (
@@ -100,6 +100,7 @@ def test_parse_level_prefix():
     assert parse_level_prefix(b"<a>a") == (None, b"<a>a")
 
 
+@settings(deadline=None)  # no timing in unit tests: the machine may be busy
 @given(
     data=st.binary(max_size=600).map(lambda b: b.replace(b"x", b"\n").replace(b"y", b"\0").replace(b"z", b"<3>")),
     cuts=st.lists(st.integers(min_value=0, max_value=600), max_size=8),
@@ -138,6 +139,7 @@ def test_raw_matches_journald_257_observed():
     assert _collect_raw([GEN_STDOUT]).messages == _collect([GEN_STDOUT]).messages
 
 
+@settings(deadline=None)  # no timing in unit tests: the machine may be busy
 @given(
     data=st.binary(max_size=600).map(lambda b: b.replace(b"x", b"\n").replace(b"y", b"\0").replace(b"z", b"<3>")),
     cuts=st.lists(st.integers(min_value=0, max_value=600), max_size=8),

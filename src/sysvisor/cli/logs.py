@@ -58,6 +58,7 @@ Query the sysvisor journal.
   -q --quiet                Do not show info messages
      --no-pager             Do not pipe output into a pager (never done anyway)
      --disk-usage           Show total disk usage of all journal files
+  -D --directory=PATH       Show journal files from directory
   -h --help                 Show this help text
 """
 
@@ -94,6 +95,7 @@ class Options:
     disk_usage: bool = False
     kernel: bool = False
     help: bool = False
+    directory: str | None = None
     matches: list[list[tuple[str, str]]] = field(default_factory=lambda: [[]])
 
 
@@ -105,12 +107,13 @@ _LONG = {
     "output-fields": "yes", "utc": "no", "no-hostname": "no", "all": "no", "quiet": "no",
     "no-pager": "no", "list-boots": "no", "disk-usage": "no", "help": "no", "catalog": "no",
     "merge": "no", "full": "no", "no-full": "no", "system": "no", "user": "no", "dmesg": "no",
-    "this-boot": "no",
+    "this-boot": "no", "directory": "yes",
 }  # fmt: skip
 _SHORT = {
     "u": "unit", "t": "identifier", "p": "priority", "g": "grep", "S": "since", "U": "until",
     "b": "boot", "n": "lines", "r": "reverse", "f": "follow", "e": "pager-end", "o": "output",
     "a": "all", "q": "quiet", "h": "help", "x": "catalog", "m": "merge", "l": "full", "k": "dmesg",
+    "D": "directory",
 }  # fmt: skip
 
 
@@ -154,8 +157,10 @@ def _parse_priority(value: str) -> set[str]:
 
     if ".." in value:
         a, _, b = value.partition("..")
-        lo = level(a) if a else 0
-        hi = level(b) if b else 7
+        try:
+            lo, hi = level(a), level(b)
+        except UsageError:
+            raise UsageError(f"Failed to parse log level range {value}") from None
         if lo > hi:
             lo, hi = hi, lo
         return {str(i) for i in range(lo, hi + 1)}
@@ -244,6 +249,8 @@ def parse_args(argv: list[str]) -> Options:
             o.boot = o.boot or "0"
         elif name == "this-boot":
             o.boot = "0"
+        elif name == "directory":
+            o.directory = value
         # catalog, merge, full, no-full, no-pager, system, user: accepted, nothing to do
         return consumed
 
@@ -327,7 +334,21 @@ def _field_group_predicate(group: list[tuple[str, str]]) -> Callable[[Entry], bo
     return lambda e: all(e.get(k) in vs for k, vs in items)
 
 
-def build_predicate(o: Options, boot_id: str | None) -> Callable[[Entry], bool]:
+def compile_grep(o: Options) -> re.Pattern[str] | None:
+    """`-g PATTERN`; an all-lowercase pattern matches case-insensitively unless
+    `--case-sensitive`. # journalctl --grep"""
+    if o.grep is None:
+        return None
+    sensitive = o.case_sensitive
+    if sensitive is None:
+        sensitive = o.grep != o.grep.lower()
+    try:
+        return re.compile(o.grep, 0 if sensitive else re.IGNORECASE)
+    except re.error as e:
+        raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
+
+
+def build_predicate(o: Options) -> Callable[[Entry], bool]:
     """All filters except time range and boot (see `main`), AND-ed together."""
     tests: list[Callable[[Entry], bool]] = []
     groups = [g for g in o.matches if g]
@@ -363,14 +384,8 @@ def build_predicate(o: Options, boot_id: str | None) -> Callable[[Entry], bool]:
         tests.append(lambda e: e.get("PRIORITY") in prios)
     if o.kernel:
         tests.append(lambda e: e.get("_TRANSPORT") == "kernel")
-    if o.grep is not None:
-        sensitive = o.case_sensitive
-        if sensitive is None:  # journalctl: an all-lowercase pattern matches case-insensitively
-            sensitive = o.grep != o.grep.lower()
-        try:
-            rx = re.compile(o.grep, 0 if sensitive else re.IGNORECASE)
-        except re.error as e:
-            raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
+    rx = compile_grep(o)
+    if rx is not None:
         tests.append(lambda e: rx.search(e.get("MESSAGE", "")) is not None)
     if not tests:
         return lambda e: True
@@ -409,8 +424,12 @@ def _resolve_boot(reader: JournalReader, spec: str, current: str | None) -> str 
 
 
 def _use_color(out: TextIO) -> bool:
-    if os.environ.get("NO_COLOR") or os.environ.get("SYSTEMD_COLORS", "").lower() in ("0", "no", "false"):
+    """Colour on a terminal; $SYSTEMD_COLORS forces it on or off, $NO_COLOR off."""
+    forced = os.environ.get("SYSTEMD_COLORS", "").lower()
+    if os.environ.get("NO_COLOR") or forced in ("0", "no", "false", "off"):
         return False
+    if forced in ("1", "yes", "true", "on", "16", "256", "24bit"):
+        return True
     if os.environ.get("TERM") == "dumb":
         return False
     try:
@@ -440,9 +459,13 @@ def main(
         print(str(e), file=err)
         return 1
     except BrokenPipeError:
+        # `sysvisor logs | head`: stop quietly; point stdout at /dev/null so the
+        # interpreter's final flush does not complain either
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter exit quiet
-        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
             pass
         return 0
     except KeyboardInterrupt:
@@ -459,9 +482,13 @@ def _run(
     now_usec: int | None,
 ) -> int:
     o = parse_args(argv)
+    if o.reverse and o.follow:
+        raise UsageError("Please specify either --reverse or --follow, not both.")
     if o.help:
         out.write(USAGE)
         return 0
+    if o.directory:
+        journal_dir = o.directory
     reader = JournalReader(journal_dir)
     if o.disk_usage:
         total = 0
@@ -487,7 +514,7 @@ def _run(
     if since is not None and until is not None and since > until:
         raise UsageError("--since= must be before --until=.")
 
-    predicate = build_predicate(o, boot_id)
+    predicate = build_predicate(o)
     if o.boot is not None and o.boot != "all":
         wanted_boot = _resolve_boot(reader, o.boot, boot_id)
         if wanted_boot is None:
@@ -540,7 +567,7 @@ def _run(
     return 0
 
 
-class _Printer:
+class _Printer:  # noqa: D101 (see __init__)
     """Writes entries in the chosen mode, with `-- Boot ID --` separators in text modes."""
 
     def __init__(self, o: Options, out: TextIO, color: bool) -> None:
@@ -549,6 +576,13 @@ class _Printer:
         self.color = color
         self.previous_boot: str | None = None
         self.separators = not o.quiet and not o.output.startswith("json") and o.output not in ("export", "cat")
+        self.grep = compile_grep(o) if color else None
+
+    def _match_span(self, entry: Entry) -> tuple[int, int] | None:
+        if self.grep is None:
+            return None
+        m = self.grep.search(entry.get("MESSAGE", ""))
+        return m.span() if m else None
 
     def print(self, entry: Entry) -> None:
         o = self.o
@@ -565,6 +599,7 @@ class _Printer:
             show_all=o.show_all,
             color=self.color,
             output_fields=o.output_fields,
+            highlight=self._match_span(entry),
         )
         if o.output == "export" and hasattr(self.out, "buffer"):
             self.out.flush()

@@ -25,9 +25,11 @@ JSON_THRESHOLD = 4096  # logs-show.c: longer fields become null in JSON unless -
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
+# journalctl 257's colours (observed with SYSTEMD_COLORS=1)
 ANSI_RED = "\x1b[0;1;31m"
+ANSI_YELLOW = "\x1b[0;1;38:5:185m"
 ANSI_HIGHLIGHT = "\x1b[0;1;39m"
-ANSI_GREY = "\x1b[0;38;5;245m"
+ANSI_GREY = "\x1b[0;38:5:245m"
 ANSI_NORMAL = "\x1b[0m"
 
 # Fields every JSON record starts with (journalctl always includes them, even with
@@ -117,19 +119,41 @@ def _short_timestamp(entry: Mapping[str, str], mode: str, utc: bool) -> str:
     return f"{_MONTHS[tm.tm_mon - 1]} {tm.tm_mday:02d} {tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}{frac}"
 
 
-def priority_color(entry: Mapping[str, str]) -> tuple[str, str]:
-    """ANSI colours for the message: err and worse red, notice/warning bold, debug grey."""
+def priority_color(entry: Mapping[str, str]) -> tuple[str, str, str]:
+    """(on, off, highlight) for the message: err and worse red, warning yellow, notice bold,
+    debug grey, info plain. # systemd: get_log_colors()"""
     p = entry.get("PRIORITY", "")
     if p in ("0", "1", "2", "3"):
-        return ANSI_RED, ANSI_NORMAL
-    if p in ("4", "5"):
-        return ANSI_HIGHLIGHT, ANSI_NORMAL
+        return ANSI_RED, ANSI_NORMAL, ANSI_HIGHLIGHT
+    if p == "4":
+        return ANSI_YELLOW, ANSI_NORMAL, ANSI_HIGHLIGHT
+    if p == "5":
+        return ANSI_HIGHLIGHT, ANSI_NORMAL, ANSI_RED
     if p == "7":
-        return ANSI_GREY, ANSI_NORMAL
-    return "", ""
+        return ANSI_GREY, ANSI_NORMAL, ANSI_RED
+    return "", "", ""
 
 
-def _multiline(text: str, prefix: int, on: str = "", off: str = "") -> str:
+def _colored_line(line: str, on: str, off: str, highlight: str, span: tuple[int, int] | None) -> str:
+    """One message line in colour, the `--grep` match (span) highlighted.
+    # systemd: print_multiline() (a message without a match gets an empty highlight at 0)"""
+    if not on:
+        return line
+    start, end = span if span is not None else (0, 0)
+    if start >= len(line):
+        return on + line + off
+    out = on + line[:start] + highlight + line[start:min(len(line), end)]
+    if len(line) > end:
+        out += on + line[end:]
+    return out + off
+
+
+def _multiline(
+    text: str,
+    prefix: int,
+    colors: tuple[str, str, str] = ("", "", ""),
+    span: tuple[int, int] | None = None,
+) -> str:
     """Lines after the first are indented to the message column; a trailing newline adds
     no empty line. # systemd: print_multiline() with OUTPUT_FULL_WIDTH"""
     lines = text.split("\n")
@@ -138,7 +162,21 @@ def _multiline(text: str, prefix: int, on: str = "", off: str = "") -> str:
     if not lines:
         lines = [""]
     pad = " " * prefix
-    return "\n".join((pad if i else "") + on + line + off for i, line in enumerate(lines)) + "\n"
+    on, off, highlight = colors
+    out = []
+    pos = 0
+    for i, line in enumerate(lines):
+        shown = line
+        if on:
+            local = None
+            if span is not None and pos <= span[0] <= pos + len(line):
+                local = (span[0] - pos, span[1] - pos)
+            elif span is None and i == 0:
+                local = (0, 0)
+            shown = _colored_line(line, on, off, highlight, local) if local is not None else on + line + off
+        out.append((pad if i else "") + shown)
+        pos += len(line) + 1
+    return "\n".join(out) + "\n"
 
 
 _ANSI_CSI = re.compile("\x1b\\[[0-9;:?]*[ -/]*[@-~]")
@@ -165,8 +203,10 @@ def format_short(
     hostname: bool = True,
     show_all: bool = False,
     color: bool = False,
+    highlight: tuple[int, int] | None = None,
 ) -> str:
-    """`Nov 26 07:00:01 HOST IDENT[PID]: MESSAGE` and the other short-* layouts.
+    """`Nov 26 07:00:01 HOST IDENT[PID]: MESSAGE` and the other short-* layouts;
+    `highlight` is the character span of the `--grep` match in MESSAGE.
     # systemd: output_short()"""
     parts = [_short_timestamp(entry, mode, utc)]
     host = entry.get("_HOSTNAME")
@@ -185,8 +225,8 @@ def format_short(
     parts.append(": ")
     head = "".join(parts)
     message = _short_message(entry.get("MESSAGE", ""), show_all)
-    on, off = priority_color(entry) if color else ("", "")
-    return head + _multiline(message, len(head), on, off)
+    colors = priority_color(entry) if color else ("", "", "")
+    return head + _multiline(message, len(head), colors, highlight)
 
 
 def format_verbose(
@@ -263,19 +303,23 @@ def format_entry(
     show_all: bool = False,
     color: bool = False,
     output_fields: Iterable[str] | None = None,
+    highlight: tuple[int, int] | None = None,
 ) -> str:
     """One entry in output mode `mode`, newline-terminated (text modes; `export` is
     decoded with surrogateescape). # spec: systemctl-and-journal.md §6 -o"""
     if mode.startswith("short") or mode == "with-unit":
-        return format_short(entry, mode, utc=utc, hostname=hostname, show_all=show_all, color=color)
+        return format_short(
+            entry, mode, utc=utc, hostname=hostname, show_all=show_all, color=color, highlight=highlight
+        )
     if mode == "cat":
         if output_fields:
             wanted = list(output_fields)
             values = [entry[k] for k in wanted if k in entry]
             return "".join(v + "\n" for v in values)
         message = entry.get("MESSAGE", "")
-        on, off = priority_color(entry) if color else ("", "")
-        return on + message + off + "\n"
+        if not color:
+            return message + "\n"
+        return _multiline(message, 0, priority_color(entry), highlight)
     if mode == "verbose":
         return format_verbose(entry, utc=utc, show_all=show_all, output_fields=output_fields)
     if mode == "export":

@@ -18,8 +18,8 @@ Theory of operation
   wake-up it flushes its journal writer once (one write per iteration, no fsync). Each read
   takes up to 1 MiB (pipes are enlarged to 1 MiB) and is stored unsplit
   (`JournalWriter.append_raw`), so its cost is per chunk, not per line.
-* After a short read (< 256 KiB) a pipe is left alone for 2 ms (`Relay._park`, the loop's
-  only timeout) so the next read takes what accumulated meanwhile. Measured with
+* After a read that emptied the pipe (less than 1 MiB) the pipe is left alone for 2 ms
+  (`Relay._park`, the loop's only timeout) so the next read takes what accumulated. Measured with
   `bench/bench_journal.py pipe`: a service printing 2 M lines as fast as it can makes
   ~600–1100 context switches instead of ~300 000 with a reader that wakes for every write
   (`cat`), and runs at ~1.5x its /dev/null CPU time instead of ~2x. A lone line reaches the
@@ -63,11 +63,13 @@ from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter
 
 READ_SIZE = 1 << 20
 COALESCE = 0.002  # seconds a pipe is left alone after a short read (see Relay._park)
-COALESCE_BELOW = 256 * 1024  # a read of at least this much is not short
+COALESCE_MIN = 0.0002  # shorter pauses are not worth a timer
+COALESCE_BELOW = READ_SIZE  # only a full read (the relay is behind) is not short
 PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size default
 F_SETPIPE_SZ = 1031
+F_GETPIPE_SZ = 1032
 RELAY_IDENTIFIER = "sysvisor-journal"
-_MSG_MAX = 1 << 16
+_MSG_MAX = 1 << 18  # largest request (a `log` entry with a long MESSAGE)
 
 
 class RelayError(Exception):
@@ -97,21 +99,26 @@ class Stream:
         self.fields = {k: str(v) for k, v in fields.items()}
         self.fields.setdefault("_TRANSPORT", "stdout")
         self._prepared: PreparedFields | None = None  # self.fields as the writer stores them
-        self.last_read = 0
+        self.last_read = 0  # bytes of the last read
+        self.last_read_at = self.previous_read_at = time.monotonic()
         self.priority = priority
         self.level_prefix = level_prefix
         self.splitter = LineSplitter(priority=priority, level_prefix=level_prefix, line_max=line_max)
         self.line_max = self.splitter.line_max
         os.set_blocking(fd, False)
         try:
-            fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
-        except OSError:
-            pass  # not a pipe, or above the limit for this user: keep the default size
+            self.pipe_size = fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:  # not a pipe, or above the limit for this user: keep the size
+            try:
+                self.pipe_size = fcntl.fcntl(fd, F_GETPIPE_SZ)
+            except OSError:
+                self.pipe_size = 65536
 
     def read_into(self, writer: JournalWriter, max_bytes: int = READ_SIZE) -> bool:
         """One read; stores complete lines. Returns False at end of stream (after storing
         the unfinished last line), True otherwise (also when nothing was there)."""
         self.last_read = 0
+        self.previous_read_at, self.last_read_at = self.last_read_at, time.monotonic()
         try:
             chunk = os.read(self.fd, max_bytes)
         except BlockingIOError:
@@ -202,25 +209,33 @@ class Relay:
             if self.parked:
                 self._unpark(time.monotonic())
             for key, _mask in events:
-                kind, obj = key.data
-                if kind == "stream":
-                    if obj.fd < 0 or obj in self.parked:
-                        continue  # dropped or parked earlier in this batch
-                    if not obj.read_into(self.writer):
-                        self._drop(obj)
-                    elif obj.last_read < COALESCE_BELOW:
-                        self._park(obj)
-                elif kind == "client":
-                    self._client_message(obj)
-                elif kind == "listen":
-                    self._accept()
-                elif kind == "signal":
-                    self._signals()
+                try:
+                    self._dispatch(*key.data)
+                except Exception as e:  # noqa: BLE001 - one bad event must not end every stream
+                    self.log(f"Journal relay error, continuing: {e!r}", 3)
             self.writer.flush()
             if self.stopping:
                 break
         self._stop()
         return 0
+
+    def _dispatch(self, kind: str, obj: object) -> None:
+        if kind == "stream":
+            stream = obj
+            assert isinstance(stream, Stream)
+            if stream.fd < 0 or stream in self.parked:
+                return  # dropped or parked earlier in this batch
+            if not stream.read_into(self.writer):
+                self._drop(stream)
+            elif stream.last_read < COALESCE_BELOW:
+                self._park(stream)
+        elif kind == "client":
+            assert isinstance(obj, socket.socket)
+            self._client_message(obj)
+        elif kind == "listen":
+            self._accept()
+        elif kind == "signal":
+            self._signals()
 
     def _stop(self) -> None:
         """Take the requests already sent, read every pipe empty, keep unfinished lines."""
@@ -338,11 +353,21 @@ class Relay:
             self._activate(sid, stream)
 
     def _park(self, stream: Stream) -> None:
-        """A short read: leave the pipe alone for COALESCE seconds so that the next read
-        takes a bigger chunk. A fast writer then wakes the relay (and pays for that
-        wake-up in its write()) far less often; a lone line waits at most COALESCE."""
+        """A read that emptied the pipe: leave it alone for a while so the next read takes a
+        bigger chunk. A fast writer then wakes the relay (and pays for that wake-up in its
+        write()) far less often; a lone line waits at most COALESCE. The pause is at most
+        the time the writer needs to fill a quarter of the pipe at its last rate, so that
+        it never blocks on a full pipe because of it."""
+        now = time.monotonic()
+        elapsed = now - stream.previous_read_at
+        pause = COALESCE
+        if stream.last_read and elapsed > 0:
+            rate = stream.last_read / elapsed  # bytes per second since the read before
+            pause = min(COALESCE, stream.pipe_size / 4 / rate)
+        if pause < COALESCE_MIN:
+            return
         self.sel.unregister(stream.fd)
-        self.parked[stream] = time.monotonic() + COALESCE
+        self.parked[stream] = now + pause
 
     def _unpark(self, now: float) -> None:
         for stream, due in list(self.parked.items()):
@@ -410,6 +435,7 @@ def _listen(socket_path: str) -> socket.socket:
         raise RelayError(f"A journal relay is already listening on {socket_path}.")
     finally:
         probe.close()
+    os.makedirs(os.path.dirname(os.path.abspath(socket_path)), exist_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
     sock.bind(socket_path)
     os.chmod(socket_path, 0o600)
@@ -637,8 +663,11 @@ class RelayClient:
         self.close()
 
     def _send(self, obj: dict) -> None:
+        data = json.dumps(obj).encode()
+        if len(data) > _MSG_MAX:
+            raise RelayError(f"Relay request too large ({len(data)} bytes, at most {_MSG_MAX}).")
         try:
-            self.sock.send(json.dumps(obj).encode())
+            self.sock.send(data)
         except OSError as e:
             raise RelayError(f"Failed to talk to the journal relay: {e.strerror or e}") from None
 
