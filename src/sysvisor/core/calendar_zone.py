@@ -92,6 +92,13 @@ def _tm_local_seconds(tm: Tm) -> int:
     return _local_seconds(tm.year + 1900, tm.yday, tm.hour, tm.min, tm.sec)
 
 
+def wall_seconds(tm: Tm) -> int:
+    """The (possibly out-of-range) broken-down fields as seconds, read as if UTC."""
+    year = tm.year + 1900 + tm.mon // 12
+    yday = _MON_YDAY[is_leap(year)][tm.mon % 12] - 1 + tm.mday
+    return _local_seconds(year, yday, tm.hour, tm.min, tm.sec)
+
+
 def _fill(tm: Tm, t: int, gmtoff: int, isdst: int, zone: str) -> None:
     days, rem = divmod(t + gmtoff, 86400)
     y, m, d = civil_from_days(days)
