@@ -231,17 +231,29 @@ def _transitions(zone_name: str, year: int = 2025) -> list[int]:
     return out
 
 
+def _dst_random_exprs() -> list[str]:
+    rng = random.Random(7)
+    out = []
+    while len(out) < 24:
+        e = _random_expr(rng)
+        if len(e.split()) <= 3 and "/" not in e.split()[-1] and e not in out:
+            out.append(e)
+    return out
+
+
 def dst_cases() -> list[dict]:
     import datetime as dt
     out = []
+    exprs = DST_EXPRS + _dst_random_exprs()
     for zone in DST_ZONES:
         bases = ["2025-06-04 12:00:00 UTC"]
-        for tr in _transitions(zone):
-            for before in (5400, 1800, 61, 1):
-                b = dt.datetime.fromtimestamp(tr - before, dt.timezone.utc)
-                bases.append(b.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        for year, befores in ((2025, (5400, 1800, 61, 1)), (2024, (1800, 1)), (2026, (1800, 1))):
+            for tr in _transitions(zone, year):
+                for before in befores:
+                    b = dt.datetime.fromtimestamp(tr - before, dt.timezone.utc)
+                    bases.append(b.strftime("%Y-%m-%d %H:%M:%S UTC"))
         for base in bases:
-            out.append({"tz": zone, "base": base, "exprs": DST_EXPRS})
+            out.append({"tz": zone, "base": base, "exprs": exprs})
     return out
 
 
@@ -250,14 +262,17 @@ def record(all_cases: list[dict], path: Path) -> int:
                              text=True).stdout.splitlines()[0]
     recorded = [dict(c, **run_oracle(c["tz"], c["base"], c["exprs"])) for c in all_cases]
     path.write_text(json.dumps({"oracle": version, "iterations": ITERATIONS,
-                                "cases": recorded}, indent=1, ensure_ascii=False) + "\n")
+                                "cases": recorded}, ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"{len(recorded)} invocations -> {path}")
     return 0
 
 
 def main() -> int:
-    record(cases(), OUT)
-    record(dst_cases(), DST_OUT)
+    which = sys.argv[1:] or ["main", "dst"]
+    if "main" in which:
+        record(cases(), OUT)
+    if "dst" in which:
+        record(dst_cases(), DST_OUT)
     return 0
 
 
