@@ -12,6 +12,7 @@ a pipe).
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 import re
 import sys
@@ -276,7 +277,10 @@ def render_one(expr: str, base_usec: int, iterations: int, zone: _dt.tzinfo | No
         try:
             nxt = spec.next_elapse(n, zone)
         except CalendarElapseError as e:
-            return [], [f"Failed to determine next elapse for '{expr}': {e.strerror}"], False
+            err = [f"Failed to determine next elapse for '{expr}': {e.strerror}"]
+            if e.errno == errno.EDEADLK:  # systemd logs this from find_next() first
+                err.insert(0, f"Infinite loop in calendar calculation: {normalized}")
+            return [], err, False
         if nxt is None:
             if i == 0:
                 rows.append(("Next elapse", "never"))

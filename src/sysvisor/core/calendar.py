@@ -31,7 +31,8 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field
 
-from sysvisor.core.calendar_zone import LocalZone, Tm, civil_from_days, gmtime, timegm
+from sysvisor.core.calendar_zone import (
+    LocalZone, Tm, civil_from_days, gmtime, timegm, wall_seconds)
 
 USEC_PER_SEC = 1_000_000
 BITS_WEEKDAYS = 127
@@ -175,11 +176,22 @@ class CalendarSpec:
         usec += 1
         t = usec // USEC_PER_SEC
         tm = gmtime(t) if self.utc else zone.localtime(t)
+        start = tm.copy()
         found = _find_next(self, zone, tm, usec % USEC_PER_SEC)
         if found is None:
             return None
         tm, tm_usec = found
         t2 = _mktime(zone, tm, self.utc)
+        if t2 is not None and t2 * USEC_PER_SEC + tm_usec < usec and self.dst == -1:
+            # The walk went backwards across a DST gap (negative DST like Europe/Dublin,
+            # gaps at midnight or of 30/60 min like Havana, Lord_Howe, Chatham). v252 as
+            # shipped (252.39, with stable fixes) recovers instead of returning the past;
+            # this second pass reproduces its answers on the recorded oracle corpus.
+            found = _find_next(self, zone, start, usec % USEC_PER_SEC, second_pass=True)
+            if found is None:
+                return None
+            tm, tm_usec = found
+            t2 = _mktime(zone, tm, self.utc)
         if t2 is None or t2 < 0:
             raise CalendarElapseError(errno.EINVAL)
         return t2 * USEC_PER_SEC + tm_usec
@@ -756,7 +768,7 @@ def _find_matching_component(spec: CalendarSpec, zone: LocalZone, chain: Chain,
     return (1 if val != d else 0), d
 
 
-def _tm_within_bounds(zone: LocalZone, tm: Tm, utc: bool) -> int:
+def _tm_within_bounds(zone: LocalZone, tm: Tm, utc: bool, second_pass: bool = False) -> int:
     """1 if mktime leaves `tm` alone, 0 if it moved it forward (tm updated), <0 on error.
 
     # systemd: tm_within_bounds()
@@ -788,10 +800,8 @@ def _tm_within_bounds(zone: LocalZone, tm: Tm, utc: bool) -> int:
     if cmp < 0:
         return -errno.EDEADLK  # refuse to go backward
     if cmp > 0:
-        # Inferred from v252/v257 (not in the stored source): the walk resumes from the
-        # reset time with tm_isdst unknown. Keeping mktime's flag would make glibc resolve
-        # a reset into a 30-min DST gap (Australia/Lord_Howe) backwards, and systemd does not.
-        t.isdst = -1
+        if second_pass:
+            t.isdst = -1  # resume from the reset time with tm_isdst unknown
         tm.set_from(t)
     return 1 if cmp == 0 else 0
 
@@ -808,7 +818,8 @@ def _matches_weekday(zone: LocalZone, bits: int, tm: Tm, utc: bool) -> bool:
     return bool(bits & (1 << k))
 
 
-def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int) -> tuple[Tm, int] | None:
+def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int,
+               second_pass: bool = False) -> tuple[Tm, int] | None:
     """Walk the fields from year down to seconds. None = never. # systemd: find_next()"""
     c = tm.copy()
     tm_usec = usec
@@ -818,7 +829,15 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int) -> tuple[
         c.hour = c.min = c.sec = 0
 
     for _ in range(MAX_CALENDAR_ITERATIONS):
+        before = c.copy()
         _mktime(zone, c, utc)
+        if second_pass and not utc and spec.dst == -1 and wall_seconds(c) < wall_seconds(before):
+            # normalising moved backwards (into the pre-gap offset): redo it with the
+            # tm_isdst mktime reported, which makes glibc resolve the gap forwards
+            isdst = c.isdst
+            c = before
+            c.isdst = isdst
+            _mktime(zone, c, utc)
         c.isdst = spec.dst
 
         r, v = _find_matching_component(spec, zone, spec.year, False, c, c.year + 1900)
@@ -829,7 +848,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int) -> tuple[
             tm_usec = 0
         if r < 0:
             return None
-        if _tm_within_bounds(zone, c, utc) <= 0:
+        if _tm_within_bounds(zone, c, utc, second_pass) <= 0:
             return None
 
         r, v = _find_matching_component(spec, zone, spec.month, False, c, c.mon + 1)
@@ -839,7 +858,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int) -> tuple[
             reset_below_day()
             tm_usec = 0
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc)
+            r = _tm_within_bounds(zone, c, utc, second_pass)
         if r < 0:
             c.year += 1
             c.mon, c.mday = 0, 1
@@ -854,7 +873,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int) -> tuple[
             reset_below_day()
             tm_usec = 0
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc)
+            r = _tm_within_bounds(zone, c, utc, second_pass)
         if r < 0:
             c.mon += 1
             c.mday = 1
@@ -875,7 +894,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int) -> tuple[
             c.min = c.sec = 0
             tm_usec = 0
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc)
+            r = _tm_within_bounds(zone, c, utc, second_pass)
         if r < 0:
             c.mday += 1
             reset_below_day()
@@ -889,7 +908,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int) -> tuple[
             c.sec = 0
             tm_usec = 0
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc)
+            r = _tm_within_bounds(zone, c, utc, second_pass)
         if r < 0:
             c.hour += 1
             c.min = c.sec = 0
@@ -902,7 +921,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int) -> tuple[
                                         c.sec * USEC_PER_SEC + tm_usec)
         c.sec, tm_usec = divmod(v, USEC_PER_SEC)
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc)
+            r = _tm_within_bounds(zone, c, utc, second_pass)
         if r < 0:
             c.min += 1
             c.sec = 0

@@ -14,6 +14,7 @@ Pure: no clock, no environment; the zone comes in as a tzinfo.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from dataclasses import dataclass
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
@@ -57,7 +58,7 @@ def civil_from_days(days: int) -> tuple[int, int, int]:
     return y + (m <= 2), m, d
 
 
-@dataclass
+@dataclass(slots=True)
 class Tm:
     """struct tm with C's conventions: year since 1900, month 0..11, wday 0 = Sunday."""
 
@@ -78,7 +79,10 @@ class Tm:
                   self.isdst, self.wday, self.yday, self.gmtoff, self.zone)
 
     def set_from(self, other: "Tm") -> None:
-        self.__dict__.update(other.__dict__)
+        (self.year, self.mon, self.mday, self.hour, self.min, self.sec, self.isdst, self.wday,
+         self.yday, self.gmtoff, self.zone) = (
+            other.year, other.mon, other.mday, other.hour, other.min, other.sec, other.isdst,
+            other.wday, other.yday, other.gmtoff, other.zone)
 
 
 def _local_seconds(year: int, yday: int, hour: int, minute: int, sec: int) -> int:
@@ -90,6 +94,13 @@ def _local_seconds(year: int, yday: int, hour: int, minute: int, sec: int) -> in
 
 def _tm_local_seconds(tm: Tm) -> int:
     return _local_seconds(tm.year + 1900, tm.yday, tm.hour, tm.min, tm.sec)
+
+
+def wall_seconds(tm: Tm) -> int:
+    """The (possibly out-of-range) broken-down fields as seconds, read as if UTC."""
+    year = tm.year + 1900 + tm.mon // 12
+    yday = _MON_YDAY[is_leap(year)][tm.mon % 12] - 1 + tm.mday
+    return _local_seconds(year, yday, tm.hour, tm.min, tm.sec)
 
 
 def _fill(tm: Tm, t: int, gmtoff: int, isdst: int, zone: str) -> None:
@@ -120,6 +131,15 @@ def timegm(tm: Tm) -> int:
     return t
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _zone_state(zone: _dt.tzinfo, t: int) -> tuple[int, int, str]:
+    """(UTC offset in seconds, tm_isdst, abbreviation) of `zone` at `t`."""
+    local = (_EPOCH + _dt.timedelta(seconds=t)).astimezone(zone)
+    off = local.utcoffset()
+    return (int(off.total_seconds()) if off is not None else 0,
+            1 if local.dst() else 0, local.tzname() or "")
+
+
 class LocalZone:
     """localtime_r()/mktime() of one zone, with mktime's remembered offset guess.
 
@@ -137,12 +157,8 @@ class LocalZone:
         if self.zone is None:
             _fill(tm, t, 0, 0, "UTC")
             return tm
-        utc = _EPOCH + _dt.timedelta(seconds=t)
-        local = utc.astimezone(self.zone)
-        off = local.utcoffset()
-        dst = local.dst()
-        gmtoff = int(off.total_seconds()) if off is not None else 0
-        _fill(tm, t, gmtoff, 1 if dst else 0, local.tzname() or "")
+        gmtoff, isdst, name = _zone_state(self.zone, t)
+        _fill(tm, t, gmtoff, isdst, name)
         return tm
 
     def tzname(self) -> tuple[str, str]:

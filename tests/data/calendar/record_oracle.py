@@ -193,13 +193,86 @@ def cases() -> list[dict]:
     return out
 
 
-def main() -> int:
+# DST stress set: zones with odd transitions (30-min shift, negative DST, midnight gaps,
+# 2-hour shift), bases shortly before each 2025 transition
+DST_OUT = HERE / "oracle-v252-dst.json"
+DST_ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Europe/Dublin",
+             "America/Havana", "America/Santiago", "Pacific/Chatham", "Antarctica/Troll",
+             "Europe/London", "Asia/Kolkata"]
+DST_EXPRS = [
+    "hourly", "minutely", "daily", "weekly", "*:0/15", "*:0/20", "*:30", "*:10,40", "*:00,30",
+    "*:59", "*:45", "*:15", "*-*-* 00:00", "*-*-* 00:30", "*-*-* 01:00", "*-*-* 01:30",
+    "*-*-* 02:00", "*-*-* 02:15", "*-*-* 02:30", "*-*-* 02:45", "*-*-* 03:00", "*-*-* 03:30",
+    "*-*-* 23:00", "*-*-* 23:30", "*-*-* 22:00..23:00/30", "*-*-* 0/2:00", "*-*-* 1/2:30",
+    "*-*-* 00..04:*:00", "*:*:30", "*-*-* *:0/7", "Sun *-*-* 02:30", "Sun *:30",
+    "*-*-* 01:59:59", "*-*-* 02:59:59", "*-*-* 00:59:59", "*-*-* 23:59:59",
+]
+
+
+def _transitions(zone_name: str, year: int = 2025) -> list[int]:
+    """UTC seconds of the zone's offset changes in `year` (minute precision)."""
+    import datetime as dt
+    import zoneinfo
+    z = zoneinfo.ZoneInfo(zone_name)
+    t = int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+    end = int(dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+
+    def off(x: int):
+        return dt.datetime.fromtimestamp(x, z).utcoffset()
+    out = []
+    while t < end:
+        if off(t) != off(t + 3600):
+            lo, hi = t, t + 3600
+            while hi - lo > 60:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if off(mid) == off(t) else (lo, mid)
+            out.append(hi)
+        t += 3600
+    return out
+
+
+def _dst_random_exprs() -> list[str]:
+    rng = random.Random(7)
+    out = []
+    while len(out) < 24:
+        e = _random_expr(rng)
+        if len(e.split()) <= 3 and "/" not in e.split()[-1] and e not in out:
+            out.append(e)
+    return out
+
+
+def dst_cases() -> list[dict]:
+    import datetime as dt
+    out = []
+    exprs = DST_EXPRS + _dst_random_exprs()
+    for zone in DST_ZONES:
+        bases = ["2025-06-04 12:00:00 UTC"]
+        for year, befores in ((2025, (5400, 1800, 61, 1)), (2024, (1800, 1)), (2026, (1800, 1))):
+            for tr in _transitions(zone, year):
+                for before in befores:
+                    b = dt.datetime.fromtimestamp(tr - before, dt.timezone.utc)
+                    bases.append(b.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        for base in bases:
+            out.append({"tz": zone, "base": base, "exprs": exprs})
+    return out
+
+
+def record(all_cases: list[dict], path: Path) -> int:
     version = subprocess.run(["systemd-analyze", "--version"], capture_output=True,
                              text=True).stdout.splitlines()[0]
-    recorded = [dict(c, **run_oracle(c["tz"], c["base"], c["exprs"])) for c in cases()]
-    OUT.write_text(json.dumps({"oracle": version, "iterations": ITERATIONS,
-                               "cases": recorded}, indent=1, ensure_ascii=False) + "\n")
-    print(f"{len(corpus())} expressions, {len(recorded)} invocations -> {OUT}")
+    recorded = [dict(c, **run_oracle(c["tz"], c["base"], c["exprs"])) for c in all_cases]
+    path.write_text(json.dumps({"oracle": version, "iterations": ITERATIONS,
+                                "cases": recorded}, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"{len(recorded)} invocations -> {path}")
+    return 0
+
+
+def main() -> int:
+    which = sys.argv[1:] or ["main", "dst"]
+    if "main" in which:
+        record(cases(), OUT)
+    if "dst" in which:
+        record(dst_cases(), DST_OUT)
     return 0
 
 
