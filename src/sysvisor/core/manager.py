@@ -656,7 +656,9 @@ class Manager:
         text: str | None = None
         prio = Priority.INFO
         if t is JobType.START:
-            if result is JobResult.DONE:
+            if result is JobResult.DONE and not svc.condition_result:
+                text = f"Condition check resulted in {name} being skipped."
+            elif result is JobResult.DONE:
                 text = f"Finished {name}." if svc.type is ServiceType.ONESHOT else f"Started {name}."
             elif result is JobResult.FAILED:
                 text, prio = f"Failed to start {name}.", Priority.ERR

@@ -465,6 +465,7 @@ class Service:
             return ECANCELED
 
         self.invocation_id = self.host.new_invocation_id()
+        self.condition_result = True
         self.result = R.SUCCESS
         self.reload_result = R.SUCCESS
         self.main_pid_known = False
@@ -541,16 +542,22 @@ class Service:
         """`systemctl kill`: not a stop request. Returns an error text or None.
         # systemd: unit_kill()"""
         pids: list[int] = []
+        named: list[tuple[str, int]] = []
         if whom in ("main", "all") and self.main_pid:
-            pids.append(self.main_pid)
+            named.append(("main", self.main_pid))
         if whom in ("control", "all") and self.control_pid:
-            pids.append(self.control_pid)
+            named.append(("control", self.control_pid))
+        pids = [pid for _, pid in named]
         if whom == "main" and not pids:
             return "No main process to kill"
         if whom == "control" and not pids:
             return "No control process to kill"
         if whom == "all" and not pids and not self.populated:
             return "No process to kill"
+        for kind, pid in named:
+            # observed (systemd 257): tests/data/oracle/diff/term.json
+            self._log(f"Sent signal SIG{signal_name(signal)} to {kind} process {pid} ({self._comm(pid)}) "
+                      f"on client request.")
         self.host.emit(Kill(self.name, signal, tuple(pids), whole_unit=whom == "all"))
         return None
 
