@@ -1121,11 +1121,11 @@ class Service:
         run.status.start_usec = self.now
         self.main = run
         self.main_pid_known = True
-        self.main_pid_alien = True
+        # The shell is a child subreaper (ARCHITECTURE.md), so every descendant is reaped
+        # by us and reported: like daemons reparented to PID 1, it is never "alien".
+        self.main_pid_alien = False
         self.main_exec_status = ExecStatus(pid=pid, start_usec=self.now)
         self.host.track_pid(self, pid)
-        self._log(f"Supervising process {pid} which is not our child. We'll most likely not notice when it exits.",
-                  Priority.DEBUG)
 
     def on_unit_emptied(self) -> None:
         """The unit's cgroup/process group is empty. # systemd: service_notify_cgroup_empty_event()"""
