@@ -308,8 +308,9 @@ class Manager:
         if not sources:
             return {}
         if len(sources) > 1:
+            # observed (systemd 257, warning): tests/data/oracle/d2/r-direct.json
             self.log(f"{svc.name}: multiple trigger source candidates for exit status propagation "
-                     f"({', '.join(sources)}), skipping.", Priority.DEBUG, svc.name)
+                     f"({', '.join(sorted(sources))}), skipping.", Priority.WARNING, svc.name, svc.invocation_id)
             return {}
         if svc.monitor_env is not None:
             return dict(svc.monitor_env)
