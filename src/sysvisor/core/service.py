@@ -320,8 +320,8 @@ class Service:
         if state in (S.DEAD, S.FAILED, S.AUTO_RESTART, S.DEAD_BEFORE_AUTO_RESTART, S.FAILED_BEFORE_AUTO_RESTART):
             self.populated = False  # systemd: unit_unwatch_all_pids()
 
-        if old != state:
-            self._log(f"Changed {old} -> {state}", Priority.DEBUG)
+        if old != state and self.host.log_level >= Priority.DEBUG:
+            self._log(f"Changed {old.value} -> {state.value}", Priority.DEBUG)
         self.host.unit_notify(self, old_active, self.active_state, old != state)
 
     def _unwatch_main(self) -> None:
@@ -872,7 +872,8 @@ class Service:
                 self.cfg, self.result, self.main_exec_status.code, self.main_exec_status.status,
                 forbid_restart=self.forbid_restart,
             )
-            self._log(f"Service will {'' if allow_restart else 'not '}restart ({why})", Priority.DEBUG)
+            if self.host.log_level >= Priority.DEBUG:
+                self._log(f"Service will {'' if allow_restart else 'not '}restart ({why})", Priority.DEBUG)
 
         self.forbid_restart = False
         self.notify_access_override = None
