@@ -8,6 +8,16 @@ clock — `now` (monotonic µs) comes in with every event. Within one call it
   3. advances an ongoing shutdown.
 Unit-level effects of a state change (timestamps, job completion, OnFailure=/OnSuccess=,
 FailureAction=/SuccessAction=) live in `unit_notify()`, a port of systemd's unit_notify().
+
+Deliberate deviations from systemd 257:
+  * D2 — MONITOR_* for OnFailure=/OnSuccess= handlers are a snapshot of the failing unit taken
+    when the handler's start job is enqueued; systemd reads the live values when the handler
+    spawns, so a handler that starts after the failing unit restarted sees the new run there.
+    A handler started by other means still gets live values (as in systemd).
+  * Units are never garbage-collected: systemd unloads an unreferenced inactive unit, after
+    which `show` reports Result=success, NRestarts=0 and a fresh start limiter
+    (tests/data/oracle/hurry-up-and-gc.json). sysvisor keeps the last run's values.
+  * Shutdown stops units one at a time in reverse activation order (no ordering deps yet).
 # spec: restart-and-failure.md §7, §9, §10; ARCHITECTURE.md "The one idea"
 """
 
