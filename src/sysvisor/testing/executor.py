@@ -46,6 +46,9 @@ class Behaviour:
     ignore: frozenset[int] = frozenset()  # signals without effect (SIGCONT always)
     on_signal: tuple[tuple[int, int], ...] = ()  # (signal, exit code): handled by exiting
     signal_delay: int = 0  # how long dying/handling a signal takes
+    # (signal, delay, fields): datagrams sent in reaction to a signal; "$NOW" in a value
+    # becomes the monotonic time of sending (for MONOTONIC_USEC=)
+    reacts: tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...] = ()
     spawn_error: str | None = None  # the shell cannot even fork (SpawnFailed)
     exec_ok: bool = True  # execve() succeeds (ExecSucceeded is reported at once)
     unkillable: bool = False  # not even SIGKILL ends it (a process stuck in D state)
@@ -210,6 +213,12 @@ class FakeExecutor:
                 continue
             if b.unkillable or (kill.signal in b.ignore and kill.signal != SIGKILL):
                 continue
+            for signo, delay, fields in b.reacts:
+                if signo == kill.signal:
+                    sent = {k: (str(now + delay) if v == "$NOW" else v) for k, v in fields}
+                    self._push(now + delay, 0, NotifyReceived(pid, sent), pid)
+            if any(signo == kill.signal for signo, _, _ in b.reacts) and kill.signal not in dict(b.on_signal):
+                continue  # handled by the reaction
             handled = dict(b.on_signal)
             when = now + (0 if kill.signal == SIGKILL else b.signal_delay)
             if kill.signal in handled and kill.signal != SIGKILL:
