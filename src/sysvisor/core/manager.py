@@ -177,13 +177,18 @@ class Manager:
 
     def next_deadline(self) -> int | None:
         """The earliest armed timer (µs monotonic), or None. Feed `TimePassed` then."""
+        best = self._job_deadline()
         heap = self._deadlines
         while heap:
             d, _, name = heap[0]
             if self._indexed.get(name) == d:
-                return d
+                return d if best is None or d < best else best
             heapq.heappop(heap)  # stale entry
-        return None
+        return best
+
+    def _job_deadline(self) -> int | None:
+        ds = [j.deadline for j in self.jobs.by_unit.values() if j.deadline is not None]
+        return min(ds) if ds else None
 
     def _reindex(self) -> None:
         for svc in self._touched:
@@ -435,6 +440,9 @@ class Manager:
             for name in self._due_units():
                 svc = self.services[name]
                 self._guard(svc, svc.on_time_passed)
+            for job in [j for j in self.jobs.by_unit.values() if j.deadline is not None and j.deadline <= self.now]:
+                if self.jobs.get(job.unit) is job:
+                    self._job_timed_out(job)
         elif isinstance(event, ev.NotifyReceived):
             self._on_notify(event)
         elif isinstance(event, ev.UnitEmptied):
@@ -569,6 +577,10 @@ class Manager:
         job, replaced = self.jobs.install(name, job_type, mode, request_id)
         if job is not None and request_type is not None and job.request_types:
             job.request_types[-1] = request_type
+        if job is not None and job.deadline is None:
+            t = self.units[name].unit.job_timeout_usec
+            if 0 < t < USEC_INFINITY:
+                job.deadline = self.now + t  # systemd: job_start_timer() at install
         for old in replaced:
             self._complete_requests(old, JobResult.CANCELED)
         return job
@@ -595,6 +607,10 @@ class Manager:
         """# systemd: job_run_and_invalidate(), job_perform_on_unit()"""
         self._touched.add(svc)
         job.state = "running"
+        t = svc.unit.unit.job_running_timeout_usec
+        if 0 < t < USEC_INFINITY:
+            d = self.now + t
+            job.deadline = d if job.deadline is None else min(job.deadline, d)
         t = job.type
         if t is JobType.START:
             if svc.active_state in _ACTIVE_OR_RELOADING:
@@ -656,6 +672,17 @@ class Manager:
             return
         self.jobs.remove(job)
         self._complete_requests(job, result)
+
+    def _job_timed_out(self, job: Job) -> None:
+        """JobTimeoutSec=/JobRunningTimeoutSec=: the job fails, the unit keeps its state.
+        # spec: restart-and-failure.md §9   # systemd: job_dispatch_timer()"""
+        svc = self.services[job.unit]
+        svc._log(f"Job {job.unit}/{job.type} timed out.", Priority.WARNING)
+        was_start = job.type is JobType.START
+        self._finish_job(job, JobResult.TIMEOUT)
+        if was_start:  # trap 13: OnFailure= although the unit did not fail
+            self._start_on_termination(svc, "OnFailure=", svc.unit.unit.on_failure, svc.unit.unit.on_failure_job_mode)
+        self.emergency_action(svc, svc.unit.unit.job_timeout_action, "job timed out", -1, watchdog=True)
 
     def _complete_requests(self, job: Job, result: JobResult) -> None:
         for request_id, rtype in zip(job.requests, job.request_types):
