@@ -797,11 +797,14 @@ class Service:
             wait = True
         if not pids and not (whole and self.populated):
             return wait
-        if op == KILL_KILL or sig == 6:
+        # systemd: operation_to_signal() — only the final kill and the watchdog signal are
+        # "noteworthy" and logged per process
+        noteworthy = op in (KILL_KILL, KILL_WATCHDOG)
+        if noteworthy:
             for pid in pids:
                 self._log(f"Killing process {pid} ({self._comm(pid)}) with signal SIG{signal_name(sig)}.",
                           Priority.NOTICE)
-        self.host.emit(Kill(self.name, sig, pids, whole_unit=whole))
+        self.host.emit(Kill(self.name, sig, pids, whole_unit=whole, log_others=noteworthy and whole))
         if sig not in (SIGCONT, SIGKILL):
             self.host.emit(Kill(self.name, SIGCONT, pids, whole_unit=whole))
         if send_sighup:
