@@ -319,3 +319,17 @@ def test_job_timeout_fails_the_job_not_the_unit_and_triggers_on_failure():
         "Powering off: job timed out",
     ]
     assert len(sim.spawns("h.service")) == 1
+
+
+def test_restart_mode_direct_oneshot_reruns_the_pending_start_job():
+    from sysvisor.core.types import RestartMode
+    foo = service("foo.service", type=ServiceType.ONESHOT, restart=RestartPolicy.ON_FAILURE, restart_usec=sec(1),
+                  restart_mode=RestartMode.DIRECT)
+    sim = Simulation([foo], {"foo.service": [Behaviour.exits(1), Behaviour.exits(1), Behaviour.exits(0)]})
+    rid = sim.start("foo.service")
+    sim.run_until(sec(5))
+    p = sim.props("foo.service")
+    assert (p["ActiveState"], p["Result"], p["NRestarts"]) == ("inactive", "success", 2)
+    # the client's start job survived the direct restarts and finished with the last run
+    assert [str(j.result) for j in sim.jobs(rid)] == ["done"]
+    assert len(sim.spawns("foo.service")) == 3

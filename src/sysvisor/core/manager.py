@@ -313,7 +313,12 @@ class Manager:
         if self.shutting_down:
             return "Transaction is destructive."
         mode = JobMode.REPLACE if svc.cfg.restart_mode is RestartMode.DIRECT else JobMode.RESTART_DEPENDENCIES
-        self._install(svc.name, JobType.START, mode, None)
+        job = self._install(svc.name, JobType.START, mode, None)
+        if job is not None and job.state == "running":
+            # RestartMode=direct keeps the unit activating, so the original start job may
+            # still be running: re-run it (systemd: TRANSACTION_REENQUEUE_ANCHOR)
+            job.state = "waiting"
+            self.jobs.enqueue(job)
         return None
 
     def monitor_environment(self, svc: Service) -> dict[str, str]:
