@@ -298,3 +298,38 @@ def test_spawn_failure_is_resources():
     assert (p["ActiveState"], p["Result"]) == ("failed", "resources")
     assert "foo.service: Failed to spawn 'start' task: Cannot allocate memory" in sim.logs(min_priority=7)
     assert [str(j.result) for j in sim.jobs(rid)] == ["failed"]
+
+
+def test_job_timeout_fails_the_job_not_the_unit_and_triggers_on_failure():
+    # trap 13; spec: restart-and-failure.md §9
+    foo = service("foo.service", type=ServiceType.NOTIFY, description="Foo",
+                  unit=dict(job_timeout_usec=sec(2), on_failure=["h.service"],
+                            job_timeout_action=EmergencyAction.POWEROFF))
+    h = service("h.service", type=ServiceType.ONESHOT)
+    sim = Simulation([foo, h], {"foo.service": Behaviour.hangs(), "h.service": Behaviour.exits(0)})
+    rid = sim.start("foo.service")
+    sim.run_until(sec(3))
+    assert [str(j.result) for j in sim.jobs(rid)] == ["timeout"]
+    assert sim.props("foo.service")["SubState"] == "start"  # the unit state is not changed
+    logs = sim.logs()
+    assert logs[logs.index("foo.service: Job foo.service/start timed out."):][:4] == [
+        "foo.service: Job foo.service/start timed out.",
+        "Timed out starting foo.service - Foo.",
+        "foo.service: Triggering OnFailure= dependencies.",
+        "Powering off: job timed out",
+    ]
+    assert len(sim.spawns("h.service")) == 1
+
+
+def test_restart_mode_direct_oneshot_reruns_the_pending_start_job():
+    from sysvisor.core.types import RestartMode
+    foo = service("foo.service", type=ServiceType.ONESHOT, restart=RestartPolicy.ON_FAILURE, restart_usec=sec(1),
+                  restart_mode=RestartMode.DIRECT)
+    sim = Simulation([foo], {"foo.service": [Behaviour.exits(1), Behaviour.exits(1), Behaviour.exits(0)]})
+    rid = sim.start("foo.service")
+    sim.run_until(sec(5))
+    p = sim.props("foo.service")
+    assert (p["ActiveState"], p["Result"], p["NRestarts"]) == ("inactive", "success", 2)
+    # the client's start job survived the direct restarts and finished with the last run
+    assert [str(j.result) for j in sim.jobs(rid)] == ["done"]
+    assert len(sim.spawns("foo.service")) == 3

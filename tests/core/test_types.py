@@ -85,6 +85,7 @@ def test_forking_with_pid_file():
     assert [str(j.result) for j in sim.jobs(rid)] == ["done"]
     # the parent's exit is a control process exit; the daemon's death ends the unit
     sim.stop("foo.service")
+    assert sim.props("foo.service")["SubState"] == "stop-sigterm"  # waits for the daemon
     sim.run_until(sec(2))
     assert sim.props("foo.service")["ActiveState"] == "inactive"
     assert sigs(sim)[0] == (sec(1), SIGTERM)

@@ -46,6 +46,10 @@ class Kill(Action):
     signal: int
     pids: tuple[int, ...] = ()
     whole_unit: bool = False
+    # systemd logs `<unit>: Killing process PID (comm) with signal SIGx.` (notice) for each
+    # process it kills this way; the engine logs `pids` itself, the shell logs the *other*
+    # processes of the unit it signals when this is set. # systemd: unit_kill_context() log_kill()
+    log_others: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class Job:
     request_types: list[JobType] = field(default_factory=list)
     message: str = ""  # "Starting"/"Stopping"/"Reloading", shown once the spawn is confirmed
     queued: bool = False  # in the run queue
+    deadline: int | None = None  # JobTimeoutSec=/JobRunningTimeoutSec= (µs monotonic)
 
     def add_request(self, request_id: int | None, job_type: JobType) -> None:
         if request_id is not None:

@@ -8,6 +8,16 @@ clock — `now` (monotonic µs) comes in with every event. Within one call it
   3. advances an ongoing shutdown.
 Unit-level effects of a state change (timestamps, job completion, OnFailure=/OnSuccess=,
 FailureAction=/SuccessAction=) live in `unit_notify()`, a port of systemd's unit_notify().
+
+Deliberate deviations from systemd 257:
+  * D2 — MONITOR_* for OnFailure=/OnSuccess= handlers are a snapshot of the failing unit taken
+    when the handler's start job is enqueued; systemd reads the live values when the handler
+    spawns, so a handler that starts after the failing unit restarted sees the new run there.
+    A handler started by other means still gets live values (as in systemd).
+  * Units are never garbage-collected: systemd unloads an unreferenced inactive unit, after
+    which `show` reports Result=success, NRestarts=0 and a fresh start limiter
+    (tests/data/oracle/hurry-up-and-gc.json). sysvisor keeps the last run's values.
+  * Shutdown stops units one at a time in reverse activation order (no ordering deps yet).
 # spec: restart-and-failure.md §7, §9, §10; ARCHITECTURE.md "The one idea"
 """
 
@@ -167,13 +177,18 @@ class Manager:
 
     def next_deadline(self) -> int | None:
         """The earliest armed timer (µs monotonic), or None. Feed `TimePassed` then."""
+        best = self._job_deadline()
         heap = self._deadlines
         while heap:
             d, _, name = heap[0]
             if self._indexed.get(name) == d:
-                return d
+                return d if best is None or d < best else best
             heapq.heappop(heap)  # stale entry
-        return None
+        return best
+
+    def _job_deadline(self) -> int | None:
+        ds = [j.deadline for j in self.jobs.by_unit.values() if j.deadline is not None]
+        return min(ds) if ds else None
 
     def _reindex(self) -> None:
         for svc in self._touched:
@@ -298,7 +313,12 @@ class Manager:
         if self.shutting_down:
             return "Transaction is destructive."
         mode = JobMode.REPLACE if svc.cfg.restart_mode is RestartMode.DIRECT else JobMode.RESTART_DEPENDENCIES
-        self._install(svc.name, JobType.START, mode, None)
+        job = self._install(svc.name, JobType.START, mode, None)
+        if job is not None and job.state == "running":
+            # RestartMode=direct keeps the unit activating, so the original start job may
+            # still be running: re-run it (systemd: TRANSACTION_REENQUEUE_ANCHOR)
+            job.state = "waiting"
+            self.jobs.enqueue(job)
         return None
 
     def monitor_environment(self, svc: Service) -> dict[str, str]:
@@ -308,8 +328,9 @@ class Manager:
         if not sources:
             return {}
         if len(sources) > 1:
+            # observed (systemd 257, warning): tests/data/oracle/d2/r-direct.json
             self.log(f"{svc.name}: multiple trigger source candidates for exit status propagation "
-                     f"({', '.join(sources)}), skipping.", Priority.DEBUG, svc.name)
+                     f"({', '.join(sorted(sources))}), skipping.", Priority.WARNING, svc.name, svc.invocation_id)
             return {}
         if svc.monitor_env is not None:
             return dict(svc.monitor_env)
@@ -424,6 +445,9 @@ class Manager:
             for name in self._due_units():
                 svc = self.services[name]
                 self._guard(svc, svc.on_time_passed)
+            for job in [j for j in self.jobs.by_unit.values() if j.deadline is not None and j.deadline <= self.now]:
+                if self.jobs.get(job.unit) is job:
+                    self._job_timed_out(job)
         elif isinstance(event, ev.NotifyReceived):
             self._on_notify(event)
         elif isinstance(event, ev.UnitEmptied):
@@ -558,6 +582,10 @@ class Manager:
         job, replaced = self.jobs.install(name, job_type, mode, request_id)
         if job is not None and request_type is not None and job.request_types:
             job.request_types[-1] = request_type
+        if job is not None and job.deadline is None:
+            t = self.units[name].unit.job_timeout_usec
+            if 0 < t < USEC_INFINITY:
+                job.deadline = self.now + t  # systemd: job_start_timer() at install
         for old in replaced:
             self._complete_requests(old, JobResult.CANCELED)
         return job
@@ -584,6 +612,10 @@ class Manager:
         """# systemd: job_run_and_invalidate(), job_perform_on_unit()"""
         self._touched.add(svc)
         job.state = "running"
+        t = svc.unit.unit.job_running_timeout_usec
+        if 0 < t < USEC_INFINITY:
+            d = self.now + t
+            job.deadline = d if job.deadline is None else min(job.deadline, d)
         t = job.type
         if t is JobType.START:
             if svc.active_state in _ACTIVE_OR_RELOADING:
@@ -646,6 +678,17 @@ class Manager:
         self.jobs.remove(job)
         self._complete_requests(job, result)
 
+    def _job_timed_out(self, job: Job) -> None:
+        """JobTimeoutSec=/JobRunningTimeoutSec=: the job fails, the unit keeps its state.
+        # spec: restart-and-failure.md §9   # systemd: job_dispatch_timer()"""
+        svc = self.services[job.unit]
+        svc._log(f"Job {job.unit}/{job.type} timed out.", Priority.WARNING)
+        was_start = job.type is JobType.START
+        self._finish_job(job, JobResult.TIMEOUT)
+        if was_start:  # trap 13: OnFailure= although the unit did not fail
+            self._start_on_termination(svc, "OnFailure=", svc.unit.unit.on_failure, svc.unit.unit.on_failure_job_mode)
+        self.emergency_action(svc, svc.unit.unit.job_timeout_action, "job timed out", -1, watchdog=True)
+
     def _complete_requests(self, job: Job, result: JobResult) -> None:
         for request_id, rtype in zip(job.requests, job.request_types):
             self.emit(JobCompleted(request_id, job.unit, rtype, result))
@@ -656,7 +699,9 @@ class Manager:
         text: str | None = None
         prio = Priority.INFO
         if t is JobType.START:
-            if result is JobResult.DONE:
+            if result is JobResult.DONE and not svc.condition_result:
+                text = f"Condition check resulted in {name} being skipped."
+            elif result is JobResult.DONE:
                 text = f"Finished {name}." if svc.type is ServiceType.ONESHOT else f"Started {name}."
             elif result is JobResult.FAILED:
                 text, prio = f"Failed to start {name}.", Priority.ERR

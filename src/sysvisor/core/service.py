@@ -320,8 +320,8 @@ class Service:
         if state in (S.DEAD, S.FAILED, S.AUTO_RESTART, S.DEAD_BEFORE_AUTO_RESTART, S.FAILED_BEFORE_AUTO_RESTART):
             self.populated = False  # systemd: unit_unwatch_all_pids()
 
-        if old != state:
-            self._log(f"Changed {old} -> {state}", Priority.DEBUG)
+        if old != state and self.host.log_level >= Priority.DEBUG:
+            self._log(f"Changed {old.value} -> {state.value}", Priority.DEBUG)
         self.host.unit_notify(self, old_active, self.active_state, old != state)
 
     def _unwatch_main(self) -> None:
@@ -465,6 +465,7 @@ class Service:
             return ECANCELED
 
         self.invocation_id = self.host.new_invocation_id()
+        self.condition_result = True
         self.result = R.SUCCESS
         self.reload_result = R.SUCCESS
         self.main_pid_known = False
@@ -541,16 +542,22 @@ class Service:
         """`systemctl kill`: not a stop request. Returns an error text or None.
         # systemd: unit_kill()"""
         pids: list[int] = []
+        named: list[tuple[str, int]] = []
         if whom in ("main", "all") and self.main_pid:
-            pids.append(self.main_pid)
+            named.append(("main", self.main_pid))
         if whom in ("control", "all") and self.control_pid:
-            pids.append(self.control_pid)
+            named.append(("control", self.control_pid))
+        pids = [pid for _, pid in named]
         if whom == "main" and not pids:
             return "No main process to kill"
         if whom == "control" and not pids:
             return "No control process to kill"
         if whom == "all" and not pids and not self.populated:
             return "No process to kill"
+        for kind, pid in named:
+            # observed (systemd 257): tests/data/oracle/diff/term.json
+            self._log(f"Sent signal SIG{signal_name(signal)} to {kind} process {pid} ({self._comm(pid)}) "
+                      f"on client request.")
         self.host.emit(Kill(self.name, signal, tuple(pids), whole_unit=whom == "all"))
         return None
 
@@ -790,11 +797,14 @@ class Service:
             wait = True
         if not pids and not (whole and self.populated):
             return wait
-        if op == KILL_KILL or sig == 6:
+        # systemd: operation_to_signal() — only the final kill and the watchdog signal are
+        # "noteworthy" and logged per process
+        noteworthy = op in (KILL_KILL, KILL_WATCHDOG)
+        if noteworthy:
             for pid in pids:
                 self._log(f"Killing process {pid} ({self._comm(pid)}) with signal SIG{signal_name(sig)}.",
                           Priority.NOTICE)
-        self.host.emit(Kill(self.name, sig, pids, whole_unit=whole))
+        self.host.emit(Kill(self.name, sig, pids, whole_unit=whole, log_others=noteworthy and whole))
         if sig not in (SIGCONT, SIGKILL):
             self.host.emit(Kill(self.name, SIGCONT, pids, whole_unit=whole))
         if send_sighup:
@@ -865,7 +875,8 @@ class Service:
                 self.cfg, self.result, self.main_exec_status.code, self.main_exec_status.status,
                 forbid_restart=self.forbid_restart,
             )
-            self._log(f"Service will {'' if allow_restart else 'not '}restart ({why})", Priority.DEBUG)
+            if self.host.log_level >= Priority.DEBUG:
+                self._log(f"Service will {'' if allow_restart else 'not '}restart ({why})", Priority.DEBUG)
 
         self.forbid_restart = False
         self.notify_access_override = None
@@ -1114,11 +1125,11 @@ class Service:
         run.status.start_usec = self.now
         self.main = run
         self.main_pid_known = True
-        self.main_pid_alien = True
+        # The shell is a child subreaper (ARCHITECTURE.md), so every descendant is reaped
+        # by us and reported: like daemons reparented to PID 1, it is never "alien".
+        self.main_pid_alien = False
         self.main_exec_status = ExecStatus(pid=pid, start_usec=self.now)
         self.host.track_pid(self, pid)
-        self._log(f"Supervising process {pid} which is not our child. We'll most likely not notice when it exits.",
-                  Priority.DEBUG)
 
     def on_unit_emptied(self) -> None:
         """The unit's cgroup/process group is empty. # systemd: service_notify_cgroup_empty_event()"""

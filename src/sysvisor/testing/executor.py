@@ -46,6 +46,9 @@ class Behaviour:
     ignore: frozenset[int] = frozenset()  # signals without effect (SIGCONT always)
     on_signal: tuple[tuple[int, int], ...] = ()  # (signal, exit code): handled by exiting
     signal_delay: int = 0  # how long dying/handling a signal takes
+    # (signal, delay, fields): datagrams sent in reaction to a signal; "$NOW" in a value
+    # becomes the monotonic time of sending (for MONOTONIC_USEC=)
+    reacts: tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...] = ()
     spawn_error: str | None = None  # the shell cannot even fork (SpawnFailed)
     exec_ok: bool = True  # execve() succeeds (ExecSucceeded is reported at once)
     unkillable: bool = False  # not even SIGKILL ends it (a process stuck in D state)
@@ -112,7 +115,8 @@ class FakeExecutor:
     """Turns actions into scheduled facts. No processes, no clock: `now` comes in."""
 
     def __init__(self, script: Script | None = None, *, first_pid: int = 1000,
-                 cgroup_events: bool = False) -> None:
+                 cgroup_events: bool = False, keep_history: bool = True) -> None:
+        self.keep_history = keep_history  # keep dead processes and the spawn/kill lists
         self.script: Script = script if script is not None else {}
         self.next_pid = first_pid
         self.cgroup_events = cgroup_events
@@ -122,6 +126,7 @@ class FakeExecutor:
         self._queue: list[_Scheduled] = []
         self._seq = 0
         self._consumed: dict[object, int] = {}
+        self.n_spawns = 0
 
     # -------------------------------------------------------------- lookup
 
@@ -148,7 +153,8 @@ class FakeExecutor:
             if isinstance(action, Spawn):
                 answers.append(self._spawn(action, now))
             elif isinstance(action, Kill):
-                self.kills.append((now, action))
+                if self.keep_history:
+                    self.kills.append((now, action))
                 self._kill(action, now)
             elif isinstance(action, ReadPidFile):
                 answers.append(PidFileRead(action.unit, self._daemon_pid(action.unit)))
@@ -162,7 +168,9 @@ class FakeExecutor:
         return None
 
     def _spawn(self, spawn: Spawn, now: int) -> Event:
-        self.spawns.append((now, spawn))
+        if self.keep_history:
+            self.spawns.append((now, spawn))
+        self.n_spawns += 1
         b = self.behaviour_for(spawn)
         if b.spawn_error is not None:
             return SpawnFailed(spawn.spawn_id, 12, b.spawn_error)
@@ -205,6 +213,12 @@ class FakeExecutor:
                 continue
             if b.unkillable or (kill.signal in b.ignore and kill.signal != SIGKILL):
                 continue
+            for signo, delay, fields in b.reacts:
+                if signo == kill.signal:
+                    sent = {k: (str(now + delay) if v == "$NOW" else v) for k, v in fields}
+                    self._push(now + delay, 0, NotifyReceived(pid, sent), pid)
+            if any(signo == kill.signal for signo, _, _ in b.reacts) and kill.signal not in dict(b.on_signal):
+                continue  # handled by the reaction
             handled = dict(b.on_signal)
             when = now + (0 if kill.signal == SIGKILL else b.signal_delay)
             if kill.signal in handled and kill.signal != SIGKILL:
@@ -238,6 +252,8 @@ class FakeExecutor:
         proc = self.processes.get(item.pid)
         if isinstance(item.event, ProcessExited) and proc is not None:
             proc.alive = False
+            if not self.keep_history:
+                del self.processes[proc.pid]
             if self.cgroup_events and not any(p.alive and p.unit == proc.unit for p in self.processes.values()):
                 self._push(item.time, 2, UnitEmptied(proc.unit), 0)
         return item.event

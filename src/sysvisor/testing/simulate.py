@@ -31,13 +31,15 @@ class Simulation:
         *,
         start: int = 0,
         cgroup_events: bool = False,
+        record: bool = True,
         **manager_kwargs,
     ) -> None:
         if not isinstance(units, dict):
             units = {u.name: u for u in units}
         self.clock = FakeClock(start)
         self.manager = Manager(units, cgroup_events=cgroup_events, **manager_kwargs)
-        self.executor = FakeExecutor(script, cgroup_events=cgroup_events)
+        self.executor = FakeExecutor(script, cgroup_events=cgroup_events, keep_history=record)
+        self.record = record  # keep the trace (benchmarks of long runs turn it off)
         self.trace: list[tuple[int, Action]] = []
         self._next_request = 1
 
@@ -51,7 +53,8 @@ class Simulation:
         """Feed one fact now; spawn answers are fed back before anything else."""
         actions = self.manager.handle(event, self.clock.now)
         out = list(actions)
-        self.trace.extend((self.clock.now, a) for a in actions)
+        if self.record:
+            self.trace.extend((self.clock.now, a) for a in actions)
         for answer in self.executor.execute(actions, self.clock.now):
             out.extend(self.send(answer))
         return out
