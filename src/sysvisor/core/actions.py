@@ -109,3 +109,16 @@ class ExitManager(Action):
     """Every unit is down after a shutdown request: the manager may exit now."""
 
     exit_status: int = 0
+
+
+@dataclass(frozen=True)
+class TouchTimerStamp(Action):
+    """Persistent=yes: set the mtime of the timer's stamp file to `realtime_usec` (µs since
+    the epoch), creating it and its directory if missing. Where the file lives is the shell's
+    decision (spec decision D4: `$STATE_DIR/timers/stamp-<unit>`, or
+    /var/lib/systemd/timers/stamp-<unit> when replacing systemd). The shell passes the mtime
+    back to `TimerUnit.start(stamp_realtime=...)` on the next start.
+    # spec: timers.md §5   # systemd: timer.c timer_enter_running(), timer_start() touch_file()"""
+
+    unit: str
+    realtime_usec: int
