@@ -135,7 +135,7 @@ def _delegate(verb: str, rest: list[str]) -> int:
 
         return calendar_main(rest)
     if verb == "verify":
-        from sysvisor.cli.verify import main as verify_main
+        from sysvisor.unitfile.verify import main as verify_main
 
         return verify_main(rest)
     if verb == "install-shims":
