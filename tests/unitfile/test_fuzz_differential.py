@@ -14,6 +14,12 @@ from sysvisor.unitfile.verify import verify
 from unit_fuzz import directive_keys, random_unit
 
 ANALYZE = shutil.which("systemd-analyze")
+
+
+def _norm(lines):
+    # which failing required dependency systemd names depends on its hash order
+    return [line.split("/start: ", 1)[0] + "/start: …" if "Failed to create" in line else line
+            for line in lines]
 KEYS = directive_keys(252)
 
 
@@ -26,5 +32,5 @@ def test_random_units_match_systemd_analyze(tmp_path, seed):
         path.write_text(random_unit(rnd, KEYS))
         run = subprocess.run([ANALYZE, "verify", "--man=no", str(path)], capture_output=True, text=True)
         mine, rc = verify([str(path)], host=HostFacts())
-        assert (path.read_text(), mine) == (path.read_text(), run.stderr.splitlines())
+        assert (path.read_text(), _norm(mine)) == (path.read_text(), _norm(run.stderr.splitlines()))
         assert (rc != 0) == (run.returncode != 0)

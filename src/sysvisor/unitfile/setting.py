@@ -350,8 +350,8 @@ def _docs(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:
         lst.clear()
         return
-    try:  # systemd: config_parse_unit_strv_printf(): EXTRACT_UNQUOTE
-        words = v.split_words(a.value, cunescape=False)
+    try:  # systemd: config_parse_documentation(): unquote, backslashes kept
+        words = v.split_words(a.value, cunescape=False, retain_escape=True)
     except ValueError:
         ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
         return
@@ -409,7 +409,10 @@ def _path(ctx: Interpretation, d: Directive, a: Assignment) -> None:
             else:
                 ctx.fail(a, f"Failed to resolve unit specifiers in working directory path '{bare}': {exc}")
             return
-        ctx.fail(a, f"Failed to resolve unit specifiers in '{a.value}': {exc}")
+        if a.key == "PIDFile":  # not fatal for PIDFile= (observed v252)
+            ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
+        else:
+            ctx.fail(a, f"Failed to resolve unit specifiers in '{a.value}': {exc}")
         return
     if a.key == "PIDFile":
         if not value.startswith("/"):

@@ -211,11 +211,16 @@ def parse_unsigned(text: str, bits: int = 32) -> int:
 
 
 def _safe_int(text: str) -> int | None:
-    t = text.strip(WHITESPACE)  # safe_atoi() tolerates leading blanks via strtol
+    """safe_atoi(): strtol() with base 0 (`0x10`, `010`), leading blanks, optional sign."""
+    t = text.lstrip(WHITESPACE)
+    sign = -1 if t.startswith("-") else 1
     body = t[1:] if t[:1] in "+-" else t
-    if not body.isdigit() or not body.isascii():
+    if body[:1] in "+-":
         return None
-    return int(t)
+    try:
+        return sign * parse_unsigned(body, 63)
+    except ValueError:
+        return None
 
 
 def signal_from_string(text: str) -> int:
@@ -365,7 +370,8 @@ _PLAIN_WORD = re.compile("[^ \t\n\r'\"\\\\]+(?=[ \t\n\r]|$)")
 
 
 def extract_word(text: str, i: int, *, unquote: bool = True, cunescape: bool = True,
-                 relax_escape: bool = False, relax: bool = False) -> tuple[str | None, int]:
+                 relax_escape: bool = False, relax: bool = False,
+                 retain_escape: bool = False) -> tuple[str | None, int]:
     """The next whitespace-separated word from text[i:], and where the rest starts.
 
     Quotes may open anywhere in a word and are removed; C escapes are decoded everywhere.
@@ -383,7 +389,7 @@ def extract_word(text: str, i: int, *, unquote: bool = True, cunescape: bool = T
     quote = ""
     while i < n:
         c = text[i]
-        if c == "\\":
+        if c == "\\" and not retain_escape:
             if i + 1 >= n:
                 if relax_escape and (not quote or relax):
                     out.append("\\")
