@@ -324,7 +324,8 @@ def _name_list(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         try:
             item = ctx.expand(word)
         except SpecifierError as exc:
-            ctx.warn(a, f"Failed to resolve specifiers in {word}, ignoring: {exc}")
+            what = "specifiers" if d.kind == "pass_env" else "unit specifiers"  # observed v252
+            ctx.warn(a, f"Failed to resolve {what} in {word}, ignoring: {exc}")
             continue
         if d.kind == "pass_env" and not v.env_name_is_valid(item):
             ctx.warn(a, f"Invalid environment name for {a.key}, ignoring: {item}")
