@@ -282,7 +282,7 @@ def _env(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         try:
             item = ctx.expand(word)
         except SpecifierError as exc:
-            ctx.warn(a, f"Failed to resolve unit specifiers in {word}, ignoring: {exc}")
+            ctx.warn(a, f"Failed to resolve specifiers in {word}, ignoring: {exc}")
             continue
         if not v.env_assignment_is_valid(item):
             ctx.warn(a, f"Invalid environment assignment, ignoring: {item}")
@@ -303,7 +303,7 @@ def _env_file(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     optional = path.startswith("-")
     bare = path[1:] if optional else path
     if not bare.startswith("/"):
-        ctx.warn(a, f"{a.key}= path is not absolute, ignoring: {path}")
+        ctx.warn(a, f"{a.key}= path is not absolute, ignoring: {bare}")
         return
     files.append((bare, optional))
 
@@ -492,7 +492,11 @@ def _groups(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:
         lst.clear()
         return
-    for word in a.value.split():
+    try:  # systemd: extract_first_word() without flags: a backslash escapes one character
+        words = v.split_words(a.value, unquote=False, cunescape=False)
+    except ValueError:
+        words = a.value.split()
+    for word in words:
         try:
             value = ctx.expand(word)
         except SpecifierError as exc:
@@ -515,12 +519,10 @@ def _nice(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:
         _set(ctx, d, None)
         return
-    t = a.value.strip()
-    body = t[1:] if t[:1] in "+-" else t
-    if not (body.isascii() and body.isdigit()):
+    n = v._safe_int(a.value)  # systemd: parse_nice() -> safe_atoi(), base 0
+    if n is None:
         ctx.warn(a, f"Failed to parse nice priority '{a.value}', ignoring: Invalid argument")
         return
-    n = int(t)
     if not -20 <= n <= 19:
         ctx.warn(a, f"Nice priority out of range, ignoring: {a.value}")
         return
@@ -597,10 +599,10 @@ def _bus_name(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     except SpecifierError as exc:
         ctx.warn(a, f"Failed to resolve unit specifiers in {a.value}, ignoring: {exc}")
         return
-    if value and not _bus_name_is_valid(value):
+    if not _bus_name_is_valid(value):
         ctx.warn(a, f"Invalid bus name, ignoring: {value}")
         return
-    _set(ctx, d, value or None)
+    _set(ctx, d, value)
 
 
 def _bus_name_is_valid(text: str) -> bool:
