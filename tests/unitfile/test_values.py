@@ -161,3 +161,15 @@ def test_unsigned_like_safe_atou():
     for bad, why in (("-1", "ERANGE"), ("4294967296", "ERANGE"), ("", "EINVAL"), ("1x", "EINVAL"), ("08", "EINVAL")):
         with pytest.raises(ValueError, match=why):
             v.parse_unsigned(bad)
+
+
+@pytest.mark.parametrize("text,size", [("512", 512), ("4K", 4096), ("1.5G", 3 << 29), ("1G 512M", (1 << 30) + (512 << 20)),
+                                       ("10.M", 10 << 20), ("5.", 5), (" 7 B", 7)])
+def test_size(text, size):
+    assert v.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "x", "-1", "512M 1G", "5 6", "1K 2K", "5x", "1e3"])
+def test_size_invalid(text):
+    with pytest.raises(ValueError):
+        v.parse_size(text)

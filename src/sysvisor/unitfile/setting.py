@@ -203,12 +203,16 @@ def _exit_status(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         _set(ctx, d, -1)
         return
     t = a.value
-    if not (t.isascii() and t.isdigit()):
-        ctx.warn(a, f"Failed to parse exit status '{t}', ignoring: Invalid argument")
-    elif int(t) > 255:
+    try:
+        status = v.parse_unsigned(t)  # systemd: safe_atou8(), base 0
+    except ValueError as exc:
+        errno = "Numerical result out of range" if str(exc) == "ERANGE" else "Invalid argument"
+        ctx.warn(a, f"Failed to parse exit status '{t}', ignoring: {errno}")
+        return
+    if status > 255:
         ctx.warn(a, f"Failed to parse exit status '{t}', ignoring: Numerical result out of range")
     else:
-        _set(ctx, d, int(t))
+        _set(ctx, d, status)
 
 
 def _exit_set(ctx: Interpretation, d: Directive, a: Assignment) -> None:
@@ -216,6 +220,11 @@ def _exit_set(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     for word in bad:
         ctx.warn(a, f"Failed to parse value, ignoring: {word}")
     _set(ctx, d, result)
+
+
+# systemd: unit_should_warn_about_dependency()
+_SELF_DEP_WARN = {"Conflicts": "Conflicts", "Before": "Before", "After": "After",
+                  "OnSuccess": "OnSuccess", "OnFailure": "OnFailure"}
 
 
 def _resolve_dependency(ctx: Interpretation, name: str) -> str:
@@ -233,13 +242,19 @@ def _deps(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         try:
             resolved = ctx.expand(word)
         except SpecifierError as exc:
-            ctx.warn(a, f'Failed to resolve unit name "{word}", ignoring: {exc}')
+            ctx.warn(a, f"Failed to resolve unit specifiers in '{word}', ignoring: {exc}")
             continue
         full = _resolve_dependency(ctx, resolved)
         if not unit_name.is_valid(full, unit_name.PLAIN | unit_name.INSTANCE):
             ctx.warn(a, f"Failed to add dependency on {resolved}, ignoring: Invalid argument")
             continue
-        if full != ctx.unit.name and full not in lst:
+        if full == ctx.unit.name:
+            # systemd: unit_add_dependency() drops dependencies on itself, warning for some types
+            kind = _SELF_DEP_WARN.get(a.key)
+            if kind:
+                ctx.diagnostics.append(warning(ctx.unit.name, 0, f"Dependency {kind}={full} is dropped."))
+            continue
+        if full not in lst:
             lst.append(full)
 
 
@@ -267,7 +282,7 @@ def _env(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         try:
             item = ctx.expand(word)
         except SpecifierError as exc:
-            ctx.warn(a, f"Failed to resolve unit specifiers in {word}, ignoring: {exc}")
+            ctx.warn(a, f"Failed to resolve specifiers in {word}, ignoring: {exc}")
             continue
         if not v.env_assignment_is_valid(item):
             ctx.warn(a, f"Invalid environment assignment, ignoring: {item}")
@@ -288,7 +303,7 @@ def _env_file(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     optional = path.startswith("-")
     bare = path[1:] if optional else path
     if not bare.startswith("/"):
-        ctx.warn(a, f"{a.key}= path is not absolute, ignoring: {path}")
+        ctx.warn(a, f"{a.key}= path is not absolute, ignoring: {bare}")
         return
     files.append((bare, optional))
 
@@ -299,15 +314,18 @@ def _name_list(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         lst.clear()
         return
     try:
-        words = v.split_words(a.value)
+        # PassEnvironment= only unquotes (a backslash escapes one character)
+        words = v.split_words(a.value, cunescape=d.kind != "pass_env")
     except ValueError:
-        ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
+        # systemd: config_parse_pass_environ(), config_parse_unset_environ()
+        ctx.warn(a, f"Trailing garbage in {a.key}, ignoring: {a.value}")
         return
     for word in words:
         try:
             item = ctx.expand(word)
         except SpecifierError as exc:
-            ctx.warn(a, f"Failed to resolve specifiers in {word}, ignoring: {exc}")
+            what = "specifiers" if d.kind == "pass_env" else "unit specifiers"  # observed v252
+            ctx.warn(a, f"Failed to resolve {what} in {word}, ignoring: {exc}")
             continue
         if d.kind == "pass_env" and not v.env_name_is_valid(item):
             ctx.warn(a, f"Invalid environment name for {a.key}, ignoring: {item}")
@@ -333,11 +351,16 @@ def _docs(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:
         lst.clear()
         return
-    for word in a.value.split():
+    try:  # systemd: config_parse_documentation(): unquote, backslashes kept
+        words = v.split_words(a.value, cunescape=False, retain_escape=True)
+    except ValueError:
+        ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
+        return
+    for word in words:
         try:
             url = ctx.expand(word)
         except SpecifierError as exc:
-            ctx.warn(a, f"Failed to resolve unit specifiers in {word}, ignoring: {exc}")
+            ctx.warn(a, f"Failed to resolve unit specifiers in '{word}', ignoring: {exc}")
             continue
         if not _documentation_url_is_valid(url):
             ctx.warn(a, f"Invalid URL, ignoring: {url}")
@@ -358,12 +381,14 @@ def _condition(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     negate = rest.startswith("!")
     if negate:
         rest = rest[1:].lstrip(v.WHITESPACE)
+    kind = a.key[len("Condition"):] if a.key.startswith("Condition") else a.key[len("Assert"):]
     try:
         value = ctx.expand(rest)
     except SpecifierError as exc:
-        ctx.warn(a, f"Failed to resolve unit specifiers in {rest}, ignoring: {exc}")
+        # systemd: config_parse_unit_condition_path() vs _string() quote differently
+        shown = rest if kind in _PATH_CONDITIONS else f"'{rest}'"
+        ctx.warn(a, f"Failed to resolve unit specifiers in {shown}, ignoring: {exc}")
         return
-    kind = a.key[len("Condition"):] if a.key.startswith("Condition") else a.key[len("Assert"):]
     if kind in _PATH_CONDITIONS and not value.startswith("/"):
         ctx.warn(a, f"{a.key}= path is not absolute, ignoring: {value}")
         return
@@ -378,7 +403,17 @@ def _path(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         value = ctx.expand(a.value)
     except SpecifierError as exc:
-        ctx.fail(a, f"Failed to resolve unit specifiers in '{a.value}': {exc}")
+        if a.key == "WorkingDirectory":  # systemd: config_parse_working_directory()
+            bare = a.value[1:] if a.value.startswith("-") else a.value
+            if a.value.startswith("-"):
+                ctx.warn(a, f"Failed to resolve unit specifiers in working directory path '{bare}', ignoring: {exc}")
+            else:
+                ctx.fail(a, f"Failed to resolve unit specifiers in working directory path '{bare}': {exc}")
+            return
+        if a.key == "PIDFile":  # not fatal for PIDFile= (observed v252)
+            ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
+        else:
+            ctx.fail(a, f"Failed to resolve unit specifiers in '{a.value}': {exc}")
         return
     if a.key == "PIDFile":
         if not value.startswith("/"):
@@ -386,11 +421,15 @@ def _path(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         _set(ctx, d, value)
         return
     if a.key == "WorkingDirectory":
-        bare = value[1:] if value.startswith("-") else value
+        # systemd: config_parse_working_directory(): "-" makes a bad path only a warning
+        missing_ok = value.startswith("-")
+        bare = value[1:] if missing_ok else value
         if bare == "~" or bare.startswith("/"):
             _set(ctx, d, value)
-            return
-        ctx.fail(a, f"{a.key}= path is not absolute: {value}")
+        elif missing_ok:
+            ctx.warn(a, f"{a.key}= path is not absolute, ignoring: {bare}")
+        else:
+            ctx.fail(a, f"{a.key}= path is not absolute: {value}")
         return
     if not value.startswith("/"):
         ctx.fail(a, f"{a.key}= path is not absolute: {value}")
@@ -406,9 +445,10 @@ def user_name_validity(name: str) -> str:
 
     # systemd: valid_user_group_name(VALID_USER_RELAX|VALID_USER_ALLOW_NUMERIC|VALID_USER_WARN)
     """
-    if name.isascii() and name.isdigit():
+    if name.isascii() and name.isdigit():  # parse_uid() refuses leading zeros
         uid = int(name)
-        return "strict" if uid < 2**32 - 1 and uid != 65535 else "invalid"
+        ok = uid < 2**32 - 1 and uid != 65535 and (name == "0" or name[0] != "0")
+        return "strict" if ok else "invalid"
     if not name or name[0] == " " or name[-1] == " " or ":" in name or "/" in name:
         return "invalid"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name) or v.has_surrogates(name):
@@ -452,7 +492,11 @@ def _groups(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:
         lst.clear()
         return
-    for word in a.value.split():
+    try:  # systemd: extract_first_word() without flags: a backslash escapes one character
+        words = v.split_words(a.value, unquote=False, cunescape=False)
+    except ValueError:
+        words = a.value.split()
+    for word in words:
         try:
             value = ctx.expand(word)
         except SpecifierError as exc:
@@ -475,12 +519,10 @@ def _nice(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:
         _set(ctx, d, None)
         return
-    t = a.value.strip()
-    body = t[1:] if t[:1] in "+-" else t
-    if not (body.isascii() and body.isdigit()):
+    n = v._safe_int(a.value)  # systemd: parse_nice() -> safe_atoi(), base 0
+    if n is None:
         ctx.warn(a, f"Failed to parse nice priority '{a.value}', ignoring: Invalid argument")
         return
-    n = int(t)
     if not -20 <= n <= 19:
         ctx.warn(a, f"Nice priority out of range, ignoring: {a.value}")
         return
@@ -555,12 +597,12 @@ def _bus_name(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         value = ctx.expand(a.value)
     except SpecifierError as exc:
-        ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
+        ctx.warn(a, f"Failed to resolve unit specifiers in {a.value}, ignoring: {exc}")
         return
-    if value and not _bus_name_is_valid(value):
+    if not _bus_name_is_valid(value):
         ctx.warn(a, f"Invalid bus name, ignoring: {value}")
         return
-    _set(ctx, d, value or None)
+    _set(ctx, d, value)
 
 
 def _bus_name_is_valid(text: str) -> bool:

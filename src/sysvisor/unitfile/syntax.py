@@ -99,8 +99,8 @@ def lex(text: str, path: str) -> Lexed:
         section = _parse_line(joined, path, lineno, section, out)
         if out.failure:
             return out
-    if continuation is not None:
-        _parse_line(continuation, path, lineno, section, out)
+    if continuation is not None:  # systemd: parse_line(..., ++line, ...) after the loop
+        _parse_line(continuation, path, lineno + 1, section, out)
     return out
 
 

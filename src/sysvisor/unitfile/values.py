@@ -211,11 +211,16 @@ def parse_unsigned(text: str, bits: int = 32) -> int:
 
 
 def _safe_int(text: str) -> int | None:
-    t = text.strip(WHITESPACE)  # safe_atoi() tolerates leading blanks via strtol
+    """safe_atoi(): strtol() with base 0 (`0x10`, `010`), leading blanks, optional sign."""
+    t = text.lstrip(WHITESPACE)
+    sign = -1 if t.startswith("-") else 1
     body = t[1:] if t[:1] in "+-" else t
-    if not body.isdigit() or not body.isascii():
+    if body[:1] in "+-":
         return None
-    return int(t)
+    try:
+        return sign * parse_unsigned(body, 63)
+    except ValueError:
+        return None
 
 
 def signal_from_string(text: str) -> int:
@@ -300,7 +305,11 @@ def parse_exit_status_set(text: str, base: ExitStatusSet | None = None) -> tuple
     statuses = set(base.statuses) if base else set()
     signals = set(base.signals) if base else set()
     bad: list[str] = []
-    for word in text.split():
+    try:  # extract_first_word() without flags: backslash escapes one character, quotes stay
+        words = split_words(text, unquote=False, cunescape=False)
+    except ValueError:
+        words = text.split()
+    for word in words:
         try:
             statuses.add(exit_status_from_string(word))
             continue
@@ -361,7 +370,8 @@ _PLAIN_WORD = re.compile("[^ \t\n\r'\"\\\\]+(?=[ \t\n\r]|$)")
 
 
 def extract_word(text: str, i: int, *, unquote: bool = True, cunescape: bool = True,
-                 relax_escape: bool = False, relax: bool = False) -> tuple[str | None, int]:
+                 relax_escape: bool = False, relax: bool = False,
+                 retain_escape: bool = False) -> tuple[str | None, int]:
     """The next whitespace-separated word from text[i:], and where the rest starts.
 
     Quotes may open anywhere in a word and are removed; C escapes are decoded everywhere.
@@ -379,7 +389,7 @@ def extract_word(text: str, i: int, *, unquote: bool = True, cunescape: bool = T
     quote = ""
     while i < n:
         c = text[i]
-        if c == "\\":
+        if c == "\\" and not retain_escape:
             if i + 1 >= n:
                 if relax_escape and (not quote or relax):
                     out.append("\\")
@@ -636,24 +646,48 @@ _SIZE_SUFFIXES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1
 RLIM_INFINITY = (1 << 64) - 1
 
 
-def parse_size(text: str, base: int = 1024) -> int:
-    """`512`, `4K`, `1.5G` (powers of 1024). # spec: unit-files.md §1.4; systemd: parse_size()"""
-    t = text.strip(WHITESPACE)
-    if not t:
-        raise ValueError(text)
-    mult = 1
-    if t[-1] in _SIZE_SUFFIXES:
-        mult = _SIZE_SUFFIXES[t[-1]]
-        t = t[:-1].rstrip(WHITESPACE)
-    if t.endswith("B") and mult == 1:
-        t = t[:-1]
-    whole, dot, frac = t.partition(".")
-    if not whole.isdigit() or (dot and not frac.isdigit()) or not whole.isascii():
-        raise ValueError(text)
-    value = int(whole) * mult
-    if frac:
-        value += int(frac) * mult // (10 ** len(frac))
-    return value
+_SIZE_TABLE = (("E", 1 << 60), ("P", 1 << 50), ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20),
+               ("K", 1 << 10), ("B", 1), ("", 1))
+
+
+def parse_size(text: str) -> int:
+    """`512`, `4K`, `1.5G`, `1G 512M` (powers of 1024, larger units first).
+
+    # spec: unit-files.md §1.4; systemd: parse_size(base=1024)
+    """
+    total = 0
+    i = 0
+    start = 0
+    n = len(text)
+    while True:
+        i = _skip(text, i, WHITESPACE)
+        if text.startswith("-", i):
+            raise ValueError(text)
+        j = i + 1 if text.startswith("+", i) else i
+        k = _skip(text, j, "0123456789")
+        if k == j:
+            raise ValueError(text)
+        whole = int(text[j:k])
+        frac = ""
+        if text.startswith(".", k):
+            k += 1
+            m = _skip(text, k, "0123456789")
+            frac, k = text[k:m], m  # "10.M" is valid: an empty fraction
+        k = _skip(text, k, WHITESPACE)
+        for idx in range(start, len(_SIZE_TABLE)):
+            suffix, factor = _SIZE_TABLE[idx]
+            if text.startswith(suffix, k):
+                value = whole * factor + (int(frac) * factor // 10 ** len(frac) if frac else 0)
+                total += value
+                if total >= 1 << 64:
+                    raise ValueError(text)
+                i = k + len(suffix)
+                start = idx + 1
+                break
+        else:  # no (smaller) unit left for this number
+            raise ValueError(text)
+        if i >= n:
+            return total
 
 
 def parse_mode(text: str) -> int:
@@ -685,21 +719,21 @@ def _parse_limit_one(kind: str, text: str) -> int:
         return -(-usec // USEC_PER_SEC) if kind == "CPU" else usec
     if kind in _LIMIT_BYTES:
         return parse_size(text)
-    if kind == "NICE":
+    if kind == "NICE":  # systemd: rlimit_parse_nice(): signed = nice value, unsigned = raw 0..40
         t = text.strip(WHITESPACE)
         if t.startswith(("+", "-")):
+            body = t[1:]
+            if not (body.isascii() and body.isdigit()):
+                raise ValueError(text)
             v = int(t)
             if not -20 <= v <= 19:
                 raise ValueError(text)
             return 20 - v
-        v = int(t)
+        v = parse_unsigned(t, 64)
         if v > 40:
             raise ValueError(text)
         return v
-    t = text.strip(WHITESPACE)
-    if not t.isdigit() or not t.isascii():
-        raise ValueError(text)
-    return int(t)
+    return parse_unsigned(text, 64)  # systemd: safe_atou64(), so 0x10 and 010 work
 
 
 def parse_limit(kind: str, text: str) -> tuple[int, int]:

@@ -92,13 +92,15 @@ class _Verifier:
     def start_job_error(self, unit: Unit) -> str | None:
         """Why a start job cannot be created: the first required dependency that does not load.
 
-        # systemd: transaction_add_job_and_dependencies() (Requires=, BindsTo= pull jobs)
+        # systemd: transaction_add_job_and_dependencies() (Requires=/BindsTo= pull start jobs,
+        #          Requisite= a verify-active job; all of them need a loaded unit)
         """
         seen = {unit.name}
         queue = deque([unit])
         while queue:
             u = queue.popleft()
-            for dep in [*u.unit.requires, *u.unit.binds_to, *_implicit_requirements(u)]:
+            pulled = [*u.unit.requires, *u.unit.binds_to, *_implicit_requirements(u)]
+            for dep in [*pulled, *u.unit.requisite]:
                 if dep in seen:
                     continue
                 seen.add(dep)
@@ -106,7 +108,8 @@ class _Verifier:
                 problem = load_state_error(target)
                 if problem:
                     return problem
-                queue.append(target)
+                if dep in pulled:  # a Requisite= only gets a verify-active job, no further deps
+                    queue.append(target)
         return None
 
 
