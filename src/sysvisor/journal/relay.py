@@ -28,12 +28,17 @@ Theory of operation
   to the relay, not to the connection. A new manager connects to the same socket.
 * SIGTERM: read every pipe until it is empty, flush, exit 0. SIGINT/SIGHUP are ignored so a
   terminal's signals for the manager do not reach it (it also runs in its own session).
+* If the relay itself dies, services keep writing as long as the manager holds a copy of
+  each read end (`open_stream(keep_read_end=True)`); the manager restarts the relay and
+  hands the streams over again (`reattach()`). Only what the dead relay had read but not
+  yet written (at most one read) is lost.
 * Manager messages: the manager may write them with its own `JournalWriter(name="manager")`
   (recommended: no round trip) or send them through `RelayClient.log()`.
 
 Protocol (one JSON object per SEQPACKET message, utf-8):
   {"op": "open", "id": HEX, "fields": {...}, "priority": 6, "level_prefix": true,
    "line_max": 49152, "wait_pid": bool}                       + 1 fd (read end)
+                                                              (again after a relay restart)
   {"op": "pid", "id": HEX, "pid": N, "comm": "name" | null}
   {"op": "log", "entry": {FIELD: value, ...}}
   {"op": "sync"}  → {"op": "synced"}   every byte written to any pipe before is stored
@@ -311,6 +316,10 @@ class Relay:
         return True
 
     def _open(self, conn: socket.socket, req: dict, fd: int) -> None:
+        sid = str(req.get("id") or uuid.uuid4().hex)
+        if sid in self.streams or sid in self.waiting:  # handed again: we have it already
+            os.close(fd)
+            return
         try:
             stream = Stream(
                 fd,
@@ -323,7 +332,6 @@ class Relay:
             os.close(fd)
             self.log(f"Failed to open stream: {e}", 3)
             return
-        sid = str(req.get("id") or uuid.uuid4().hex)
         stream.fields.setdefault("_STREAM_ID", sid)
         if req.get("wait_pid"):
             self.waiting[sid] = stream
@@ -564,13 +572,26 @@ def start_relay(
     return pid
 
 
-@dataclass(frozen=True)
+@dataclass
 class StreamHandle:
     """A stream opened through the relay: give `write_fd` to the process as stdout (and
-    stderr), then close it in the manager."""
+    stderr), then close it in the manager.
+
+    With `keep_read_end=True` the manager also keeps `read_fd`, a copy of the relay's read
+    end (never read from): should the relay die, the service still gets no SIGPIPE, its
+    output waits in the pipe, and `RelayClient.reattach()` hands the stream to a new relay
+    (journald does the same through PID 1's fd store). Close it with `close_read_end()`
+    once the unit's processes are gone."""
 
     write_fd: int
     stream_id: str
+    read_fd: int = -1
+    request: dict | None = None
+
+    def close_read_end(self) -> None:
+        if self.read_fd >= 0:
+            os.close(self.read_fd)
+            self.read_fd = -1
 
 
 class RelayClient:
@@ -601,11 +622,13 @@ class RelayClient:
         line_max: int = LINE_MAX_DEFAULT,
         fields: Mapping[str, object] | None = None,
         wait_pid: bool | None = None,
+        keep_read_end: bool = False,
     ) -> StreamHandle:
         """Make a pipe, hand its read end to the relay, return the write end.
 
         Without `pid`, the relay holds the stream's data back until `set_pid()` (or until
-        this client disconnects); pass `wait_pid=False` for a stream that never gets one."""
+        this client disconnects); pass `wait_pid=False` for a stream that never gets one.
+        `keep_read_end`: see `StreamHandle`."""
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         all_fields: dict[str, object] = {"_TRANSPORT": "stdout", "_SYSTEMD_UNIT": unit}
         if invocation_id:
@@ -630,14 +653,30 @@ class RelayClient:
             socket.send_fds(self.sock, [json.dumps(req).encode()], [read_fd])
         except OSError as e:
             os.close(write_fd)
-            raise RelayError(f"Failed to hand a stream to the journal relay: {e.strerror or e}") from None
-        finally:
             os.close(read_fd)
-        return StreamHandle(write_fd, sid)
+            raise RelayError(f"Failed to hand a stream to the journal relay: {e.strerror or e}") from None
+        if not keep_read_end:
+            os.close(read_fd)
+            read_fd = -1
+        return StreamHandle(write_fd, sid, read_fd, req)
+
+    def reattach(self, stream: StreamHandle) -> None:
+        """Hand a kept read end to this (new) relay, after the old one died."""
+        if stream.read_fd < 0 or stream.request is None:
+            raise RelayError("This stream's read end was not kept (open_stream(keep_read_end=True)).")
+        try:
+            socket.send_fds(self.sock, [json.dumps(stream.request).encode()], [stream.read_fd])
+        except OSError as e:
+            raise RelayError(f"Failed to hand a stream to the journal relay: {e.strerror or e}") from None
 
     def set_pid(self, stream: StreamHandle | str, pid: int, comm: str | None = None) -> None:
         """The process writing to `stream` is `pid`; the relay starts reading it."""
         sid = stream.stream_id if isinstance(stream, StreamHandle) else stream
+        if isinstance(stream, StreamHandle) and stream.request is not None:
+            stream.request["fields"]["_PID"] = str(pid)  # for reattach()
+            if comm:
+                stream.request["fields"]["_COMM"] = comm
+            stream.request["wait_pid"] = False
         self._send({"op": "pid", "id": sid, "pid": pid, "comm": comm})
 
     def log(self, entry: Mapping[str, object]) -> None:
