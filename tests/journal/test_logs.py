@@ -131,6 +131,8 @@ def test_identifier_and_field_matches(journal):
     assert run(journal, "_PID=42", "PRIORITY=3", "-o", "cat")[1] == "cannot bind\n"
     assert run(journal, "_PID=42", "_PID=43", "PRIORITY=6", "-o", "cat")[1] == "listening\nready\nDEBUG x\n"
     assert run(journal, "_PID=43", "+", "PRIORITY=3", "-o", "cat")[1] == "cannot bind\nready\nDEBUG x\n"
+    assert run(journal, "PRIORITY=3", "-o", "cat")[1] == "cannot bind\n"  # a per-line field of a stored chunk
+    assert run(journal, "MESSAGE=ready", "-o", "cat")[1] == "ready\n"
     assert run(journal, "bogus") == (1, "", "Failed to add match 'bogus': Invalid argument\n")
 
 

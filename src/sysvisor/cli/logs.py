@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -348,6 +348,45 @@ def compile_grep(o: Options) -> re.Pattern[str] | None:
         raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
 
 
+_PER_ENTRY_FIELDS = frozenset({"MESSAGE", "PRIORITY", "_LINE_BREAK"})
+_UNIT_KEYS = ("_SYSTEMD_UNIT", "UNIT", "COREDUMP_UNIT", "OBJECT_SYSTEMD_UNIT", "_SYSTEMD_SLICE")
+
+
+def _unit_matches(fields: Mapping[str, str], pats: list[str]) -> bool:
+    """`-u`: `_SYSTEMD_UNIT=` or the manager's `UNIT=` (and coredump/object units;
+    `_SYSTEMD_SLICE=` for slice patterns)."""
+    for key in _UNIT_KEYS:
+        v = fields.get(key)
+        if v is not None and any(fnmatch.fnmatchcase(v, p) for p in pats):
+            if key == "_SYSTEMD_SLICE" and not any(p.endswith(".slice") for p in pats):
+                continue
+            return True
+    return False
+
+
+def build_record_predicate(o: Options, boot: str | None) -> Callable[[Mapping[str, str]], bool] | None:
+    """The filters that only look at fields a whole stored record shares, so the reader
+    can skip records (a pipe read of thousands of lines) without expanding them."""
+    tests: list[Callable[[Mapping[str, str]], bool]] = []
+    if o.units:
+        pats = o.units
+        tests.append(lambda f: _unit_matches(f, pats))
+    if o.identifiers:
+        idents = set(o.identifiers)
+        tests.append(lambda f: f.get("SYSLOG_IDENTIFIER") in idents)
+    if boot is not None:
+        tests.append(lambda f: f.get("_BOOT_ID") == boot)
+    groups = [
+        [(k, v) for k, v in g if k not in _PER_ENTRY_FIELDS and not k.startswith("__")] for g in o.matches if g
+    ]
+    if groups and all(groups):  # a group with only per-entry fields could match any record
+        preds = [_field_group_predicate(g) for g in groups]
+        tests.append(lambda f: any(p(f) for p in preds))
+    if not tests:
+        return None
+    return lambda f: all(t(f) for t in tests)
+
+
 def build_predicate(o: Options) -> Callable[[Entry], bool]:
     """All filters except time range and boot (see `main`), AND-ed together."""
     tests: list[Callable[[Entry], bool]] = []
@@ -357,17 +396,7 @@ def build_predicate(o: Options) -> Callable[[Entry], bool]:
         tests.append(lambda e: any(p(e) for p in preds))
     if o.units:
         pats = o.units
-
-        def unit_match(e: Entry) -> bool:
-            for key in ("_SYSTEMD_UNIT", "UNIT", "COREDUMP_UNIT", "OBJECT_SYSTEMD_UNIT", "_SYSTEMD_SLICE"):
-                v = e.get(key)
-                if v is not None and any(fnmatch.fnmatchcase(v, p) for p in pats):
-                    if key == "_SYSTEMD_SLICE" and not any(p.endswith(".slice") for p in pats):
-                        continue
-                    return True
-            return False
-
-        tests.append(unit_match)
+        tests.append(lambda e: _unit_matches(e, pats))
     if o.user_units:
         upats = o.user_units
         tests.append(
@@ -515,6 +544,7 @@ def _run(
         raise UsageError("--since= must be before --until=.")
 
     predicate = build_predicate(o)
+    wanted_boot: str | None = None
     if o.boot is not None and o.boot != "all":
         wanted_boot = _resolve_boot(reader, o.boot, boot_id)
         if wanted_boot is None:
@@ -525,6 +555,8 @@ def _run(
                 return 1
         inner = predicate
         predicate = lambda e: e.get("_BOOT_ID") == wanted_boot and inner(e)  # noqa: E731
+    record_match = build_record_predicate(o, wanted_boot)
+    window = {"since_usec": since, "until_usec": until, "record_match": record_match}
 
     lines = o.lines
     if o.follow and not o.lines_set:
@@ -536,18 +568,18 @@ def _run(
 
     if o.lines_head and lines is not None:
         selected = []
-        for entry in reader.entries(predicate, since_usec=since, until_usec=until):
+        for entry in reader.entries(predicate, **window):  # type: ignore[arg-type]
             if len(selected) >= lines:
                 break
             selected.append(entry)
         if o.reverse:
             selected.reverse()
     elif lines is not None:
-        selected = reader.tail(lines, predicate, since_usec=since, until_usec=until)
+        selected = reader.tail(lines, predicate, **window)
         if o.reverse:
             selected.reverse()
     else:
-        selected = list(reader.entries(predicate, since_usec=since, until_usec=until, reverse=o.reverse))
+        selected = list(reader.entries(predicate, reverse=o.reverse, **window))  # type: ignore[arg-type]
 
     color = _use_color(out)
     printer = _Printer(o, out, color)
@@ -559,7 +591,9 @@ def _run(
     if o.follow:
         if o.lines_head:
             reader.mark_end()  # the head walk stopped early; start following at the end
-        for entry in reader.follow(predicate, poll_interval=FOLLOW_POLL_INTERVAL, stop=follow_stop):
+        for entry in reader.follow(
+            predicate, poll_interval=FOLLOW_POLL_INTERVAL, stop=follow_stop, record_match=record_match
+        ):
             if until is not None and int(entry["__REALTIME_TIMESTAMP"]) > until:
                 continue
             printer.print(entry)

@@ -76,4 +76,9 @@ def unit_log(
             return False
         return True
 
-    return JournalReader(directory).tail(lines, match)
+    def record_match(fields: Mapping[str, str]) -> bool:
+        if fields.get("_SYSTEMD_UNIT") != unit and fields.get("UNIT") != unit:
+            return False
+        return boot_id is None or fields.get("_BOOT_ID") == boot_id
+
+    return JournalReader(directory).tail(lines, match, record_match=record_match)

@@ -75,6 +75,9 @@ FLUSH_THRESHOLD = 1024 * 1024
 
 Entry = dict[str, str]
 Match = Callable[[Entry], bool]
+# A test on the fields a whole record shares (everything but MESSAGE, PRIORITY,
+# _LINE_BREAK and the __ fields): False skips the record without reading its entries.
+RecordMatch = Callable[[Mapping[str, str]], bool]
 
 
 class JournalError(Exception):
@@ -590,15 +593,17 @@ class JournalReader:
         since_usec: int | None = None,
         until_usec: int | None = None,
         reverse: bool = False,
+        record_match: RecordMatch | None = None,
     ) -> Iterator[Entry]:
-        """Entries in time order (or reverse) that pass `match` and lie in [since, until]."""
+        """Entries in time order (or reverse) that pass `match` and lie in [since, until];
+        `record_match` (optional) rules out whole records cheaply."""
         by_writer: dict[str, list[str]] = {}
         for name, _seq, _rt, path in list_segments(self.directory):
             by_writer.setdefault(name, []).append(path)
         for paths in by_writer.values():
             for path in paths:  # unvisited segments count as read (they no longer grow)
                 self._position[path] = self._size(path)
-        streams = [self._writer_stream(name, paths, reverse) for name, paths in by_writer.items()]
+        streams = [self._writer_stream(name, paths, reverse, record_match) for name, paths in by_writer.items()]
         merged: Iterator[tuple[int, str, int, Entry]]
         if len(streams) == 1:
             merged = streams[0]
@@ -617,13 +622,11 @@ class JournalReader:
             if match is None or match(entry):
                 yield entry
 
-    def tail(self, n: int, match: Match | None = None, **kw: int | None) -> list[Entry]:
-        """The last `n` matching entries, oldest first."""
-        out = []
+    def tail(self, n: int, match: Match | None = None, **kw: object) -> list[Entry]:
+        """The last `n` matching entries, oldest first (keywords as for `entries`)."""
+        out: list[Entry] = []
         if n <= 0:
-            # still establish positions for follow()
-            for _ in self.entries(match, reverse=True, **kw):  # type: ignore[arg-type]
-                break
+            self.mark_end()  # still establish positions for follow()
             return out
         for entry in self.entries(match, reverse=True, **kw):  # type: ignore[arg-type]
             out.append(entry)
@@ -633,8 +636,13 @@ class JournalReader:
         return out
 
     def mark_end(self) -> None:
-        """Position follow() at the current end of every segment."""
+        """Position follow() at the current end of the journal. Only each writer's newest
+        segment can still grow; it is parsed to find the end of its last whole record."""
+        newest: dict[str, str] = {}
         for name, _seq, _rt, path in list_segments(self.directory):
+            self._position[path] = self._size(path)
+            newest[name] = path
+        for path in newest.values():
             try:
                 with open(path, "rb") as f:
                     contexts: dict[int, dict] = {}
@@ -644,7 +652,7 @@ class JournalReader:
             self._position[path] = end
             self._contexts[path] = contexts
 
-    def poll(self, match: Match | None = None) -> list[Entry]:
+    def poll(self, match: Match | None = None, record_match: RecordMatch | None = None) -> list[Entry]:
         """Entries appended since the last walk or poll, in time order."""
         found: list[tuple[int, str, int, Entry]] = []
         live = set()
@@ -663,7 +671,8 @@ class JournalReader:
             records, end = parse_records(data, 0, self._contexts.setdefault(path, {}))
             self._position[path] = start + end
             for header, payload in records:
-                found.extend(_record_entries(name, header, payload, False))
+                if record_match is None or record_match(header["f"]):
+                    found.extend(_record_entries(name, header, payload, False))
         for path in list(self._position):
             if path not in live:
                 del self._position[path]
@@ -677,13 +686,14 @@ class JournalReader:
         *,
         poll_interval: float = 0.25,
         stop: Callable[[], bool] | None = None,
+        record_match: RecordMatch | None = None,
     ) -> Iterator[Entry]:
         """New entries as they arrive (after the last walk), until `stop()` is true.
 
         A bounded poll in the reader: stdlib has no inotify, and the writer must not
         notify readers."""
         while stop is None or not stop():
-            got = self.poll(match)
+            got = self.poll(match, record_match)
             yield from got
             if not got:
                 time.sleep(poll_interval)
@@ -722,8 +732,11 @@ class JournalReader:
         self._contexts[path] = contexts
         return records
 
-    def _writer_stream(self, name: str, paths: list[str], reverse: bool) -> Iterator[tuple[int, str, int, Entry]]:
+    def _writer_stream(
+        self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None
+    ) -> Iterator[tuple[int, str, int, Entry]]:
         for path in reversed(paths) if reverse else paths:
             records = self._read_records(path)
             for header, payload in reversed(records) if reverse else records:
-                yield from _record_entries(name, header, payload, reverse)
+                if record_match is None or record_match(header["f"]):
+                    yield from _record_entries(name, header, payload, reverse)
