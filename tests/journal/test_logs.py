@@ -167,6 +167,11 @@ def test_follow_prints_new_entries(journal):
     assert out.getvalue() == "web.service: Main process exited, code=exited, status=1/FAILURE\nfresh\n"
 
 
+def test_empty_journal_directory(tmp_path):
+    assert run(str(tmp_path / "none")) == (0, "-- No entries --\n", "No journal files were found.\n")
+    assert run(str(tmp_path / "none"), "-q") == (0, "", "")
+
+
 def test_directory_option(journal, tmp_path):
     assert run(str(tmp_path / "elsewhere"), "-D", journal, "-u", "db", "-o", "cat")[1] == "ready\nDEBUG x\n"
     rc, out, _ = run(journal, "--disk-usage")

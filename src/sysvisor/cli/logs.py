@@ -519,6 +519,8 @@ def _run(
     if o.directory:
         journal_dir = o.directory
     reader = JournalReader(journal_dir)
+    if not o.quiet and not list_segments(journal_dir):
+        print("No journal files were found.", file=err)  # as journalctl (252 observed)
     if o.disk_usage:
         total = 0
         for *_rest, path in list_segments(journal_dir):
