@@ -188,7 +188,7 @@ def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
         cat.wait()
 
 
-def bench_pipe(mb: int, size: int, which: str, runs: int) -> int:
+def bench_pipe(mb: int, size: int, which: str, runs: int, tmpdir: str | None = None) -> int:
     """The unit's run time writing to /dev/null vs into the journal through the relay."""
     from sysvisor.journal.relay import RelayClient, start_relay  # noqa: PLC0415
 
@@ -198,7 +198,7 @@ def bench_pipe(mb: int, size: int, which: str, runs: int) -> int:
     worst = 0.0
     for kind in kinds:
         for run in range(runs):
-            tmp = tempfile.mkdtemp(prefix="bench-relay-")
+            tmp = tempfile.mkdtemp(prefix="bench-relay-", dir=tmpdir)
             try:
                 with open(os.devnull, "wb") as null:
                     t_null = _run_writer(kind, total, size, null.fileno())
@@ -255,11 +255,12 @@ def main() -> int:
     p.add_argument("--line", type=int, default=100, help="bytes per line")
     p.add_argument("--writer", choices=["lines", "blocks", "both"], default="both")
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
     args = ap.parse_args()
     if args.what == "store":
         bench_store(args.lines, args.batch)
     else:
-        return bench_pipe(args.mb, args.line, args.writer, args.runs)
+        return bench_pipe(args.mb, args.line, args.writer, args.runs, args.tmpdir)
     return 0
 
 

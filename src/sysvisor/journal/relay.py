@@ -364,14 +364,16 @@ class Relay:
         """A read that emptied the pipe: leave it alone for a while so the next read takes a
         bigger chunk. A fast writer then wakes the relay (and pays for that wake-up in its
         write()) far less often; a lone line waits at most COALESCE. The pause is at most
-        the time the writer needs to fill a quarter of the pipe at its last rate, so that
-        it never blocks on a full pipe because of it."""
+        the time the writer needs to fill half the pipe at its last rate, and there is none
+        after a read of a nearly full pipe, so a writer does not block because of it."""
+        if stream.last_read >= stream.pipe_size * 3 // 4:
+            return  # the pipe was (nearly) full: the writer outruns us, read on at once
         now = time.monotonic()
         elapsed = now - stream.previous_read_at
         pause = COALESCE
         if stream.last_read and elapsed > 0:
             rate = stream.last_read / elapsed  # bytes per second since the read before
-            pause = min(COALESCE, stream.pipe_size / 4 / rate)
+            pause = min(COALESCE, stream.pipe_size / 2 / rate)
         if pause < COALESCE_MIN:
             return
         self.sel.unregister(stream.fd)
