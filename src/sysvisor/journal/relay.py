@@ -77,6 +77,18 @@ RELAY_IDENTIFIER = "sysvisor-journal"
 _MSG_MAX = 1 << 18  # largest request (a `log` entry with a long MESSAGE)
 
 
+_read_buffer = bytearray(READ_SIZE)
+
+
+def _read(fd: int, max_bytes: int) -> bytes:
+    """os.read() without a fresh 1 MiB allocation per call (reads are one at a time)."""
+    if max_bytes > len(_read_buffer):
+        return os.read(fd, max_bytes)
+    view = memoryview(_read_buffer)[:max_bytes]
+    n = os.readv(fd, [view])
+    return bytes(view[:n])
+
+
 class RelayError(Exception):
     """The relay cannot be started or reached (message says why)."""
 
@@ -125,7 +137,7 @@ class Stream:
         self.last_read = 0
         self.previous_read_at, self.last_read_at = self.last_read_at, time.monotonic()
         try:
-            chunk = os.read(self.fd, max_bytes)
+            chunk = _read(self.fd, max_bytes)
         except BlockingIOError:
             return True
         except OSError as e:
@@ -153,7 +165,7 @@ class Stream:
         """Read until the pipe is empty. Returns False at end of stream."""
         while True:
             try:
-                chunk = os.read(self.fd, READ_SIZE)
+                chunk = _read(self.fd, READ_SIZE)
             except BlockingIOError:
                 return True
             except InterruptedError:
