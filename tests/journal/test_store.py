@@ -240,3 +240,25 @@ def test_raw_stream_chunks_are_split_when_read(tmp_path):
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     rev = [e["MESSAGE"][:5] for e in JournalReader(str(tmp_path)).entries(reverse=True)]
     assert rev == ["xxxxx", "xxxxx", "after", "part", "d", "c", "b", "a"]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_names = st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True).filter(lambda n: n not in ("MESSAGE",))
+_values = st.text(max_size=40)  # any text, newlines and lone surrogates included
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
+@given(entries=st.lists(st.tuples(st.dictionaries(_names, _values, max_size=6), st.binary(max_size=60)), max_size=8))
+def test_any_entries_round_trip(tmp_path_factory, entries):
+    d = str(tmp_path_factory.mktemp("j"))
+    w = JournalWriter(d, hostname="", boot_id=None)
+    for fields, message in entries:
+        w.append({**fields, "MESSAGE": message})
+    w.close()
+    got = list(JournalReader(d).entries())
+    assert len(got) == len(entries)
+    for (fields, message), e in zip(entries, got):
+        assert e["MESSAGE"].encode("utf-8", "surrogateescape") == message
+        assert {k: v for k, v in e.items() if not k.startswith("__") and k != "MESSAGE"} == fields
