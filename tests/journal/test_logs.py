@@ -202,3 +202,19 @@ def test_import_path_is_small():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": "src"}, cwd=__file__.rsplit("/tests/", 1)[0])
     assert res.stdout.strip() == "[]"
+
+
+def test_cursors(journal, tmp_path):
+    rc, out, _ = run(journal, "-u", "db", "-n", "1", "--show-cursor", "-o", "cat")
+    assert rc == 0
+    text, cursor_line = out.splitlines()
+    assert text == "DEBUG x" and cursor_line.startswith("-- cursor: s=")
+    cursor = cursor_line[len("-- cursor: "):]
+    assert run(journal, "--after-cursor", cursor, "-o", "cat")[1] == (
+        "web.service: Main process exited, code=exited, status=1/FAILURE\n"
+    )
+    assert run(journal, "-c", cursor, "-o", "cat")[1].splitlines()[0] == "DEBUG x"
+    assert run(journal, "--cursor=bogus") == (1, "", "Failed to seek to cursor: Invalid argument\n")
+    state = str(tmp_path / "cursor")
+    assert len(messages(run(journal, "--cursor-file", state)[1])) == 8
+    assert run(journal, "--cursor-file", state, "-o", "cat")[1] == "-- No entries --\n"

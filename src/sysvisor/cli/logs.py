@@ -58,6 +58,10 @@ Query the sysvisor journal.
   -q --quiet                Do not show info messages
      --no-pager             Do not pipe output into a pager (never done anyway)
      --disk-usage           Show total disk usage of all journal files
+  -c --cursor=CURSOR        Show entries starting at the specified cursor
+     --after-cursor=CURSOR  Show entries after the specified cursor
+     --show-cursor          Print the cursor after all the entries
+     --cursor-file=FILE     Show entries after cursor in FILE and update FILE
   -D --directory=PATH       Show journal files from directory
   -h --help                 Show this help text
 """
@@ -96,6 +100,10 @@ class Options:
     kernel: bool = False
     help: bool = False
     directory: str | None = None
+    cursor: str | None = None
+    after_cursor: str | None = None
+    show_cursor: bool = False
+    cursor_file: str | None = None
     matches: list[list[tuple[str, str]]] = field(default_factory=lambda: [[]])
 
 
@@ -107,13 +115,14 @@ _LONG = {
     "output-fields": "yes", "utc": "no", "no-hostname": "no", "all": "no", "quiet": "no",
     "no-pager": "no", "list-boots": "no", "disk-usage": "no", "help": "no", "catalog": "no",
     "merge": "no", "full": "no", "no-full": "no", "system": "no", "user": "no", "dmesg": "no",
-    "this-boot": "no", "directory": "yes",
+    "this-boot": "no", "directory": "yes", "cursor": "yes", "after-cursor": "yes",
+    "show-cursor": "no", "cursor-file": "yes",
 }  # fmt: skip
 _SHORT = {
     "u": "unit", "t": "identifier", "p": "priority", "g": "grep", "S": "since", "U": "until",
     "b": "boot", "n": "lines", "r": "reverse", "f": "follow", "e": "pager-end", "o": "output",
     "a": "all", "q": "quiet", "h": "help", "x": "catalog", "m": "merge", "l": "full", "k": "dmesg",
-    "D": "directory",
+    "D": "directory", "c": "cursor",
 }  # fmt: skip
 
 
@@ -251,6 +260,14 @@ def parse_args(argv: list[str]) -> Options:
             o.boot = "0"
         elif name == "directory":
             o.directory = value
+        elif name == "cursor":
+            o.cursor = value
+        elif name == "after-cursor":
+            o.after_cursor = value
+        elif name == "show-cursor":
+            o.show_cursor = True
+        elif name == "cursor-file":
+            o.cursor_file = value
         # catalog, merge, full, no-full, no-pager, system, user: accepted, nothing to do
         return consumed
 
@@ -423,6 +440,20 @@ def build_predicate(o: Options) -> Callable[[Entry], bool]:
     return lambda e: all(t(e) for t in tests)
 
 
+def cursor_key(cursor: str) -> tuple[int, str, int]:
+    """Our cursor `s=WRITER;i=SEQ;b=BOOT;m=MONO;t=REALTIME;x=0` → the reader's sort key
+    (realtime, writer, seqnum). Raises UsageError like journalctl."""
+    parts = dict(p.partition("=")[::2] for p in cursor.strip().split(";") if "=" in p)
+    try:
+        return int(parts["t"], 16), parts["s"], int(parts["i"], 16)
+    except (KeyError, ValueError):
+        raise UsageError("Failed to seek to cursor: Invalid argument") from None
+
+
+def entry_key(entry: Entry) -> tuple[int, str, int]:
+    return int(entry["__REALTIME_TIMESTAMP"]), entry.get("__SEQNUM_ID", ""), int(entry.get("__SEQNUM", "0"))
+
+
 def _resolve_boot(reader: JournalReader, spec: str, current: str | None) -> str | None:
     """`-b` argument → a _BOOT_ID, or None if there is no such boot. # journalctl -b"""
     boots = [b for b, _first, _last in reader.boots()]
@@ -558,6 +589,15 @@ def _run(
         inner = predicate
         predicate = lambda e: e.get("_BOOT_ID") == wanted_boot and inner(e)  # noqa: E731
     record_match = build_record_predicate(o, wanted_boot)
+    start = _cursor_start(o)
+    if start is not None:
+        key, inclusive = start
+        since = key[0] if since is None else max(since, key[0])
+        before = predicate
+        if inclusive:
+            predicate = lambda e: entry_key(e) >= key and before(e)  # noqa: E731
+        else:
+            predicate = lambda e: entry_key(e) > key and before(e)  # noqa: E731
     window = {"since_usec": since, "until_usec": until, "record_match": record_match}
 
     lines = o.lines
@@ -589,6 +629,12 @@ def _run(
         printer.print(entry)
     if not selected and not o.quiet and not o.follow:
         out.write("-- No entries --\n")
+    if selected:
+        last = selected[0] if o.reverse else selected[-1]
+        if o.show_cursor:
+            out.write(f"-- cursor: {last['__CURSOR']}\n")
+        if o.cursor_file:
+            _write_cursor_file(o.cursor_file, last["__CURSOR"])
     out.flush()
     if o.follow:
         if o.lines_head:
@@ -601,6 +647,35 @@ def _run(
             printer.print(entry)
             out.flush()
     return 0
+
+
+def _cursor_start(o: Options) -> tuple[tuple[int, str, int], bool] | None:
+    """Where --cursor/--after-cursor/--cursor-file start: (key, inclusive)."""
+    if o.cursor is not None:
+        return cursor_key(o.cursor), True
+    if o.after_cursor is not None:
+        return cursor_key(o.after_cursor), False
+    if o.cursor_file:
+        try:
+            with open(o.cursor_file, encoding="utf-8") as f:
+                text = f.read().strip()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise UsageError(f"Failed to read cursor file {o.cursor_file}: {e.strerror}") from None
+        if text:
+            return cursor_key(text), False
+    return None
+
+
+def _write_cursor_file(path: str, cursor: str) -> None:
+    tmp = f"{path}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(cursor)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UsageError(f"Failed to write new cursor to {path}: {e.strerror}") from None
 
 
 class _Printer:  # noqa: D101 (see __init__)
