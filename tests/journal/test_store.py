@@ -262,3 +262,41 @@ def test_any_entries_round_trip(tmp_path_factory, entries):
     for (fields, message), e in zip(entries, got):
         assert e["MESSAGE"].encode("utf-8", "surrogateescape") == message
         assert {k: v for k, v in e.items() if not k.startswith("__") and k != "MESSAGE"} == fields
+
+
+WRITE_FAILURE = r"""
+import resource, signal, sys, json
+from sysvisor.journal.store import JournalWriter
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+w = JournalWriter(sys.argv[1], hostname="h")
+for batch in range(40):
+    for i in range(10):
+        w.append({"MESSAGE": f"{batch}.{i} " + "x" * 1000})
+    w.flush()
+w.close()
+print(json.dumps({"dropped": w.dropped_writes, "error": str(w.last_error)}))
+"""
+
+
+def test_a_failed_write_loses_its_batch_but_hides_nothing_after_it(tmp_path):
+    """A real write failure (file size limit → EFBIG) in the middle of a record."""
+    import json
+    import subprocess
+    import sys
+
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src")
+    res = subprocess.run([sys.executable, "-c", WRITE_FAILURE, str(tmp_path)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": src}, check=True, timeout=60)
+    report = json.loads(res.stdout)
+    assert report["dropped"] > 0 and "File too large" in report["error"]
+    got = [tuple(map(int, e["MESSAGE"].split()[0].split("."))) for e in JournalReader(str(tmp_path)).entries()]
+    assert got == sorted(got)
+    by_batch: dict[int, list[int]] = {}
+    for batch, i in got:
+        by_batch.setdefault(batch, []).append(i)
+    for items in by_batch.values():  # a failed write keeps the records before the cut
+        assert items == list(range(len(items)))
+    lost = 400 - len(got)
+    assert 0 < lost <= 10 * report["dropped"]
+    assert by_batch[39] == list(range(10))  # what came after a failure is readable

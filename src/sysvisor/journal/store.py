@@ -218,9 +218,13 @@ class JournalWriter:
         self._buffer = bytearray()
         self._fd = -1
         self._size = 0
-        self._lock_fd = os.open(
-            os.path.join(directory, f".{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
-        )
+        self._path = ""
+        try:
+            self._lock_fd = os.open(
+                os.path.join(directory, f".{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
+            )
+        except OSError as e:
+            raise JournalError(f"Cannot write the journal in {directory}: {e.strerror}") from None
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -229,7 +233,11 @@ class JournalWriter:
                 f"Journal {directory} is already being written by another '{name}' writer."
             ) from None
         self._seq = self._next_seq_on_disk()
-        self._open_segment(_now_realtime())
+        try:
+            self._open_segment(_now_realtime())
+        except OSError as e:
+            os.close(self._lock_fd)
+            raise JournalError(f"Cannot write the journal in {directory}: {e.strerror}") from None
         self.vacuum()
 
     # -- public API ------------------------------------------------------------------
@@ -339,7 +347,7 @@ class JournalWriter:
         """Close the active segment and start a new one; then vacuum."""
         self._write_buffer()
         self._close_segment()
-        self._open_segment(_now_realtime())
+        self._reopen()
         self.vacuum()
 
     def vacuum(self) -> list[str]:
@@ -373,13 +381,13 @@ class JournalWriter:
         return deleted
 
     def close(self) -> None:
-        """Flush and release the segment and the writer lock."""
-        if self._fd >= 0:
-            self.flush()
-            self._close_segment()
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        """Flush and release the segment and the writer lock (idempotent)."""
+        if self._lock_fd < 0:
+            return
+        self._write_buffer()
+        self._close_segment()
+        os.close(self._lock_fd)
+        self._lock_fd = -1
 
     def __enter__(self) -> JournalWriter:
         return self
@@ -394,6 +402,9 @@ class JournalWriter:
     # -- internals -------------------------------------------------------------------
 
     def _writev(self, parts: list[bytes]) -> None:
+        if self._fd < 0 and not self._reopen():
+            self.dropped_writes += 1
+            return
         total = sum(len(p) for p in parts)
         try:
             written = os.writev(self._fd, parts)
@@ -402,28 +413,48 @@ class JournalWriter:
                 while rest:
                     rest = rest[os.write(self._fd, rest):]
         except OSError as e:
-            self.last_error = e
-            self.dropped_writes += 1
-            if e.errno == errno.ENOSPC:
-                self.vacuum()
+            self._write_failed(e)
+            return
         self._size += total
 
     def _write_buffer(self) -> None:
-        if not self._buffer or self._fd < 0:
+        if not self._buffer:
             return
         data = self._buffer
         self._buffer = bytearray()
+        if self._fd < 0 and not self._reopen():
+            self.dropped_writes += 1
+            return
         try:
             view = memoryview(data)
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
         except OSError as e:
-            self.last_error = e
-            self.dropped_writes += 1
-            if e.errno == errno.ENOSPC:
-                self.vacuum()
+            self._write_failed(e)
+            return
         self._size += len(data)
+
+    def _write_failed(self, error: OSError) -> None:
+        """Disk full or I/O error: the batch is lost (like journald, the manager goes on).
+        The segment may now end in a torn record, which would hide everything written
+        after it, so the next write goes to a new segment."""
+        self.last_error = error
+        self.dropped_writes += 1
+        self._close_segment()
+        if error.errno == errno.ENOSPC:
+            self.vacuum()
+        self._reopen()
+
+    def _reopen(self) -> bool:
+        if self._lock_fd < 0:  # closed writer
+            return False
+        try:
+            self._open_segment(_now_realtime())
+            return True
+        except OSError as e:
+            self.last_error = e
+            return False
 
     def prepare_fields(self, fields: Mapping[str, object]) -> PreparedFields:
         """The stream fields as stored (text values, writer defaults added); pass the
@@ -453,7 +484,7 @@ class JournalWriter:
 
     def _add(self, header: dict, payload: bytes) -> None:
         raw = json.dumps(header, separators=(",", ":")).encode()
-        if len(payload) >= 65536 and self._fd >= 0:
+        if len(payload) >= 65536:
             # big chunk: no copy into the buffer, one writev() for the whole record
             self._write_buffer()
             self._writev([_HEAD.pack(MAGIC, len(raw), len(payload)), raw, payload])
