@@ -18,7 +18,7 @@ Theory of operation
   wake-up it flushes its journal writer once (one write per iteration, no fsync). Each read
   takes up to 1 MiB (a pipe that a fast writer fills is enlarged to 1 MiB) and is stored
   unsplit (`JournalWriter.append_raw`), so its cost is per chunk, not per line.
-* After a read that left the pipe less than 3/4 full, the pipe is left alone for up to 2 ms
+* After a read of less than 3/4 of the pipe's size the pipe is left alone for up to 2 ms
   (`Relay._park`, the loop's only timeout) so the next read takes what accumulated. With
   `bench/bench_journal.py pipe`: a service printing 2 M lines as fast as it can makes
   ~600–1100 context switches instead of ~300 000 with a reader that wakes for every write
