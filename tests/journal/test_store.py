@@ -249,7 +249,7 @@ _names = st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True).filter(lambda n:
 _values = st.text(max_size=40)  # any text, newlines and lone surrogates included
 
 
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30)
 @given(entries=st.lists(st.tuples(st.dictionaries(_names, _values, max_size=6), st.binary(max_size=60)), max_size=8))
 def test_any_entries_round_trip(tmp_path_factory, entries):
     d = str(tmp_path_factory.mktemp("j"))
