@@ -134,6 +134,9 @@ def test_torn_tail_is_ignored_and_never_appended_to(tmp_path):
 def test_parse_records_stops_at_garbage():
     records, end = parse_records(b"garbage")
     assert records == [] and end == 0
+    for header in (b"[1]", b'{"i": 1}', b"{not json"):
+        records, end = parse_records(b"SVJ1" + len(header).to_bytes(4, "little") + b"\0\0\0\0" + header)
+        assert records == [] and end == 0
 
 
 def test_rotation_and_size_vacuum(tmp_path):

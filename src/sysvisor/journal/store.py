@@ -66,6 +66,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines, split_raw
 
 MAGIC = b"SVJ1"
+_HEADER_KEYS = frozenset({"i", "n", "t", "m"})
 _HEAD = struct.Struct("<4sII")
 SUFFIX = ".jseg"
 MAX_USE_CAP = 4 * 1024**3  # journald: SystemMaxUse= defaults to 10% of the fs, at most 4G
@@ -162,6 +163,8 @@ def parse_records(
             header = json.loads(data[offset + head : offset + head + hlen])
         except ValueError:
             break
+        if type(header) is not dict or not _HEADER_KEYS <= header.keys():
+            break  # not a record of ours: stop like at a torn tail
         ctx = header.get("c")
         if ctx is not None:
             if "f" in header:
