@@ -171,6 +171,8 @@ def parse_records(
                 contexts[ctx] = header["f"]
             else:
                 header["f"] = contexts.get(ctx, {})
+        elif "f" not in header:
+            header["f"] = {}
         records.append((header, data[offset + head + hlen : end]))
         offset = end
     return records, offset
