@@ -627,7 +627,7 @@ def _run(
     printer = _Printer(o, out, color)
     for entry in selected:
         printer.print(entry)
-    if not selected and not o.quiet and not o.follow:
+    if not selected and not o.follow and o.grep is None and not o.quiet:
         out.write("-- No entries --\n")
     if selected:
         last = selected[0] if o.reverse else selected[-1]
@@ -646,6 +646,8 @@ def _run(
                 continue
             printer.print(entry)
             out.flush()
+    if o.grep is not None and not selected and not o.follow:
+        return 1  # like grep(1) when nothing matched (journalctl 257: no "-- No entries --")
     return 0
 
 
