@@ -218,3 +218,23 @@ def test_cursors(journal, tmp_path):
     state = str(tmp_path / "cursor")
     assert len(messages(run(journal, "--cursor-file", state)[1])) == 8
     assert run(journal, "--cursor-file", state, "-o", "cat")[1] == "-- No entries --\n"
+
+
+def test_vacuum_options(tmp_path):
+    d = str(tmp_path / "j")
+    w = JournalWriter(d, hostname="h")
+    for i in range(4):
+        w.append({"MESSAGE": f"old {i}" + "x" * 2000})
+        w.rotate()  # four closed segments and an open one
+    w.append({"MESSAGE": "current"})
+    w.flush()
+    rc, out, err = run(d, "--vacuum-files=2")
+    assert rc == 0 and out == ""
+    assert err.count("Deleted archived journal ") == 2
+    assert err.splitlines()[-1].startswith("Vacuuming done, freed ") and err.endswith(f" of archived journals from {d}.\n")
+    assert run(d, "-o", "cat")[1] == "old 2" + "x" * 2000 + "\nold 3" + "x" * 2000 + "\ncurrent\n"
+    run(d, "--vacuum-size=1K")
+    assert run(d, "-o", "cat")[1] == "current\n"  # the open segment is never deleted
+    assert run(d, "--vacuum-size=lots")[0] == 1
+    assert run(d, "--vacuum-time=2weeks")[0] == 0
+    w.close()

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from sysvisor.journal.format import OUTPUT_MODES, format_bytes, format_entry, format_timestamp
-from sysvisor.journal.store import Entry, JournalReader, list_segments
-from sysvisor.journal.timestamp import TimeParseError, parse_timestamp
+from sysvisor.journal.store import Entry, JournalReader, list_segments, vacuum_directory
+from sysvisor.journal.timestamp import TimeParseError, parse_timespan, parse_timestamp
 
 PROG = "sysvisor logs"
 LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
@@ -58,6 +58,9 @@ Query the sysvisor journal.
   -q --quiet                Do not show info messages
      --no-pager             Do not pipe output into a pager (never done anyway)
      --disk-usage           Show total disk usage of all journal files
+     --vacuum-size=BYTES    Reduce disk usage below specified size
+     --vacuum-files=INT     Leave only the specified number of journal files
+     --vacuum-time=TIME     Remove journal files older than specified time
   -c --cursor=CURSOR        Show entries starting at the specified cursor
      --after-cursor=CURSOR  Show entries after the specified cursor
      --show-cursor          Print the cursor after all the entries
@@ -104,6 +107,9 @@ class Options:
     after_cursor: str | None = None
     show_cursor: bool = False
     cursor_file: str | None = None
+    vacuum_size: int | None = None
+    vacuum_time_usec: int | None = None
+    vacuum_files: int | None = None
     matches: list[list[tuple[str, str]]] = field(default_factory=lambda: [[]])
 
 
@@ -116,7 +122,8 @@ _LONG = {
     "no-pager": "no", "list-boots": "no", "disk-usage": "no", "help": "no", "catalog": "no",
     "merge": "no", "full": "no", "no-full": "no", "system": "no", "user": "no", "dmesg": "no",
     "this-boot": "no", "directory": "yes", "cursor": "yes", "after-cursor": "yes",
-    "show-cursor": "no", "cursor-file": "yes",
+    "show-cursor": "no", "cursor-file": "yes", "vacuum-size": "yes", "vacuum-time": "yes",
+    "vacuum-files": "yes",
 }  # fmt: skip
 _SHORT = {
     "u": "unit", "t": "identifier", "p": "priority", "g": "grep", "S": "since", "U": "until",
@@ -174,6 +181,18 @@ def _parse_priority(value: str) -> set[str]:
             lo, hi = hi, lo
         return {str(i) for i in range(lo, hi + 1)}
     return {str(i) for i in range(0, level(value) + 1)}
+
+
+_SIZE_SUFFIXES = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5, "E": 1024**6}
+
+
+def _parse_size(value: str) -> int:
+    """`100M`, `1G`, `512K`, `4096` (base 1024, like systemd's parse_size())."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?B?|B)\s*", value)
+    if not m:
+        raise UsageError(f"Failed to parse vacuum size: {value}")
+    unit = m.group(2).rstrip("B") if m.group(2) not in ("", "B") else m.group(2)
+    return int(float(m.group(1)) * _SIZE_SUFFIXES[unit])
 
 
 def mangle_unit(name: str) -> str:
@@ -268,6 +287,17 @@ def parse_args(argv: list[str]) -> Options:
             o.show_cursor = True
         elif name == "cursor-file":
             o.cursor_file = value
+        elif name == "vacuum-size":
+            o.vacuum_size = _parse_size(value or "")
+        elif name == "vacuum-time":
+            try:
+                o.vacuum_time_usec = parse_timespan(value or "")
+            except TimeParseError:
+                raise UsageError(f"Failed to parse vacuum time: {value}") from None
+        elif name == "vacuum-files":
+            if not (value or "").isdigit():
+                raise UsageError(f"Failed to parse vacuum files: {value}")
+            o.vacuum_files = int(value or "0")
         # catalog, merge, full, no-full, no-pager, system, user: accepted, nothing to do
         return consumed
 
@@ -563,6 +593,8 @@ def _run(
         return 0
     if o.list_boots:
         return _list_boots(reader, boot_id, o, out, err)
+    if o.vacuum_size is not None or o.vacuum_time_usec is not None or o.vacuum_files is not None:
+        return _vacuum(journal_dir, o, err)
 
     now = now_usec if now_usec is not None else time.time_ns() // 1000
     since = until = None
@@ -719,6 +751,19 @@ class _Printer:  # noqa: D101 (see __init__)
             self.out.buffer.write(text.encode("utf-8", "surrogateescape"))
         else:
             self.out.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def _vacuum(journal_dir: str, o: Options, err: TextIO) -> int:
+    """--vacuum-size/--vacuum-time/--vacuum-files: delete old closed segments (the ones a
+    writer holds open stay). Messages as journalctl's, on stderr."""
+    deleted = vacuum_directory(
+        journal_dir, max_use=o.vacuum_size, max_age_usec=o.vacuum_time_usec, max_files=o.vacuum_files
+    )
+    for path, size in deleted:
+        print(f"Deleted archived journal {path} ({format_bytes(size)}).", file=err)
+    freed = sum(size for _path, size in deleted)
+    print(f"Vacuuming done, freed {format_bytes(freed)} of archived journals from {journal_dir}.", file=err)
+    return 0
 
 
 def _list_boots(reader: JournalReader, current: str | None, o: Options, out: TextIO, err: TextIO) -> int:

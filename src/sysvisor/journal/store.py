@@ -357,33 +357,10 @@ class JournalWriter:
 
     def vacuum(self) -> list[str]:
         """Delete the oldest closed segments until the store fits `max_use` and no segment
-        is older than `max_age_usec`; returns the deleted paths. # journald: journal_directory_vacuum()"""
-        segments = []
-        total = 0
-        for name, seq, realtime, path in list_segments(self.directory):
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                continue
-            total += st.st_size
-            segments.append((realtime, seq, name, path, st.st_size, st.st_mtime_ns // 1000))
-        segments.sort()
-        deleted = []
-        horizon = _now_realtime() - self.max_age_usec if self.max_age_usec else None
-        for _realtime, _seq, _name, path, size, mtime in segments:
-            too_big = total > self.max_use
-            too_old = horizon is not None and mtime < horizon
-            if not (too_big or too_old):
-                continue
-            if path == self._path or not _unlocked(path):
-                continue
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-            total -= size
-            deleted.append(path)
-        return deleted
+        is older than `max_age_usec`; returns the deleted paths."""
+        return [path for path, _size in vacuum_directory(
+            self.directory, max_use=self.max_use, max_age_usec=self.max_age_usec, keep=(self._path,)
+        )]  # fmt: skip
 
     def close(self) -> None:
         """Flush and release the segment and the writer lock (idempotent)."""
@@ -536,6 +513,50 @@ class JournalWriter:
         if self._fd >= 0:
             os.close(self._fd)  # closing drops the flock
             self._fd = -1
+
+
+def vacuum_directory(
+    directory: str,
+    *,
+    max_use: int | None = None,
+    max_age_usec: int | None = None,
+    max_files: int | None = None,
+    keep: tuple[str, ...] = (),
+) -> list[tuple[str, int]]:
+    """Delete the oldest segments that no writer holds open until the directory uses at
+    most `max_use` bytes, none was last written before `max_age_usec` ago, and at most
+    `max_files` closed segments remain; returns [(path, size)] deleted.
+    # systemd: journal_directory_vacuum(); journalctl --vacuum-size/-time/-files"""
+    segments = []
+    total = 0
+    for name, seq, realtime, path in list_segments(directory):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        total += st.st_size
+        segments.append((realtime, seq, name, path, st.st_size, st.st_mtime_ns // 1000))
+    segments.sort()
+    closed = [seg for seg in segments if seg[3] not in keep and _unlocked(seg[3])]
+    excess_files = len(closed) - max_files if max_files is not None else 0
+    horizon = _now_realtime() - max_age_usec if max_age_usec else None
+    deleted = []
+    for _realtime, _seq, _name, path, size, mtime in closed:
+        too_big = max_use is not None and total > max_use
+        too_old = horizon is not None and mtime < horizon
+        too_many = excess_files > 0
+        if not (too_big or too_old or too_many):
+            continue
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        total -= size
+        excess_files -= 1
+        deleted.append((path, size))
+    return deleted
 
 
 def _unlocked(path: str) -> bool:
