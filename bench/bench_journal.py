@@ -18,7 +18,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from sysvisor.journal.store import JournalReader, JournalWriter  # noqa: E402
+from sysvisor.journal.reader import JournalReader  # noqa: E402
+from sysvisor.journal.store import JournalWriter  # noqa: E402
 from sysvisor.journal.stream import LineSplitter  # noqa: E402
 
 FIELDS = {

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from sysvisor.journal.format import OUTPUT_MODES, format_bytes, format_entry, format_timestamp
-from sysvisor.journal.store import Entry, JournalReader, list_segments, vacuum_directory
+from sysvisor.journal.reader import JournalReader
+from sysvisor.journal.store import Entry, list_segments, vacuum_directory
 from sysvisor.journal.timestamp import TimeParseError, parse_timespan, parse_timestamp
 
 PROG = "sysvisor logs"

@@ -1,7 +1,8 @@
 """The journal: where service output and the manager's messages are kept.
 
   stream.py     bytes from a service's stdout/stderr pipe → lines (journald's rules)
-  store.py      append-only segment files: JournalWriter, JournalReader
+  store.py      append-only segment files and their writer (JournalWriter), vacuuming
+  reader.py     reading them back: JournalReader (entries, tail, follow)
   format.py     journalctl's output formats (-o short, json, verbose, ...)
   timestamp.py  systemd.time(7) timestamps for --since/--until
   message.py    manager messages (manager_entry) and the unit log of `status` (unit_log)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from sysvisor.journal.store import Entry, JournalReader
+from sysvisor.journal.reader import JournalReader
+from sysvisor.journal.store import Entry
 
 MANAGER_IDENTIFIER = "sysvisor"  # D5; pass identifier="systemd" for log-parser compatibility
 
