@@ -8,28 +8,31 @@ spec: systemctl-and-journal.md §6 (options, matches, output formats, `-- No ent
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from sysvisor.journal.format import OUTPUT_MODES, format_bytes, format_entry, format_timestamp
+from sysvisor.journal.query import (
+    Query,
+    QueryError,
+    compile_grep,
+    cursor_key,
+    entry_key,
+    mangle_unit,
+    parse_priority,
+    resolve_boot,
+)
 from sysvisor.journal.reader import JournalReader
 from sysvisor.journal.store import Entry, list_segments, vacuum_directory
 from sysvisor.journal.timestamp import TimeParseError, parse_timespan, parse_timestamp
 
 PROG = "sysvisor logs"
-LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 _FIELD_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_UNIT_SUFFIXES = (
-    ".service", ".socket", ".target", ".device", ".mount", ".automount", ".swap", ".timer",
-    ".path", ".slice", ".scope",
-)  # fmt: skip
-_GLOB_CHARS = set("*?[")
 FOLLOW_POLL_INTERVAL = 0.25  # seconds; a bounded poll in the client (no inotify in stdlib)
 
 USAGE = f"""\
@@ -71,8 +74,7 @@ Query the sysvisor journal.
 """
 
 
-class UsageError(Exception):
-    pass
+UsageError = QueryError  # every bad argument: journalctl's words, exit status 1
 
 
 @dataclass
@@ -161,29 +163,6 @@ def _parse_bool(value: str) -> bool:
     raise UsageError(f"Failed to parse boolean: {value}")
 
 
-def _parse_priority(value: str) -> set[str]:
-    """`err`, `3`, `warning..err`, `5..6` → the set of PRIORITY values shown.
-    A single level means that level and all more important ones."""
-
-    def level(text: str) -> int:
-        if text.isdigit() and int(text) <= 7:
-            return int(text)
-        if text in LEVELS:
-            return LEVELS.index(text)
-        raise UsageError(f"Unknown log level {text}")
-
-    if ".." in value:
-        a, _, b = value.partition("..")
-        try:
-            lo, hi = level(a), level(b)
-        except UsageError:
-            raise UsageError(f"Failed to parse log level range {value}") from None
-        if lo > hi:
-            lo, hi = hi, lo
-        return {str(i) for i in range(lo, hi + 1)}
-    return {str(i) for i in range(0, level(value) + 1)}
-
-
 _SIZE_SUFFIXES = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5, "E": 1024**6}
 
 
@@ -194,14 +173,6 @@ def _parse_size(value: str) -> int:
         raise UsageError(f"Failed to parse vacuum size: {value}")
     unit = m.group(2).rstrip("B") if m.group(2) not in ("", "B") else m.group(2)
     return int(float(m.group(1)) * _SIZE_SUFFIXES[unit])
-
-
-def mangle_unit(name: str) -> str:
-    """`foo` → `foo.service`, globs and names with a unit suffix unchanged.
-    # systemd: unit_name_mangle_with_suffix(UNIT_NAME_MANGLE_GLOB)"""
-    if _GLOB_CHARS & set(name) or name.endswith(_UNIT_SUFFIXES):
-        return name
-    return name + ".service"
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -220,7 +191,7 @@ def parse_args(argv: list[str]) -> Options:
         elif name == "identifier":
             o.identifiers.append(value or "")
         elif name == "priority":
-            o.priorities = _parse_priority(value or "")
+            o.priorities = parse_priority(value or "")
         elif name == "grep":
             o.grep = value
         elif name == "case-sensitive":
@@ -374,146 +345,6 @@ def _add_match(o: Options, arg: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _field_group_predicate(group: list[tuple[str, str]]) -> Callable[[Entry], bool]:
-    by_field: dict[str, set[str]] = {}
-    for name, value in group:
-        by_field.setdefault(name, set()).add(value)
-    items = list(by_field.items())
-    return lambda e: all(e.get(k) in vs for k, vs in items)
-
-
-def compile_grep(o: Options) -> re.Pattern[str] | None:
-    """`-g PATTERN`; an all-lowercase pattern matches case-insensitively unless
-    `--case-sensitive`. # journalctl --grep"""
-    if o.grep is None:
-        return None
-    sensitive = o.case_sensitive
-    if sensitive is None:
-        sensitive = o.grep != o.grep.lower()
-    try:
-        return re.compile(o.grep, 0 if sensitive else re.IGNORECASE)
-    except re.error as e:
-        raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
-
-
-_PER_ENTRY_FIELDS = frozenset({"MESSAGE", "PRIORITY", "_LINE_BREAK"})
-_UNIT_KEYS = ("_SYSTEMD_UNIT", "UNIT", "COREDUMP_UNIT", "OBJECT_SYSTEMD_UNIT", "_SYSTEMD_SLICE")
-
-
-def _unit_matches(fields: Mapping[str, str], pats: list[str]) -> bool:
-    """`-u`: `_SYSTEMD_UNIT=` or the manager's `UNIT=` (and coredump/object units;
-    `_SYSTEMD_SLICE=` for slice patterns)."""
-    for key in _UNIT_KEYS:
-        v = fields.get(key)
-        if v is not None and any(fnmatch.fnmatchcase(v, p) for p in pats):
-            if key == "_SYSTEMD_SLICE" and not any(p.endswith(".slice") for p in pats):
-                continue
-            return True
-    return False
-
-
-def build_record_predicate(o: Options, boot: str | None) -> Callable[[Mapping[str, str]], bool] | None:
-    """The filters that only look at fields a whole stored record shares, so the reader
-    can skip records (a pipe read of thousands of lines) without expanding them."""
-    tests: list[Callable[[Mapping[str, str]], bool]] = []
-    if o.units:
-        pats = o.units
-        tests.append(lambda f: _unit_matches(f, pats))
-    if o.identifiers:
-        idents = set(o.identifiers)
-        tests.append(lambda f: f.get("SYSLOG_IDENTIFIER") in idents)
-    if boot is not None:
-        tests.append(lambda f: f.get("_BOOT_ID") == boot)
-    groups = [
-        [(k, v) for k, v in g if k not in _PER_ENTRY_FIELDS and not k.startswith("__")] for g in o.matches if g
-    ]
-    if groups and all(groups):  # a group with only per-entry fields could match any record
-        preds = [_field_group_predicate(g) for g in groups]
-        tests.append(lambda f: any(p(f) for p in preds))
-    if not tests:
-        return None
-    return lambda f: all(t(f) for t in tests)
-
-
-def build_predicate(o: Options) -> Callable[[Entry], bool]:
-    """All filters except time range and boot (see `main`), AND-ed together."""
-    tests: list[Callable[[Entry], bool]] = []
-    groups = [g for g in o.matches if g]
-    if groups:
-        preds = [_field_group_predicate(g) for g in groups]
-        tests.append(lambda e: any(p(e) for p in preds))
-    if o.units:
-        pats = o.units
-        tests.append(lambda e: _unit_matches(e, pats))
-    if o.user_units:
-        upats = o.user_units
-        tests.append(
-            lambda e: any(
-                (v := e.get(k)) is not None and any(fnmatch.fnmatchcase(v, p) for p in upats)
-                for k in ("_SYSTEMD_USER_UNIT", "USER_UNIT")
-            )
-        )
-    if o.identifiers:
-        idents = set(o.identifiers)
-        tests.append(lambda e: e.get("SYSLOG_IDENTIFIER") in idents)
-    if o.priorities is not None:
-        prios = o.priorities
-        tests.append(lambda e: e.get("PRIORITY") in prios)
-    if o.kernel:
-        tests.append(lambda e: e.get("_TRANSPORT") == "kernel")
-    rx = compile_grep(o)
-    if rx is not None:
-        tests.append(lambda e: rx.search(e.get("MESSAGE", "")) is not None)
-    if not tests:
-        return lambda e: True
-    if len(tests) == 1:
-        return tests[0]
-    return lambda e: all(t(e) for t in tests)
-
-
-def cursor_key(cursor: str) -> tuple[int, str, int]:
-    """Our cursor `s=WRITER;i=SEQ;b=BOOT;m=MONO;t=REALTIME;x=0` → the reader's sort key
-    (realtime, writer, seqnum). Raises UsageError like journalctl."""
-    parts = dict(p.partition("=")[::2] for p in cursor.strip().split(";") if "=" in p)
-    try:
-        return int(parts["t"], 16), parts["s"], int(parts["i"], 16)
-    except (KeyError, ValueError):
-        raise UsageError("Failed to seek to cursor: Invalid argument") from None
-
-
-def entry_key(entry: Entry) -> tuple[int, str, int]:
-    return int(entry["__REALTIME_TIMESTAMP"]), entry.get("__SEQNUM_ID", ""), int(entry.get("__SEQNUM", "0"))
-
-
-def _resolve_boot(reader: JournalReader, spec: str, current: str | None) -> str | None:
-    """`-b` argument → a _BOOT_ID, or None if there is no such boot. # journalctl -b"""
-    boots = [b for b, _first, _last in reader.boots()]
-    if spec == "all":
-        return "all"
-    m = re.fullmatch(r"([0-9a-fA-F]{32})?([+-]?\d+)?", spec)
-    if not m:
-        return None
-    ident, offset = m.group(1), m.group(2)
-    if ident:
-        ident = ident.lower()
-        if ident not in boots:
-            return None
-        if not offset:
-            return ident
-        idx = boots.index(ident) + int(offset)
-        return boots[idx] if 0 <= idx < len(boots) else None
-    n = int(offset or "0")
-    if n <= 0:
-        if current is not None and current in boots:
-            idx = boots.index(current) + n
-        elif current is not None and n == 0:
-            return current
-        else:
-            idx = len(boots) - 1 + n
-        return boots[idx] if 0 <= idx < len(boots) else None
-    return boots[n - 1] if n - 1 < len(boots) else None
-
-
 def _use_color(out: TextIO) -> bool:
     """Colour on a terminal; $SYSTEMD_COLORS forces it on or off, $NO_COLOR off."""
     forced = os.environ.get("SYSTEMD_COLORS", "").lower()
@@ -609,19 +440,22 @@ def _run(
     if since is not None and until is not None and since > until:
         raise UsageError("--since= must be before --until=.")
 
-    predicate = build_predicate(o)
-    wanted_boot: str | None = None
+    grep = compile_grep(o.grep, o.case_sensitive) if o.grep is not None else None
+    query = Query(
+        units=o.units, user_units=o.user_units, identifiers=o.identifiers, priorities=o.priorities,
+        matches=o.matches, grep=grep, kernel=o.kernel,
+    )  # fmt: skip
     if o.boot is not None and o.boot != "all":
-        wanted_boot = _resolve_boot(reader, o.boot, boot_id)
-        if wanted_boot is None:
+        boots = [b for b, _first, _last in reader.boots()]
+        query.boot = resolve_boot(boots, o.boot, boot_id)
+        if query.boot is None:
             if o.boot in ("0", "-0", "+0") and boot_id is None:
-                wanted_boot = ""  # nothing logged yet: no entries
+                query.boot = ""  # nothing logged yet: no entries
             else:
                 print(f"No journal boot entry found for the specified boot ({o.boot}).", file=err)
                 return 1
-        inner = predicate
-        predicate = lambda e: e.get("_BOOT_ID") == wanted_boot and inner(e)  # noqa: E731
-    record_match = build_record_predicate(o, wanted_boot)
+    predicate = query.entry_predicate()
+    record_match = query.record_predicate()
     start = _cursor_start(o)
     if start is not None:
         key, inclusive = start
@@ -657,7 +491,7 @@ def _run(
         selected = list(reader.entries(predicate, reverse=o.reverse, **window))  # type: ignore[arg-type]
 
     color = _use_color(out)
-    printer = _Printer(o, out, color)
+    printer = _Printer(o, out, color, grep)
     for entry in selected:
         printer.print(entry)
     if not selected and not o.follow and o.grep is None and not o.quiet:
@@ -716,13 +550,13 @@ def _write_cursor_file(path: str, cursor: str) -> None:
 class _Printer:  # noqa: D101 (see __init__)
     """Writes entries in the chosen mode, with `-- Boot ID --` separators in text modes."""
 
-    def __init__(self, o: Options, out: TextIO, color: bool) -> None:
+    def __init__(self, o: Options, out: TextIO, color: bool, grep: re.Pattern[str] | None) -> None:
         self.o = o
         self.out = out
         self.color = color
         self.previous_boot: str | None = None
         self.separators = not o.quiet and not o.output.startswith("json") and o.output not in ("export", "cat")
-        self.grep = compile_grep(o) if color else None
+        self.grep = grep if color else None
 
     def _match_span(self, entry: Entry) -> tuple[int, int] | None:
         if self.grep is None:

@@ -3,6 +3,7 @@
   stream.py     bytes from a service's stdout/stderr pipe → lines (journald's rules)
   store.py      append-only segment files and their writer (JournalWriter), vacuuming
   reader.py     reading them back: JournalReader (entries, tail, follow)
+  query.py      journalctl's matches (-u, -t, -p, -g, -b, FIELD=VALUE) as predicates
   format.py     journalctl's output formats (-o short, json, verbose, ...)
   timestamp.py  systemd.time(7) timestamps for --since/--until
   message.py    manager messages (manager_entry) and the unit log of `status` (unit_log)
