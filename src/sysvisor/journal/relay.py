@@ -21,7 +21,7 @@ Theory of operation
 * After a read of less than 3/4 of the pipe's size the pipe is left alone for up to 2 ms
   (`Relay._park`, the loop's only timeout) so the next read takes what accumulated. With
   `bench/bench_journal.py pipe`: a service printing 2 M lines as fast as it can makes
-  ~600–1100 context switches instead of ~300 000 with a reader that wakes for every write
+  ~600–1400 context switches instead of ~250 000 with a reader that wakes for every write
   (`cat`), and runs at ~1.5x its /dev/null CPU time instead of ~2x. A lone line reaches the
   journal at most 2 ms later.
 * When the manager dies the relay notices only a closed client connection; streams belong
