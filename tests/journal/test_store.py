@@ -303,3 +303,21 @@ def test_a_failed_write_loses_its_batch_but_hides_nothing_after_it(tmp_path):
     lost = 400 - len(got)
     assert 0 < lost <= 10 * report["dropped"]
     assert by_batch[39] == list(range(10))  # what came after a failure is readable
+
+
+def test_urgent_entries_are_synced_at_once(tmp_path):
+    w = _writer(tmp_path)
+    w.append({"MESSAGE": "err", "PRIORITY": 3})
+    w.append_raw(STREAM_FIELDS, b"<3>x\n")
+    w.flush()
+    assert w.syncs == 0
+    w.append({"MESSAGE": "crit", "PRIORITY": 2})
+    w.flush()
+    assert w.syncs == 1
+    w.append_raw(STREAM_FIELDS, b"ok\n<1>alert\n")
+    w.flush()
+    assert w.syncs == 2
+    w.append_lines(STREAM_FIELDS, LineSplitter().feed(b"<0>emerg\n"))
+    w.flush()
+    assert w.syncs == 3
+    w.close()

@@ -72,6 +72,8 @@ MAX_USE_CAP = 4 * 1024**3  # journald: SystemMaxUse= defaults to 10% of the fs, 
 MAX_FILE_CAP = 128 * 1024**2  # journald: SystemMaxFileSize= defaults to 1/8 of MaxUse, ≤128M
 MIN_FILE = 64 * 1024
 FLUSH_THRESHOLD = 1024 * 1024
+_URGENT = frozenset({"0", "1", "2"})  # emerg, alert, crit: fsync'ed at the next flush
+_URGENT_PREFIXES = (b"<0>", b"<1>", b"<2>", b"<00", b"<01>", b"<02>")  # "<00" may be "<007>": harmless
 
 Entry = dict[str, str]
 Match = Callable[[Entry], bool]
@@ -190,7 +192,8 @@ class JournalWriter:
     """Appends entries to the store; one writer per `name` at a time.
 
     Writes are buffered in memory and written by `flush()` (the daemon calls it once per
-    loop iteration) with one `write()`; there is no fsync. # spec: systemctl-and-journal.md §6
+    loop iteration) with one `write()`; there is no fsync, except after an entry of
+    priority crit or more important (journald's rule). # spec: systemctl-and-journal.md §6
     """
 
     def __init__(
@@ -218,6 +221,8 @@ class JournalWriter:
         self.hostname = hostname if hostname is not None else socket.gethostname()
         self.boot_id = boot_id
         self.dropped_writes = 0  # flushes lost to write errors (disk full …)
+        self._sync_due = False
+        self.syncs = 0  # fsync()s done (after urgent entries)
         self.last_error: OSError | None = None
         self._buffer = bytearray()
         self._fd = -1
@@ -277,6 +282,8 @@ class JournalWriter:
         if message is None:
             header["nomsg"] = 1
             message = b""
+        if fields.get("PRIORITY", "6") in _URGENT:
+            self._sync_due = True
         self._seq += 1
         self._add(header, message)
 
@@ -305,6 +312,8 @@ class JournalWriter:
         self._context(header, common)
         if lines.line_breaks:
             header["b"] = {str(i): r for i, r in lines.line_breaks.items()}
+        if min(prios) <= 2:
+            self._sync_due = True
         self._seq += n
         self._add(header, b"\n".join(lines.messages) if n > 1 else lines.messages[0])
 
@@ -335,6 +344,8 @@ class JournalWriter:
             "lm": line_max,
         }
         self._context(header, common)
+        if priority <= 2 or (level_prefix and b"<" in raw and any(p in raw for p in _URGENT_PREFIXES)):
+            self._sync_due = True  # (a prefix inside a line may make this happen needlessly)
         self._seq += header["n"]
         self._add(header, raw)
 
@@ -344,6 +355,15 @@ class JournalWriter:
         A write error (disk full) drops the buffered batch and is remembered in
         `last_error`/`dropped_writes`; the manager keeps running, like journald."""
         self._write_buffer()
+        if self._sync_due:
+            # journald: a message of priority crit, alert or emerg is synced at once
+            self._sync_due = False
+            if self._fd >= 0:
+                try:
+                    os.fsync(self._fd)
+                    self.syncs += 1
+                except OSError as e:
+                    self.last_error = e
         if self._size >= self.max_file:
             self.rotate()
 
