@@ -291,3 +291,28 @@ def test_relay_crash_loses_nothing_when_the_manager_kept_the_read_ends(tmp_path)
     finally:
         os.kill(relay_pid, signal.SIGTERM)
         _wait_exit(relay_pid)
+
+
+def test_logs_follow_sees_lines_as_the_relay_stores_them(relay):
+    import io
+    import threading
+
+    from sysvisor.cli.logs import main
+
+    journal, sock, _ = relay
+    out = io.StringIO()
+    end = time.monotonic() + DEADLINE
+    follower = threading.Thread(
+        target=main,
+        args=(["-f", "-u", "live.service", "-o", "cat"], journal),
+        kwargs={"out": out, "follow_stop": lambda: "third" in out.getvalue() or time.monotonic() > end},
+    )
+    follower.start()
+    with RelayClient(sock) as c:
+        h = c.open_stream("live.service", None, "live", pid=os.getpid())
+        for word in ("first", "second", "third"):
+            os.write(h.write_fd, word.encode() + b"\n")
+        os.close(h.write_fd)
+    follower.join(DEADLINE + 5)
+    assert not follower.is_alive()
+    assert out.getvalue() == "first\nsecond\nthird\n"
