@@ -297,13 +297,16 @@ def json_object(
     return obj
 
 
+_EXPORT_ADDRESS_FIELDS = ("__CURSOR", "__REALTIME_TIMESTAMP", "__MONOTONIC_TIMESTAMP", "__SEQNUM", "__SEQNUM_ID")
+
+
 def format_export(entry: Mapping[str, str], output_fields: Iterable[str] | None = None) -> bytes:
     """Journal export format: `FIELD=value` lines, binary-safe form for values with
     newlines or control bytes, a blank line after each entry. # systemd: output_export()"""
     wanted = set(output_fields) if output_fields else None
     out = bytearray()
     for key, value in entry.items():
-        if key.startswith("__") and key not in ("__CURSOR", "__REALTIME_TIMESTAMP", "__MONOTONIC_TIMESTAMP", "__SEQNUM", "__SEQNUM_ID"):
+        if key.startswith("__") and key not in _EXPORT_ADDRESS_FIELDS:
             continue
         if wanted is not None and key not in wanted and not key.startswith("__") and key != "_BOOT_ID":
             continue

@@ -164,7 +164,9 @@ class Stream:
             prepared = self._prepared = writer.prepare_fields(self.fields)
         raw, tail = self.splitter.feed_raw(chunk)
         if raw:
-            writer.append_raw(prepared, raw, priority=self.priority, level_prefix=self.level_prefix, line_max=self.line_max)
+            writer.append_raw(
+                prepared, raw, priority=self.priority, level_prefix=self.level_prefix, line_max=self.line_max
+            )
         if tail:
             writer.append_lines(prepared, tail)
 

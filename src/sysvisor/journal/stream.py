@@ -59,7 +59,9 @@ def max_lines(raw: bytes, line_max: int = LINE_MAX_DEFAULT) -> int:
     return raw.count(b"\n") + nul + len(raw) // line_max
 
 
-def split_raw(raw: bytes, *, priority: int = 6, level_prefix: bool = True, line_max: int = LINE_MAX_DEFAULT) -> StreamLines:
+def split_raw(
+    raw: bytes, *, priority: int = 6, level_prefix: bool = True, line_max: int = LINE_MAX_DEFAULT
+) -> StreamLines:
     """The lines of a `LineSplitter.feed_raw()` chunk."""
     return LineSplitter(priority=priority, level_prefix=level_prefix, line_max=line_max).feed(raw)
 
