@@ -4,6 +4,26 @@
   python3 bench/bench_journal.py pipe [--mb 200]     a unit writing MB to stdout through the relay vs /dev/null
 
 Run from the repository root; prints one line per measurement.
+
+`pipe` runs the unit's process three ways: stdout on /dev/null, into `cat` (the cheapest
+possible pipe reader, for reference) and into a pipe owned by the journal relay. It reports
+the process's wall time, its CPU time (and how much of it is system time), its context
+switches, the relay's CPU time, and checks that every line is in the journal afterwards.
+
+Results on the 2-CPU development machine, shared with other jobs (load average 5–12), 200 MB
+of 100-byte lines (2 000 000 lines), 2026-11-26:
+
+  lines writer (Python, one write() per line, 8 KiB stdio buffer), 10 runs:
+    /dev/null 1.2–3.6 s wall, 0.9–1.3 s CPU
+    cat       2.3–4.3x wall, ~250 000 context switches
+    journal   0.97–2.06x wall (median ~1.5x), 1.4–1.8 s CPU (~1.5x), 500–1400 context
+              switches; relay 0.35–0.58 s CPU; every line stored
+  blocks writer (1 MiB write()s, the upper bound of any writer):
+    /dev/null 0.04–0.2 s; journal 0.6–1.5 s wall, relay 0.23–0.29 s CPU (~700–900 MB/s),
+    so here the journal is the bottleneck (as journald would be, at far lower rates)
+
+The wall-time ratio swings with the machine's load; the writer's CPU ratio (~1.5x, the
+extra being the kernel's pipe copy) is the stable figure.
 """
 
 from __future__ import annotations
@@ -18,7 +38,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from sysvisor.journal.store import JournalReader, JournalWriter  # noqa: E402
+from sysvisor.journal.reader import JournalReader  # noqa: E402
+from sysvisor.journal.store import JournalWriter  # noqa: E402
 from sysvisor.journal.stream import LineSplitter  # noqa: E402
 
 FIELDS = {
@@ -188,7 +209,7 @@ def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
         cat.wait()
 
 
-def bench_pipe(mb: int, size: int, which: str, runs: int) -> int:
+def bench_pipe(mb: int, size: int, which: str, runs: int, tmpdir: str | None = None) -> int:
     """The unit's run time writing to /dev/null vs into the journal through the relay."""
     from sysvisor.journal.relay import RelayClient, start_relay  # noqa: PLC0415
 
@@ -198,7 +219,7 @@ def bench_pipe(mb: int, size: int, which: str, runs: int) -> int:
     worst = 0.0
     for kind in kinds:
         for run in range(runs):
-            tmp = tempfile.mkdtemp(prefix="bench-relay-")
+            tmp = tempfile.mkdtemp(prefix="bench-relay-", dir=tmpdir)
             try:
                 with open(os.devnull, "wb") as null:
                     t_null = _run_writer(kind, total, size, null.fileno())
@@ -255,11 +276,12 @@ def main() -> int:
     p.add_argument("--line", type=int, default=100, help="bytes per line")
     p.add_argument("--writer", choices=["lines", "blocks", "both"], default="both")
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
     args = ap.parse_args()
     if args.what == "store":
         bench_store(args.lines, args.batch)
     else:
-        return bench_pipe(args.mb, args.line, args.writer, args.runs)
+        return bench_pipe(args.mb, args.line, args.writer, args.runs, args.tmpdir)
     return 0
 
 

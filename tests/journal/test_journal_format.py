@@ -157,3 +157,20 @@ def test_grep_match_is_highlighted_like_journalctl_257():
     assert format_entry(e, "cat", color=True, highlight=(2, 5)) == (
         "\x1b[0;1;31ma \x1b[0;1;39mbad\x1b[0;1;31m b\x1b[0m\n"
     )
+
+
+def test_strip_tab_ansi():
+    from sysvisor.journal.format import strip_tab_ansi
+
+    assert strip_tab_ansi("\tx\x1b[1;31mred\x1b[0m") == "        xred"
+    assert strip_tab_ansi("a\x1b]8;;http://x\x07link\x1b]8;;\x1b\\b") == "alinkb"
+    assert strip_tab_ansi("a\x1b[2Jb") == "a\x1b[2Jb"  # not a colour: kept (and shown as a blob)
+
+
+@pytest.mark.usefixtures("utc_tz")
+def test_monotonic_shown_is_the_senders():
+    e = dict(ENTRY, __REALTIME_TIMESTAMP="1000500", _SOURCE_REALTIME_TIMESTAMP="1000000",
+             __MONOTONIC_TIMESTAMP="3000000")
+    assert format_entry(e, "short-monotonic").startswith("[    2.999500] ")  # 3 s - 500 µs
+    e["_SOURCE_MONOTONIC_TIMESTAMP"] = "1000"
+    assert format_entry(e, "short-monotonic").startswith("[    0.001000] ")

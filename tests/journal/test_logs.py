@@ -101,9 +101,9 @@ def test_priority_single_and_range(journal):
 
 
 def test_grep_case_rule(journal):
-    assert run(journal, "-g", "CANNOT", "-o", "cat")[1] == "-- No entries --\n"
+    assert run(journal, "-g", "CANNOT", "-o", "cat") == (1, "", "")  # journalctl 257: silent, exit 1
     assert run(journal, "-g", "cannot", "-o", "cat")[1] == "cannot bind\n"
-    assert run(journal, "-g", "debug", "--case-sensitive", "-o", "cat")[1] == "-- No entries --\n"
+    assert run(journal, "-g", "debug", "--case-sensitive", "-o", "cat") == (1, "", "")
     rc, _, err = run(journal, "-g", "[")
     assert rc == 1 and err.startswith('Bad pattern "["')
 
@@ -131,6 +131,8 @@ def test_identifier_and_field_matches(journal):
     assert run(journal, "_PID=42", "PRIORITY=3", "-o", "cat")[1] == "cannot bind\n"
     assert run(journal, "_PID=42", "_PID=43", "PRIORITY=6", "-o", "cat")[1] == "listening\nready\nDEBUG x\n"
     assert run(journal, "_PID=43", "+", "PRIORITY=3", "-o", "cat")[1] == "cannot bind\nready\nDEBUG x\n"
+    assert run(journal, "PRIORITY=3", "-o", "cat")[1] == "cannot bind\n"  # a per-line field of a stored chunk
+    assert run(journal, "MESSAGE=ready", "-o", "cat")[1] == "ready\n"
     assert run(journal, "bogus") == (1, "", "Failed to add match 'bogus': Invalid argument\n")
 
 
@@ -165,6 +167,11 @@ def test_follow_prints_new_entries(journal):
     assert out.getvalue() == "web.service: Main process exited, code=exited, status=1/FAILURE\nfresh\n"
 
 
+def test_empty_journal_directory(tmp_path):
+    assert run(str(tmp_path / "none")) == (0, "-- No entries --\n", "No journal files were found.\n")
+    assert run(str(tmp_path / "none"), "-q") == (0, "", "")
+
+
 def test_directory_option(journal, tmp_path):
     assert run(str(tmp_path / "elsewhere"), "-D", journal, "-u", "db", "-o", "cat")[1] == "ready\nDEBUG x\n"
     rc, out, _ = run(journal, "--disk-usage")
@@ -195,3 +202,39 @@ def test_import_path_is_small():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": "src"}, cwd=__file__.rsplit("/tests/", 1)[0])
     assert res.stdout.strip() == "[]"
+
+
+def test_cursors(journal, tmp_path):
+    rc, out, _ = run(journal, "-u", "db", "-n", "1", "--show-cursor", "-o", "cat")
+    assert rc == 0
+    text, cursor_line = out.splitlines()
+    assert text == "DEBUG x" and cursor_line.startswith("-- cursor: s=")
+    cursor = cursor_line[len("-- cursor: "):]
+    assert run(journal, "--after-cursor", cursor, "-o", "cat")[1] == (
+        "web.service: Main process exited, code=exited, status=1/FAILURE\n"
+    )
+    assert run(journal, "-c", cursor, "-o", "cat")[1].splitlines()[0] == "DEBUG x"
+    assert run(journal, "--cursor=bogus") == (1, "", "Failed to seek to cursor: Invalid argument\n")
+    state = str(tmp_path / "cursor")
+    assert len(messages(run(journal, "--cursor-file", state)[1])) == 8
+    assert run(journal, "--cursor-file", state, "-o", "cat")[1] == "-- No entries --\n"
+
+
+def test_vacuum_options(tmp_path):
+    d = str(tmp_path / "j")
+    w = JournalWriter(d, hostname="h")
+    for i in range(4):
+        w.append({"MESSAGE": f"old {i}" + "x" * 2000})
+        w.rotate()  # four closed segments and an open one
+    w.append({"MESSAGE": "current"})
+    w.flush()
+    rc, out, err = run(d, "--vacuum-files=2")
+    assert rc == 0 and out == ""
+    assert err.count("Deleted archived journal ") == 2
+    assert err.splitlines()[-1].startswith("Vacuuming done, freed ") and err.endswith(f" of archived journals from {d}.\n")
+    assert run(d, "-o", "cat")[1] == "old 2" + "x" * 2000 + "\nold 3" + "x" * 2000 + "\ncurrent\n"
+    run(d, "--vacuum-size=1K")
+    assert run(d, "-o", "cat")[1] == "current\n"  # the open segment is never deleted
+    assert run(d, "--vacuum-size=lots")[0] == 1
+    assert run(d, "--vacuum-time=2weeks")[0] == 0
+    w.close()

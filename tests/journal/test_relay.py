@@ -244,3 +244,75 @@ def test_stream_without_the_relay_in_a_selector_loop(tmp_path):
         ("line 1", "6"), ("line 2", "6"), ("line 3", "6"), ("warn", "4")
     ]
     assert got[0]["_TRANSPORT"] == "stdout" and got[0]["_PID"] == str(proc.pid)
+
+
+SERVICE_UNTIL_MARKER = (
+    "import os, sys, time\n"
+    "marker, n = sys.argv[1], int(sys.argv[2])\n"
+    "for i in range(n):\n"
+    "    if i == 50:\n"
+    "        end = time.monotonic() + 20\n"
+    "        while not os.path.exists(marker) and time.monotonic() < end:\n"
+    "            time.sleep(0.005)\n"
+    "    print(f'line {i}', flush=True)\n"
+    "print('finished', flush=True)\n"
+)
+
+
+def test_relay_crash_loses_nothing_when_the_manager_kept_the_read_ends(tmp_path):
+    journal, sock = str(tmp_path / "journal"), str(tmp_path / "relay.sock")
+    marker = str(tmp_path / "relay-is-dead")
+    relay_pid = start_relay(journal, sock)
+    client = RelayClient(sock)
+    h = client.open_stream("steady.service", "5" * 32, "steady", keep_read_end=True)
+    service = subprocess.Popen([sys.executable, "-c", SERVICE_UNTIL_MARKER, marker, "200"],
+                               stdout=h.write_fd, stderr=h.write_fd)
+    os.close(h.write_fd)
+    client.set_pid(h, service.pid, "python3")
+    _wait_for(journal, sock, lambda: "line 49" in _messages(journal), "the first 50 lines")
+
+    os.kill(relay_pid, signal.SIGKILL)  # the relay crashes
+    _wait_exit(relay_pid)
+    client.close()
+    with open(marker, "w"):
+        pass
+    # the service writes lines 50..199 into the pipe while no relay runs: no SIGPIPE
+    # (the manager's read end keeps the pipe open); start a new relay and hand it over
+    relay_pid = start_relay(journal, sock)
+    try:
+        with RelayClient(sock) as client:
+            client.reattach(h)
+        h.close_read_end()
+        assert service.wait(timeout=DEADLINE) == 0
+        _wait_for(journal, sock, lambda: "finished" in _messages(journal), "the last line")
+        assert _messages(journal, "steady.service") == [f"line {i}" for i in range(200)] + ["finished"]
+        got = [e for e in JournalReader(journal).entries() if e.get("_SYSTEMD_UNIT") == "steady.service"]
+        assert {e["_PID"] for e in got} == {str(service.pid)}
+    finally:
+        os.kill(relay_pid, signal.SIGTERM)
+        _wait_exit(relay_pid)
+
+
+def test_logs_follow_sees_lines_as_the_relay_stores_them(relay):
+    import io
+    import threading
+
+    from sysvisor.cli.logs import main
+
+    journal, sock, _ = relay
+    out = io.StringIO()
+    end = time.monotonic() + DEADLINE
+    follower = threading.Thread(
+        target=main,
+        args=(["-f", "-u", "live.service", "-o", "cat"], journal),
+        kwargs={"out": out, "follow_stop": lambda: "third" in out.getvalue() or time.monotonic() > end},
+    )
+    follower.start()
+    with RelayClient(sock) as c:
+        h = c.open_stream("live.service", None, "live", pid=os.getpid())
+        for word in ("first", "second", "third"):
+            os.write(h.write_fd, word.encode() + b"\n")
+        os.close(h.write_fd)
+    follower.join(DEADLINE + 5)
+    assert not follower.is_alive()
+    assert out.getvalue() == "first\nsecond\nthird\n"

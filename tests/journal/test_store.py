@@ -134,6 +134,9 @@ def test_torn_tail_is_ignored_and_never_appended_to(tmp_path):
 def test_parse_records_stops_at_garbage():
     records, end = parse_records(b"garbage")
     assert records == [] and end == 0
+    for header in (b"[1]", b'{"i": 1}', b"{not json"):
+        records, end = parse_records(b"SVJ1" + len(header).to_bytes(4, "little") + b"\0\0\0\0" + header)
+        assert records == [] and end == 0
 
 
 def test_rotation_and_size_vacuum(tmp_path):
@@ -240,3 +243,81 @@ def test_raw_stream_chunks_are_split_when_read(tmp_path):
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     rev = [e["MESSAGE"][:5] for e in JournalReader(str(tmp_path)).entries(reverse=True)]
     assert rev == ["xxxxx", "xxxxx", "after", "part", "d", "c", "b", "a"]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_names = st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True).filter(lambda n: n not in ("MESSAGE",))
+_values = st.text(max_size=40)  # any text, newlines and lone surrogates included
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30)
+@given(entries=st.lists(st.tuples(st.dictionaries(_names, _values, max_size=6), st.binary(max_size=60)), max_size=8))
+def test_any_entries_round_trip(tmp_path_factory, entries):
+    d = str(tmp_path_factory.mktemp("j"))
+    w = JournalWriter(d, hostname="", boot_id=None)
+    for fields, message in entries:
+        w.append({**fields, "MESSAGE": message})
+    w.close()
+    got = list(JournalReader(d).entries())
+    assert len(got) == len(entries)
+    for (fields, message), e in zip(entries, got):
+        assert e["MESSAGE"].encode("utf-8", "surrogateescape") == message
+        assert {k: v for k, v in e.items() if not k.startswith("__") and k != "MESSAGE"} == fields
+
+
+WRITE_FAILURE = r"""
+import resource, signal, sys, json
+from sysvisor.journal.store import JournalWriter
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+w = JournalWriter(sys.argv[1], hostname="h")
+for batch in range(40):
+    for i in range(10):
+        w.append({"MESSAGE": f"{batch}.{i} " + "x" * 1000})
+    w.flush()
+w.close()
+print(json.dumps({"dropped": w.dropped_writes, "error": str(w.last_error)}))
+"""
+
+
+def test_a_failed_write_loses_its_batch_but_hides_nothing_after_it(tmp_path):
+    """A real write failure (file size limit → EFBIG) in the middle of a record."""
+    import json
+    import subprocess
+    import sys
+
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src")
+    res = subprocess.run([sys.executable, "-c", WRITE_FAILURE, str(tmp_path)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": src}, check=True, timeout=60)
+    report = json.loads(res.stdout)
+    assert report["dropped"] > 0 and "File too large" in report["error"]
+    got = [tuple(map(int, e["MESSAGE"].split()[0].split("."))) for e in JournalReader(str(tmp_path)).entries()]
+    assert got == sorted(got)
+    by_batch: dict[int, list[int]] = {}
+    for batch, i in got:
+        by_batch.setdefault(batch, []).append(i)
+    for items in by_batch.values():  # a failed write keeps the records before the cut
+        assert items == list(range(len(items)))
+    lost = 400 - len(got)
+    assert 0 < lost <= 10 * report["dropped"]
+    assert by_batch[39] == list(range(10))  # what came after a failure is readable
+
+
+def test_urgent_entries_are_synced_at_once(tmp_path):
+    w = _writer(tmp_path)
+    w.append({"MESSAGE": "err", "PRIORITY": 3})
+    w.append_raw(STREAM_FIELDS, b"<3>x\n")
+    w.flush()
+    assert w.syncs == 0
+    w.append({"MESSAGE": "crit", "PRIORITY": 2})
+    w.flush()
+    assert w.syncs == 1
+    w.append_raw(STREAM_FIELDS, b"ok\n<1>alert\n")
+    w.flush()
+    assert w.syncs == 2
+    w.append_lines(STREAM_FIELDS, LineSplitter().feed(b"<0>emerg\n"))
+    w.flush()
+    assert w.syncs == 3
+    w.close()

@@ -8,7 +8,6 @@ spec: systemctl-and-journal.md §6 (options, matches, output formats, `-- No ent
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import sys
@@ -18,17 +17,22 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from sysvisor.journal.format import OUTPUT_MODES, format_bytes, format_entry, format_timestamp
-from sysvisor.journal.store import Entry, JournalReader, list_segments
-from sysvisor.journal.timestamp import TimeParseError, parse_timestamp
+from sysvisor.journal.query import (
+    Query,
+    QueryError,
+    compile_grep,
+    cursor_key,
+    entry_key,
+    mangle_unit,
+    parse_priority,
+    resolve_boot,
+)
+from sysvisor.journal.reader import JournalReader
+from sysvisor.journal.store import Entry, list_segments, vacuum_directory
+from sysvisor.journal.timestamp import TimeParseError, parse_timespan, parse_timestamp
 
 PROG = "sysvisor logs"
-LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 _FIELD_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_UNIT_SUFFIXES = (
-    ".service", ".socket", ".target", ".device", ".mount", ".automount", ".swap", ".timer",
-    ".path", ".slice", ".scope",
-)  # fmt: skip
-_GLOB_CHARS = set("*?[")
 FOLLOW_POLL_INTERVAL = 0.25  # seconds; a bounded poll in the client (no inotify in stdlib)
 
 USAGE = f"""\
@@ -58,13 +62,19 @@ Query the sysvisor journal.
   -q --quiet                Do not show info messages
      --no-pager             Do not pipe output into a pager (never done anyway)
      --disk-usage           Show total disk usage of all journal files
+     --vacuum-size=BYTES    Reduce disk usage below specified size
+     --vacuum-files=INT     Leave only the specified number of journal files
+     --vacuum-time=TIME     Remove journal files older than specified time
+  -c --cursor=CURSOR        Show entries starting at the specified cursor
+     --after-cursor=CURSOR  Show entries after the specified cursor
+     --show-cursor          Print the cursor after all the entries
+     --cursor-file=FILE     Show entries after cursor in FILE and update FILE
   -D --directory=PATH       Show journal files from directory
   -h --help                 Show this help text
 """
 
 
-class UsageError(Exception):
-    pass
+UsageError = QueryError  # every bad argument: journalctl's words, exit status 1
 
 
 @dataclass
@@ -96,6 +106,13 @@ class Options:
     kernel: bool = False
     help: bool = False
     directory: str | None = None
+    cursor: str | None = None
+    after_cursor: str | None = None
+    show_cursor: bool = False
+    cursor_file: str | None = None
+    vacuum_size: int | None = None
+    vacuum_time_usec: int | None = None
+    vacuum_files: int | None = None
     matches: list[list[tuple[str, str]]] = field(default_factory=lambda: [[]])
 
 
@@ -107,13 +124,15 @@ _LONG = {
     "output-fields": "yes", "utc": "no", "no-hostname": "no", "all": "no", "quiet": "no",
     "no-pager": "no", "list-boots": "no", "disk-usage": "no", "help": "no", "catalog": "no",
     "merge": "no", "full": "no", "no-full": "no", "system": "no", "user": "no", "dmesg": "no",
-    "this-boot": "no", "directory": "yes",
+    "this-boot": "no", "directory": "yes", "cursor": "yes", "after-cursor": "yes",
+    "show-cursor": "no", "cursor-file": "yes", "vacuum-size": "yes", "vacuum-time": "yes",
+    "vacuum-files": "yes",
 }  # fmt: skip
 _SHORT = {
     "u": "unit", "t": "identifier", "p": "priority", "g": "grep", "S": "since", "U": "until",
     "b": "boot", "n": "lines", "r": "reverse", "f": "follow", "e": "pager-end", "o": "output",
     "a": "all", "q": "quiet", "h": "help", "x": "catalog", "m": "merge", "l": "full", "k": "dmesg",
-    "D": "directory",
+    "D": "directory", "c": "cursor",
 }  # fmt: skip
 
 
@@ -144,35 +163,16 @@ def _parse_bool(value: str) -> bool:
     raise UsageError(f"Failed to parse boolean: {value}")
 
 
-def _parse_priority(value: str) -> set[str]:
-    """`err`, `3`, `warning..err`, `5..6` → the set of PRIORITY values shown.
-    A single level means that level and all more important ones."""
-
-    def level(text: str) -> int:
-        if text.isdigit() and int(text) <= 7:
-            return int(text)
-        if text in LEVELS:
-            return LEVELS.index(text)
-        raise UsageError(f"Unknown log level {text}")
-
-    if ".." in value:
-        a, _, b = value.partition("..")
-        try:
-            lo, hi = level(a), level(b)
-        except UsageError:
-            raise UsageError(f"Failed to parse log level range {value}") from None
-        if lo > hi:
-            lo, hi = hi, lo
-        return {str(i) for i in range(lo, hi + 1)}
-    return {str(i) for i in range(0, level(value) + 1)}
+_SIZE_SUFFIXES = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5, "E": 1024**6}
 
 
-def mangle_unit(name: str) -> str:
-    """`foo` → `foo.service`, globs and names with a unit suffix unchanged.
-    # systemd: unit_name_mangle_with_suffix(UNIT_NAME_MANGLE_GLOB)"""
-    if _GLOB_CHARS & set(name) or name.endswith(_UNIT_SUFFIXES):
-        return name
-    return name + ".service"
+def _parse_size(value: str) -> int:
+    """`100M`, `1G`, `512K`, `4096` (base 1024, like systemd's parse_size())."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?B?|B)\s*", value)
+    if not m:
+        raise UsageError(f"Failed to parse vacuum size: {value}")
+    unit = m.group(2).rstrip("B") if m.group(2) not in ("", "B") else m.group(2)
+    return int(float(m.group(1)) * _SIZE_SUFFIXES[unit])
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -191,7 +191,7 @@ def parse_args(argv: list[str]) -> Options:
         elif name == "identifier":
             o.identifiers.append(value or "")
         elif name == "priority":
-            o.priorities = _parse_priority(value or "")
+            o.priorities = parse_priority(value or "")
         elif name == "grep":
             o.grep = value
         elif name == "case-sensitive":
@@ -251,6 +251,25 @@ def parse_args(argv: list[str]) -> Options:
             o.boot = "0"
         elif name == "directory":
             o.directory = value
+        elif name == "cursor":
+            o.cursor = value
+        elif name == "after-cursor":
+            o.after_cursor = value
+        elif name == "show-cursor":
+            o.show_cursor = True
+        elif name == "cursor-file":
+            o.cursor_file = value
+        elif name == "vacuum-size":
+            o.vacuum_size = _parse_size(value or "")
+        elif name == "vacuum-time":
+            try:
+                o.vacuum_time_usec = parse_timespan(value or "")
+            except TimeParseError:
+                raise UsageError(f"Failed to parse vacuum time: {value}") from None
+        elif name == "vacuum-files":
+            if not (value or "").isdigit():
+                raise UsageError(f"Failed to parse vacuum files: {value}")
+            o.vacuum_files = int(value or "0")
         # catalog, merge, full, no-full, no-pager, system, user: accepted, nothing to do
         return consumed
 
@@ -326,103 +345,6 @@ def _add_match(o: Options, arg: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _field_group_predicate(group: list[tuple[str, str]]) -> Callable[[Entry], bool]:
-    by_field: dict[str, set[str]] = {}
-    for name, value in group:
-        by_field.setdefault(name, set()).add(value)
-    items = list(by_field.items())
-    return lambda e: all(e.get(k) in vs for k, vs in items)
-
-
-def compile_grep(o: Options) -> re.Pattern[str] | None:
-    """`-g PATTERN`; an all-lowercase pattern matches case-insensitively unless
-    `--case-sensitive`. # journalctl --grep"""
-    if o.grep is None:
-        return None
-    sensitive = o.case_sensitive
-    if sensitive is None:
-        sensitive = o.grep != o.grep.lower()
-    try:
-        return re.compile(o.grep, 0 if sensitive else re.IGNORECASE)
-    except re.error as e:
-        raise UsageError(f'Bad pattern "{o.grep}": {e.msg}') from None
-
-
-def build_predicate(o: Options) -> Callable[[Entry], bool]:
-    """All filters except time range and boot (see `main`), AND-ed together."""
-    tests: list[Callable[[Entry], bool]] = []
-    groups = [g for g in o.matches if g]
-    if groups:
-        preds = [_field_group_predicate(g) for g in groups]
-        tests.append(lambda e: any(p(e) for p in preds))
-    if o.units:
-        pats = o.units
-
-        def unit_match(e: Entry) -> bool:
-            for key in ("_SYSTEMD_UNIT", "UNIT", "COREDUMP_UNIT", "OBJECT_SYSTEMD_UNIT", "_SYSTEMD_SLICE"):
-                v = e.get(key)
-                if v is not None and any(fnmatch.fnmatchcase(v, p) for p in pats):
-                    if key == "_SYSTEMD_SLICE" and not any(p.endswith(".slice") for p in pats):
-                        continue
-                    return True
-            return False
-
-        tests.append(unit_match)
-    if o.user_units:
-        upats = o.user_units
-        tests.append(
-            lambda e: any(
-                (v := e.get(k)) is not None and any(fnmatch.fnmatchcase(v, p) for p in upats)
-                for k in ("_SYSTEMD_USER_UNIT", "USER_UNIT")
-            )
-        )
-    if o.identifiers:
-        idents = set(o.identifiers)
-        tests.append(lambda e: e.get("SYSLOG_IDENTIFIER") in idents)
-    if o.priorities is not None:
-        prios = o.priorities
-        tests.append(lambda e: e.get("PRIORITY") in prios)
-    if o.kernel:
-        tests.append(lambda e: e.get("_TRANSPORT") == "kernel")
-    rx = compile_grep(o)
-    if rx is not None:
-        tests.append(lambda e: rx.search(e.get("MESSAGE", "")) is not None)
-    if not tests:
-        return lambda e: True
-    if len(tests) == 1:
-        return tests[0]
-    return lambda e: all(t(e) for t in tests)
-
-
-def _resolve_boot(reader: JournalReader, spec: str, current: str | None) -> str | None:
-    """`-b` argument → a _BOOT_ID, or None if there is no such boot. # journalctl -b"""
-    boots = [b for b, _first, _last in reader.boots()]
-    if spec == "all":
-        return "all"
-    m = re.fullmatch(r"([0-9a-fA-F]{32})?([+-]?\d+)?", spec)
-    if not m:
-        return None
-    ident, offset = m.group(1), m.group(2)
-    if ident:
-        ident = ident.lower()
-        if ident not in boots:
-            return None
-        if not offset:
-            return ident
-        idx = boots.index(ident) + int(offset)
-        return boots[idx] if 0 <= idx < len(boots) else None
-    n = int(offset or "0")
-    if n <= 0:
-        if current is not None and current in boots:
-            idx = boots.index(current) + n
-        elif current is not None and n == 0:
-            return current
-        else:
-            idx = len(boots) - 1 + n
-        return boots[idx] if 0 <= idx < len(boots) else None
-    return boots[n - 1] if n - 1 < len(boots) else None
-
-
 def _use_color(out: TextIO) -> bool:
     """Colour on a terminal; $SYSTEMD_COLORS forces it on or off, $NO_COLOR off."""
     forced = os.environ.get("SYSTEMD_COLORS", "").lower()
@@ -490,6 +412,8 @@ def _run(
     if o.directory:
         journal_dir = o.directory
     reader = JournalReader(journal_dir)
+    if not o.quiet and not list_segments(journal_dir):
+        print("No journal files were found.", file=err)  # as journalctl (252 observed)
     if o.disk_usage:
         total = 0
         for *_rest, path in list_segments(journal_dir):
@@ -501,6 +425,8 @@ def _run(
         return 0
     if o.list_boots:
         return _list_boots(reader, boot_id, o, out, err)
+    if o.vacuum_size is not None or o.vacuum_time_usec is not None or o.vacuum_files is not None:
+        return _vacuum(journal_dir, o, err)
 
     now = now_usec if now_usec is not None else time.time_ns() // 1000
     since = until = None
@@ -514,17 +440,32 @@ def _run(
     if since is not None and until is not None and since > until:
         raise UsageError("--since= must be before --until=.")
 
-    predicate = build_predicate(o)
+    grep = compile_grep(o.grep, o.case_sensitive) if o.grep is not None else None
+    query = Query(
+        units=o.units, user_units=o.user_units, identifiers=o.identifiers, priorities=o.priorities,
+        matches=o.matches, grep=grep, kernel=o.kernel,
+    )  # fmt: skip
     if o.boot is not None and o.boot != "all":
-        wanted_boot = _resolve_boot(reader, o.boot, boot_id)
-        if wanted_boot is None:
+        boots = [b for b, _first, _last in reader.boots()]
+        query.boot = resolve_boot(boots, o.boot, boot_id)
+        if query.boot is None:
             if o.boot in ("0", "-0", "+0") and boot_id is None:
-                wanted_boot = ""  # nothing logged yet: no entries
+                query.boot = ""  # nothing logged yet: no entries
             else:
                 print(f"No journal boot entry found for the specified boot ({o.boot}).", file=err)
                 return 1
-        inner = predicate
-        predicate = lambda e: e.get("_BOOT_ID") == wanted_boot and inner(e)  # noqa: E731
+    predicate = query.entry_predicate()
+    record_match = query.record_predicate()
+    start = _cursor_start(o)
+    if start is not None:
+        key, inclusive = start
+        since = key[0] if since is None else max(since, key[0])
+        before = predicate
+        if inclusive:
+            predicate = lambda e: entry_key(e) >= key and before(e)  # noqa: E731
+        else:
+            predicate = lambda e: entry_key(e) > key and before(e)  # noqa: E731
+    window = {"since_usec": since, "until_usec": until, "record_match": record_match}
 
     lines = o.lines
     if o.follow and not o.lines_set:
@@ -536,47 +477,86 @@ def _run(
 
     if o.lines_head and lines is not None:
         selected = []
-        for entry in reader.entries(predicate, since_usec=since, until_usec=until):
+        for entry in reader.entries(predicate, **window):  # type: ignore[arg-type]
             if len(selected) >= lines:
                 break
             selected.append(entry)
         if o.reverse:
             selected.reverse()
     elif lines is not None:
-        selected = reader.tail(lines, predicate, since_usec=since, until_usec=until)
+        selected = reader.tail(lines, predicate, **window)
         if o.reverse:
             selected.reverse()
     else:
-        selected = list(reader.entries(predicate, since_usec=since, until_usec=until, reverse=o.reverse))
+        selected = list(reader.entries(predicate, reverse=o.reverse, **window))  # type: ignore[arg-type]
 
     color = _use_color(out)
-    printer = _Printer(o, out, color)
+    printer = _Printer(o, out, color, grep)
     for entry in selected:
         printer.print(entry)
-    if not selected and not o.quiet and not o.follow:
+    if not selected and not o.follow and o.grep is None and not o.quiet:
         out.write("-- No entries --\n")
+    if selected:
+        last = selected[0] if o.reverse else selected[-1]
+        if o.show_cursor:
+            out.write(f"-- cursor: {last['__CURSOR']}\n")
+        if o.cursor_file:
+            _write_cursor_file(o.cursor_file, last["__CURSOR"])
     out.flush()
     if o.follow:
         if o.lines_head:
             reader.mark_end()  # the head walk stopped early; start following at the end
-        for entry in reader.follow(predicate, poll_interval=FOLLOW_POLL_INTERVAL, stop=follow_stop):
+        for entry in reader.follow(
+            predicate, poll_interval=FOLLOW_POLL_INTERVAL, stop=follow_stop, record_match=record_match
+        ):
             if until is not None and int(entry["__REALTIME_TIMESTAMP"]) > until:
                 continue
             printer.print(entry)
             out.flush()
+    if o.grep is not None and not selected and not o.follow:
+        return 1  # like grep(1) when nothing matched (journalctl 257: no "-- No entries --")
     return 0
+
+
+def _cursor_start(o: Options) -> tuple[tuple[int, str, int], bool] | None:
+    """Where --cursor/--after-cursor/--cursor-file start: (key, inclusive)."""
+    if o.cursor is not None:
+        return cursor_key(o.cursor), True
+    if o.after_cursor is not None:
+        return cursor_key(o.after_cursor), False
+    if o.cursor_file:
+        try:
+            with open(o.cursor_file, encoding="utf-8") as f:
+                text = f.read().strip()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise UsageError(f"Failed to read cursor file {o.cursor_file}: {e.strerror}") from None
+        if text:
+            return cursor_key(text), False
+    return None
+
+
+def _write_cursor_file(path: str, cursor: str) -> None:
+    tmp = f"{path}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(cursor)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UsageError(f"Failed to write new cursor to {path}: {e.strerror}") from None
 
 
 class _Printer:  # noqa: D101 (see __init__)
     """Writes entries in the chosen mode, with `-- Boot ID --` separators in text modes."""
 
-    def __init__(self, o: Options, out: TextIO, color: bool) -> None:
+    def __init__(self, o: Options, out: TextIO, color: bool, grep: re.Pattern[str] | None) -> None:
         self.o = o
         self.out = out
         self.color = color
         self.previous_boot: str | None = None
         self.separators = not o.quiet and not o.output.startswith("json") and o.output not in ("export", "cat")
-        self.grep = compile_grep(o) if color else None
+        self.grep = grep if color else None
 
     def _match_span(self, entry: Entry) -> tuple[int, int] | None:
         if self.grep is None:
@@ -606,6 +586,19 @@ class _Printer:  # noqa: D101 (see __init__)
             self.out.buffer.write(text.encode("utf-8", "surrogateescape"))
         else:
             self.out.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def _vacuum(journal_dir: str, o: Options, err: TextIO) -> int:
+    """--vacuum-size/--vacuum-time/--vacuum-files: delete old closed segments (the ones a
+    writer holds open stay). Messages as journalctl's, on stderr."""
+    deleted = vacuum_directory(
+        journal_dir, max_use=o.vacuum_size, max_age_usec=o.vacuum_time_usec, max_files=o.vacuum_files
+    )
+    for path, size in deleted:
+        print(f"Deleted archived journal {path} ({format_bytes(size)}).", file=err)
+    freed = sum(size for _path, size in deleted)
+    print(f"Vacuuming done, freed {format_bytes(freed)} of archived journals from {journal_dir}.", file=err)
+    return 0
 
 
 def _list_boots(reader: JournalReader, current: str | None, o: Options, out: TextIO, err: TextIO) -> int:

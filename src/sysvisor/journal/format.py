@@ -99,9 +99,24 @@ def display_realtime(entry: Mapping[str, str]) -> int:
     return 0
 
 
+def display_monotonic(entry: Mapping[str, str]) -> int:
+    """The monotonic time journalctl shows: the sender's `_SOURCE_MONOTONIC_TIMESTAMP`, or
+    the receive time moved back by the sender's head start on the realtime clock
+    (observed journalctl 257)."""
+    mono = int(entry.get("__MONOTONIC_TIMESTAMP") or 0)
+    source = entry.get("_SOURCE_MONOTONIC_TIMESTAMP")
+    if source and source.isdigit():
+        return int(source)
+    src_rt = entry.get("_SOURCE_REALTIME_TIMESTAMP")
+    rt = entry.get("__REALTIME_TIMESTAMP")
+    if src_rt and rt and src_rt.isdigit() and rt.isdigit() and 0 <= int(rt) - int(src_rt) <= mono:
+        return mono - (int(rt) - int(src_rt))
+    return mono
+
+
 def _short_timestamp(entry: Mapping[str, str], mode: str, utc: bool) -> str:
     if mode == "short-monotonic":
-        mono = int(entry.get("__MONOTONIC_TIMESTAMP") or 0)
+        mono = display_monotonic(entry)
         return f"[{mono // 1_000_000:5d}.{mono % 1_000_000:06d}]"
     usec = display_realtime(entry)
     if mode == "short-unix":
@@ -179,19 +194,26 @@ def _multiline(
     return "\n".join(out) + "\n"
 
 
-_ANSI_CSI = re.compile("\x1b\\[[0-9;:?]*[ -/]*[@-~]")
+# SGR colour sequences and OSC strings (hyperlinks, titles), as strip_tab_ansi() removes them
+_ANSI_STRIP = re.compile("\x1b\\[[0-9;:]*m|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)")
+
+
+def strip_tab_ansi(text: str) -> str:
+    """Colour sequences removed, TABs as 8 spaces. # systemd: strip_tab_ansi()"""
+    if "\x1b" in text:
+        text = _ANSI_STRIP.sub("", text)
+    return text.replace("\t", "        ") if "\t" in text else text
 
 
 def _short_message(message: str, show_all: bool) -> str:
-    """What short modes print: the message; without ANSI colour sequences (journalctl 257
-    drops them); `[N blob data]` if it is still not printable (control bytes, invalid UTF-8).
-    # systemd: output_short() (observed journalctl 257)"""
-    if show_all or is_printable(message):
+    """What short modes print: without `-a`, colour sequences are dropped and TABs become
+    8 spaces; what is still not printable (control bytes, invalid UTF-8) becomes
+    `[N blob data]`. # systemd: output_short() (observed journalctl 257)"""
+    if show_all:
         return message
-    if "\x1b" in message:
-        stripped = _ANSI_CSI.sub("", message)
-        if is_printable(stripped):
-            return stripped
+    shown = strip_tab_ansi(message)
+    if is_printable(shown):
+        return shown
     return f"[{format_bytes(_raw_len(message))} blob data]"
 
 
@@ -275,13 +297,16 @@ def json_object(
     return obj
 
 
+_EXPORT_ADDRESS_FIELDS = ("__CURSOR", "__REALTIME_TIMESTAMP", "__MONOTONIC_TIMESTAMP", "__SEQNUM", "__SEQNUM_ID")
+
+
 def format_export(entry: Mapping[str, str], output_fields: Iterable[str] | None = None) -> bytes:
     """Journal export format: `FIELD=value` lines, binary-safe form for values with
     newlines or control bytes, a blank line after each entry. # systemd: output_export()"""
     wanted = set(output_fields) if output_fields else None
     out = bytearray()
     for key, value in entry.items():
-        if key.startswith("__") and key not in ("__CURSOR", "__REALTIME_TIMESTAMP", "__MONOTONIC_TIMESTAMP", "__SEQNUM", "__SEQNUM_ID"):
+        if key.startswith("__") and key not in _EXPORT_ADDRESS_FIELDS:
             continue
         if wanted is not None and key not in wanted and not key.startswith("__") and key != "_BOOT_ID":
             continue

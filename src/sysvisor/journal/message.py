@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from sysvisor.journal.store import Entry, JournalReader
+from sysvisor.journal.reader import JournalReader
+from sysvisor.journal.store import Entry
 
 MANAGER_IDENTIFIER = "sysvisor"  # D5; pass identifier="systemd" for log-parser compatibility
 
@@ -76,4 +77,9 @@ def unit_log(
             return False
         return True
 
-    return JournalReader(directory).tail(lines, match)
+    def record_match(fields: Mapping[str, str]) -> bool:
+        if fields.get("_SYSTEMD_UNIT") != unit and fields.get("UNIT") != unit:
+            return False
+        return boot_id is None or fields.get("_BOOT_ID") == boot_id
+
+    return JournalReader(directory).tail(lines, match, record_match=record_match)

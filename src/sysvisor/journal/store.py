@@ -55,26 +55,31 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import heapq
 import json
 import os
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines, split_raw
 
 MAGIC = b"SVJ1"
+_HEADER_KEYS = frozenset({"i", "n", "t", "m"})
 _HEAD = struct.Struct("<4sII")
 SUFFIX = ".jseg"
 MAX_USE_CAP = 4 * 1024**3  # journald: SystemMaxUse= defaults to 10% of the fs, at most 4G
 MAX_FILE_CAP = 128 * 1024**2  # journald: SystemMaxFileSize= defaults to 1/8 of MaxUse, ≤128M
 MIN_FILE = 64 * 1024
 FLUSH_THRESHOLD = 1024 * 1024
+_URGENT = frozenset({"0", "1", "2"})  # emerg, alert, crit: fsync'ed at the next flush
+_URGENT_PREFIXES = (b"<0>", b"<1>", b"<2>", b"<00", b"<01>", b"<02>")  # "<00" may be "<007>": harmless
 
 Entry = dict[str, str]
 Match = Callable[[Entry], bool]
+# A test on the fields a whole record shares (everything but MESSAGE, PRIORITY,
+# _LINE_BREAK and the __ fields): False skips the record without reading its entries.
+RecordMatch = Callable[[Mapping[str, str]], bool]
 
 
 class JournalError(Exception):
@@ -159,12 +164,16 @@ def parse_records(
             header = json.loads(data[offset + head : offset + head + hlen])
         except ValueError:
             break
+        if type(header) is not dict or not _HEADER_KEYS <= header.keys():
+            break  # not a record of ours: stop like at a torn tail
         ctx = header.get("c")
         if ctx is not None:
             if "f" in header:
                 contexts[ctx] = header["f"]
             else:
                 header["f"] = contexts.get(ctx, {})
+        elif "f" not in header:
+            header["f"] = {}
         records.append((header, data[offset + head + hlen : end]))
         offset = end
     return records, offset
@@ -183,7 +192,8 @@ class JournalWriter:
     """Appends entries to the store; one writer per `name` at a time.
 
     Writes are buffered in memory and written by `flush()` (the daemon calls it once per
-    loop iteration) with one `write()`; there is no fsync. # spec: systemctl-and-journal.md §6
+    loop iteration) with one `write()`; there is no fsync, except after an entry of
+    priority crit or more important (journald's rule). # spec: systemctl-and-journal.md §6
     """
 
     def __init__(
@@ -211,13 +221,19 @@ class JournalWriter:
         self.hostname = hostname if hostname is not None else socket.gethostname()
         self.boot_id = boot_id
         self.dropped_writes = 0  # flushes lost to write errors (disk full …)
+        self._sync_due = False
+        self.syncs = 0  # fsync()s done (after urgent entries)
         self.last_error: OSError | None = None
         self._buffer = bytearray()
         self._fd = -1
         self._size = 0
-        self._lock_fd = os.open(
-            os.path.join(directory, f".{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
-        )
+        self._path = ""
+        try:
+            self._lock_fd = os.open(
+                os.path.join(directory, f".{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
+            )
+        except OSError as e:
+            raise JournalError(f"Cannot write the journal in {directory}: {e.strerror}") from None
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -226,7 +242,11 @@ class JournalWriter:
                 f"Journal {directory} is already being written by another '{name}' writer."
             ) from None
         self._seq = self._next_seq_on_disk()
-        self._open_segment(_now_realtime())
+        try:
+            self._open_segment(_now_realtime())
+        except OSError as e:
+            os.close(self._lock_fd)
+            raise JournalError(f"Cannot write the journal in {directory}: {e.strerror}") from None
         self.vacuum()
 
     # -- public API ------------------------------------------------------------------
@@ -262,6 +282,8 @@ class JournalWriter:
         if message is None:
             header["nomsg"] = 1
             message = b""
+        if fields.get("PRIORITY", "6") in _URGENT:
+            self._sync_due = True
         self._seq += 1
         self._add(header, message)
 
@@ -290,6 +312,8 @@ class JournalWriter:
         self._context(header, common)
         if lines.line_breaks:
             header["b"] = {str(i): r for i, r in lines.line_breaks.items()}
+        if min(prios) <= 2:
+            self._sync_due = True
         self._seq += n
         self._add(header, b"\n".join(lines.messages) if n > 1 else lines.messages[0])
 
@@ -320,6 +344,8 @@ class JournalWriter:
             "lm": line_max,
         }
         self._context(header, common)
+        if priority <= 2 or (level_prefix and b"<" in raw and any(p in raw for p in _URGENT_PREFIXES)):
+            self._sync_due = True  # (a prefix inside a line may make this happen needlessly)
         self._seq += header["n"]
         self._add(header, raw)
 
@@ -329,6 +355,15 @@ class JournalWriter:
         A write error (disk full) drops the buffered batch and is remembered in
         `last_error`/`dropped_writes`; the manager keeps running, like journald."""
         self._write_buffer()
+        if self._sync_due:
+            # journald: a message of priority crit, alert or emerg is synced at once
+            self._sync_due = False
+            if self._fd >= 0:
+                try:
+                    os.fsync(self._fd)
+                    self.syncs += 1
+                except OSError as e:
+                    self.last_error = e
         if self._size >= self.max_file:
             self.rotate()
 
@@ -336,47 +371,24 @@ class JournalWriter:
         """Close the active segment and start a new one; then vacuum."""
         self._write_buffer()
         self._close_segment()
-        self._open_segment(_now_realtime())
+        self._reopen()
         self.vacuum()
 
     def vacuum(self) -> list[str]:
         """Delete the oldest closed segments until the store fits `max_use` and no segment
-        is older than `max_age_usec`; returns the deleted paths. # journald: journal_directory_vacuum()"""
-        segments = []
-        total = 0
-        for name, seq, realtime, path in list_segments(self.directory):
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                continue
-            total += st.st_size
-            segments.append((realtime, seq, name, path, st.st_size, st.st_mtime_ns // 1000))
-        segments.sort()
-        deleted = []
-        horizon = _now_realtime() - self.max_age_usec if self.max_age_usec else None
-        for _realtime, _seq, _name, path, size, mtime in segments:
-            too_big = total > self.max_use
-            too_old = horizon is not None and mtime < horizon
-            if not (too_big or too_old):
-                continue
-            if path == self._path or not _unlocked(path):
-                continue
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-            total -= size
-            deleted.append(path)
-        return deleted
+        is older than `max_age_usec`; returns the deleted paths."""
+        return [path for path, _size in vacuum_directory(
+            self.directory, max_use=self.max_use, max_age_usec=self.max_age_usec, keep=(self._path,)
+        )]  # fmt: skip
 
     def close(self) -> None:
-        """Flush and release the segment and the writer lock."""
-        if self._fd >= 0:
-            self.flush()
-            self._close_segment()
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        """Flush and release the segment and the writer lock (idempotent)."""
+        if self._lock_fd < 0:
+            return
+        self._write_buffer()
+        self._close_segment()
+        os.close(self._lock_fd)
+        self._lock_fd = -1
 
     def __enter__(self) -> JournalWriter:
         return self
@@ -391,6 +403,9 @@ class JournalWriter:
     # -- internals -------------------------------------------------------------------
 
     def _writev(self, parts: list[bytes]) -> None:
+        if self._fd < 0 and not self._reopen():
+            self.dropped_writes += 1
+            return
         total = sum(len(p) for p in parts)
         try:
             written = os.writev(self._fd, parts)
@@ -399,28 +414,48 @@ class JournalWriter:
                 while rest:
                     rest = rest[os.write(self._fd, rest):]
         except OSError as e:
-            self.last_error = e
-            self.dropped_writes += 1
-            if e.errno == errno.ENOSPC:
-                self.vacuum()
+            self._write_failed(e)
+            return
         self._size += total
 
     def _write_buffer(self) -> None:
-        if not self._buffer or self._fd < 0:
+        if not self._buffer:
             return
         data = self._buffer
         self._buffer = bytearray()
+        if self._fd < 0 and not self._reopen():
+            self.dropped_writes += 1
+            return
         try:
             view = memoryview(data)
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
         except OSError as e:
-            self.last_error = e
-            self.dropped_writes += 1
-            if e.errno == errno.ENOSPC:
-                self.vacuum()
+            self._write_failed(e)
+            return
         self._size += len(data)
+
+    def _write_failed(self, error: OSError) -> None:
+        """Disk full or I/O error: the batch is lost (like journald, the manager goes on).
+        The segment may now end in a torn record, which would hide everything written
+        after it, so the next write goes to a new segment."""
+        self.last_error = error
+        self.dropped_writes += 1
+        self._close_segment()
+        if error.errno == errno.ENOSPC:
+            self.vacuum()
+        self._reopen()
+
+    def _reopen(self) -> bool:
+        if self._lock_fd < 0:  # closed writer
+            return False
+        try:
+            self._open_segment(_now_realtime())
+            return True
+        except OSError as e:
+            self.last_error = e
+            return False
 
     def prepare_fields(self, fields: Mapping[str, object]) -> PreparedFields:
         """The stream fields as stored (text values, writer defaults added); pass the
@@ -450,7 +485,7 @@ class JournalWriter:
 
     def _add(self, header: dict, payload: bytes) -> None:
         raw = json.dumps(header, separators=(",", ":")).encode()
-        if len(payload) >= 65536 and self._fd >= 0:
+        if len(payload) >= 65536:
             # big chunk: no copy into the buffer, one writev() for the whole record
             self._write_buffer()
             self._writev([_HEAD.pack(MAGIC, len(raw), len(payload)), raw, payload])
@@ -499,6 +534,50 @@ class JournalWriter:
             self._fd = -1
 
 
+def vacuum_directory(
+    directory: str,
+    *,
+    max_use: int | None = None,
+    max_age_usec: int | None = None,
+    max_files: int | None = None,
+    keep: tuple[str, ...] = (),
+) -> list[tuple[str, int]]:
+    """Delete the oldest segments that no writer holds open until the directory uses at
+    most `max_use` bytes, none was last written before `max_age_usec` ago, and at most
+    `max_files` closed segments remain; returns [(path, size)] deleted.
+    # systemd: journal_directory_vacuum(); journalctl --vacuum-size/-time/-files"""
+    segments = []
+    total = 0
+    for name, seq, realtime, path in list_segments(directory):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        total += st.st_size
+        segments.append((realtime, seq, name, path, st.st_size, st.st_mtime_ns // 1000))
+    segments.sort()
+    closed = [seg for seg in segments if seg[3] not in keep and _unlocked(seg[3])]
+    excess_files = len(closed) - max_files if max_files is not None else 0
+    horizon = _now_realtime() - max_age_usec if max_age_usec else None
+    deleted = []
+    for _realtime, _seq, _name, path, size, mtime in closed:
+        too_big = max_use is not None and total > max_use
+        too_old = horizon is not None and mtime < horizon
+        too_many = excess_files > 0
+        if not (too_big or too_old or too_many):
+            continue
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        total -= size
+        excess_files -= 1
+        deleted.append((path, size))
+    return deleted
+
+
 def _unlocked(path: str) -> bool:
     """True if no writer holds `path` open (its flock is free)."""
     try:
@@ -514,216 +593,12 @@ def _unlocked(path: str) -> bool:
         os.close(fd)
 
 
-# --------------------------------------------------------------------------------------
-# Reading
+def __getattr__(name: str) -> object:
+    """`JournalReader` lives in reader.py; importable from here too (PEP 562, lazily, so
+    the two modules do not import each other at load time)."""
+    if name == "JournalReader":
+        from sysvisor.journal.reader import JournalReader
 
+        return JournalReader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-def _record_entries(writer: str, header: dict, payload: bytes, reverse: bool) -> Iterator[tuple[int, str, int, Entry]]:
-    """The entries of one record as journald-style field dicts (all values text); a raw
-    stream chunk is split here, at read time."""
-    first = header["i"]
-    breaks: dict
-    if header.get("raw"):
-        lines = split_raw(payload, priority=header["p"], level_prefix=bool(header["lp"]), line_max=header["lm"])
-        messages: list = lines.messages
-        prios: list = lines.priorities
-        breaks = lines.line_breaks
-    else:
-        n = header["n"]
-        if header.get("nomsg"):
-            messages = [None] * n
-        else:
-            messages = payload.split(b"\n") if n > 1 else [payload]
-        p = header.get("p")
-        prios = [p] * n if not isinstance(p, list) else p
-        breaks = {int(k): v for k, v in header["b"].items()} if header.get("b") else {}
-    realtime = header["t"]
-    monotonic = header["m"]
-    fields = header["f"]
-    base = {
-        "__CURSOR": "",
-        "__REALTIME_TIMESTAMP": str(realtime),
-        "__MONOTONIC_TIMESTAMP": str(monotonic),
-        "__SEQNUM": "",
-        "__SEQNUM_ID": writer,
-    }
-    base.update(fields)
-    cursor_head = f"s={writer};i="
-    cursor_tail = f";b={fields.get('_BOOT_ID', '')};m={monotonic:x};t={realtime:x};x=0"
-    count = len(messages)
-    indices: Iterable[int] = range(count - 1, -1, -1) if reverse else range(count)
-    for k in indices:
-        seq = first + k
-        entry = base.copy()
-        entry["__CURSOR"] = f"{cursor_head}{seq:x}{cursor_tail}"
-        entry["__SEQNUM"] = str(seq)
-        prio = prios[k]
-        if prio is not None:
-            entry["PRIORITY"] = str(prio)
-        if breaks:
-            reason = breaks.get(k)
-            if reason:
-                entry["_LINE_BREAK"] = reason
-        message = messages[k]
-        if message is not None:
-            entry["MESSAGE"] = message.decode("utf-8", "surrogateescape")
-        yield realtime, writer, seq, entry
-
-
-class JournalReader:
-    """Reads the store; entries are dicts of journald field names to text.
-
-    `entries()` walks all writers merged by realtime (newest first with `reverse=True`);
-    `follow()` then continues where the last walk stopped, polling the directory at a
-    bounded interval (the *client* polls; the writer never does). # spec: systemctl-and-journal.md §6
-    """
-
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self._position: dict[str, int] = {}
-        self._contexts: dict[str, dict[int, dict]] = {}  # per segment, for poll()
-
-    def entries(
-        self,
-        match: Match | None = None,
-        *,
-        since_usec: int | None = None,
-        until_usec: int | None = None,
-        reverse: bool = False,
-    ) -> Iterator[Entry]:
-        """Entries in time order (or reverse) that pass `match` and lie in [since, until]."""
-        by_writer: dict[str, list[str]] = {}
-        for name, _seq, _rt, path in list_segments(self.directory):
-            by_writer.setdefault(name, []).append(path)
-        for paths in by_writer.values():
-            for path in paths:  # unvisited segments count as read (they no longer grow)
-                self._position[path] = self._size(path)
-        streams = [self._writer_stream(name, paths, reverse) for name, paths in by_writer.items()]
-        merged: Iterator[tuple[int, str, int, Entry]]
-        if len(streams) == 1:
-            merged = streams[0]
-        else:
-            key = (lambda t: (t[0], t[1], t[2]))
-            merged = heapq.merge(*streams, key=key, reverse=reverse)
-        for realtime, _w, _s, entry in merged:
-            if since_usec is not None and realtime < since_usec:
-                if reverse:
-                    return
-                continue
-            if until_usec is not None and realtime > until_usec:
-                if reverse:
-                    continue
-                return
-            if match is None or match(entry):
-                yield entry
-
-    def tail(self, n: int, match: Match | None = None, **kw: int | None) -> list[Entry]:
-        """The last `n` matching entries, oldest first."""
-        out = []
-        if n <= 0:
-            # still establish positions for follow()
-            for _ in self.entries(match, reverse=True, **kw):  # type: ignore[arg-type]
-                break
-            return out
-        for entry in self.entries(match, reverse=True, **kw):  # type: ignore[arg-type]
-            out.append(entry)
-            if len(out) >= n:
-                break
-        out.reverse()
-        return out
-
-    def mark_end(self) -> None:
-        """Position follow() at the current end of every segment."""
-        for name, _seq, _rt, path in list_segments(self.directory):
-            try:
-                with open(path, "rb") as f:
-                    contexts: dict[int, dict] = {}
-                    _records, end = parse_records(f.read(), 0, contexts)
-            except OSError:
-                continue
-            self._position[path] = end
-            self._contexts[path] = contexts
-
-    def poll(self, match: Match | None = None) -> list[Entry]:
-        """Entries appended since the last walk or poll, in time order."""
-        found: list[tuple[int, str, int, Entry]] = []
-        live = set()
-        for name, _seq, _rt, path in list_segments(self.directory):
-            live.add(path)
-            start = self._position.get(path, 0)
-            size = self._size(path)
-            if size <= start:
-                continue
-            try:
-                with open(path, "rb") as f:
-                    f.seek(start)
-                    data = f.read()
-            except OSError:
-                continue
-            records, end = parse_records(data, 0, self._contexts.setdefault(path, {}))
-            self._position[path] = start + end
-            for header, payload in records:
-                found.extend(_record_entries(name, header, payload, False))
-        for path in list(self._position):
-            if path not in live:
-                del self._position[path]
-                self._contexts.pop(path, None)
-        found.sort(key=lambda t: (t[0], t[1], t[2]))
-        return [e for _rt, _w, _s, e in found if match is None or match(e)]
-
-    def follow(
-        self,
-        match: Match | None = None,
-        *,
-        poll_interval: float = 0.25,
-        stop: Callable[[], bool] | None = None,
-    ) -> Iterator[Entry]:
-        """New entries as they arrive (after the last walk), until `stop()` is true.
-
-        A bounded poll in the reader: stdlib has no inotify, and the writer must not
-        notify readers."""
-        while stop is None or not stop():
-            got = self.poll(match)
-            yield from got
-            if not got:
-                time.sleep(poll_interval)
-
-    def boots(self) -> list[tuple[str, int, int]]:
-        """(_BOOT_ID, first realtime, last realtime) per manager instance, oldest first."""
-        seen: dict[str, list[int]] = {}
-        for name, _seq, _rt, path in list_segments(self.directory):
-            for header, _payload in self._read_records(path):
-                boot = header["f"].get("_BOOT_ID")
-                if not boot:
-                    continue
-                span = seen.setdefault(boot, [header["t"], header["t"]])
-                span[0] = min(span[0], header["t"])
-                span[1] = max(span[1], header["t"])
-        return sorted(((b, s[0], s[1]) for b, s in seen.items()), key=lambda t: (t[1], t[2]))
-
-    # -- internals -------------------------------------------------------------------
-
-    @staticmethod
-    def _size(path: str) -> int:
-        try:
-            return os.stat(path).st_size
-        except OSError:
-            return 0
-
-    def _read_records(self, path: str) -> list[tuple[dict, bytes]]:
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            return []
-        contexts: dict[int, dict] = {}
-        records, end = parse_records(data, 0, contexts)
-        self._position[path] = end
-        self._contexts[path] = contexts
-        return records
-
-    def _writer_stream(self, name: str, paths: list[str], reverse: bool) -> Iterator[tuple[int, str, int, Entry]]:
-        for path in reversed(paths) if reverse else paths:
-            records = self._read_records(path)
-            for header, payload in reversed(records) if reverse else records:
-                yield from _record_entries(name, header, payload, reverse)

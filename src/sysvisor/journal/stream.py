@@ -55,10 +55,13 @@ class StreamLines:
 
 def max_lines(raw: bytes, line_max: int = LINE_MAX_DEFAULT) -> int:
     """An upper bound of the lines in `raw` (each ends at a newline, a NUL or a LineMax cut)."""
-    return raw.count(b"\n") + raw.count(b"\0") + len(raw) // line_max
+    nul = raw.count(b"\0") if b"\0" in raw else 0  # `in` is a memchr, far cheaper than count
+    return raw.count(b"\n") + nul + len(raw) // line_max
 
 
-def split_raw(raw: bytes, *, priority: int = 6, level_prefix: bool = True, line_max: int = LINE_MAX_DEFAULT) -> StreamLines:
+def split_raw(
+    raw: bytes, *, priority: int = 6, level_prefix: bool = True, line_max: int = LINE_MAX_DEFAULT
+) -> StreamLines:
     """The lines of a `LineSplitter.feed_raw()` chunk."""
     return LineSplitter(priority=priority, level_prefix=level_prefix, line_max=line_max).feed(raw)
 
