@@ -599,9 +599,11 @@ def _normalize_chain(chain: list[CalendarComponent]) -> Chain:
 
 def _chain_valid(chain: Chain, lo: int, hi: int, end_of_month: bool) -> bool:
     """# systemd: chain_valid()"""
-    if end_of_month:
-        hi -= 3  # no more than 28 days from the end of the month
     for c in chain:
+        if end_of_month:
+            # "no more than 28 days from the end of the month"; systemd recurses over the
+            # list and subtracts again for every item: the k-th value must be <= 28 - 3k
+            hi -= 3
         if c.start < lo or c.start > hi:
             return False
         if c.repeat > hi - lo:

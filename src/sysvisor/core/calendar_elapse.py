@@ -118,7 +118,7 @@ def _find_matching_component(spec: CalendarSpec, zone: LocalZone, chain: Chain,
     return (1 if val != d else 0), d
 
 
-def _tm_within_bounds(zone: LocalZone, tm: Tm, utc: bool, second_pass: bool = False) -> int:
+def _tm_within_bounds(zone: LocalZone, tm: Tm, utc: bool) -> int:
     """1 if mktime leaves `tm` alone, 0 if it moved it forward (tm updated), <0 on error.
 
     # systemd: tm_within_bounds()
@@ -150,8 +150,6 @@ def _tm_within_bounds(zone: LocalZone, tm: Tm, utc: bool, second_pass: bool = Fa
     if cmp < 0:
         return -errno.EDEADLK  # refuse to go backward
     if cmp > 0:
-        if second_pass:
-            t.isdst = -1  # resume from the reset time with tm_isdst unknown
         tm.set_from(t)
     return 1 if cmp == 0 else 0
 
@@ -181,14 +179,17 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int,
     for _ in range(MAX_CALENDAR_ITERATIONS):
         before = c.copy()
         _mktime(zone, c, utc)
-        if second_pass and not utc and spec.dst == -1 and wall_seconds(c) < wall_seconds(before):
-            # normalising moved backwards (into the pre-gap offset): redo it with the
-            # tm_isdst mktime reported, which makes glibc resolve the gap forwards
-            isdst = c.isdst
-            c = before
-            c.isdst = isdst
-            _mktime(zone, c, utc)
-        c.isdst = spec.dst
+        if second_pass:
+            if not utc and wall_seconds(c) < wall_seconds(before):
+                # stuck: normalising fell back into the offset before a gap; switch to
+                # the tm_isdst mktime reported, which makes glibc resolve the gap forwards
+                isdst = c.isdst
+                c = before
+                c.isdst = isdst
+                _mktime(zone, c, utc)
+            # and keep mktime's tm_isdst instead of resetting it (systemd's dst = -2)
+        else:
+            c.isdst = spec.dst
 
         r, v = _find_matching_component(spec, zone, spec.year, False, c, c.year + 1900)
         c.year = v - 1900
@@ -198,7 +199,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int,
             tm_usec = 0
         if r < 0:
             return None
-        if _tm_within_bounds(zone, c, utc, second_pass) <= 0:
+        if _tm_within_bounds(zone, c, utc) <= 0:
             return None
 
         r, v = _find_matching_component(spec, zone, spec.month, False, c, c.mon + 1)
@@ -208,7 +209,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int,
             reset_below_day()
             tm_usec = 0
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc, second_pass)
+            r = _tm_within_bounds(zone, c, utc)
         if r < 0:
             c.year += 1
             c.mon, c.mday = 0, 1
@@ -223,7 +224,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int,
             reset_below_day()
             tm_usec = 0
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc, second_pass)
+            r = _tm_within_bounds(zone, c, utc)
         if r < 0:
             c.mon += 1
             c.mday = 1
@@ -244,7 +245,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int,
             c.min = c.sec = 0
             tm_usec = 0
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc, second_pass)
+            r = _tm_within_bounds(zone, c, utc)
         if r < 0:
             c.mday += 1
             reset_below_day()
@@ -258,7 +259,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int,
             c.sec = 0
             tm_usec = 0
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc, second_pass)
+            r = _tm_within_bounds(zone, c, utc)
         if r < 0:
             c.hour += 1
             c.min = c.sec = 0
@@ -271,7 +272,7 @@ def _find_next(spec: CalendarSpec, zone: LocalZone, tm: Tm, usec: int,
                                         c.sec * USEC_PER_SEC + tm_usec)
         c.sec, tm_usec = divmod(v, USEC_PER_SEC)
         if r >= 0:
-            r = _tm_within_bounds(zone, c, utc, second_pass)
+            r = _tm_within_bounds(zone, c, utc)
         if r < 0:
             c.min += 1
             c.sec = 0
