@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sysvisor.cli.calendar import (
     format_timestamp_relative, main, parse_timespan, parse_timestamp)
@@ -128,3 +130,16 @@ def test_base_time_in_local_zone():
     # a base time without zone is local: 02:00 CEST = 00:00 UTC
     rc, out, _ = run("--base-time=2025-06-04 02:00:00", "hourly", tz="Europe/Berlin")
     assert "Next elapse: Wed 2025-06-04 03:00:00 CEST" in out
+
+
+def test_unknown_short_option():
+    assert run("-x", "daily") == (1, "", "systemd-analyze: invalid option -- 'x'\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=" *-~:.,/@0123456789MonTueSatdailyUTCEurope/BerlinCET+", max_size=30),
+                min_size=1, max_size=3))
+def test_never_a_traceback(args):
+    rc, out, err = run("--base-time=2025-03-30 00:30:00 UTC", "--", *args, tz="Europe/Berlin")
+    assert rc in (0, 1)
+    assert "Traceback" not in err

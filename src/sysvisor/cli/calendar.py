@@ -110,11 +110,11 @@ def parse_timespan(text: str, default_unit: int = USEC_PER_SEC) -> int | None:
 
 _DATE_TIME = re.compile(
     r"(?:(?P<y>\d{2}|\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2}))?"
-    r"(?:(?:^|[ T])(?P<h>\d{1,2}):(?P<mi>\d{1,2})(?::(?P<s>\d{1,2})(?:\.(?P<f>\d+))?)?)?")
+    r"(?:(?:^| )(?P<h>\d{1,2}):(?P<mi>\d{1,2})(?::(?P<s>\d{1,2})(?:\.(?P<f>\d+))?)?)?")
 
 
 def parse_timestamp(text: str, now_usec: int, zone: _dt.tzinfo | None) -> int | None:
-    """A subset of systemd parse_timestamp(): now/today/yesterday/tomorrow/epoch, @SECONDS,
+    """A subset of systemd parse_timestamp() (v252): now/today/yesterday/tomorrow, @SECONDS,
     +SPAN/-SPAN/SPAN ago/SPAN left, [WEEKDAY] [YYYY-MM-DD] [HH:MM[:SS[.frac]]] with an
     optional " UTC", local abbreviation or zone name. None if not understood."""
     t = text
@@ -134,10 +134,11 @@ def parse_timestamp(text: str, now_usec: int, zone: _dt.tzinfo | None) -> int | 
                 zone = None if name == "UTC" else zoneinfo.ZoneInfo(name)
                 t = t[:sp]
     lz = LocalZone(zone)
+    suffixed = t != text
+    if suffixed and (t == "now" or t.startswith(("@", "+", "-")) or t.endswith((" ago", " left"))):
+        return None  # v252: relative forms take no zone
     if t == "now":
         return now_usec
-    if t == "epoch":
-        return 0
     if t.startswith("@"):
         m = re.fullmatch(r"@(\d+)(?:\.(\d{1,6}))?", t)
         if not m:
@@ -186,7 +187,7 @@ def parse_timestamp(text: str, now_usec: int, zone: _dt.tzinfo | None) -> int | 
             tm.hour, tm.min = int(m.group("h")), int(m.group("mi"))
             tm.sec = int(m.group("s") or 0)
         if not (0 <= tm.mon <= 11 and 1 <= tm.mday <= 31 and tm.hour <= 23 and tm.min <= 59
-                and tm.sec <= 60):
+                and tm.sec <= 61):  # strptime's %S takes 0..61
             return None
         frac = int((m.group("f") or "0")[:6].ljust(6, "0"))
     secs = timegm(tm) if utc else lz.mktime(tm)
@@ -332,6 +333,9 @@ def main(argv: list[str], environ=None, now_usec: int | None = None,
                     return 1
         elif a.startswith("--") and len(a) > 2:
             print(f"systemd-analyze: unrecognized option '{a}'", file=err)
+            return 1
+        elif a.startswith("-") and len(a) > 1:  # getopt: a short option we do not know
+            print(f"systemd-analyze: invalid option -- '{a[1]}'", file=err)
             return 1
         else:
             exprs.append(a)

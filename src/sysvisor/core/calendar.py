@@ -10,14 +10,12 @@ Rules (systemd.time(7) "Calendar Events"; ground truth src/shared/calendarspec.c
 * Normalisation sorts and de-duplicates each list, widens 2-digit years, drops repeats
   that can never fire, and renders everything zero-padded.
 
-Theory of operation for the next elapse (calendarspec.c find_next()): start from the
-broken-down local time one microsecond after the base, then walk the fields from year down
-to seconds; a field that does not match is advanced to its next matching value (lower
-fields reset), a field with no further match carries into the field above. After every
-step glibc's mktime() normalises the fields, and a step that mktime moved (a DST gap, the
-31st of a short month) restarts the walk from the normalised time. The DST behaviour
-(gaps skipped, a fold fires once, in its first instance) falls out of mktime's rules, which
-`calendar_zone.LocalZone` reproduces.
+Modules: this one parses and prints (`parse_calendar`, `CalendarSpec.normalized`);
+`calendar_elapse` walks to the next elapse the way calendarspec.c find_next() does;
+`calendar_zone` is the glibc mktime()/localtime_r() emulation that walk depends on. The DST
+behaviour (a gap is skipped, a fold fires once, in its first instance, and the cases where
+v252 gives up) falls out of those two faithfully ported pieces; see
+tests/data/calendar/README.md for what was learned from the oracle.
 
 Pure: no clock; time comes in as microseconds since the epoch, zones as tzinfo or names.
 # spec: timers.md §3
