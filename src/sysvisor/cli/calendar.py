@@ -3,9 +3,10 @@
 Prints per expression "Original form" (if it differs), "Normalized form", "Next elapse",
 "(in UTC)" (unless the local zone is UTC), "From now" and "Iter. #N" lines, right-aligned
 labels; parse errors go to stderr with systemd's wording and hints, the exit code is 1 if
-any expression failed. The local zone comes from $TZ or /etc/localtime like glibc; "From
-now" is the only line that reads the real clock (no colours, no ellipsizing: output as to
-a pipe).
+any expression failed. The local zone comes from $TZ (a zone name, ":name" or empty) or
+/etc/localtime like glibc; POSIX rule strings in $TZ ("CET-1CEST,M3.5.0,...") are not
+understood and read as UTC. "From now" is the only line that reads the real clock. Output
+is what systemd prints to a pipe: no colours, no ellipsizing to the terminal width.
 # spec: timers.md §3.2; systemd: src/analyze/analyze-calendar.c (v252)
 """
 
