@@ -143,3 +143,17 @@ def test_never_a_traceback(args):
     rc, out, err = run("--base-time=2025-03-30 00:30:00 UTC", "--", *args, tz="Europe/Berlin")
     assert rc in (0, 1)
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("tz,want", [
+    ("CET-1CEST,M3.5.0,M10.5.0/3", "    Next elapse: Thu 2025-06-05 00:00:00 CEST"),
+    ("ABC5DEF", "    Next elapse: Thu 2025-06-05 00:00:00 DEF"),  # glibc's default US rules
+    ("Foo/Bar", "    Next elapse: Thu 2025-06-05 00:00:00 Foo"),  # name kept, offset 0
+    (":Europe/Berlin", "    Next elapse: Thu 2025-06-05 00:00:00 CEST"),
+    ("", "    Next elapse: Thu 2025-06-05 00:00:00 UTC"),
+])
+def test_tz_forms_like_glibc(tz, want):
+    """Observed with TZ=... systemd-analyze calendar (v252)."""
+    out = run("--base-time=2025-06-04 12:00:00 UTC", "daily", tz=tz)[1]
+    assert out.splitlines()[2] == want
+    assert ("(in UTC)" in out) == (tz not in ("Foo/Bar", ""))

@@ -3,9 +3,9 @@
 Prints per expression "Original form" (if it differs), "Normalized form", "Next elapse",
 "(in UTC)" (unless the local zone is UTC), "From now" and "Iter. #N" lines, right-aligned
 labels; parse errors go to stderr with systemd's wording and hints, the exit code is 1 if
-any expression failed. The local zone comes from $TZ (a zone name, ":name" or empty) or
-/etc/localtime like glibc; POSIX rule strings in $TZ ("CET-1CEST,M3.5.0,...") are not
-understood and read as UTC. "From now" is the only line that reads the real clock. Output
+any expression failed. The local zone comes from $TZ (a zone name, ":name", a POSIX rule
+like "CET-1CEST,M3.5.0,M10.5.0/3", or empty) or /etc/localtime, as glibc reads it. "From
+now" is the only line that reads the real clock. Output
 is what systemd prints to a pipe: no colours, no ellipsizing to the terminal width.
 # spec: timers.md §3.2; systemd: src/analyze/analyze-calendar.c (v252)
 """
@@ -22,7 +22,7 @@ import zoneinfo
 
 from sysvisor.core.calendar import (
     CalendarElapseError, CalendarSyntaxError, USEC_PER_SEC, parse_calendar, timezone_is_valid)
-from sysvisor.core.calendar_zone import LocalZone, gmtime, timegm
+from sysvisor.core.calendar_zone import LocalZone, gmtime, posix_tz, timegm
 
 USEC_PER_MSEC = 1000
 USEC_PER_MINUTE = 60 * USEC_PER_SEC
@@ -47,7 +47,13 @@ def local_zone(environ=None) -> _dt.tzinfo | None:
         try:
             return zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-            return None
+            pass
+        rule = posix_tz(name)
+        if rule is not None:
+            return rule
+        # glibc keeps the leading letters as the zone's name, at offset 0
+        m = re.match(r"[A-Za-z]{3,}", name)
+        return posix_tz(m.group(0) + "0") if m else None
     try:
         with open("/etc/localtime", "rb") as f:
             return zoneinfo.ZoneInfo.from_file(f, key="localtime")
