@@ -3,9 +3,10 @@
 Prints per expression "Original form" (if it differs), "Normalized form", "Next elapse",
 "(in UTC)" (unless the local zone is UTC), "From now" and "Iter. #N" lines, right-aligned
 labels; parse errors go to stderr with systemd's wording and hints, the exit code is 1 if
-any expression failed. The local zone comes from $TZ or /etc/localtime like glibc; "From
-now" is the only line that reads the real clock (no colours, no ellipsizing: output as to
-a pipe).
+any expression failed. The local zone comes from $TZ (a zone name, ":name", a POSIX rule
+like "CET-1CEST,M3.5.0,M10.5.0/3", or empty) or /etc/localtime, as glibc reads it. "From
+now" is the only line that reads the real clock. Output
+is what systemd prints to a pipe: no colours, no ellipsizing to the terminal width.
 # spec: timers.md §3.2; systemd: src/analyze/analyze-calendar.c (v252)
 """
 
@@ -21,7 +22,7 @@ import zoneinfo
 
 from sysvisor.core.calendar import (
     CalendarElapseError, CalendarSyntaxError, USEC_PER_SEC, parse_calendar, timezone_is_valid)
-from sysvisor.core.calendar_zone import LocalZone, gmtime, timegm
+from sysvisor.core.calendar_zone import LocalZone, gmtime, posix_tz, timegm
 
 USEC_PER_MSEC = 1000
 USEC_PER_MINUTE = 60 * USEC_PER_SEC
@@ -46,7 +47,13 @@ def local_zone(environ=None) -> _dt.tzinfo | None:
         try:
             return zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-            return None
+            pass
+        rule = posix_tz(name)
+        if rule is not None:
+            return rule
+        # glibc keeps the leading letters as the zone's name, at offset 0
+        m = re.match(r"[A-Za-z]{3,}", name)
+        return posix_tz(m.group(0) + "0") if m else None
     try:
         with open("/etc/localtime", "rb") as f:
             return zoneinfo.ZoneInfo.from_file(f, key="localtime")
@@ -110,11 +117,11 @@ def parse_timespan(text: str, default_unit: int = USEC_PER_SEC) -> int | None:
 
 _DATE_TIME = re.compile(
     r"(?:(?P<y>\d{2}|\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2}))?"
-    r"(?:(?:^|[ T])(?P<h>\d{1,2}):(?P<mi>\d{1,2})(?::(?P<s>\d{1,2})(?:\.(?P<f>\d+))?)?)?")
+    r"(?:(?:^| )(?P<h>\d{1,2}):(?P<mi>\d{1,2})(?::(?P<s>\d{1,2})(?:\.(?P<f>\d+))?)?)?")
 
 
 def parse_timestamp(text: str, now_usec: int, zone: _dt.tzinfo | None) -> int | None:
-    """A subset of systemd parse_timestamp(): now/today/yesterday/tomorrow/epoch, @SECONDS,
+    """A subset of systemd parse_timestamp() (v252): now/today/yesterday/tomorrow, @SECONDS,
     +SPAN/-SPAN/SPAN ago/SPAN left, [WEEKDAY] [YYYY-MM-DD] [HH:MM[:SS[.frac]]] with an
     optional " UTC", local abbreviation or zone name. None if not understood."""
     t = text
@@ -134,10 +141,11 @@ def parse_timestamp(text: str, now_usec: int, zone: _dt.tzinfo | None) -> int | 
                 zone = None if name == "UTC" else zoneinfo.ZoneInfo(name)
                 t = t[:sp]
     lz = LocalZone(zone)
+    suffixed = t != text
+    if suffixed and (t == "now" or t.startswith(("@", "+", "-")) or t.endswith((" ago", " left"))):
+        return None  # v252: relative forms take no zone
     if t == "now":
         return now_usec
-    if t == "epoch":
-        return 0
     if t.startswith("@"):
         m = re.fullmatch(r"@(\d+)(?:\.(\d{1,6}))?", t)
         if not m:
@@ -186,7 +194,7 @@ def parse_timestamp(text: str, now_usec: int, zone: _dt.tzinfo | None) -> int | 
             tm.hour, tm.min = int(m.group("h")), int(m.group("mi"))
             tm.sec = int(m.group("s") or 0)
         if not (0 <= tm.mon <= 11 and 1 <= tm.mday <= 31 and tm.hour <= 23 and tm.min <= 59
-                and tm.sec <= 60):
+                and tm.sec <= 61):  # strptime's %S takes 0..61
             return None
         frac = int((m.group("f") or "0")[:6].ljust(6, "0"))
     secs = timegm(tm) if utc else lz.mktime(tm)
@@ -332,6 +340,9 @@ def main(argv: list[str], environ=None, now_usec: int | None = None,
                     return 1
         elif a.startswith("--") and len(a) > 2:
             print(f"systemd-analyze: unrecognized option '{a}'", file=err)
+            return 1
+        elif a.startswith("-") and len(a) > 1:  # getopt: a short option we do not know
+            print(f"systemd-analyze: invalid option -- '{a[1]}'", file=err)
             return 1
         else:
             exprs.append(a)

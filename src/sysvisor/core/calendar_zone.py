@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import io
+import re
+import struct
+import zoneinfo
 from dataclasses import dataclass
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
@@ -138,6 +142,30 @@ def _zone_state(zone: _dt.tzinfo, t: int) -> tuple[int, int, str]:
     off = local.utcoffset()
     return (int(off.total_seconds()) if off is not None else 0,
             1 if local.dst() else 0, local.tzname() or "")
+
+
+_POSIX_TZ = re.compile(r"(?:[A-Za-z]{3,}|<[^>]+>)[+-]?\d{1,2}(?::\d{1,2}){0,2}"
+                       r"((?:[A-Za-z]{3,}|<[^>]+>)(?:[+-]?\d{1,2}(?::\d{1,2}){0,2})?(,.*)?)?")
+
+
+def posix_tz(rule: str) -> _dt.tzinfo | None:
+    """A tzinfo for a POSIX TZ rule ("CET-1CEST,M3.5.0,M10.5.0/3"), as glibc reads $TZ
+    when it names no zone file; None if it is not one. A DST part without dates gets
+    glibc's default US rules (its posixrules). Built as an in-memory TZif file whose
+    footer is the rule, so zoneinfo evaluates it. # glibc: time/tzset.c __tzset_parse_tz()
+    """
+    m = _POSIX_TZ.fullmatch(rule)
+    if m is None:
+        return None
+    if m.group(1) and not m.group(2):
+        rule += ",M3.2.0,M11.1.0"
+    header = b"TZif2" + b"\0" * 15 + struct.pack(">6l", 0, 0, 0, 0, 1, 4)
+    block = header + struct.pack(">lBB", 0, 0, 0) + b"UTC\0"
+    data = block + block + b"\n" + rule.encode("ascii", "replace") + b"\n"
+    try:
+        return zoneinfo.ZoneInfo.from_file(io.BytesIO(data), key=rule)
+    except ValueError:
+        return None
 
 
 class LocalZone:
