@@ -312,9 +312,10 @@ def test_job_timeout_fails_the_job_not_the_unit_and_triggers_on_failure():
     assert [str(j.result) for j in sim.jobs(rid)] == ["timeout"]
     assert sim.props("foo.service")["SubState"] == "start"  # the unit state is not changed
     logs = sim.logs()
-    assert logs[logs.index("foo.service: Job foo.service/start timed out."):][:4] == [
+    assert logs[logs.index("foo.service: Job foo.service/start timed out."):][:5] == [
         "foo.service: Job foo.service/start timed out.",
         "Timed out starting foo.service - Foo.",
+        "foo.service: Job foo.service/start failed with result 'timeout'.",
         "foo.service: Triggering OnFailure= dependencies.",
         "Powering off: job timed out",
     ]

@@ -63,6 +63,19 @@ class ReadPidFile(Action):
 
 
 @dataclass(frozen=True)
+class WarnLeftoverProcesses(Action):
+    """Log the unit's remaining processes, if any (the shell knows them):
+    starting → warning `Found left-over process PID (comm) in control group while starting
+    unit. Ignoring.` + `This usually indicates unclean termination of a previous run, or
+    service implementation deficiencies.`; otherwise info `Unit process PID (comm) remains
+    running after unit stopped.` (observed, systemd 257: KillMode=process).
+    # systemd: unit_warn_leftover_processes()"""
+
+    unit: str
+    starting: bool
+
+
+@dataclass(frozen=True)
 class Log(Action):
     """A manager message, in systemd's wording; `unit` None for manager-wide lines."""
 

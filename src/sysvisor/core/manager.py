@@ -686,6 +686,8 @@ class Manager:
         was_start = job.type is JobType.START
         self._finish_job(job, JobResult.TIMEOUT)
         if was_start:  # trap 13: OnFailure= although the unit did not fail
+            # observed (systemd 257): tests/data/oracle/d4/r-jt.json
+            svc._log(f"Job {job.unit}/start failed with result 'timeout'.", Priority.NOTICE)
             self._start_on_termination(svc, "OnFailure=", svc.unit.unit.on_failure, svc.unit.unit.on_failure_job_mode)
         self.emergency_action(svc, svc.unit.unit.job_timeout_action, "job timed out", -1, watchdog=True)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from sysvisor.core.actions import Kill, Log, ReadPidFile, Spawn
+from sysvisor.core.actions import Kill, Log, ReadPidFile, Spawn, WarnLeftoverProcesses
 from sysvisor.core.exit_status import SIGCONT, SIGHUP, SIGKILL, signal_name, status_text
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.restart import restart_delay, result_of_exit, shall_restart
@@ -567,6 +567,7 @@ class Service:
         # systemd: service_enter_condition()
         self._unwatch_control()
         if self.cfg.exec_condition:
+            self._warn_leftovers(starting=True)
             self._run_control(
                 "ExecCondition", 0, self.cfg.effective_timeout_start_usec, S.CONDITION,
                 lambda msg: (self._spawn_failed_log("ExecCondition", msg),
@@ -579,6 +580,7 @@ class Service:
         # systemd: service_enter_start_pre()
         self._unwatch_control()
         if self.cfg.exec_start_pre:
+            self._warn_leftovers(starting=True)
             self._run_control(
                 "ExecStartPre", 0, self.cfg.effective_timeout_start_usec, S.START_PRE,
                 lambda msg: (self._spawn_failed_log("ExecStartPre", msg),
@@ -591,6 +593,7 @@ class Service:
         # systemd: service_enter_start()
         self._unwatch_control()
         self.main = None
+        self._warn_leftovers(starting=True)
         if not self.cfg.exec_start:
             if self.type is not ServiceType.ONESHOT:
                 self._log("There's no 'start' task anymore we could start.", Priority.ERR)
@@ -811,6 +814,11 @@ class Service:
             self.host.emit(Kill(self.name, SIGHUP, pids, whole_unit=whole))
         return wait
 
+    def _warn_leftovers(self, *, starting: bool) -> None:
+        # systemd: unit_warn_leftover_processes() — only the shell can see them
+        if self.populated or not self.host.cgroup_events:
+            self.host.emit(WarnLeftoverProcesses(self.name, starting))
+
     def _comm(self, pid: int) -> str:
         for run in (self.main, self.control):
             if run is not None and run.pid == pid:
@@ -867,6 +875,7 @@ class Service:
         else:
             self._log(f"Failed with result '{self.result}'.", Priority.WARNING)
             end_state, restart_state = S.FAILED, S.FAILED_BEFORE_AUTO_RESTART
+        self._warn_leftovers(starting=False)
 
         if not allow_restart:
             self._log("Service restart not allowed.", Priority.DEBUG)

@@ -19,7 +19,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
-from sysvisor.core.actions import Action, Kill, ReadPidFile, Spawn
+from sysvisor.core.actions import Action, Kill, Log, ReadPidFile, Spawn, WarnLeftoverProcesses
 from sysvisor.core.events import (
     Event,
     ExecSucceeded,
@@ -30,8 +30,8 @@ from sysvisor.core.events import (
     SpawnFailed,
     UnitEmptied,
 )
-from sysvisor.core.exit_status import SIGCONT, SIGKILL
-from sysvisor.core.types import ExitCode
+from sysvisor.core.exit_status import SIGCONT, SIGKILL, signal_name
+from sysvisor.core.types import ExitCode, Priority
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -54,6 +54,7 @@ class Behaviour:
     unkillable: bool = False  # not even SIGKILL ends it (a process stuck in D state)
     forks: "Behaviour | None" = None  # Type=forking: the daemon child left behind
     writes_pid_file: bool = True  # the forked child's pid is found by ReadPidFile
+    comm: str | None = None  # process name for log lines (default: the command's basename)
 
     @classmethod
     def exits(cls, code: int, after: int = 0, **kw) -> "Behaviour":
@@ -101,6 +102,10 @@ class FakeProcess:
     forked_by: int = 0  # Type=forking daemons: the parent's pid
     behaviour_writes_pid_file: bool = True
 
+    @property
+    def comm(self) -> str:
+        return self.behaviour.comm or self.spawn.command.path.rsplit("/", 1)[-1][:15]
+
 
 @dataclass(order=True)
 class _Scheduled:
@@ -127,6 +132,7 @@ class FakeExecutor:
         self._seq = 0
         self._consumed: dict[object, int] = {}
         self.n_spawns = 0
+        self.shell_logs: list[Log] = []  # what the shell logs itself (drained by Simulation)
 
     # -------------------------------------------------------------- lookup
 
@@ -156,6 +162,8 @@ class FakeExecutor:
                 if self.keep_history:
                     self.kills.append((now, action))
                 self._kill(action, now)
+            elif isinstance(action, WarnLeftoverProcesses):
+                self._warn_leftovers(action)
             elif isinstance(action, ReadPidFile):
                 answers.append(PidFileRead(action.unit, self._daemon_pid(action.unit)))
         return answers
@@ -200,6 +208,19 @@ class FakeExecutor:
         for delay, fields in b.notify:
             self._push(now + delay, 0, NotifyReceived(pid, dict(fields)), pid)
 
+    def _warn_leftovers(self, action: WarnLeftoverProcesses) -> None:
+        procs = self.alive(action.unit)
+        for p in procs:
+            if action.starting:
+                self.shell_logs.append(Log(f"{p.unit}: Found left-over process {p.pid} ({p.comm}) in control group "
+                                           f"while starting unit. Ignoring.", p.unit, Priority.WARNING))
+            else:
+                self.shell_logs.append(Log(f"{p.unit}: Unit process {p.pid} ({p.comm}) remains running after unit "
+                                           f"stopped.", p.unit, Priority.INFO))
+        if procs and action.starting:
+            self.shell_logs.append(Log(f"{action.unit}: This usually indicates unclean termination of a previous "
+                                       f"run, or service implementation deficiencies.", action.unit, Priority.WARNING))
+
     def _kill(self, kill: Kill, now: int) -> None:
         targets = set(kill.pids)
         if kill.whole_unit:
@@ -208,6 +229,9 @@ class FakeExecutor:
             proc = self.processes.get(pid)
             if proc is None or not proc.alive:
                 continue
+            if kill.log_others and pid not in kill.pids:
+                self.shell_logs.append(Log(f"{proc.unit}: Killing process {pid} ({proc.comm}) with signal "
+                                           f"SIG{signal_name(kill.signal)}.", proc.unit, Priority.NOTICE))
             b = proc.behaviour
             if kill.signal == SIGCONT or kill.signal == 0:
                 continue
