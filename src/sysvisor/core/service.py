@@ -450,7 +450,15 @@ class Service:
     # ------------------------------------------------------------------ requests
 
     def start(self) -> int:
-        """Start request from a job. # systemd: service_start(), service_can_start()"""
+        """Start request from a job. # systemd: unit_start() → service_can_start(), service_start()
+
+        The start limiter counts before the state checks, so a start that has to wait
+        (unit stopping) or hurries up an automatic restart counts once now and once more
+        when its job runs again — observed with systemd 257 (tests/data/oracle/d5).
+        """
+        if not self._test_start_limit():
+            self._enter_dead(R.START_LIMIT_HIT, allow_restart=False)
+            return ECANCELED
         if self.state in _STOPPING:
             return EAGAIN
         if self.state in _STARTING:
@@ -459,10 +467,6 @@ class Service:
             # v254+: a manual start is a "hurry up" for a pending automatic restart
             self._enter_restart(shortcut=True)
             return EAGAIN
-        # systemd: service_can_start() → unit_test_start_limit()
-        if not self._test_start_limit():
-            self._enter_dead(R.START_LIMIT_HIT, allow_restart=False)
-            return ECANCELED
 
         self.invocation_id = self.host.new_invocation_id()
         self.condition_result = True
