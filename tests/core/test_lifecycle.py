@@ -334,3 +334,29 @@ def test_restart_mode_direct_oneshot_reruns_the_pending_start_job():
     # the client's start job survived the direct restarts and finished with the last run
     assert [str(j.result) for j in sim.jobs(rid)] == ["done"]
     assert len(sim.spawns("foo.service")) == 3
+
+
+def test_restart_mode_debug_sets_debug_invocation_on_restarts():
+    from sysvisor.core.types import RestartMode
+    foo = service("foo.service", restart=RestartPolicy.ON_FAILURE, restart_usec=sec(1), restart_mode=RestartMode.DEBUG)
+    sim = Simulation([foo], {"foo.service": [Behaviour.exits(1), Behaviour.exits(1), Behaviour.hangs()]})
+    sim.start("foo.service")
+    sim.run_until(sec(5))
+    envs = [s.environment.get("DEBUG_INVOCATION") for _, s in sim.spawns("foo.service")]
+    assert envs == [None, "1", "1"]
+    # like normal mode it passes through failed-before-auto-restart
+    assert "failed-before-auto-restart" in [s for _, _, s in sim.states("foo.service")]
+    sim.stop("foo.service")
+    sim.run_until(sec(6))
+    sim.start("foo.service")
+    assert len(sim.spawns("foo.service")) == 4
+    assert sim.spawns("foo.service")[-1][1].environment.get("DEBUG_INVOCATION") is None
+
+
+def test_failure_action_exit_status_255_when_killed():
+    foo = service("foo.service", unit=dict(failure_action=EmergencyAction.EXIT_FORCE))
+    sim = Simulation([foo], {"foo.service": Behaviour.killed(11)})
+    sim.start("foo.service")
+    sim.run_until(sec(1))
+    acts = [a for _, a in sim.trace if isinstance(a, RunEmergencyAction)]
+    assert acts == [RunEmergencyAction(EmergencyAction.EXIT_FORCE, "unit foo.service failed", 255)]

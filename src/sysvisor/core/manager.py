@@ -389,13 +389,15 @@ class Manager:
 
     @staticmethod
     def _action_exit_status(svc: Service, configured: int) -> int:
-        # systemd: unit_failure_action_exit_status(), unit_success_action_exit_status()
+        """FailureActionExitStatus=/SuccessActionExitStatus=, else the main process's exit
+        status, 255 if it was killed, -1 if it never exited.
+        # systemd: unit_failure_action_exit_status(), service_exit_status()"""
         if configured >= 0:
             return configured
         st = svc.main_exec_status
-        if st.code == ExitCode.EXITED:
-            return st.status
-        return -1
+        if st.pid <= 0 or not st.code:
+            return -1
+        return st.status if st.code == ExitCode.EXITED else 255
 
     def _start_on_termination(self, svc: Service, what: str, targets: list[str], mode: JobMode) -> None:
         """# spec: restart-and-failure.md §7   # systemd: unit_start_on_termination_deps()"""

@@ -144,6 +144,7 @@ class Service:
         self.monitor_env: dict[str, str] | None = None
         self.monitor_env_next: dict[str, str] | None = None
         self.reload_begin_usec = 0
+        self.debug_invocation = False  # RestartMode=debug: this restart flow runs with debugging
 
     # ------------------------------------------------------------------ basics
 
@@ -309,6 +310,8 @@ class Service:
             env.update(self._result_env(self, ""))
         if phase in ("ExecStartPre", "ExecStart"):
             env.update(self.host.monitor_environment(self))
+        if self.debug_invocation:
+            env["DEBUG_INVOCATION"] = "1"  # v257 RestartMode=debug
         return env
 
     @staticmethod
@@ -408,6 +411,7 @@ class Service:
         self.main_exec_status = ExecStatus()
         self.monitor_env, self.monitor_env_next = self.monitor_env_next, None
         if self.state is not S.AUTO_RESTART_QUEUED:
+            self.debug_invocation = False
             # not an automatic restart: flush the counter (v257 decides by state; v252
             # used flush_n_restarts, which missed stops during auto-restart) — observed
             # with systemd-oracle 257, tests/data/oracle/nrestarts-after-stop.json
@@ -778,6 +782,8 @@ class Service:
         self.forbid_restart = False
         self.notify_access_override = None
         if allow_restart:
+            if self.cfg.restart_mode is RestartMode.DEBUG:
+                self.debug_invocation = True  # systemd v257: following attempts log at debug level
             if self.cfg.restart_mode is not RestartMode.DIRECT:
                 self._set_state(restart_state)
             self.restart_usec_next = restart_delay(self.cfg, self.n_restarts + 1)
@@ -785,6 +791,7 @@ class Service:
             self._set_state(S.AUTO_RESTART)
         else:
             self.flush_n_restarts = True  # keep NRestarts visible until the next start
+            self.debug_invocation = False
             self._set_state(end_state)
 
     def _enter_restart(self, *, shortcut: bool) -> None:
