@@ -80,7 +80,6 @@ _KEEP_WATCHDOG = frozenset((S.START_POST, S.RUNNING, *_RELOADING))
 _IDLE_ACTIVE = frozenset(_STARTING)  # Type=idle reports these as active
 
 
-
 class Service:
     """Runtime of one service unit. The manager is its host.
 
@@ -435,8 +434,9 @@ class Service:
     def stop(self) -> int:
         """Stop request from a job. # systemd: service_stop()"""
         self.forbid_restart = True
-        if self.state in (S.STOP, S.STOP_SIGTERM, S.STOP_SIGKILL, S.STOP_POST, *_STOPPING[5:]):
-            return NOOP
+        if self.state in (S.STOP, S.STOP_SIGTERM, S.STOP_SIGKILL, S.STOP_POST,
+                          S.FINAL_WATCHDOG, S.FINAL_SIGTERM, S.FINAL_SIGKILL):
+            return NOOP  # already on it
         if self.state in (S.AUTO_RESTART, S.AUTO_RESTART_QUEUED):
             self._set_state(S.DEAD)  # give up the restart; Result stays
             return NOOP
@@ -473,7 +473,6 @@ class Service:
     def kill(self, signal: int, whom: str) -> str | None:
         """`systemctl kill`: not a stop request. Returns an error text or None.
         # systemd: unit_kill()"""
-        pids: list[int] = []
         named: list[tuple[str, int]] = []
         if whom in ("main", "all") and self.main_pid:
             named.append(("main", self.main_pid))
