@@ -360,3 +360,10 @@ def test_failure_action_exit_status_255_when_killed():
     sim.run_until(sec(1))
     acts = [a for _, a in sim.trace if isinstance(a, RunEmergencyAction)]
     assert acts == [RunEmergencyAction(EmergencyAction.EXIT_FORCE, "unit foo.service failed", 255)]
+
+
+def test_kill_without_process_is_answered():
+    from sysvisor.core.actions import RequestFailed
+    sim = Simulation([service("foo.service")])
+    out = sim.send(__import__("sysvisor.core.events", fromlist=["x"]).KillRequested("foo.service", 15, "main", 7))
+    assert out == [RequestFailed(7, "foo.service", "No main process to kill")]

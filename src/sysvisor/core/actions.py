@@ -109,6 +109,16 @@ class JobCompleted(Action):
 
 
 @dataclass(frozen=True)
+class RequestFailed(Action):
+    """A request that is not a job could not be carried out, e.g. `systemctl kill` of a unit
+    without a main process: `Failed to kill unit foo.service: No main process to kill`."""
+
+    request_id: int | None
+    unit: str
+    error: str
+
+
+@dataclass(frozen=True)
 class RunEmergencyAction(Action):
     """FailureAction=/SuccessAction=/StartLimitAction=. # spec: restart-and-failure.md §9"""
 

@@ -28,7 +28,15 @@ import random
 from typing import Iterable
 
 from sysvisor.core import events as ev
-from sysvisor.core.actions import Action, ExitManager, JobCompleted, Log, RunEmergencyAction, StateChanged
+from sysvisor.core.actions import (
+    Action,
+    ExitManager,
+    JobCompleted,
+    Log,
+    RequestFailed,
+    RunEmergencyAction,
+    StateChanged,
+)
 from sysvisor.core.job import Job, JobTable, collapse, finish_for_state
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
@@ -415,7 +423,11 @@ class Manager:
             target = self.services.get(other)
             if target is not None:
                 target.monitor_env_next = svc.monitor_snapshot()
-            self._install(other, JobType.START, mode, None)
+            if self._install(other, JobType.START, mode, None) is None:
+                queued = self.jobs.get(other)
+                svc._log(f"Failed to enqueue {what}{other} job, ignoring: Transaction for {other}/start is "
+                         f"destructive ({other} has '{queued.type if queued else 'stop'}' job queued, but 'start' "
+                         f"is included in transaction).", Priority.WARNING)
         if n:
             svc._log(f"Triggering {what} dependencies done ({n} {'job' if n == 1 else 'jobs'}).", Priority.DEBUG)
 
@@ -486,7 +498,7 @@ class Manager:
             if svc is not None:
                 error = svc.kill(event.signal, event.whom)
                 if error:
-                    self.log(f"Failed to kill unit {event.unit}: {error}", Priority.DEBUG, event.unit)
+                    self.emit(RequestFailed(event.request_id, event.unit, error))
         elif isinstance(event, ev.ShutdownRequested):
             self._begin_shutdown(event.exit_status)
 
