@@ -132,7 +132,8 @@ class FakeExecutor:
         self._seq = 0
         self._consumed: dict[object, int] = {}
         self.n_spawns = 0
-        self.shell_logs: list[Log] = []  # what the shell logs itself (drained by Simulation)
+        self.shell_logs: list[Log] = []
+        self._alive_by_unit: dict[str, dict[int, FakeProcess]] = {}  # what the shell logs itself (drained by Simulation)
 
     # -------------------------------------------------------------- lookup
 
@@ -186,6 +187,7 @@ class FakeExecutor:
         self.next_pid += 1
         proc = FakeProcess(pid, spawn.unit, spawn, b, now)
         self.processes[pid] = proc
+        self._alive_by_unit.setdefault(spawn.unit, {})[pid] = proc
         self._start_behaviour(proc, now)
         if b.exec_ok:
             self._push(now, 0, ExecSucceeded(pid), pid)
@@ -194,6 +196,7 @@ class FakeExecutor:
                                 behaviour_writes_pid_file=b.writes_pid_file)
             self.next_pid += 1
             self.processes[child.pid] = child
+            self._alive_by_unit.setdefault(spawn.unit, {})[child.pid] = child
             self._start_behaviour(child, now)
         return Spawned(spawn.spawn_id, pid)
 
@@ -224,7 +227,7 @@ class FakeExecutor:
     def _kill(self, kill: Kill, now: int) -> None:
         targets = set(kill.pids)
         if kill.whole_unit:
-            targets |= {p.pid for p in self.processes.values() if p.unit == kill.unit and p.alive}
+            targets |= set(self._alive_by_unit.get(kill.unit, ()))
         for pid in sorted(targets):
             proc = self.processes.get(pid)
             if proc is None or not proc.alive:
@@ -278,7 +281,9 @@ class FakeExecutor:
             proc.alive = False
             if not self.keep_history:
                 del self.processes[proc.pid]
-            if self.cgroup_events and not any(p.alive and p.unit == proc.unit for p in self.processes.values()):
+            alive = self._alive_by_unit.get(proc.unit, {})
+            alive.pop(proc.pid, None)
+            if self.cgroup_events and not alive:
                 self._push(item.time, 2, UnitEmptied(proc.unit), 0)
         return item.event
 
@@ -295,5 +300,7 @@ class FakeExecutor:
             break
 
     def alive(self, unit: str | None = None) -> list[FakeProcess]:
-        return [p for p in self.processes.values() if p.alive and (unit is None or p.unit == unit)]
+        if unit is not None:
+            return sorted(self._alive_by_unit.get(unit, {}).values(), key=lambda p: p.pid)
+        return [p for p in self.processes.values() if p.alive]
 
