@@ -312,9 +312,10 @@ def test_job_timeout_fails_the_job_not_the_unit_and_triggers_on_failure():
     assert [str(j.result) for j in sim.jobs(rid)] == ["timeout"]
     assert sim.props("foo.service")["SubState"] == "start"  # the unit state is not changed
     logs = sim.logs()
-    assert logs[logs.index("foo.service: Job foo.service/start timed out."):][:4] == [
+    assert logs[logs.index("foo.service: Job foo.service/start timed out."):][:5] == [
         "foo.service: Job foo.service/start timed out.",
         "Timed out starting foo.service - Foo.",
+        "foo.service: Job foo.service/start failed with result 'timeout'.",
         "foo.service: Triggering OnFailure= dependencies.",
         "Powering off: job timed out",
     ]
@@ -333,3 +334,36 @@ def test_restart_mode_direct_oneshot_reruns_the_pending_start_job():
     # the client's start job survived the direct restarts and finished with the last run
     assert [str(j.result) for j in sim.jobs(rid)] == ["done"]
     assert len(sim.spawns("foo.service")) == 3
+
+
+def test_restart_mode_debug_sets_debug_invocation_on_restarts():
+    from sysvisor.core.types import RestartMode
+    foo = service("foo.service", restart=RestartPolicy.ON_FAILURE, restart_usec=sec(1), restart_mode=RestartMode.DEBUG)
+    sim = Simulation([foo], {"foo.service": [Behaviour.exits(1), Behaviour.exits(1), Behaviour.hangs()]})
+    sim.start("foo.service")
+    sim.run_until(sec(5))
+    envs = [s.environment.get("DEBUG_INVOCATION") for _, s in sim.spawns("foo.service")]
+    assert envs == [None, "1", "1"]
+    # like normal mode it passes through failed-before-auto-restart
+    assert "failed-before-auto-restart" in [s for _, _, s in sim.states("foo.service")]
+    sim.stop("foo.service")
+    sim.run_until(sec(6))
+    sim.start("foo.service")
+    assert len(sim.spawns("foo.service")) == 4
+    assert sim.spawns("foo.service")[-1][1].environment.get("DEBUG_INVOCATION") is None
+
+
+def test_failure_action_exit_status_255_when_killed():
+    foo = service("foo.service", unit=dict(failure_action=EmergencyAction.EXIT_FORCE))
+    sim = Simulation([foo], {"foo.service": Behaviour.killed(11)})
+    sim.start("foo.service")
+    sim.run_until(sec(1))
+    acts = [a for _, a in sim.trace if isinstance(a, RunEmergencyAction)]
+    assert acts == [RunEmergencyAction(EmergencyAction.EXIT_FORCE, "unit foo.service failed", 255)]
+
+
+def test_kill_without_process_is_answered():
+    from sysvisor.core.actions import RequestFailed
+    sim = Simulation([service("foo.service")])
+    out = sim.send(__import__("sysvisor.core.events", fromlist=["x"]).KillRequested("foo.service", 15, "main", 7))
+    assert out == [RequestFailed(7, "foo.service", "No main process to kill")]

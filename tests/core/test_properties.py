@@ -117,3 +117,44 @@ def check_invariants(sim: Simulation) -> None:
     own = [d for svc in sim.manager.services.values() if (d := svc.next_deadline()) is not None]
     assert sim.manager.next_deadline() == (min(own) if own else None)
     assert not any(str(j.result) == "invalid" for j in sim.jobs() if str(j.job_type) != "reload")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    restart_ms=st.integers(0, 3000),
+    run_ms=st.integers(0, 2000),
+    interval_s=st.integers(0, 20),
+    burst=st.integers(0, 6),
+    policy=st.sampled_from([RestartPolicy.ALWAYS, RestartPolicy.ON_FAILURE]),
+)
+def test_crash_loop_matches_a_reference_model(restart_ms, run_ms, interval_s, burst, policy):
+    """A service that exits 1 after `run_ms` under Restart=: the spawn times and the final
+    state follow from RestartSec= and the fixed-window limiter alone."""
+    horizon = sec(60)
+    if run_ms + restart_ms == 0 and not (interval_s and burst):
+        return  # a busy loop at one instant, as in systemd; nothing to simulate
+    foo = service("foo.service", restart=policy, restart_usec=msec(restart_ms),
+                  unit=dict(start_limit_interval_usec=sec(interval_s), start_limit_burst=burst))
+    sim = Simulation([foo], {"foo.service": Behaviour.exits(1, after=msec(run_ms))}, record=True)
+    sim.start("foo.service")
+    sim.run_until(horizon)
+
+    # reference: start k at t_k; the limiter admits or refuses; a refusal ends everything
+    expected, t, begin, num, refused = [], 0, None, 0, False
+    while t <= horizon:
+        if interval_s and burst:
+            if begin is None or t - begin > sec(interval_s):
+                begin, num = t, 0
+            if num >= burst:
+                refused = True
+                break
+            num += 1
+        expected.append(t)
+        t += msec(run_ms) + msec(restart_ms)
+    got = [t for t, _ in sim.spawns("foo.service")]
+    assert got == expected[: len(got)]
+    if refused:
+        assert got == expected
+        p = sim.props("foo.service")
+        assert (p["ActiveState"], p["Result"]) == ("failed", "exit-code")
+        assert p["NRestarts"] == len(expected)

@@ -63,6 +63,19 @@ class ReadPidFile(Action):
 
 
 @dataclass(frozen=True)
+class WarnLeftoverProcesses(Action):
+    """Log the unit's remaining processes, if any (the shell knows them):
+    starting → warning `Found left-over process PID (comm) in control group while starting
+    unit. Ignoring.` + `This usually indicates unclean termination of a previous run, or
+    service implementation deficiencies.`; otherwise info `Unit process PID (comm) remains
+    running after unit stopped.` (observed, systemd 257: KillMode=process).
+    # systemd: unit_warn_leftover_processes()"""
+
+    unit: str
+    starting: bool
+
+
+@dataclass(frozen=True)
 class Log(Action):
     """A manager message, in systemd's wording; `unit` None for manager-wide lines."""
 
@@ -93,6 +106,16 @@ class JobCompleted(Action):
     # systemctl's reason when the job could not even be enqueued, e.g.
     # "Job type reload is not applicable for unit foo.service."
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestFailed(Action):
+    """A request that is not a job could not be carried out, e.g. `systemctl kill` of a unit
+    without a main process: `Failed to kill unit foo.service: No main process to kill`."""
+
+    request_id: int | None
+    unit: str
+    error: str
 
 
 @dataclass(frozen=True)

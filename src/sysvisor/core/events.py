@@ -59,6 +59,7 @@ class KillRequested(Event):
     unit: str
     signal: int
     whom: str = "all"  # main | control | all
+    request_id: int | None = None  # answered with RequestFailed when nothing can be signalled
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,15 @@ import random
 from typing import Iterable
 
 from sysvisor.core import events as ev
-from sysvisor.core.actions import Action, ExitManager, JobCompleted, Log, RunEmergencyAction, StateChanged
+from sysvisor.core.actions import (
+    Action,
+    ExitManager,
+    JobCompleted,
+    Log,
+    RequestFailed,
+    RunEmergencyAction,
+    StateChanged,
+)
 from sysvisor.core.job import Job, JobTable, collapse, finish_for_state
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
@@ -389,13 +397,15 @@ class Manager:
 
     @staticmethod
     def _action_exit_status(svc: Service, configured: int) -> int:
-        # systemd: unit_failure_action_exit_status(), unit_success_action_exit_status()
+        """FailureActionExitStatus=/SuccessActionExitStatus=, else the main process's exit
+        status, 255 if it was killed, -1 if it never exited.
+        # systemd: unit_failure_action_exit_status(), service_exit_status()"""
         if configured >= 0:
             return configured
         st = svc.main_exec_status
-        if st.code == ExitCode.EXITED:
-            return st.status
-        return -1
+        if st.pid <= 0 or not st.code:
+            return -1
+        return st.status if st.code == ExitCode.EXITED else 255
 
     def _start_on_termination(self, svc: Service, what: str, targets: list[str], mode: JobMode) -> None:
         """# spec: restart-and-failure.md §7   # systemd: unit_start_on_termination_deps()"""
@@ -413,7 +423,11 @@ class Manager:
             target = self.services.get(other)
             if target is not None:
                 target.monitor_env_next = svc.monitor_snapshot()
-            self._install(other, JobType.START, mode, None)
+            if self._install(other, JobType.START, mode, None) is None:
+                queued = self.jobs.get(other)
+                svc._log(f"Failed to enqueue {what}{other} job, ignoring: Transaction for {other}/start is "
+                         f"destructive ({other} has '{queued.type if queued else 'stop'}' job queued, but 'start' "
+                         f"is included in transaction).", Priority.WARNING)
         if n:
             svc._log(f"Triggering {what} dependencies done ({n} {'job' if n == 1 else 'jobs'}).", Priority.DEBUG)
 
@@ -484,7 +498,7 @@ class Manager:
             if svc is not None:
                 error = svc.kill(event.signal, event.whom)
                 if error:
-                    self.log(f"Failed to kill unit {event.unit}: {error}", Priority.DEBUG, event.unit)
+                    self.emit(RequestFailed(event.request_id, event.unit, error))
         elif isinstance(event, ev.ShutdownRequested):
             self._begin_shutdown(event.exit_status)
 
@@ -686,6 +700,8 @@ class Manager:
         was_start = job.type is JobType.START
         self._finish_job(job, JobResult.TIMEOUT)
         if was_start:  # trap 13: OnFailure= although the unit did not fail
+            # observed (systemd 257): tests/data/oracle/d4/r-jt.json
+            svc._log(f"Job {job.unit}/start failed with result 'timeout'.", Priority.NOTICE)
             self._start_on_termination(svc, "OnFailure=", svc.unit.unit.on_failure, svc.unit.unit.on_failure_job_mode)
         self.emergency_action(svc, svc.unit.unit.job_timeout_action, "job timed out", -1, watchdog=True)
 

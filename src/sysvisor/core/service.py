@@ -18,27 +18,30 @@ Theory of operation (a port of systemd's src/core/service.c, v257 generation):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from sysvisor.core.actions import Kill, Log, ReadPidFile, Spawn
-from sysvisor.core.exit_status import SIGCONT, SIGHUP, SIGKILL, signal_name, status_text
+from sysvisor.core.actions import Kill, Log, Spawn, WarnLeftoverProcesses
+from sysvisor.core.command import PHASE_FIELD, PHASES, TASK_NAME, ExecRun, ExecStatus, PendingSpawn
+from sysvisor.core import kill as kill_mod
+from sysvisor.core import mainpid as mainpid_mod
+from sysvisor.core import sigchld as sigchld_mod
+from sysvisor.core.exit_status import SIGCONT, SIGKILL, signal_name
+from sysvisor.core.kill import KILL_WATCHDOG
 from sysvisor.core.ratelimit import StartLimit
-from sysvisor.core.restart import restart_delay, result_of_exit, shall_restart
+from sysvisor.core.restart import restart_delay, shall_restart
+from sysvisor.core.timeout import dispatch_timer
 from sysvisor.core.types import (
     SERVICE_ACTIVE_STATE,
     USEC_INFINITY,
     ActiveState,
     ExitCode,
     JobType,
-    KillMode,
     NotifyAccess,
     Priority,
     RestartMode,
     ServiceResult,
     ServiceState,
     ServiceType,
-    TimeoutFailureMode,
 )
 from sysvisor.core.units import ExecCommand, ServiceSection, Unit
 
@@ -56,36 +59,6 @@ EAGAIN = -11  # try again later (job waits)
 EALREADY = -114  # already in the requested state (job done at once)
 ECANCELED = -125  # start limit hit (job failed)
 ENOEXEC = -8  # operation not applicable (job invalid)
-
-# Exec command list names, in systemd's order (service_exec_command_table).
-PHASES = (
-    "ExecCondition",
-    "ExecStartPre",
-    "ExecStart",
-    "ExecStartPost",
-    "ExecReload",
-    "ExecStop",
-    "ExecStopPost",
-)
-_PHASE_FIELD = {
-    "ExecCondition": "exec_condition",
-    "ExecStartPre": "exec_start_pre",
-    "ExecStart": "exec_start",
-    "ExecStartPost": "exec_start_post",
-    "ExecReload": "exec_reload",
-    "ExecStop": "exec_stop",
-    "ExecStopPost": "exec_stop_post",
-}
-# systemd: service_exec_command_to_string() names used in "Failed to spawn '%s' task"
-_TASK = {
-    "ExecCondition": "exec-condition",
-    "ExecStartPre": "start-pre",
-    "ExecStart": "start",
-    "ExecStartPost": "start-post",
-    "ExecReload": "reload",
-    "ExecStop": "stop",
-    "ExecStopPost": "stop-post",
-}
 
 _STARTING = (S.CONDITION, S.START_PRE, S.START, S.START_POST)
 _RELOADING = (S.RELOAD, S.RELOAD_SIGNAL, S.RELOAD_NOTIFY)
@@ -105,56 +78,6 @@ _KEEP_MAIN = frozenset((S.START, S.START_POST, S.RUNNING, *_RELOADING, *_STOPPIN
 _KEEP_CONTROL = frozenset((*_STARTING, *_RELOADING, *_STOPPING))
 _KEEP_WATCHDOG = frozenset((S.START_POST, S.RUNNING, *_RELOADING))
 _IDLE_ACTIVE = frozenset(_STARTING)  # Type=idle reports these as active
-
-# Kill operations. # systemd: state_to_kill_operation()
-KILL_TERMINATE, KILL_RESTART, KILL_KILL, KILL_WATCHDOG = "terminate", "restart", "kill", "watchdog"
-
-
-@dataclass
-class ExecStatus:
-    """What happened to one spawned process. # systemd: ExecStatus"""
-
-    pid: int = 0
-    start_usec: int = 0
-    exit_usec: int = 0
-    code: int = 0  # ExitCode
-    status: int = 0
-
-    def as_dict(self) -> dict:
-        return {
-            "pid": self.pid,
-            "start_monotonic": self.start_usec,
-            "exit_monotonic": self.exit_usec,
-            "code": self.code,
-            "status": self.status,
-        }
-
-
-@dataclass
-class ExecRun:
-    """One spawned command: which list it belongs to, its index, its status."""
-
-    phase: str
-    index: int
-    command: ExecCommand
-    is_main: bool
-    spawn_id: int
-    status: ExecStatus = field(default_factory=ExecStatus)
-
-    @property
-    def pid(self) -> int:
-        return self.status.pid
-
-    @property
-    def alive(self) -> bool:
-        return self.status.pid > 0 and self.status.code == 0
-
-
-@dataclass
-class _PendingSpawn:
-    run: ExecRun
-    on_spawned: Callable[[ExecRun], None]
-    on_failed: Callable[[str], None]
 
 
 class Service:
@@ -193,7 +116,7 @@ class Service:
         self.control_index = 0
         self.main_exec_status = ExecStatus()
         self.exec_status: dict[tuple[str, int], ExecStatus] = {}
-        self._pending: dict[int, _PendingSpawn] = {}
+        self._pending: dict[int, PendingSpawn] = {}
         self.populated = False  # processes remain in the unit (shell reports UnitEmptied)
 
         # notify state. # systemd: NotifyState
@@ -220,6 +143,7 @@ class Service:
         self.monitor_env: dict[str, str] | None = None
         self.monitor_env_next: dict[str, str] | None = None
         self.reload_begin_usec = 0
+        self.debug_invocation = False  # RestartMode=debug: this restart flow runs with debugging
 
     # ------------------------------------------------------------------ basics
 
@@ -247,7 +171,7 @@ class Service:
             self.host.emit(Log(f"{self.name}: {message}", self.name, priority, self.invocation_id or None))
 
     def _commands(self, phase: str) -> list[ExecCommand]:
-        return getattr(self.cfg, _PHASE_FIELD[phase])
+        return getattr(self.cfg, PHASE_FIELD[phase])
 
     @property
     def main_pid(self) -> int:
@@ -350,7 +274,7 @@ class Service:
         run = ExecRun(phase, index, command, is_main, spawn_id)
         run.status.start_usec = self.now
         self._arm_timer(timeout)
-        self._pending[spawn_id] = _PendingSpawn(run, on_spawned, on_failed)
+        self._pending[spawn_id] = PendingSpawn(run, on_spawned, on_failed)
         self.host.track_spawn(spawn_id, self)
         self.host.emit(
             Spawn(
@@ -385,6 +309,8 @@ class Service:
             env.update(self._result_env(self, ""))
         if phase in ("ExecStartPre", "ExecStart"):
             env.update(self.host.monitor_environment(self))
+        if self.debug_invocation:
+            env["DEBUG_INVOCATION"] = "1"  # v257 RestartMode=debug
         return env
 
     @staticmethod
@@ -420,7 +346,7 @@ class Service:
         pending.on_failed(message)
 
     def _spawn_failed_log(self, phase: str, message: str, *, next_task: bool = False) -> None:
-        what = "next control" if next_task else f"'{_TASK[phase]}'"
+        what = "next control" if next_task else f"'{TASK_NAME[phase]}'"
         self._log(f"Failed to spawn {what} task: {message}", Priority.WARNING)
 
     def _set_main(self, run: ExecRun) -> None:
@@ -450,7 +376,15 @@ class Service:
     # ------------------------------------------------------------------ requests
 
     def start(self) -> int:
-        """Start request from a job. # systemd: service_start(), service_can_start()"""
+        """Start request from a job. # systemd: unit_start() → service_can_start(), service_start()
+
+        The start limiter counts before the state checks, so a start that has to wait
+        (unit stopping) or hurries up an automatic restart counts once now and once more
+        when its job runs again — observed with systemd 257 (tests/data/oracle/d5).
+        """
+        if not self._test_start_limit():
+            self._enter_dead(R.START_LIMIT_HIT, allow_restart=False)
+            return ECANCELED
         if self.state in _STOPPING:
             return EAGAIN
         if self.state in _STARTING:
@@ -459,10 +393,6 @@ class Service:
             # v254+: a manual start is a "hurry up" for a pending automatic restart
             self._enter_restart(shortcut=True)
             return EAGAIN
-        # systemd: service_can_start() → unit_test_start_limit()
-        if not self._test_start_limit():
-            self._enter_dead(R.START_LIMIT_HIT, allow_restart=False)
-            return ECANCELED
 
         self.invocation_id = self.host.new_invocation_id()
         self.condition_result = True
@@ -480,6 +410,7 @@ class Service:
         self.main_exec_status = ExecStatus()
         self.monitor_env, self.monitor_env_next = self.monitor_env_next, None
         if self.state is not S.AUTO_RESTART_QUEUED:
+            self.debug_invocation = False
             # not an automatic restart: flush the counter (v257 decides by state; v252
             # used flush_n_restarts, which missed stops during auto-restart) — observed
             # with systemd-oracle 257, tests/data/oracle/nrestarts-after-stop.json
@@ -503,8 +434,9 @@ class Service:
     def stop(self) -> int:
         """Stop request from a job. # systemd: service_stop()"""
         self.forbid_restart = True
-        if self.state in (S.STOP, S.STOP_SIGTERM, S.STOP_SIGKILL, S.STOP_POST, *_STOPPING[5:]):
-            return NOOP
+        if self.state in (S.STOP, S.STOP_SIGTERM, S.STOP_SIGKILL, S.STOP_POST,
+                          S.FINAL_WATCHDOG, S.FINAL_SIGTERM, S.FINAL_SIGKILL):
+            return NOOP  # already on it
         if self.state in (S.AUTO_RESTART, S.AUTO_RESTART_QUEUED):
             self._set_state(S.DEAD)  # give up the restart; Result stays
             return NOOP
@@ -541,7 +473,6 @@ class Service:
     def kill(self, signal: int, whom: str) -> str | None:
         """`systemctl kill`: not a stop request. Returns an error text or None.
         # systemd: unit_kill()"""
-        pids: list[int] = []
         named: list[tuple[str, int]] = []
         if whom in ("main", "all") and self.main_pid:
             named.append(("main", self.main_pid))
@@ -567,6 +498,7 @@ class Service:
         # systemd: service_enter_condition()
         self._unwatch_control()
         if self.cfg.exec_condition:
+            self._warn_leftovers(starting=True)
             self._run_control(
                 "ExecCondition", 0, self.cfg.effective_timeout_start_usec, S.CONDITION,
                 lambda msg: (self._spawn_failed_log("ExecCondition", msg),
@@ -579,6 +511,7 @@ class Service:
         # systemd: service_enter_start_pre()
         self._unwatch_control()
         if self.cfg.exec_start_pre:
+            self._warn_leftovers(starting=True)
             self._run_control(
                 "ExecStartPre", 0, self.cfg.effective_timeout_start_usec, S.START_PRE,
                 lambda msg: (self._spawn_failed_log("ExecStartPre", msg),
@@ -591,6 +524,7 @@ class Service:
         # systemd: service_enter_start()
         self._unwatch_control()
         self.main = None
+        self._warn_leftovers(starting=True)
         if not self.cfg.exec_start:
             if self.type is not ServiceType.ONESHOT:
                 self._log("There's no 'start' task anymore we could start.", Priority.ERR)
@@ -769,53 +703,18 @@ class Service:
 
     def _kill_operation(self, state: ServiceState) -> str:
         # systemd: state_to_kill_operation()
-        if state in (S.STOP_WATCHDOG, S.FINAL_WATCHDOG):
-            return KILL_WATCHDOG
-        if state is S.STOP_SIGTERM and self.host.job_type(self.name) is JobType.RESTART:
-            return KILL_RESTART
-        if state in (S.STOP_SIGTERM, S.FINAL_SIGTERM):
-            return KILL_TERMINATE
-        return KILL_KILL
+        return kill_mod.kill_operation(self, state)
 
     def _kill_context(self, op: str) -> bool:
-        """Signal the unit's processes; True if we must wait for them to go.
-        # spec: service-lifecycle.md §7   # systemd: unit_kill_context()"""
-        cfg = self.cfg
-        if cfg.kill_mode is KillMode.NONE:
-            return False
-        sig = {
-            KILL_TERMINATE: cfg.kill_signal,
-            KILL_RESTART: cfg.restart_kill_signal if cfg.restart_kill_signal is not None else cfg.kill_signal,
-            KILL_KILL: cfg.final_kill_signal,
-            KILL_WATCHDOG: cfg.watchdog_signal,
-        }[op]
-        send_sighup = cfg.send_sighup and op in (KILL_TERMINATE, KILL_RESTART) and sig != SIGHUP
-        pids = tuple(self.pids())
-        wait = bool(self.main_pid and not self.main_pid_alien) or bool(self.control_pid)
-        whole = cfg.kill_mode is KillMode.CONTROL_GROUP or (cfg.kill_mode is KillMode.MIXED and op == KILL_KILL)
-        if whole and self.populated:
-            wait = True
-        if not pids and not (whole and self.populated):
-            return wait
-        # systemd: operation_to_signal() — only the final kill and the watchdog signal are
-        # "noteworthy" and logged per process
-        noteworthy = op in (KILL_KILL, KILL_WATCHDOG)
-        if noteworthy:
-            for pid in pids:
-                self._log(f"Killing process {pid} ({self._comm(pid)}) with signal SIG{signal_name(sig)}.",
-                          Priority.NOTICE)
-        self.host.emit(Kill(self.name, sig, pids, whole_unit=whole, log_others=noteworthy and whole))
-        if sig not in (SIGCONT, SIGKILL):
-            self.host.emit(Kill(self.name, SIGCONT, pids, whole_unit=whole))
-        if send_sighup:
-            self.host.emit(Kill(self.name, SIGHUP, pids, whole_unit=whole))
-        return wait
+        return kill_mod.kill_context(self, op)
+
+    def _warn_leftovers(self, *, starting: bool) -> None:
+        # systemd: unit_warn_leftover_processes() — only the shell can see them
+        if self.populated or not self.host.cgroup_events:
+            self.host.emit(WarnLeftoverProcesses(self.name, starting))
 
     def _comm(self, pid: int) -> str:
-        for run in (self.main, self.control):
-            if run is not None and run.pid == pid:
-                return run.command.path.rsplit("/", 1)[-1][:15]
-        return "n/a"
+        return kill_mod.comm(self, pid)
 
     def _enter_signal(self, state: ServiceState, f: ServiceResult) -> None:
         """KillSignal/FinalKillSignal/WatchdogSignal step; skipped when nothing is left.
@@ -867,6 +766,7 @@ class Service:
         else:
             self._log(f"Failed with result '{self.result}'.", Priority.WARNING)
             end_state, restart_state = S.FAILED, S.FAILED_BEFORE_AUTO_RESTART
+        self._warn_leftovers(starting=False)
 
         if not allow_restart:
             self._log("Service restart not allowed.", Priority.DEBUG)
@@ -881,6 +781,8 @@ class Service:
         self.forbid_restart = False
         self.notify_access_override = None
         if allow_restart:
+            if self.cfg.restart_mode is RestartMode.DEBUG:
+                self.debug_invocation = True  # systemd v257: following attempts log at debug level
             if self.cfg.restart_mode is not RestartMode.DIRECT:
                 self._set_state(restart_state)
             self.restart_usec_next = restart_delay(self.cfg, self.n_restarts + 1)
@@ -888,6 +790,7 @@ class Service:
             self._set_state(S.AUTO_RESTART)
         else:
             self.flush_n_restarts = True  # keep NRestarts visible until the next start
+            self.debug_invocation = False
             self._set_state(end_state)
 
     def _enter_restart(self, *, shortcut: bool) -> None:
@@ -912,250 +815,25 @@ class Service:
     # ------------------------------------------------------------------ process exits
 
     def on_process_exited(self, pid: int, code: ExitCode, status: int) -> bool:
-        """SIGCHLD for one of our processes; False if the pid is not ours.
-        # systemd: service_sigchld_event()"""
-        is_main = self.main is not None and self.main.pid == pid and self.main.alive
-        is_control = self.control is not None and self.control.pid == pid and self.control.alive
-        if not (is_main or is_control):
-            return False
-        daemon = not (self.type is ServiceType.ONESHOT or (is_control and self.control_phase != "ExecStart"))
-        f = result_of_exit(code, status, daemon=daemon, success=self.cfg.success_exit_status)
-        if is_main:
-            self._on_main_exited(code, status, f)
-        else:
-            self._on_control_exited(code, status, f)
-        return True
-
-    def _record_exit(self, run: ExecRun, code: ExitCode, status: int) -> None:
-        run.status.exit_usec = self.now
-        run.status.code = int(code)
-        run.status.status = status
-
-    def _log_process_exit(self, kind: str, success: bool, code: ExitCode, status: int) -> None:
-        # systemd: unit_log_process_exit()
-        if success:
-            prio = Priority.DEBUG
-        elif code == ExitCode.EXITED:
-            prio = Priority.NOTICE
-        else:
-            prio = Priority.WARNING
-        tail = " (success)" if success else ""
-        self._log(f"{kind} exited, code={ExitCode(code).word}, status={status_text(code, status)}{tail}", prio)
-
-    def _on_main_exited(self, code: ExitCode, status: int, f: ServiceResult) -> None:
-        run = self.main
-        assert run is not None
-        self._record_exit(run, code, status)
-        st = self.main_exec_status
-        st.pid, st.exit_usec, st.code, st.status = run.pid, self.now, int(code), status
-        if run.command.ignore_failure:
-            f = R.SUCCESS
-        self._log_process_exit("Main process", f is R.SUCCESS, code, status)
-        if self.result is R.SUCCESS:
-            self.result = f
-
-        more = self.cfg.exec_start[(self.main_command_index or 0) + 1:] if run.phase == "ExecStart" else []
-        if more and self.type is ServiceType.ONESHOT and f is R.SUCCESS:
-            self._run_next_main()
-            return
-
-        state = self.state
-        if state in (S.START_POST, *_RELOADING):
-            if not self._control_pid_good():
-                self._enter_stop(f)
-        elif state is S.STOP:
-            pass  # wait for ExecStop= to finish
-        elif state is S.START and self.type is ServiceType.ONESHOT:
-            if f is R.SUCCESS:
-                self._enter_start_post()
-            else:
-                self._enter_signal(S.STOP_SIGTERM, f)
-        elif state is S.START and self.type in (ServiceType.NOTIFY, ServiceType.NOTIFY_RELOAD):
-            if f is not R.SUCCESS:
-                self._enter_signal(S.STOP_SIGTERM, f)
-            elif not self.cfg.remain_after_exit or self._notify_access() is NotifyAccess.MAIN:
-                self._enter_signal(S.STOP_SIGTERM, R.PROTOCOL)
-        elif state in (S.START, S.RUNNING):
-            self._enter_running(f)
-        elif state in (S.STOP_WATCHDOG, S.STOP_SIGTERM, S.STOP_SIGKILL):
-            if not self._control_pid_good():
-                self._enter_stop_post(f)
-        elif state is S.STOP_POST:
-            if not self._control_pid_good():
-                self._enter_signal(S.FINAL_SIGTERM, f)
-        elif state in (S.FINAL_WATCHDOG, S.FINAL_SIGTERM, S.FINAL_SIGKILL):
-            if not self._control_pid_good():
-                self._enter_dead(f, allow_restart=True)
-
-    def _on_control_exited(self, code: ExitCode, status: int, f: ServiceResult) -> None:
-        run = self.control
-        assert run is not None
-        self._record_exit(run, code, status)
-        if run.command.ignore_failure:
-            f = R.SUCCESS
-        if self.state is S.CONDITION:
-            # ExecCondition= exit 1..254 skips the unit instead of failing it
-            if f is R.EXIT_CODE and status < 255:
-                self.condition_result = False
-                f = R.EXEC_CONDITION
-                success = True
-            elif f is R.SUCCESS:
-                self.condition_result = True
-                success = True
-            else:
-                success = False
-            kind = "Condition check process"
-        else:
-            kind = "Control process"
-            success = f is R.SUCCESS
-        self._log_process_exit(kind, success, code, status)
-        if self.state not in _RELOADING and self.result is R.SUCCESS:
-            self.result = f
-
-        phase = run.phase
-        if f is R.SUCCESS and run.index + 1 < len(self._commands(phase)) and phase != "ExecStart":
-            self._run_next_control()
-            return
-        self.control = None
-        self.control_phase = None
-
-        state = self.state
-        if state is S.CONDITION:
-            if f is R.SUCCESS:
-                self._enter_start_pre()
-            else:
-                self._enter_signal(S.STOP_SIGTERM, f)
-        elif state is S.START_PRE:
-            if f is R.SUCCESS:
-                self._enter_start()
-            else:
-                self._enter_signal(S.STOP_SIGTERM, f)
-        elif state is S.START:
-            if self.type is not ServiceType.FORKING:
-                return
-            if f is not R.SUCCESS:
-                self._enter_signal(S.STOP_SIGTERM, f)
-                return
-            self._forking_parent_done()
-        elif state is S.START_POST:
-            if f is not R.SUCCESS:
-                self._enter_signal(S.STOP_SIGTERM, f)
-                return
-            if self.type is ServiceType.FORKING and self.cfg.pid_file and not self.main_pid_known:
-                self._awaiting_pid_file = "start-post"
-                self.host.emit(ReadPidFile(self.name, self.cfg.pid_file))
-                return
-            self._enter_running(R.SUCCESS)
-        elif state is S.RELOAD:
-            self.reload_result = f
-            if self.notify_state == "reloading":
-                self._set_state(S.RELOAD_NOTIFY)
-            else:
-                self._enter_running(R.SUCCESS)
-        elif state is S.STOP:
-            self._enter_signal(S.STOP_SIGTERM, f)
-        elif state in (S.STOP_WATCHDOG, S.STOP_SIGTERM, S.STOP_SIGKILL):
-            if self._main_pid_good() <= 0:
-                self._enter_stop_post(f)
-        elif state is S.STOP_POST:
-            if self._main_pid_good() <= 0:
-                self._enter_signal(S.FINAL_SIGTERM, f)
-        elif state in (S.FINAL_WATCHDOG, S.FINAL_SIGTERM, S.FINAL_SIGKILL):
-            if self._main_pid_good() <= 0:
-                self._enter_dead(f, allow_restart=True)
+        return sigchld_mod.on_process_exited(self, pid, code, status)
 
     # ------------------------------------------------------------------ Type=exec, Type=forking
 
     def on_exec_succeeded(self, pid: int) -> None:
-        """execve() of `pid` succeeded. # systemd: service_dispatch_exec_io()"""
-        if self.type is ServiceType.EXEC and self.state is S.START and pid == self.main_pid:
-            self._enter_start_post()
+        mainpid_mod.on_exec_succeeded(self, pid)
 
     # which step waits for the shell's PidFileRead: "start" (forking parent exited) or
     # "start-post" (ExecStartPost= done, PIDFile= still unread)
     _awaiting_pid_file: str | None = None
 
-    def _forking_parent_done(self) -> None:
-        """The forking parent exited successfully: find the daemon's pid.
-        # systemd: service_sigchld_event() SERVICE_START case for Type=forking"""
-        if self.cfg.pid_file or self.cfg.guess_main_pid:
-            self._awaiting_pid_file = "start"
-            self.host.emit(ReadPidFile(self.name, self.cfg.pid_file))
-            return
-        self._enter_start_post()
-
     def on_pid_file_read(self, pid: int | None) -> None:
-        """The shell read PIDFile= (or guessed the main pid). # systemd: service_load_pid_file(),
-        service_demand_pid_file(), service_search_main_pid()"""
-        stage = self._awaiting_pid_file
-        if stage is None:
-            return
-        if pid is not None and pid > 0:
-            if pid == self.control_pid:
-                self._log(f"New main PID {pid} is the control process, refusing.", Priority.WARNING)
-                pid = None
-            else:
-                self.adopt_main_pid(pid)
-        guessing = not self.cfg.pid_file
-        if stage == "start":
-            if pid is None and not guessing and not self.cfg.exec_start_post:
-                if not self._cgroup_good():
-                    self._awaiting_pid_file = None
-                    self._log("Daemon never wrote its PID file. Failing.", Priority.WARNING)
-                    self._enter_signal(S.STOP_SIGTERM, R.PROTOCOL)
-                return  # keep waiting: the shell re-sends PidFileRead when the file appears
-            self._awaiting_pid_file = None
-            self._enter_start_post()
-        elif stage == "start-post":
-            if pid is None:
-                if not self._cgroup_good():
-                    self._awaiting_pid_file = None
-                    self._log("Daemon never wrote its PID file. Failing.", Priority.WARNING)
-                    self._enter_stop(R.PROTOCOL)
-                return
-            self._awaiting_pid_file = None
-            self._enter_running(R.SUCCESS)
+        mainpid_mod.on_pid_file_read(self, pid)
 
     def adopt_main_pid(self, pid: int) -> None:
-        """MAINPID= / PIDFile=: a process we did not spawn becomes the main process.
-        # systemd: service_set_main_pidref()"""
-        run = ExecRun("ExecStart", 0, self.cfg.exec_start[0] if self.cfg.exec_start else ExecCommand("", ()),
-                      True, 0)
-        run.status.pid = pid
-        run.status.start_usec = self.now
-        self.main = run
-        self.main_pid_known = True
-        # The shell is a child subreaper (ARCHITECTURE.md), so every descendant is reaped
-        # by us and reported: like daemons reparented to PID 1, it is never "alien".
-        self.main_pid_alien = False
-        self.main_exec_status = ExecStatus(pid=pid, start_usec=self.now)
-        self.host.track_pid(self, pid)
+        mainpid_mod.adopt_main_pid(self, pid)
 
     def on_unit_emptied(self) -> None:
-        """The unit's cgroup/process group is empty. # systemd: service_notify_cgroup_empty_event()"""
-        self.populated = False
-        state = self.state
-        if state is S.START and self.type in (ServiceType.NOTIFY, ServiceType.NOTIFY_RELOAD):
-            if self._main_pid_good() <= 0 and not self._control_pid_good():
-                self._enter_stop_post(R.PROTOCOL)
-                return
-        if state in (S.START, S.START_POST) and self._awaiting_pid_file:
-            if self._main_pid_good() <= 0 and not self._control_pid_good():
-                self._awaiting_pid_file = None
-                self._log("Daemon never wrote its PID file. Failing.", Priority.WARNING)
-                if state is S.START:
-                    self._enter_signal(S.STOP_SIGTERM, R.PROTOCOL)
-                else:
-                    self._enter_stop(R.PROTOCOL)
-        elif state is S.RUNNING:
-            if self._main_pid_good() < 0:
-                self._enter_running(R.SUCCESS)
-        elif state in (S.STOP_WATCHDOG, S.STOP_SIGTERM, S.STOP_SIGKILL):
-            if self._main_pid_good() <= 0 and not self._control_pid_good():
-                self._enter_stop_post(R.SUCCESS)
-        elif state in (S.STOP_POST, S.FINAL_WATCHDOG, S.FINAL_SIGTERM, S.FINAL_SIGKILL):
-            if self._main_pid_good() <= 0 and not self._control_pid_good():
-                self._enter_dead(R.SUCCESS, allow_restart=True)
+        mainpid_mod.on_unit_emptied(self)
 
     # ------------------------------------------------------------------ timers
 
@@ -1170,106 +848,7 @@ class Service:
             self._on_timer()
 
     def _on_timer(self) -> None:
-        """# spec: service-lifecycle.md §4   # systemd: service_dispatch_timer()"""
-        state, cfg = self.state, self.cfg
-        warn = Priority.WARNING
-        if state in _STARTING:
-            mode = cfg.timeout_start_failure_mode
-            if mode is TimeoutFailureMode.TERMINATE:
-                self._log(f"{state} operation timed out. Terminating.", warn)
-                self._enter_signal(S.STOP_SIGTERM, R.TIMEOUT)
-            elif mode is TimeoutFailureMode.ABORT:
-                self._log(f"{state} operation timed out. Aborting.", warn)
-                self._enter_signal(S.STOP_WATCHDOG, R.TIMEOUT)
-            elif cfg.send_sigkill:
-                self._log(f"{state} operation timed out. Killing.", warn)
-                self._enter_signal(S.STOP_SIGKILL, R.TIMEOUT)
-            else:
-                self._log(f"{state} operation timed out. Skipping SIGKILL.", warn)
-                self._enter_stop_post(R.TIMEOUT)
-        elif state is S.RUNNING:
-            self._log("Service reached runtime time limit. Stopping.", warn)
-            self._enter_stop(R.TIMEOUT)
-        elif state in _RELOADING:
-            self._log("Reload operation timed out. Killing reload process.", warn)
-            if self.control_pid:
-                self.host.emit(Kill(self.name, cfg.kill_signal, (self.control_pid,)))
-            self.reload_result = R.TIMEOUT
-            self._enter_running(R.SUCCESS)
-        elif state is S.STOP:
-            mode = cfg.timeout_stop_failure_mode
-            if mode is TimeoutFailureMode.TERMINATE:
-                self._log("Stopping timed out. Terminating.", warn)
-                self._enter_signal(S.STOP_SIGTERM, R.TIMEOUT)
-            elif mode is TimeoutFailureMode.ABORT:
-                self._log("Stopping timed out. Aborting.", warn)
-                self._enter_signal(S.STOP_WATCHDOG, R.TIMEOUT)
-            elif cfg.send_sigkill:
-                self._log("Stopping timed out. Killing.", warn)
-                self._enter_signal(S.STOP_SIGKILL, R.TIMEOUT)
-            else:
-                self._log("Stopping timed out. Skipping SIGKILL.", warn)
-                self._enter_stop_post(R.TIMEOUT)
-        elif state is S.STOP_WATCHDOG:
-            if cfg.send_sigkill:
-                self._log("State 'stop-watchdog' timed out. Killing.", warn)
-                self._enter_signal(S.STOP_SIGKILL, R.TIMEOUT)
-            else:
-                self._log("State 'stop-watchdog' timed out. Skipping SIGKILL.", warn)
-                self._enter_stop_post(R.TIMEOUT)
-        elif state is S.STOP_SIGTERM:
-            if cfg.timeout_stop_failure_mode is TimeoutFailureMode.ABORT:
-                self._log("State 'stop-sigterm' timed out. Aborting.", warn)
-                self._enter_signal(S.STOP_WATCHDOG, R.TIMEOUT)
-            elif cfg.send_sigkill:
-                self._log("State 'stop-sigterm' timed out. Killing.", warn)
-                self._enter_signal(S.STOP_SIGKILL, R.TIMEOUT)
-            else:
-                self._log("State 'stop-sigterm' timed out. Skipping SIGKILL.", warn)
-                self._enter_stop_post(R.TIMEOUT)
-        elif state is S.STOP_SIGKILL:
-            self._log("Processes still around after SIGKILL. Ignoring.", warn)
-            self._enter_stop_post(R.TIMEOUT)
-        elif state is S.STOP_POST:
-            mode = cfg.timeout_stop_failure_mode
-            if mode is TimeoutFailureMode.TERMINATE:
-                self._log("State 'stop-post' timed out. Terminating.", warn)
-                self._enter_signal(S.FINAL_SIGTERM, R.TIMEOUT)
-            elif mode is TimeoutFailureMode.ABORT:
-                self._log("State 'stop-post' timed out. Aborting.", warn)
-                self._enter_signal(S.FINAL_WATCHDOG, R.TIMEOUT)
-            elif cfg.send_sigkill:
-                self._log("State 'stop-post' timed out. Killing.", warn)
-                self._enter_signal(S.FINAL_SIGKILL, R.TIMEOUT)
-            else:
-                self._log("State 'stop-post' timed out. Skipping SIGKILL. Entering failed mode.", warn)
-                self._enter_dead(R.TIMEOUT, allow_restart=False)
-        elif state is S.FINAL_WATCHDOG:
-            if cfg.send_sigkill:
-                self._log("State 'final-watchdog' timed out. Killing.", warn)
-                self._enter_signal(S.FINAL_SIGKILL, R.TIMEOUT)
-            else:
-                self._log("State 'final-watchdog' timed out. Skipping SIGKILL. Entering failed mode.", warn)
-                self._enter_dead(R.TIMEOUT, allow_restart=False)
-        elif state is S.FINAL_SIGTERM:
-            if cfg.timeout_stop_failure_mode is TimeoutFailureMode.ABORT:
-                self._log("State 'final-sigterm' timed out. Aborting.", warn)
-                self._enter_signal(S.FINAL_WATCHDOG, R.TIMEOUT)
-            elif cfg.send_sigkill:
-                self._log("State 'final-sigterm' timed out. Killing.", warn)
-                self._enter_signal(S.FINAL_SIGKILL, R.TIMEOUT)
-            else:
-                self._log("State 'final-sigterm' timed out. Skipping SIGKILL. Entering failed mode.", warn)
-                self._enter_dead(R.TIMEOUT, allow_restart=False)
-        elif state is S.FINAL_SIGKILL:
-            self._log("Processes still around after final SIGKILL. Entering failed mode.", warn)
-            self._enter_dead(R.TIMEOUT, allow_restart=True)
-        elif state is S.AUTO_RESTART:
-            if cfg.restart_usec > 0:
-                self._log("Service restart interval expired, scheduling restart.", Priority.DEBUG)
-            else:
-                self._log("Service has no hold-off time (RestartSec=0), scheduling restart.", Priority.DEBUG)
-            self._enter_restart(shortcut=False)
+        dispatch_timer(self)
 
     # ------------------------------------------------------------------ watchdog & notify
 

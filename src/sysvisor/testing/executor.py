@@ -19,7 +19,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
-from sysvisor.core.actions import Action, Kill, ReadPidFile, Spawn
+from sysvisor.core.actions import Action, Kill, Log, ReadPidFile, Spawn, WarnLeftoverProcesses
 from sysvisor.core.events import (
     Event,
     ExecSucceeded,
@@ -30,8 +30,8 @@ from sysvisor.core.events import (
     SpawnFailed,
     UnitEmptied,
 )
-from sysvisor.core.exit_status import SIGCONT, SIGKILL
-from sysvisor.core.types import ExitCode
+from sysvisor.core.exit_status import SIGCONT, SIGKILL, signal_name
+from sysvisor.core.types import ExitCode, Priority
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -54,6 +54,7 @@ class Behaviour:
     unkillable: bool = False  # not even SIGKILL ends it (a process stuck in D state)
     forks: "Behaviour | None" = None  # Type=forking: the daemon child left behind
     writes_pid_file: bool = True  # the forked child's pid is found by ReadPidFile
+    comm: str | None = None  # process name for log lines (default: the command's basename)
 
     @classmethod
     def exits(cls, code: int, after: int = 0, **kw) -> "Behaviour":
@@ -101,6 +102,10 @@ class FakeProcess:
     forked_by: int = 0  # Type=forking daemons: the parent's pid
     behaviour_writes_pid_file: bool = True
 
+    @property
+    def comm(self) -> str:
+        return self.behaviour.comm or self.spawn.command.path.rsplit("/", 1)[-1][:15]
+
 
 @dataclass(order=True)
 class _Scheduled:
@@ -127,6 +132,8 @@ class FakeExecutor:
         self._seq = 0
         self._consumed: dict[object, int] = {}
         self.n_spawns = 0
+        self.shell_logs: list[Log] = []
+        self._alive_by_unit: dict[str, dict[int, FakeProcess]] = {}  # what the shell logs itself (drained by Simulation)
 
     # -------------------------------------------------------------- lookup
 
@@ -156,6 +163,8 @@ class FakeExecutor:
                 if self.keep_history:
                     self.kills.append((now, action))
                 self._kill(action, now)
+            elif isinstance(action, WarnLeftoverProcesses):
+                self._warn_leftovers(action)
             elif isinstance(action, ReadPidFile):
                 answers.append(PidFileRead(action.unit, self._daemon_pid(action.unit)))
         return answers
@@ -178,6 +187,7 @@ class FakeExecutor:
         self.next_pid += 1
         proc = FakeProcess(pid, spawn.unit, spawn, b, now)
         self.processes[pid] = proc
+        self._alive_by_unit.setdefault(spawn.unit, {})[pid] = proc
         self._start_behaviour(proc, now)
         if b.exec_ok:
             self._push(now, 0, ExecSucceeded(pid), pid)
@@ -186,6 +196,7 @@ class FakeExecutor:
                                 behaviour_writes_pid_file=b.writes_pid_file)
             self.next_pid += 1
             self.processes[child.pid] = child
+            self._alive_by_unit.setdefault(spawn.unit, {})[child.pid] = child
             self._start_behaviour(child, now)
         return Spawned(spawn.spawn_id, pid)
 
@@ -200,14 +211,30 @@ class FakeExecutor:
         for delay, fields in b.notify:
             self._push(now + delay, 0, NotifyReceived(pid, dict(fields)), pid)
 
+    def _warn_leftovers(self, action: WarnLeftoverProcesses) -> None:
+        procs = self.alive(action.unit)
+        for p in procs:
+            if action.starting:
+                self.shell_logs.append(Log(f"{p.unit}: Found left-over process {p.pid} ({p.comm}) in control group "
+                                           f"while starting unit. Ignoring.", p.unit, Priority.WARNING))
+            else:
+                self.shell_logs.append(Log(f"{p.unit}: Unit process {p.pid} ({p.comm}) remains running after unit "
+                                           f"stopped.", p.unit, Priority.INFO))
+        if procs and action.starting:
+            self.shell_logs.append(Log(f"{action.unit}: This usually indicates unclean termination of a previous "
+                                       f"run, or service implementation deficiencies.", action.unit, Priority.WARNING))
+
     def _kill(self, kill: Kill, now: int) -> None:
         targets = set(kill.pids)
         if kill.whole_unit:
-            targets |= {p.pid for p in self.processes.values() if p.unit == kill.unit and p.alive}
+            targets |= set(self._alive_by_unit.get(kill.unit, ()))
         for pid in sorted(targets):
             proc = self.processes.get(pid)
             if proc is None or not proc.alive:
                 continue
+            if kill.log_others and pid not in kill.pids:
+                self.shell_logs.append(Log(f"{proc.unit}: Killing process {pid} ({proc.comm}) with signal "
+                                           f"SIG{signal_name(kill.signal)}.", proc.unit, Priority.NOTICE))
             b = proc.behaviour
             if kill.signal == SIGCONT or kill.signal == 0:
                 continue
@@ -254,7 +281,9 @@ class FakeExecutor:
             proc.alive = False
             if not self.keep_history:
                 del self.processes[proc.pid]
-            if self.cgroup_events and not any(p.alive and p.unit == proc.unit for p in self.processes.values()):
+            alive = self._alive_by_unit.get(proc.unit, {})
+            alive.pop(proc.pid, None)
+            if self.cgroup_events and not alive:
                 self._push(item.time, 2, UnitEmptied(proc.unit), 0)
         return item.event
 
@@ -271,5 +300,7 @@ class FakeExecutor:
             break
 
     def alive(self, unit: str | None = None) -> list[FakeProcess]:
-        return [p for p in self.processes.values() if p.alive and (unit is None or p.unit == unit)]
+        if unit is not None:
+            return sorted(self._alive_by_unit.get(unit, {}).values(), key=lambda p: p.pid)
+        return [p for p in self.processes.values() if p.alive]
 

@@ -51,11 +51,19 @@ class Simulation:
 
     def send(self, event: ev.Event) -> list[Action]:
         """Feed one fact now; spawn answers are fed back before anything else."""
-        actions = self.manager.handle(event, self.clock.now)
-        out = list(actions)
+        now = self.clock.now
+        actions = self.manager.handle(event, now)
+        out: list[Action] = []
+        answers: list[ev.Event] = []
+        for action in actions:  # one by one, so the shell's own lines land in order
+            out.append(action)
+            answers.extend(self.executor.execute([action], now))
+            if self.executor.shell_logs:  # lines the shell logs itself (kills, leftovers)
+                out.extend(self.executor.shell_logs)
+                self.executor.shell_logs = []
         if self.record:
-            self.trace.extend((self.clock.now, a) for a in actions)
-        for answer in self.executor.execute(actions, self.clock.now):
+            self.trace.extend((now, a) for a in out)
+        for answer in answers:
             out.extend(self.send(answer))
         return out
 
