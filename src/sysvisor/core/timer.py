@@ -486,7 +486,8 @@ class TimerUnit:
             self.active_enter_timestamp = ts
         elif os_ is A.ACTIVE and ns is not A.ACTIVE:
             self.active_exit_timestamp = ts
-        self._out.append(StateChanged(self.name, ns, str(state), str(self.result)))
+        if state is not old:
+            self._out.append(StateChanged(self.name, ns, str(state), str(self.result)))
 
     def _enter_dead(self, f: TimerResult) -> None:
         """# systemd: timer_enter_dead(), unit_log_result()"""
