@@ -437,3 +437,33 @@ def test_rng_defaults_are_deterministic():
     a.start(Now(MONO_BASE, REAL_BASE))
     b.start(Now(MONO_BASE, REAL_BASE))
     assert a.next_elapse_monotonic == b.next_elapse_monotonic
+
+
+def test_clean_removes_the_stamp_of_an_inactive_persistent_timer():
+    from sysvisor.core.actions import RemoveTimerStamp
+    t = TimerUnit(timer_unit(on_calendar=["daily"], persistent=True), _RefusingHost())
+    now = Now(MONO_BASE, REAL_BASE)
+    assert t.clean(now, ["state"]) == (None, [RemoveTimerStamp("t.timer")])
+    assert t.clean(now, ["cache"])[0] == "No matching resources found."
+    t.start(now, stamp_realtime=None)
+    assert t.clean(now, ["state"]) == ("Unit is not inactive or has pending job.", [])
+    plain = TimerUnit(timer_unit(on_calendar=["daily"]), _RefusingHost())
+    assert plain.clean(now, ["state"])[0] == "No matching resources found."
+
+
+def test_handle_routes_clock_events():
+    from sysvisor.core.events import ClockChanged, TimePassed, TimezoneChanged
+    w = World(timer_unit(on_calendar=["*-*-* 13:00"], accuracy_usec=US))
+    w.start("t.timer")
+    t = w.timers["t.timer"]
+    assert t.next_elapse_realtime == REAL_BASE + 3600 * SEC
+    t.handle(TimezoneChanged("Europe/Berlin"), w.now())  # 13:00 CEST = 11:00 UTC: tomorrow
+    assert t.next_elapse_realtime == REAL_BASE + 23 * 3600 * SEC
+    assert t.handle(ClockChanged(REAL_BASE), w.now())[0].message == "t.timer: Time change, recalculating next elapse."
+    assert t.handle(TimePassed(), w.now()) == []
+    try:
+        t.handle(object(), w.now())
+    except TypeError as e:
+        assert "does not handle" in str(e)
+    else:
+        raise AssertionError("no TypeError")

@@ -65,9 +65,10 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sysvisor.core.actions import Action, Log, StateChanged, TouchTimerStamp
+from sysvisor.core.actions import Action, Log, RemoveTimerStamp, StateChanged, TouchTimerStamp
 from sysvisor.core.calendar import CalendarElapseError, CalendarSpec, parse_calendar
 from sysvisor.core.calendar_zone import LocalZone
+from sysvisor.core.events import ClockChanged, Event, TimePassed, TimezoneChanged
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.timer_accuracy import DEFAULT_ACCURACY_USEC, sleep_between, wakeup_time
 from sysvisor.core.timer_delay import fixed_delay_hash
@@ -82,6 +83,7 @@ ENOENT = -2  # the unit to trigger is not loaded [failed]
 ECANCELED = -125  # start limit hit [failed]; the Manager runs StartLimitAction=
 
 A = ActiveState
+_UINT64_MAX = (1 << 64) - 1
 
 
 class TimerState(StrEnum):
@@ -310,7 +312,7 @@ class TimerUnit:
             "ActiveState": str(self.active_state),
             "SubState": str(self.state),
             "Unit": self.trigger_name,
-            "Triggers": self.trigger_name,
+            "Triggers": [self.trigger_name],
             "TimersMonotonic": [(v.base.value[:-3] + "USec", v.value, v.next_elapse)
                                 for v in self.values if v.base is not TimerBase.CALENDAR],
             "TimersCalendar": [(v.base.value, v.calendar.normalized() if v.calendar else "", v.next_elapse)
@@ -341,6 +343,16 @@ class TimerUnit:
         return props
 
     # ------------------------------------------------------------------ inputs
+
+    def handle(self, event: Event, now: Now) -> list[Action]:
+        """The shell's clock facts: TimePassed, ClockChanged, TimezoneChanged."""
+        if isinstance(event, TimePassed):
+            return self.time_passed(now)
+        if isinstance(event, ClockChanged):
+            return self.clock_changed(now)
+        if isinstance(event, TimezoneChanged):
+            return self.timezone_changed(now, event.timezone)
+        raise TypeError(f"{self.name}: a timer does not handle {type(event).__name__}")
 
     def start(self, now: Now, stamp_realtime: int | None = None,
               invocation_id: str = "") -> tuple[int, list[Action]]:
@@ -398,6 +410,19 @@ class TimerUnit:
         self.start_limit.reset()
         self.start_limit_hit = False
         return self._end()
+
+    def clean(self, now: Now, what: list[str]) -> tuple[str | None, list[Action]]:
+        """`systemctl clean --what=...`: only `state` (the Persistent= stamp) of an inactive
+        timer. Returns (error, actions); the error is the D-Bus error text systemctl prints.
+        # spec: timers.md §5   # systemd: unit_clean(), timer_can_clean(), timer_clean(),
+        # bus_unit_method_clean()"""
+        self._begin(now)
+        if not self.cfg.persistent or any(w != "state" for w in what):  # -EUNATCH
+            return "No matching resources found.", self._end()
+        if self.active_state is not A.INACTIVE:  # -EBUSY
+            return "Unit is not inactive or has pending job.", self._end()
+        self._out.append(RemoveTimerStamp(self.name))
+        return None, self._end()
 
     def trigger_notify(self, now: Now) -> list[Action]:
         """The triggered unit changed state, or one of its jobs finished.
@@ -517,7 +542,7 @@ class TimerUnit:
         else:
             h = self.rng.getrandbits(64)
         add = h % delay
-        v = v + add if v + add < USEC_INFINITY else USEC_INFINITY - 1  # overflow: highest finite
+        v = v + add if v + add <= _UINT64_MAX else USEC_INFINITY - 1  # overflow: highest finite
         self._log(f"Adding {format_timespan(add, 1)} random time.", Priority.DEBUG)
         return v
 
