@@ -54,9 +54,33 @@ def test_restart_rearms_on_active_sec():
     assert w.stop("t.timer") == EALREADY
     assert "t.timer: Deactivated successfully." in w.messages(Priority.INFO)
     w.start("t.timer")
-    assert w.timers["t.timer"].properties()["LastTriggerUSecMonotonic"] == 0
+    # the last trigger survives the restart (observed with systemd 257)
+    assert w.timers["t.timer"].properties()["LastTriggerUSecMonotonic"] == MONO_BASE + SEC
     w.run_for(3 * SEC)
     assert w.triggers("t.timer") == [1.0, 4.0]
+
+
+def test_restart_does_not_rearm_on_boot_sec():
+    # observed (tests/data/oracle/timer/boot-restart.json): only OnActiveSec= is re-armed
+    w = World(timer_unit(on_boot_usec=[1000], accuracy_usec=US))
+    w.start("t.timer")
+    w.run_for(SEC)
+    w.stop("t.timer")
+    w.start("t.timer")
+    w.run_for(SEC)
+    assert w.triggers("t.timer") == [0.0]
+    assert w.timers["t.timer"].state is TimerState.ELAPSED
+
+
+def test_defer_reactivation_counts_from_the_end_of_the_run():
+    # observed (tests/data/oracle/timer/defer-reactivation.json): a run longer than the
+    # period skips the elapses it overlapped; without it, the missed one fires at once
+    for defer, expected in ((True, [5.0, 15.0, 25.0]), (False, [5.0, 12.0, 19.0, 26.0])):
+        svc = FakeService("t.service", run_usec=7 * SEC)
+        w = World(timer_unit(on_calendar=["*:*:0/5"], accuracy_usec=US, defer_reactivation=defer), services=[svc])
+        w.start("t.timer")
+        w.run_for(29 * SEC)
+        assert w.triggers("t.timer") == expected, defer
 
 
 def test_start_of_active_timer_is_already():

@@ -375,7 +375,8 @@ class TimerUnit:
             self._log(f"Refusing to start, unit {self.trigger_name} to trigger not loaded.", Priority.ERR)
             return ENOENT, self._end()
         self.invocation_id = invocation_id
-        self.last_trigger = DualTimestamp()
+        # v257 keeps last_trigger across stop/start (observed: tests/data/oracle/timer/
+        # boot-restart.json); a Persistent= stamp overrides its realtime half
         for v in self.values:  # re-enable the values that depend on the activation time
             if v.base is TimerBase.ACTIVE:
                 v.disabled = False
@@ -383,7 +384,7 @@ class TimerUnit:
             if stamp_realtime is not None:
                 # a stamp in the future means the clock is off: ignore it
                 if stamp_realtime < now.realtime:
-                    self.last_trigger = DualTimestamp(realtime=stamp_realtime)
+                    self.last_trigger = DualTimestamp(stamp_realtime, self.last_trigger.monotonic)
                 else:
                     self._log(f"Not using persistent file timestamp {self._format_timestamp(stamp_realtime)} "
                               "as it is in the future.", Priority.WARNING)
