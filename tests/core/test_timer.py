@@ -491,3 +491,11 @@ def test_handle_routes_clock_events():
         assert "does not handle" in str(e)
     else:
         raise AssertionError("no TypeError")
+
+
+def test_wake_system_is_ignored_with_a_notice():
+    w = World(timer_unit(on_active_usec=[SEC], accuracy_usec=US, wake_system=True))
+    w.start("t.timer")
+    assert w.messages(Priority.NOTICE) == ["t.timer: WakeSystem= is not supported by sysvisor, ignoring."]
+    w.run_for(2 * SEC)
+    assert w.triggers("t.timer") == [1.0]

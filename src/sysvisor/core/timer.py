@@ -390,6 +390,8 @@ class TimerUnit:
                               "as it is in the future.", Priority.WARNING)
             else:  # never ran: make sure a stamp exists (touch_file(..., USEC_INFINITY) = now)
                 self._out.append(TouchTimerStamp(self.name, now.realtime))
+        if self.cfg.wake_system:  # no CLOCK_*_ALARM timers here: a plain timer
+            self._log("WakeSystem= is not supported by sysvisor, ignoring.", Priority.NOTICE)
         self.result = TimerResult.SUCCESS
         self._enter_waiting(time_change=False)
         return OK, self._end()
@@ -475,9 +477,7 @@ class TimerUnit:
     def timezone_changed(self, now: Now, timezone: _dt.tzinfo | str | None) -> list[Action]:
         """The local time zone changed. # systemd: timer_timezone_change()"""
         self._begin(now)
-        if timezone != self.timezone:
-            self.timezone = timezone
-            self._reparse_calendar()
+        self.timezone = timezone  # specs stay as parsed; only their local zone changes
         if self.state is not TimerState.WAITING:
             return self._end()
         if self.cfg.on_timezone_change:
@@ -660,11 +660,6 @@ class TimerUnit:
         self._set_state(TimerState.RUNNING)
 
     # ------------------------------------------------------------------ helpers
-
-    def _reparse_calendar(self) -> None:
-        for v in self.values:
-            if v.calendar is not None:
-                v.calendar = parse_calendar(v.calendar.normalized(), self.timezone)
 
     def _format_timestamp(self, usec: int) -> str:
         """`Thu 2026-11-26 08:00:00 UTC` in the local zone. # systemd: FORMAT_TIMESTAMP()"""
