@@ -11,7 +11,10 @@ tests/data/oracle/timer/):
   OnBootSec= boot, but the manager's start inside a container (trap 29); OnStartupSec= the
   manager's start; OnUnitActiveSec=/OnUnitInactiveSec= the triggered unit's last
   activation/deactivation *or* the last trigger, whichever is later (never while neither
-  exists); OnCalendar= the last trigger, else the timer's first activation, else now.
+  exists); OnCalendar= the last trigger, else the timer's first activation (even after a
+  stop/start: a match missed in between fires at once), else now. The last trigger
+  survives stop/start (v257); DeferReactivation=yes counts from the unit's last
+  deactivation when that is later.
 * OnActiveSec=/OnBootSec=/OnStartupSec= elapse at once when already past at activation; once
   the timer has triggered, such a value lying in the past is disabled until the next start
   (OnActiveSec= only is re-armed by a start).
@@ -62,7 +65,7 @@ from __future__ import annotations
 import datetime as _dt
 import random
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from sysvisor.core.actions import Action, Log, RemoveTimerStamp, StateChanged, TouchTimerStamp
