@@ -425,3 +425,33 @@ def test_restart_keeps_last_trigger_and_does_not_rearm_on_boot_sec():
     assert w.timers["bootpast2.timer"].last_trigger == first
     assert w.timers["bootpast2.timer"].state is TimerState.ELAPSED == TimerState(after["SubState"])
     assert _engine_messages(w, "bootpast2.timer") == rec.timer_messages("bootpast2.timer")
+
+
+_SHOWN = ("Unit", "Triggers", "OnClockChange", "OnTimezoneChange", "NextElapseUSecMonotonic",
+          "LastTriggerUSecMonotonic", "Result", "AccuracyUSec", "RandomizedDelayUSec", "FixedRandomDelay",
+          "Persistent", "WakeSystem", "RemainAfterElapse", "DeferReactivation", "ActiveState", "SubState",
+          "StartLimitIntervalUSec", "StartLimitBurst", "Id", "Description", "LoadState")
+
+
+@pytest.mark.parametrize("name, unit, settings", [
+    ("once", "once.timer", dict(on_active_usec=[SEC], accuracy_usec=1)),
+    ("boot", "boot.timer", dict(on_boot_usec=[3600 * SEC], on_startup_usec=[7200 * SEC], accuracy_usec=1,
+                                unit="once.service")),
+])
+def test_show_text_matches_systemd(name, unit, settings):
+    """properties() rendered by sysvisor.protocol.properties equals `systemctl show`."""
+    from sysvisor.protocol.properties import format_property
+    rec = Recording(name)
+    shown = rec.step("show", unit=unit)["props"]
+    start = _span(shown["NextElapseUSecMonotonic"]) - min(
+        [v for k, v in settings.items() if k.startswith("on_") for v in v] or [0])
+    if name == "boot":
+        start = rec.clocks()[0]
+    w = _world_at(rec, start, timer_unit(unit, **settings))
+    w.start(unit)
+    props = w.timers[unit].properties()
+    for key in _SHOWN:
+        assert format_property(key, props[key]) == shown[key], key
+    mono = shown["TimersMonotonic"]
+    assert format_property("TimersMonotonic", props["TimersMonotonic"]).split("\n") == \
+        (mono if isinstance(mono, list) else [mono])
