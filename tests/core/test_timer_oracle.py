@@ -455,3 +455,25 @@ def test_show_text_matches_systemd(name, unit, settings):
     mono = shown["TimersMonotonic"]
     assert format_property("TimersMonotonic", props["TimersMonotonic"]).split("\n") == \
         (mono if isinstance(mono, list) else [mono])
+
+
+def test_start_limit_of_a_timer():
+    rec = Recording("start-limit")
+    unit = timer_unit("lim.timer", on_active_usec=[3600 * SEC], unit="once.service")
+    unit.unit.start_limit_burst = 2
+    unit.unit.start_limit_interval_usec = 3600 * SEC
+    w = World(unit)
+    codes = [w.start("lim.timer"), w.stop("lim.timer"), w.start("lim.timer"), w.stop("lim.timer"),
+             w.start("lim.timer")]
+    failed = rec.step("show", unit="lim.timer", nth=0)["props"]
+    t = w.timers["lim.timer"]
+    assert (str(t.active_state), str(t.state), str(t.result)) == \
+        (failed["ActiveState"], failed["SubState"], failed["Result"])
+    assert codes[-1] < 0 and rec.step("start", unit="lim.timer", nth=1)["rc"] == 1
+    w._take(t.reset_failed(w.now()))
+    reset = rec.step("show", unit="lim.timer", nth=1)["props"]
+    assert (str(t.state), str(t.result)) == (reset["SubState"], reset["Result"])
+    assert w.start("lim.timer") > 0
+    ours = [(log.priority, log.message) for log in w.logs if log.priority <= Priority.INFO]
+    theirs = [(Priority(e["priority"]), e["message"]) for e in rec.journal("lim.timer")]
+    assert ours == theirs
