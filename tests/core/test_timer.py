@@ -412,6 +412,9 @@ def test_no_trigger_while_a_stop_is_pending():
     w.stop_pending_for.add("t.timer")
     w._take(w.timers["t.timer"].time_passed(Now(MONO_BASE + SEC, REAL_BASE + SEC)))
     assert w.triggers("t.timer") == []
+    # the source fired once (ONESHOT): no busy loop while the stop job is pending
+    assert w.timers["t.timer"].elapse_windows() == {}
+    assert w.timers["t.timer"].state is TimerState.WAITING
 
 
 def test_trigger_environment_and_stamp():

@@ -54,6 +54,9 @@ Interface with the Manager (pure, clock-injected; the Manager owns one TimerUnit
   deadlines:
     elapse_windows()  {clock: (earliest, latest)} for the loop's coalescing,
     next_deadline()   (monotonic, realtime) wake-up of this timer alone.
+  `core.timer_table.TimerTable` does the manager-wide part: one TimerUnit per loaded timer,
+  trigger_notify(unit) to every timer of that unit, wakeup() over all timers (sd-event
+  coalescing), time_passed() in sd-event's dispatch order, clock/time-zone changes.
 
 Times: `Now(monotonic, realtime)` in µs. As in systemd, a timestamp of 0 means "never", so a
 virtual clock must not start at 0.
@@ -454,9 +457,15 @@ class TimerUnit:
                 or (self.realtime_armed and self.next_elapse_realtime <= now.realtime))
 
     def time_passed(self, now: Now) -> list[Action]:
-        """The event loop woke up; trigger if due. # systemd: timer_dispatch()"""
+        """The event loop woke up; trigger if due. A source that fired is disarmed (sd-event
+        ONESHOT), so a trigger skipped for a pending stop does not fire again.
+        # systemd: timer_dispatch()"""
         self._begin(now)
         if self.is_due(now):
+            if self.monotonic_armed and self.next_elapse_monotonic <= now.monotonic:
+                self.monotonic_armed = False
+            if self.realtime_armed and self.next_elapse_realtime <= now.realtime:
+                self.realtime_armed = False
             self._log("Timer elapsed.", Priority.DEBUG)
             self._enter_running()
         return self._end()
