@@ -341,14 +341,32 @@ def test_unit_not_loaded():
 @pytest.mark.parametrize("name, timer, accuracy", [
     ("accuracy-1min", "acc.timer", 60 * SEC),
     ("accuracy-10s", "acc10.timer", 10 * SEC),
+    ("accuracy-0", "acc0.timer", 0),
 ])
 def test_accuracy_wakes_at_the_perturbed_point(name, timer, accuracy):
     rec = Recording(name)
     boot_id = uuid.UUID(rec.step("exec", label="ids")["stdout"].split()[0]).bytes
-    due = _span(rec.step("show", unit=timer)["props"]["NextElapseUSecMonotonic"])
+    shown = rec.step("show", unit=timer)["props"]
+    due = _span(shown["NextElapseUSecMonotonic"])
+    assert _span(shown.get("AccuracyUSec", format_timespan(accuracy, 1))) == accuracy
     fired = [int(e["__monotonic_timestamp"]) for e in rec.journal(timer) if e["message"].endswith("Timer elapsed.")]
-    expect = sleep_between(due, due + accuracy, perturb_from_id128(boot_id))
+    t = TimerUnit(timer_unit(timer, on_active_usec=[SEC], accuracy_usec=accuracy),
+                  _NoHost(), TimerContext(perturb=perturb_from_id128(boot_id)))
+    t.state, t.monotonic_armed, t.next_elapse_monotonic = TimerState.WAITING, True, due
+    expect = t.next_deadline()[0]
+    assert expect == sleep_between(due, due + (accuracy or 250_000), perturb_from_id128(boot_id))
     assert 0 <= fired[0] - expect < 5_000  # the journal stamps the line a moment later
+
+
+class _NoHost:
+    def triggered_unit(self, name):
+        return TriggeredUnitState()
+
+    def start_triggered_unit(self, timer, unit, environment):
+        return None
+
+    def stop_pending(self, timer):
+        return False
 
 
 def test_accuracy_coalesces_timers_of_one_loop():
