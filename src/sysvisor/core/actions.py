@@ -145,3 +145,11 @@ class TouchTimerStamp(Action):
 
     unit: str
     realtime_usec: int
+
+
+@dataclass(frozen=True)
+class RemoveTimerStamp(Action):
+    """`systemctl clean --what=state X.timer`: delete the Persistent= stamp file (a missing
+    file is fine). # spec: timers.md §5   # systemd: timer_clean()"""
+
+    unit: str

@@ -11,7 +11,10 @@ tests/data/oracle/timer/):
   OnBootSec= boot, but the manager's start inside a container (trap 29); OnStartupSec= the
   manager's start; OnUnitActiveSec=/OnUnitInactiveSec= the triggered unit's last
   activation/deactivation *or* the last trigger, whichever is later (never while neither
-  exists); OnCalendar= the last trigger, else the timer's first activation, else now.
+  exists); OnCalendar= the last trigger, else the timer's first activation (even after a
+  stop/start: a match missed in between fires at once), else now. The last trigger
+  survives stop/start (v257); DeferReactivation=yes counts from the unit's last
+  deactivation when that is later.
 * OnActiveSec=/OnBootSec=/OnStartupSec= elapse at once when already past at activation; once
   the timer has triggered, such a value lying in the past is disabled until the next start
   (OnActiveSec= only is re-armed by a start).
@@ -51,6 +54,9 @@ Interface with the Manager (pure, clock-injected; the Manager owns one TimerUnit
   deadlines:
     elapse_windows()  {clock: (earliest, latest)} for the loop's coalescing,
     next_deadline()   (monotonic, realtime) wake-up of this timer alone.
+  `core.timer_table.TimerTable` does the manager-wide part: one TimerUnit per loaded timer,
+  trigger_notify(unit) to every timer of that unit, wakeup() over all timers (sd-event
+  coalescing), time_passed() in sd-event's dispatch order, clock/time-zone changes.
 
 Times: `Now(monotonic, realtime)` in µs. As in systemd, a timestamp of 0 means "never", so a
 virtual clock must not start at 0.
@@ -62,12 +68,13 @@ from __future__ import annotations
 import datetime as _dt
 import random
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from sysvisor.core.actions import Action, Log, StateChanged, TouchTimerStamp
+from sysvisor.core.actions import Action, Log, RemoveTimerStamp, StateChanged, TouchTimerStamp
 from sysvisor.core.calendar import CalendarElapseError, CalendarSpec, parse_calendar
 from sysvisor.core.calendar_zone import LocalZone
+from sysvisor.core.events import ClockChanged, Event, TimePassed, TimezoneChanged
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.timer_accuracy import DEFAULT_ACCURACY_USEC, sleep_between, wakeup_time
 from sysvisor.core.timer_delay import fixed_delay_hash
@@ -82,6 +89,7 @@ ENOENT = -2  # the unit to trigger is not loaded [failed]
 ECANCELED = -125  # start limit hit [failed]; the Manager runs StartLimitAction=
 
 A = ActiveState
+_UINT64_MAX = (1 << 64) - 1
 
 
 class TimerState(StrEnum):
@@ -310,7 +318,7 @@ class TimerUnit:
             "ActiveState": str(self.active_state),
             "SubState": str(self.state),
             "Unit": self.trigger_name,
-            "Triggers": self.trigger_name,
+            "Triggers": [self.trigger_name],
             "TimersMonotonic": [(v.base.value[:-3] + "USec", v.value, v.next_elapse)
                                 for v in self.values if v.base is not TimerBase.CALENDAR],
             "TimersCalendar": [(v.base.value, v.calendar.normalized() if v.calendar else "", v.next_elapse)
@@ -342,6 +350,16 @@ class TimerUnit:
 
     # ------------------------------------------------------------------ inputs
 
+    def handle(self, event: Event, now: Now) -> list[Action]:
+        """The shell's clock facts: TimePassed, ClockChanged, TimezoneChanged."""
+        if isinstance(event, TimePassed):
+            return self.time_passed(now)
+        if isinstance(event, ClockChanged):
+            return self.clock_changed(now)
+        if isinstance(event, TimezoneChanged):
+            return self.timezone_changed(now, event.timezone)
+        raise TypeError(f"{self.name}: a timer does not handle {type(event).__name__}")
+
     def start(self, now: Now, stamp_realtime: int | None = None,
               invocation_id: str = "") -> tuple[int, list[Action]]:
         """The timer's start job runs. `stamp_realtime`: mtime of the Persistent= stamp file
@@ -363,7 +381,8 @@ class TimerUnit:
             self._log(f"Refusing to start, unit {self.trigger_name} to trigger not loaded.", Priority.ERR)
             return ENOENT, self._end()
         self.invocation_id = invocation_id
-        self.last_trigger = DualTimestamp()
+        # v257 keeps last_trigger across stop/start (observed: tests/data/oracle/timer/
+        # boot-restart.json); a Persistent= stamp overrides its realtime half
         for v in self.values:  # re-enable the values that depend on the activation time
             if v.base is TimerBase.ACTIVE:
                 v.disabled = False
@@ -371,12 +390,14 @@ class TimerUnit:
             if stamp_realtime is not None:
                 # a stamp in the future means the clock is off: ignore it
                 if stamp_realtime < now.realtime:
-                    self.last_trigger = DualTimestamp(realtime=stamp_realtime)
+                    self.last_trigger = DualTimestamp(stamp_realtime, self.last_trigger.monotonic)
                 else:
                     self._log(f"Not using persistent file timestamp {self._format_timestamp(stamp_realtime)} "
                               "as it is in the future.", Priority.WARNING)
             else:  # never ran: make sure a stamp exists (touch_file(..., USEC_INFINITY) = now)
                 self._out.append(TouchTimerStamp(self.name, now.realtime))
+        if self.cfg.wake_system:  # no CLOCK_*_ALARM timers here: a plain timer
+            self._log("WakeSystem= is not supported by sysvisor, ignoring.", Priority.NOTICE)
         self.result = TimerResult.SUCCESS
         self._enter_waiting(time_change=False)
         return OK, self._end()
@@ -398,6 +419,19 @@ class TimerUnit:
         self.start_limit.reset()
         self.start_limit_hit = False
         return self._end()
+
+    def clean(self, now: Now, what: list[str]) -> tuple[str | None, list[Action]]:
+        """`systemctl clean --what=...`: only `state` (the Persistent= stamp) of an inactive
+        timer. Returns (error, actions); the error is the D-Bus error text systemctl prints.
+        # spec: timers.md §5   # systemd: unit_clean(), timer_can_clean(), timer_clean(),
+        # bus_unit_method_clean()"""
+        self._begin(now)
+        if not self.cfg.persistent or any(w != "state" for w in what):  # -EUNATCH
+            return "No matching resources found.", self._end()
+        if self.active_state is not A.INACTIVE:  # -EBUSY
+            return "Unit is not inactive or has pending job.", self._end()
+        self._out.append(RemoveTimerStamp(self.name))
+        return None, self._end()
 
     def trigger_notify(self, now: Now) -> list[Action]:
         """The triggered unit changed state, or one of its jobs finished.
@@ -423,9 +457,15 @@ class TimerUnit:
                 or (self.realtime_armed and self.next_elapse_realtime <= now.realtime))
 
     def time_passed(self, now: Now) -> list[Action]:
-        """The event loop woke up; trigger if due. # systemd: timer_dispatch()"""
+        """The event loop woke up; trigger if due. A source that fired is disarmed (sd-event
+        ONESHOT), so a trigger skipped for a pending stop does not fire again.
+        # systemd: timer_dispatch()"""
         self._begin(now)
         if self.is_due(now):
+            if self.monotonic_armed and self.next_elapse_monotonic <= now.monotonic:
+                self.monotonic_armed = False
+            if self.realtime_armed and self.next_elapse_realtime <= now.realtime:
+                self.realtime_armed = False
             self._log("Timer elapsed.", Priority.DEBUG)
             self._enter_running()
         return self._end()
@@ -449,9 +489,7 @@ class TimerUnit:
     def timezone_changed(self, now: Now, timezone: _dt.tzinfo | str | None) -> list[Action]:
         """The local time zone changed. # systemd: timer_timezone_change()"""
         self._begin(now)
-        if timezone != self.timezone:
-            self.timezone = timezone
-            self._reparse_calendar()
+        self.timezone = timezone  # specs stay as parsed; only their local zone changes
         if self.state is not TimerState.WAITING:
             return self._end()
         if self.cfg.on_timezone_change:
@@ -486,7 +524,8 @@ class TimerUnit:
             self.active_enter_timestamp = ts
         elif os_ is A.ACTIVE and ns is not A.ACTIVE:
             self.active_exit_timestamp = ts
-        self._out.append(StateChanged(self.name, ns, str(state), str(self.result)))
+        if state is not old:
+            self._out.append(StateChanged(self.name, ns, str(state), str(self.result)))
 
     def _enter_dead(self, f: TimerResult) -> None:
         """# systemd: timer_enter_dead(), unit_log_result()"""
@@ -516,7 +555,7 @@ class TimerUnit:
         else:
             h = self.rng.getrandbits(64)
         add = h % delay
-        v = v + add if v + add < USEC_INFINITY else USEC_INFINITY - 1  # overflow: highest finite
+        v = v + add if v + add <= _UINT64_MAX else USEC_INFINITY - 1  # overflow: highest finite
         self._log(f"Adding {format_timespan(add, 1)} random time.", Priority.DEBUG)
         return v
 
@@ -633,11 +672,6 @@ class TimerUnit:
         self._set_state(TimerState.RUNNING)
 
     # ------------------------------------------------------------------ helpers
-
-    def _reparse_calendar(self) -> None:
-        for v in self.values:
-            if v.calendar is not None:
-                v.calendar = parse_calendar(v.calendar.normalized(), self.timezone)
 
     def _format_timestamp(self, usec: int) -> str:
         """`Thu 2026-11-26 08:00:00 UTC` in the local zone. # systemd: FORMAT_TIMESTAMP()"""
