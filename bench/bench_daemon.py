@@ -361,7 +361,7 @@ def main(argv=None) -> int:
     peers = [p for p in peers if not p.missing]
     load_before = os.getloadavg()
     runs = []
-    with tempfile.TemporaryDirectory(prefix="sysvisor-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sysvisor-bench-", ignore_cleanup_errors=True) as tmp:
         for i in range(s.runs):
             log(f"run {i + 1}/{s.runs}")
             runs.append(run_once(peers, stamp, Path(tmp), s, last=i == s.runs - 1))

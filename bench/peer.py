@@ -254,26 +254,44 @@ class Peer:
         """Stop the manager the peer's documented way, then make sure nothing it started survives."""
         if self.proc is None:
             return
+        tree = set(process_tree(self.proc.pid))
         try:
             self.shutdown()
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 pass
+            # supervisors that outlive their parent (runsv after runsvdir) get a bounded grace
+            wait_until(lambda: not any(alive(p) for p in self._ours(tree)), 10, 0.02)
         finally:
-            tree = process_tree(self.proc.pid) if self.proc.poll() is None else []
-            leftover = {pid for _, pid, _, _ in read_stamps(self.log)} | set(tree)
-            for pid in leftover:
-                if alive(pid):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+            for pid in self._ours(tree):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
+            wait_until(lambda: not any(alive(p) for p in self._ours(tree)), 5, 0.02)
             self.out.close()
             self.proc = None
+
+    def _ours(self, tree: set[int]) -> list[int]:
+        """Live processes this peer started: its tree as seen before shutdown (checked to be
+        still ours: our work directory in its command line or as its cwd) plus stamped services whose command line names our log."""
+        out = []
+        for pid in tree | {pid for _, pid, _, _ in read_stamps(self.log)}:
+            if pid == self.proc.pid or not alive(pid):
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read()
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                continue
+            if str(self.work).encode() in cmdline or cwd.startswith(str(self.work)):
+                out.append(pid)
+        return out
 
     # to override
     def write_config(self, work: Path, stamp: Path, services: list[Service]) -> None:
