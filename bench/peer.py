@@ -22,6 +22,49 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PEERS_DIR = BENCH / ".peers"
 VENV = PEERS_DIR / "venv"
+PYCACHE = PEERS_DIR / "pycache"
+
+
+def sysvisor_python() -> str:
+    """The interpreter install.sh would pick on a fresh Debian 12: /usr/bin/python3 when it is
+    >= 3.11, else this one. ($BENCH_PYTHON overrides.) A pyenv shim would add a bash start-up
+    to every call, and this sandbox's pyenv interpreter imports certifi from a .pth file."""
+    forced = os.environ.get("BENCH_PYTHON")
+    if forced:
+        return forced
+    system = "/usr/bin/python3"
+    if os.path.exists(system):
+        r = subprocess.run([system, "-c", "import sys; print(sys.version_info >= (3, 11))"], capture_output=True, text=True)
+        if r.stdout.strip() == "True":
+            return system
+    return sys.executable
+
+
+def sysvisor_env(socket: Path | None = None, bytecode: bool = True) -> dict:
+    """sysvisor's environment: bytecode cached outside src/ (as an installed package has it),
+    unless `bytecode` is False (then every run compiles every module it imports)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if bytecode:
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if socket is not None:
+        env["SYSVISOR_SOCKET"] = str(socket)
+    return env
+
+
+def warm_bytecode(python: str) -> None:
+    """Compile sysvisor once into the bench's bytecode cache (what an install leaves behind)."""
+    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "src" / "sysvisor")], env=sysvisor_env(), capture_output=True, timeout=300)
+
+
+def write_launcher(path: Path, python: str) -> Path:
+    """The launcher install.sh writes, so the CLI is timed as users run it."""
+    path.write_text(f"#!{python}\n# sysvisor launcher (as written by install.sh)\nimport sys\n"
+                    f"sys.path.insert(0, {str(ROOT / 'src')!r})\nfrom sysvisor.cli.main import main\nsys.exit(main())\n")
+    path.chmod(0o755)
+    return path
 
 
 @dataclass
@@ -129,8 +172,11 @@ def alive(pid: int) -> bool:
 
 
 def proc_usage(pids: list[int]) -> dict[str, int]:
-    """Summed CPU ticks, context switches and RSS (KiB) of `pids`."""
-    total = {"cpu_ticks": 0, "vol_cs": 0, "invol_cs": 0, "rss_kib": 0}
+    """Summed CPU ticks, context switches, RSS and PSS (KiB) of `pids`.
+
+    PSS splits shared pages among the processes that map them, so it can be summed over the
+    hundreds of supervisor processes of runit or s6; RSS would count libc 500 times."""
+    total = {"cpu_ticks": 0, "vol_cs": 0, "invol_cs": 0, "rss_kib": 0, "pss_kib": 0}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
@@ -144,6 +190,10 @@ def proc_usage(pids: list[int]) -> dict[str, int]:
                         total["vol_cs"] += int(line.split()[1])
                     elif line.startswith("nonvoluntary_ctxt_switches:"):
                         total["invol_cs"] += int(line.split()[1])
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total["pss_kib"] += int(line.split()[1])
         except (OSError, ValueError, IndexError):
             continue
     return total
@@ -204,26 +254,44 @@ class Peer:
         """Stop the manager the peer's documented way, then make sure nothing it started survives."""
         if self.proc is None:
             return
+        tree = set(process_tree(self.proc.pid))
         try:
             self.shutdown()
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 pass
+            # supervisors that outlive their parent (runsv after runsvdir) get a bounded grace
+            wait_until(lambda: not any(alive(p) for p in self._ours(tree)), 10, 0.02)
         finally:
-            tree = process_tree(self.proc.pid) if self.proc.poll() is None else []
-            leftover = {pid for _, pid, _, _ in read_stamps(self.log)} | set(tree)
-            for pid in leftover:
-                if alive(pid):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+            for pid in self._ours(tree):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
+            wait_until(lambda: not any(alive(p) for p in self._ours(tree)), 5, 0.02)
             self.out.close()
             self.proc = None
+
+    def _ours(self, tree: set[int]) -> list[int]:
+        """Live processes this peer started: its tree as seen before shutdown (checked to be
+        still ours: our work directory in its command line or as its cwd) plus stamped services whose command line names our log."""
+        out = []
+        for pid in tree | {pid for _, pid, _, _ in read_stamps(self.log)}:
+            if pid == self.proc.pid or not alive(pid):
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read()
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                continue
+            if str(self.work).encode() in cmdline or cwd.startswith(str(self.work)):
+                out.append(pid)
+        return out
 
     # to override
     def write_config(self, work: Path, stamp: Path, services: list[Service]) -> None:
@@ -260,14 +328,10 @@ class SysvisorPeer(Peer):
                 f"ExecStart={' '.join(stamp_argv(stamp, self.log, s))}\n"
                 f"Restart=always\nRestartSec={int(s.restart_sec * 1000)}ms\n\n"
                 "[Install]\nWantedBy=multi-user.target\n")
-        self.launcher = work / "sysvisor"
-        # the launcher install.sh writes, so the CLI is timed as users run it
-        self.launcher.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT / 'src')!r})\n"
-                                 "from sysvisor.cli.main import main\nsys.exit(main())\n")
-        self.launcher.chmod(0o755)
+        self.launcher = write_launcher(work / "sysvisor", sysvisor_python())
 
     def env(self):
-        return dict(os.environ, PYTHONPATH=str(ROOT / "src"), SYSVISOR_SOCKET=str(self.work / "run" / "control"))
+        return sysvisor_env(self.work / "run" / "control")
 
     def manager_argv(self):
         w = self.work

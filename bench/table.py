@@ -20,7 +20,8 @@ def ratio(value: float | None, base: float | None) -> str:
     """`value / base` as "×N.N", or "" when either is missing or base is 0."""
     if value is None or base is None or base == 0:
         return ""
-    return f"×{value / base:.1f}"
+    r = value / base
+    return f"×{r:.2f}" if r < 0.1 else f"×{r:.1f}"
 
 
 def render(title: str, header: list[str], rows: list[list[str]], markdown: bool = False) -> str:
