@@ -106,6 +106,20 @@ def is_redundant(t: str, state: ActiveState) -> bool:
     return t == NOP
 
 
+def verb_job_type(verb: str, can_reload: bool) -> str:
+    """The job type a systemctl verb asks for (isolate = start with JobMode.ISOLATE).
+    # spec: dependencies-and-jobs.md §3.1   # systemd: dbus-unit.c bus_unit_method_start_generic()"""
+    if verb == "reload-or-restart":
+        return RELOAD_OR_START if can_reload else "restart"
+    if verb == "try-reload-or-restart":
+        return TRY_RELOAD if can_reload else "try-restart"
+    if verb == "isolate":
+        return "start"
+    if verb not in ("start", "stop", "restart", "try-restart", "reload"):
+        raise ValueError(f"Unknown verb {verb}")
+    return verb
+
+
 # ---------------------------------------------------------------- inputs and outputs
 
 @dataclass
