@@ -439,11 +439,11 @@ def check_start(conditions: Sequence[Condition], asserts: Sequence[Condition], f
 
 
 def skip_message(status_string: str, evaluation: Evaluation) -> str:
-    """The journal line for a start skipped by a condition (v257 wording, observed).
-    # systemd: job_emit_done_message()"""
+    """The journal line for a start skipped by a condition (v257 wording, observed: only the
+    trigger variant ends with a period). # systemd: job_emit_done_message()"""
     c = evaluation.failed
     if c is None:
-        return f"{status_string} skipped, no trigger condition checks were met"
+        return f"{status_string} skipped, no trigger condition checks were met."
     return f"{status_string} skipped, unmet condition check {c}"
 
 
