@@ -248,3 +248,47 @@ def test_ordering_cycle_every_recorded_run_replays(run):
     steps = json.loads(path.read_text())["scenarios"][0]["steps"]
     active = {u for u, p in next(s for s in steps if s["do"] == "show")["props"].items() if p["ActiveState"] == "active"}
     assert {j.unit for j in plan.jobs if j.unit.endswith(".service")} == active
+
+
+# ---------------------------------------------------------------- Requires=: restart/stop vs. exit
+
+def test_requires_propagates_restart_and_stop_but_not_an_exit():
+    units = {"app.service", "db.service"}
+    msgs = _messages(DATA / "requires-stop-restart" / "result.json")
+    reqs = _installed_per_request(msgs, units)
+    assert [r for r, _ in reqs] == ["app.service/start/replace", "db.service/restart/replace",
+                                    "db.service/stop/replace", "app.service/start/replace"]
+    up = _world("requires-stop-restart", {"app.service": A.ACTIVE, "db.service": A.ACTIVE})
+    plan = build(up, "db.service", "restart")
+    assert _plan_set(plan, units) == reqs[1][1] == {("db.service", "restart"), ("app.service", "restart")}
+    jobs = {j.unit: InstalledJob(j.type) for j in plan.jobs}
+    # both restarts stop first: db's stop waits for app's (reverse order) …
+    assert blocking_unit(up.graph, "db.service", "restart", False, jobs) == ("app.service", "stopping")
+    assert "db.service: stopping held back, waiting for: app.service" in msgs
+    # … then app's start half waits for db's restart to finish
+    jobs["app.service"] = InstalledJob("start")
+    assert blocking_unit(up.graph, "app.service", "start", False, jobs) == ("db.service", "starting")
+    assert _plan_set(build(up, "db.service", "stop"), units) == reqs[2][1]
+    # db exits on its own: Requires= has no retroactive effect, app stays active
+    i = max(k for k, m in enumerate(msgs) if m.startswith("db.service: Changed running -> dead"))
+    assert not [m for m in msgs[i:] if "Installed new job" in m]
+    assert retroactive_jobs(up.graph, "db.service", A.ACTIVE, A.INACTIVE, up.state_of) == []
+    show = [s for s in json.loads((DATA / "requires-stop-restart" / "result.json").read_text())
+            ["scenarios"][0]["steps"] if s["do"] == "show"][-1]["props"]
+    assert show["app.service"]["ActiveState"] == "active"
+
+
+# ---------------------------------------------------------------- isolate
+
+def test_isolate_job_set():
+    ours = {"one.target", "keep.service", "other.service", "pinned.service", "basic.target", "paths.target",
+            "slices.target", "sockets.target", "sysinit.target"}
+    msgs = _messages(DATA / "isolate" / "result.json")
+    reqs = dict(_installed_per_request(msgs, ours))
+    expected = reqs["one.target/start/isolate"]
+    w = _world("isolate", {"keep.service": A.ACTIVE, "other.service": A.ACTIVE, "pinned.service": A.ACTIVE})
+    w.ignore_on_isolate = {"pinned.service"}  # IgnoreOnIsolate=yes (not yet in UnitSection)
+    plan = build(w, "one.target", "start", JobMode.ISOLATE)
+    assert _plan_set(plan, ours) == expected == {
+        ("one.target", "start"), ("other.service", "stop"), ("basic.target", "stop"), ("paths.target", "stop"),
+        ("slices.target", "stop"), ("sockets.target", "stop")}

@@ -395,12 +395,12 @@ def _add_type_default_dependencies(g: DependencyGraph, name: str, u: Unit, user:
             g.add(name, D.AFTER, SYSINIT_TARGET)
             g.add(name, D.REQUIRES, SYSINIT_TARGET)
         g.add(name, D.BEFORE, TIMERS_TARGET)
-        if u.timer is not None and u.timer.on_calendar:
+        if not user and u.timer is not None and u.timer.on_calendar:
             g.add(name, D.AFTER, "time-set.target")
             g.add(name, D.AFTER, "time-sync.target")
         g.add(name, D.BEFORE, SHUTDOWN_TARGET)
         g.add(name, D.CONFLICTS, SHUTDOWN_TARGET)
-    elif kind == "target":
+    elif kind == "target" and name != SHUTDOWN_TARGET:
         g.add(name, D.BEFORE, SHUTDOWN_TARGET)
         g.add(name, D.CONFLICTS, SHUTDOWN_TARGET)
 
