@@ -17,7 +17,8 @@ Rules (systemd's, kept):
    with `dependency` (recursively); Wants= never propagates failure.
 
 Everything is pure: the Manager passes a `World` snapshot (graph, unit states, installed jobs)
-and gets back a `Plan` plus log lines to emit.
+and gets back a `Plan` plus log lines to emit. The reference wiring (request → install → run
+order → finish → propagation) is the `Driver` in tests/core/test_transaction_flow.py.
 # spec: dependencies-and-jobs.md §1.1, §3
 # systemd: transaction.c, job.c job_type_lookup_merge(), job_is_runnable(), job_compare(),
 #          job_install(), job_finish_and_invalidate(), job_fail_dependencies()
@@ -302,20 +303,14 @@ class Transaction:
             for dep in self.g.with_atom(unit, Atom.PULL_IN_START):
                 self._add_required("start", dep, job, io)
             for dep in self.g.with_atom(unit, Atom.PULL_IN_START_IGNORED):
-                try:
-                    self.add_job_and_dependencies("start", dep, job, matters=False, ignore_order=io)
-                except TransactionError as e:
-                    prio = Priority.DEBUG if e.errno in ("ERFKILL", "EBADR", "ENOENT") else Priority.WARNING
-                    self._log(dep, prio, f"Cannot add dependency job, ignoring: {e.message}")
+                # masked, not applicable and not found are no errors here (debug only)
+                self._add_ignored("start", dep, job, io, quiet=("ERFKILL", "EBADR", "ENOENT"))
             for dep in self.g.with_atom(unit, Atom.PULL_IN_VERIFY):
                 self._add_required("verify-active", dep, job, io)
             for dep in self.g.with_atom(unit, Atom.PULL_IN_STOP):
                 self._add_required("stop", dep, job, io, conflicts=True)
             for dep in self.g.with_atom(unit, Atom.PULL_IN_STOP_IGNORED):
-                try:
-                    self.add_job_and_dependencies("stop", dep, job, matters=False, ignore_order=io)
-                except TransactionError as e:
-                    self._log(dep, Priority.WARNING, f"Cannot add dependency job, ignoring: {e.message}")
+                self._add_ignored("stop", dep, job, io)
         if t in ("stop", "restart"):
             propagated: set[str] = set()
             if t == "restart":
@@ -331,13 +326,17 @@ class Transaction:
         if t == "reload":
             for dep in self.g.with_atom(unit, Atom.PROPAGATES_RELOAD_TO):
                 nt = collapse(TRY_RELOAD, self.world.state(dep))
-                if nt == NOP:
-                    continue
-                try:
-                    self.add_job_and_dependencies(nt, dep, job, matters=False, ignore_order=io)
-                except TransactionError as e:
-                    self._log(dep, Priority.WARNING, f"Cannot add dependency reload job, ignoring: {e.message}")
+                if nt != NOP:
+                    self._add_ignored(nt, dep, job, io, what="dependency reload job")
         return job
+
+    def _add_ignored(self, t: str, dep: str, by: _Job, io: bool, *, what: str = "dependency job",
+                     quiet: tuple[str, ...] = ()) -> None:
+        try:
+            self.add_job_and_dependencies(t, dep, by, matters=False, ignore_order=io)
+        except TransactionError as e:
+            prio = Priority.DEBUG if e.errno in quiet else Priority.WARNING
+            self._log(dep, prio, f"Cannot add {what}, ignoring: {e.message}")
 
     def _add_required(self, t: str, dep: str, by: _Job, io: bool, conflicts: bool = False) -> None:
         try:
@@ -406,62 +405,36 @@ class Transaction:
             if link.matters and link.object.generation != generation:
                 self._mark_matters(link.object, generation)
 
+    def _conflicts_installed(self, j: _Job) -> bool:
+        installed = self.world.job(j.unit)
+        return installed is not None and is_conflicting(j.type, installed.type)
+
     def _minimize_impact(self) -> None:
-        """# systemd: transaction_minimize_impact()"""
-        again = True
-        while again:
-            again = False
-            for lst in list(self.jobs.values()):
-                for j in list(lst):
-                    if j.matters_to_anchor:
-                        continue
-                    stops_running = j.type == "stop" and self.world.state(j.unit) in _ACTIVE_OR_ACTIVATING
-                    installed = self.world.job(j.unit)
-                    changes_existing = installed is not None and is_conflicting(j.type, installed.type)
-                    if not stops_running and not changes_existing:
-                        continue
-                    if stops_running:
-                        self._log(j.unit, Priority.DEBUG, f"{_label(j)} would stop a running service.")
-                    if changes_existing:
-                        self._log(j.unit, Priority.DEBUG, f"{_label(j)} would change existing job.")
-                    self._log(j.unit, Priority.DEBUG, f"Deleting {_label(j)} to minimize impact.")
-                    self._delete_job(j, True)
-                    again = True
-                    break
-                if again:
-                    break
+        """Drop jobs that do not matter and would stop a running unit or reverse a queued job.
+        # systemd: transaction_minimize_impact()"""
+        def harmful(j: _Job) -> bool:
+            return not j.matters_to_anchor and (
+                (j.type == "stop" and self.world.state(j.unit) in _ACTIVE_OR_ACTIVATING) or self._conflicts_installed(j))
+        while (j := next((j for lst in self.jobs.values() for j in lst if harmful(j)), None)) is not None:
+            if j.type == "stop" and self.world.state(j.unit) in _ACTIVE_OR_ACTIVATING:
+                self._log(j.unit, Priority.DEBUG, f"{_label(j)} would stop a running service.")
+            if self._conflicts_installed(j):
+                self._log(j.unit, Priority.DEBUG, f"{_label(j)} would change existing job.")
+            self._log(j.unit, Priority.DEBUG, f"Deleting {_label(j)} to minimize impact.")
+            self._delete_job(j, True)
 
     def _drop_redundant(self) -> None:
-        """# systemd: transaction_drop_redundant()"""
-        again = True
-        while again:
-            again = False
-            for unit, lst in list(self.jobs.items()):
-                keep = False
-                for k in lst:
-                    installed = self.world.job(unit)
-                    if (k is self.anchor or not is_redundant(k.type, self.world.state(unit))
-                            or (installed is not None and is_conflicting(k.type, installed.type))):
-                        keep = True
-                        break
-                if not keep:
-                    self._delete_job(lst[0], False)
-                    again = True
-                    break
+        """Drop the jobs of units whose jobs are all no-ops. # systemd: transaction_drop_redundant()"""
+        def keep(k: _Job) -> bool:
+            return k is self.anchor or not is_redundant(k.type, self.world.state(k.unit)) or self._conflicts_installed(k)
+        while (lst := next((lst for lst in self.jobs.values() if not any(map(keep, lst))), None)) is not None:
+            self._delete_job(lst[0], False)
 
     def _collect_garbage(self) -> None:
         """Drop jobs nobody pulls in. # systemd: transaction_collect_garbage()"""
-        again = True
-        while again:
-            again = False
-            for lst in list(self.jobs.values()):
-                j = lst[0]
-                if j is self.anchor:
-                    continue
-                if not j.object_links:
-                    self._delete_job(j, True)
-                    again = True
-                    break
+        while (j := next((lst[0] for lst in self.jobs.values()
+                          if lst[0] is not self.anchor and not lst[0].object_links), None)) is not None:
+            self._delete_job(j, True)
 
     def _job_of(self, unit: str) -> _Job | None:
         lst = self.jobs.get(unit)
@@ -805,12 +778,10 @@ _STOP_DONE = {JobResult.DONE: "Stopped {}.", JobResult.FAILED: "Stopped {} with 
               JobResult.TIMEOUT: "Timed out stopping {}."}
 _RELOAD_DONE = {JobResult.DONE: "Reloaded {}.", JobResult.FAILED: "Reload failed for {}.",
                 JobResult.TIMEOUT: "Timed out reloading {}."}
-_LEVEL = {
-    JobResult.DONE: Priority.INFO, JobResult.CANCELED: Priority.INFO, JobResult.TIMEOUT: Priority.ERR,
-    JobResult.FAILED: Priority.ERR, JobResult.DEPENDENCY: Priority.WARNING, JobResult.SKIPPED: Priority.NOTICE,
-    JobResult.INVALID: Priority.INFO, JobResult.ASSERT: Priority.WARNING, JobResult.UNSUPPORTED: Priority.WARNING,
-    JobResult.COLLECTED: Priority.INFO, JobResult.ONCE: Priority.ERR,
-}
+_R, _P = JobResult, Priority
+_LEVEL = {_R.DONE: _P.INFO, _R.CANCELED: _P.INFO, _R.TIMEOUT: _P.ERR, _R.FAILED: _P.ERR, _R.DEPENDENCY: _P.WARNING,
+          _R.SKIPPED: _P.NOTICE, _R.INVALID: _P.INFO, _R.ASSERT: _P.WARNING, _R.UNSUPPORTED: _P.WARNING,
+          _R.COLLECTED: _P.INFO, _R.ONCE: _P.ERR}
 
 
 def done_message(kind: str, job_type: str, result: JobResult, status_string: str) -> LogLine | None:
