@@ -30,7 +30,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sysvisor.core.deps import Atom, DependencyGraph
-from sysvisor.core.types import ActiveState, JobMode, JobResult, JobType, LoadState, Priority
+from sysvisor.core.types import ActiveState, JobMode, JobResult, LoadState, Priority
 
 A = ActiveState
 _ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
