@@ -226,3 +226,38 @@ def test_bound_by_inactive_and_upheld():
     assert (r.unit, r.type, r.mode) == ("u.service", JobType.START, JobMode.FAIL)
     assert upheld_check(g, "u.service", {**states, "a.service": A.INACTIVE}, {}) is None
     assert "u.service" in units_to_recheck(g, "a.service", A.ACTIVE)["upheld"]
+
+
+def test_builtin_targets_match_systemd_257_unit_files():
+    """Every [Unit] setting of the real files, minus references to units sysvisor lacks."""
+    import pathlib
+    text = (pathlib.Path(__file__).parent.parent / "data" / "oracle" / "deps" / "builtin-targets.txt").read_text()
+    real: dict[str, dict[str, list[str]]] = {}
+    section = ""
+    for line in text.splitlines():
+        if line.startswith("=== "):
+            name = line[4:]
+            real[name] = {}
+        elif line.startswith("["):
+            section = line
+        elif "=" in line and section == "[Unit]" and not line.startswith("lrwx"):
+            k, v = line.split("=", 1)
+            real[name].setdefault(k, []).extend(v.split())
+    ours = builtin_targets()
+    fields = {"Requires": "requires", "Wants": "wants", "After": "after", "Before": "before",
+              "Conflicts": "conflicts"}
+    bools = {"DefaultDependencies": "default_dependencies", "RefuseManualStart": "refuse_manual_start",
+             "AllowIsolate": "allow_isolate"}
+    for name, settings in real.items():
+        u = ours[name].unit
+        assert u.description == " ".join(settings["Description"]), name
+        for key, attr in fields.items():
+            want = [x for x in settings.get(key, []) if x.endswith(".target")]
+            assert getattr(u, attr) == want, (name, key)
+        for key, attr in bools.items():
+            default = key == "DefaultDependencies"
+            want = settings[key][0] == "yes" if key in settings else default
+            assert getattr(u, attr) == want, (name, key)
+        if "JobTimeoutSec" in settings:
+            assert u.job_timeout_usec == 30 * 60 * 1_000_000
+            assert str(u.job_timeout_action) == settings["JobTimeoutAction"][0]

@@ -347,3 +347,31 @@ def test_done_messages():
     assert done_message("service", "start", JobResult.DEPENDENCY, "a").priority is Priority.WARNING
     assert done_message("service", "stop", JobResult.DONE, "a").message == "Stopped a."
     assert done_message("service", "start", JobResult.CANCELED, "a") is None
+
+
+def test_network_online_target_is_reached_immediately_without_a_network_manager():
+    """spec §2.1: nothing orders itself before network-online.target, so its start job is
+    runnable as soon as it is installed; a consumer waits for nothing else."""
+    w = world(svc("web.service", wants=["network-online.target"], after=["network-online.target"]))
+    plan = build(w, "web.service", "start")
+    assert {(j.unit, j.type) for j in plan.jobs} == {("web.service", "start"), ("network-online.target", "start")}
+    jobs = {j.unit: InstalledJob(j.type) for j in plan.jobs}
+    assert blocking_unit(w.graph, "network-online.target", "start", False, jobs) is None
+    assert blocking_unit(w.graph, "web.service", "start", False, jobs) == ("network-online.target", "starting")
+    del jobs["network-online.target"]
+    assert blocking_unit(w.graph, "web.service", "start", False, jobs) is None
+
+
+def test_default_target_start_pulls_in_the_boot_chain():
+    w = World(build_graph({"a.service": svc("a.service")}, wants_dirs={"multi-user.target": ["a.service"]}))
+    plan = build(w, "default.target", "start")
+    assert plan.anchor.unit == "multi-user.target"
+    units = {j.unit for j in plan.jobs}
+    assert {"multi-user.target", "basic.target", "sysinit.target", "a.service", "local-fs.target",
+            "sockets.target", "timers.target", "paths.target"} <= units
+    jobs = {j.unit: InstalledJob(j.type) for j in plan.jobs}
+    # boot order: sysinit before basic before the default target's members
+    assert blocking_unit(w.graph, "basic.target", "start", False, jobs)[0] in {
+        "sysinit.target", "sockets.target", "paths.target", "slices.target"}
+    assert blocking_unit(w.graph, "a.service", "start", False, jobs)[0] in {"sysinit.target", "basic.target"}
+    assert blocking_unit(w.graph, "multi-user.target", "start", False, jobs) is not None

@@ -20,7 +20,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sysvisor.core.types import ActiveState, JobMode, JobType, LoadState, StrEnum
+from sysvisor.core.types import ActiveState, EmergencyAction, JobMode, JobType, LoadState, StrEnum
 from sysvisor.core.units import Unit, UnitSection
 
 A = ActiveState
@@ -174,9 +174,12 @@ def _target(description: str, **unit) -> Unit:
     return Unit(name="", unit=UnitSection(description=description, **unit))
 
 
-# Built-in targets with systemd's own unit files' [Unit] sections (units/*.target, v257), minus
-# references to services sysvisor does not ship (emergency.service, systemd-poweroff.service …),
-# which would only produce not-found units. # spec: dependencies-and-jobs.md §2
+_30MIN = 30 * 60 * 1_000_000
+# Built-in targets: systemd 257's own unit files' [Unit] sections (as Debian 13 ships them in
+# /usr/lib/systemd/system, read with the oracle), minus references to units sysvisor does not
+# have (emergency.service, rescue.service, systemd-*.service, tmp.mount, slices), which would
+# only produce not-found units — and a not-found Requires= would fail every start of the target.
+# spec: dependencies-and-jobs.md §2
 _BUILTIN: dict[str, dict] = {
     "multi-user.target": dict(description="Multi-User System", requires=[BASIC_TARGET],
                               conflicts=["rescue.target"], after=[BASIC_TARGET, "rescue.target"],
@@ -187,48 +190,43 @@ _BUILTIN: dict[str, dict] = {
     "basic.target": dict(description="Basic System", requires=[SYSINIT_TARGET],
                          wants=["sockets.target", TIMERS_TARGET, "paths.target", "slices.target"],
                          after=[SYSINIT_TARGET, "sockets.target", "paths.target", "slices.target"]),
-    "sysinit.target": dict(description="System Initialization", default_dependencies=False,
-                           wants=["local-fs.target", "swap.target"],
-                           after=["local-fs.target", "swap.target", "emergency.target"],
-                           conflicts=["emergency.target"]),
+    "sysinit.target": dict(description="System Initialization", wants=["local-fs.target", "swap.target"],
+                           after=["local-fs.target", "swap.target"], conflicts=["emergency.target"],
+                           before=["emergency.target"]),
     "sockets.target": dict(description="Socket Units"),
-    "timers.target": dict(description="Timer Units"),
+    "timers.target": dict(description="Timer Units", default_dependencies=False, conflicts=[SHUTDOWN_TARGET]),
     "paths.target": dict(description="Path Units"),
     "slices.target": dict(description="Slice Units"),
     "swap.target": dict(description="Swaps"),
-    "local-fs-pre.target": dict(description="Preparation for Local File Systems",
-                                default_dependencies=False, refuse_manual_start=True),
+    "local-fs-pre.target": dict(description="Preparation for Local File Systems", refuse_manual_start=True),
     "local-fs.target": dict(description="Local File Systems", default_dependencies=False,
-                            conflicts=[SHUTDOWN_TARGET], after=["local-fs-pre.target"],
-                            before=[SHUTDOWN_TARGET]),
-    "remote-fs-pre.target": dict(description="Preparation for Remote File Systems",
-                                 refuse_manual_start=True),
-    "remote-fs.target": dict(description="Remote File Systems", after=["remote-fs-pre.target"]),
+                            after=["local-fs-pre.target"], conflicts=[SHUTDOWN_TARGET]),
+    "remote-fs-pre.target": dict(description="Preparation for Remote File Systems", refuse_manual_start=True),
+    "remote-fs.target": dict(description="Remote File Systems", after=["remote-fs-pre.target"],
+                             default_dependencies=False, conflicts=[SHUTDOWN_TARGET]),
     "network-pre.target": dict(description="Preparation for Network", refuse_manual_start=True),
-    "network.target": dict(description="Network", after=["network-pre.target"],
-                           refuse_manual_start=True),
-    # reached immediately when no *-wait-online.service orders itself before it (spec §2.1)
-    "network-online.target": dict(description="Network is Online", requires=["network.target"],
-                                  after=["network.target"]),
+    "network.target": dict(description="Network", after=["network-pre.target"], refuse_manual_start=True),
+    # reached as soon as it is pulled in when no *-wait-online.service orders itself before it
+    # (spec §2.1): nothing but network.target is ordered before it
+    "network-online.target": dict(description="Network is Online", after=["network.target"]),
     "nss-lookup.target": dict(description="Host and Network Name Lookups", refuse_manual_start=True),
-    "nss-user-lookup.target": dict(description="User and Group Name Lookups",
-                                   refuse_manual_start=True),
+    "nss-user-lookup.target": dict(description="User and Group Name Lookups", refuse_manual_start=True),
     "time-set.target": dict(description="System Time Set", refuse_manual_start=True),
-    "time-sync.target": dict(description="System Time Synchronized", wants=["time-set.target"],
-                             after=["time-set.target"], refuse_manual_start=True),
+    "time-sync.target": dict(description="System Time Synchronized", refuse_manual_start=True,
+                             after=["time-set.target"], wants=["time-set.target"]),
     "shutdown.target": dict(description="System Shutdown", default_dependencies=False,
                             refuse_manual_start=True),
-    "exit.target": dict(description="Exit the Container", default_dependencies=False,
-                        allow_isolate=True),
-    "poweroff.target": dict(description="System Power Off", default_dependencies=False,
-                            allow_isolate=True),
-    "reboot.target": dict(description="System Reboot", default_dependencies=False,
+    "exit.target": dict(description="Exit the Container", default_dependencies=False, allow_isolate=True,
+                        job_timeout_usec=_30MIN, job_timeout_action=EmergencyAction.EXIT_FORCE),
+    "poweroff.target": dict(description="System Power Off", default_dependencies=False, allow_isolate=True,
+                            job_timeout_usec=_30MIN, job_timeout_action=EmergencyAction.POWEROFF_FORCE),
+    "reboot.target": dict(description="System Reboot", default_dependencies=False, allow_isolate=True,
+                          job_timeout_usec=_30MIN, job_timeout_action=EmergencyAction.REBOOT_FORCE),
+    "halt.target": dict(description="System Halt", default_dependencies=False, allow_isolate=True,
+                        job_timeout_usec=_30MIN, job_timeout_action=EmergencyAction.HALT_FORCE),
+    "emergency.target": dict(description="Emergency Mode", allow_isolate=True),
+    "rescue.target": dict(description="Rescue Mode", requires=[SYSINIT_TARGET], after=[SYSINIT_TARGET],
                           allow_isolate=True),
-    "halt.target": dict(description="System Halt", default_dependencies=False, allow_isolate=True),
-    "emergency.target": dict(description="Emergency Mode", default_dependencies=False,
-                             allow_isolate=True),
-    "rescue.target": dict(description="Rescue Mode", requires=[SYSINIT_TARGET],
-                          after=[SYSINIT_TARGET], allow_isolate=True),
 }
 
 
@@ -241,8 +239,9 @@ def builtin_targets(*, user: bool = False) -> dict[str, Unit]:
     out: dict[str, Unit] = {}
     for name, spec in _BUILTIN.items():
         spec = dict(spec)
-        if user and name in (BASIC_TARGET,):
-            spec["requires"], spec["after"] = [], ["sockets.target", "paths.target", TIMERS_TARGET]
+        if user and name == BASIC_TARGET:  # units/user/basic.target
+            spec.update(requires=[], wants=["sockets.target", TIMERS_TARGET, "paths.target"],
+                        after=["sockets.target", "paths.target", TIMERS_TARGET], refuse_manual_start=True)
         u = _target(**spec)
         u.name = name
         out[name] = u
