@@ -240,3 +240,25 @@ def test_trigger_only_skip_and_assert_in_the_journal_and_status():
     show = next(s for s in steps if s["do"] == "show")["props"]
     assert show["cond-probe.service"]["ConditionResult"] == "no"
     assert show["assert-trigger.service"]["AssertResult"] == "no"
+
+
+def test_conditions_from_parsed_unit_files_reproduce_the_recorded_skip():
+    from sysvisor.core.condition import unit_conditions
+    from sysvisor.unitfile.loader import UnitLoader
+    units = UnitLoader([str(DATA / "requisite-condition" / "units")]).load_all()
+    conds, asserts = unit_conditions(units["cond.service"].unit)
+    facts, virt, _, _ = _recorded()
+    f = _oracle_facts(facts, virt)
+    r = check_start(conds, asserts, f)
+    steps = json.loads((DATA / "requisite-condition" / "result.json").read_text())["scenarios"][0]["steps"]
+    journal = [e.split("systemd[1]: ", 1)[1] for e in next(s for s in steps if s["do"] == "journal")["entries"]]
+    got = [f"cond.service: {m}" for _, m in r.logs]
+    assert [m for m in journal if m.startswith("cond.service: Condition") or "Not starting" in m] == got
+    assert skip_message("cond.service - Cond", r.conditions) in journal
+    status = next(s for s in steps if s["do"] == "status" and "cond.service" in s["stdout"])["stdout"].splitlines()
+    assert status_lines(r.conditions, status[3].split(" at ", 1)[1]) == status[3:5]
+    conds, asserts = unit_conditions(units["asserted.service"].unit)
+    r = check_start(conds, asserts, f)
+    assert r.job_result is JobResult.ASSERT
+    assert [f"asserted.service: {m}" for _, m in r.logs] == [
+        m for m in journal if m.startswith("asserted.service: Assert") or "asserts failed" in m]

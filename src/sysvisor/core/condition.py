@@ -137,6 +137,12 @@ class Evaluation:
         return None
 
 
+def unit_conditions(section) -> tuple[list[Condition], list[Condition]]:
+    """(conditions, asserts) of a `UnitSection`, in file order, as `check_start()` takes them."""
+    return ([Condition.from_config(c, "Condition") for c in section.conditions],
+            [Condition.from_config(c, "Assert") for c in section.asserts])
+
+
 # ---------------------------------------------------------------- single tests
 
 # systemd: condition.c parse_order() prefix[] (first match in this order wins)
