@@ -211,7 +211,7 @@ def test_stop_when_unneeded():
     assert stop_when_unneeded_check(g, "helper.service", states, {"user.service": True}) is None
     r = stop_when_unneeded_check(g, "helper.service", states, {})
     assert (r.unit, r.type, r.mode, r.message) == ("helper.service", JobType.STOP, JobMode.FAIL,
-                                                   "Unit not needed anymore. Stopping.")
+                                                   "Unit is not needed anymore.")
     assert "helper.service" in units_to_recheck(g, "user.service", A.INACTIVE)["stop-when-unneeded"]
 
 
@@ -219,7 +219,8 @@ def test_bound_by_inactive_and_upheld():
     g = graph(svc("a.service", binds_to=["b.service"], upholds=["u.service"]), svc("b.service"), svc("u.service"))
     states = {"a.service": A.ACTIVE, "b.service": A.INACTIVE}
     r = bound_by_inactive_check(g, "a.service", states, {})
-    assert r.type is JobType.STOP and r.message == "Unit a.service is bound to inactive unit b.service. Stopping, too."
+    assert (r.type, r.mode) == (JobType.STOP, JobMode.REPLACE)
+    assert r.message == "Unit is stopped because bound to inactive unit b.service."
     assert bound_by_inactive_check(g, "a.service", states, {"b.service": True}) is None  # b has a job
     assert "a.service" in units_to_recheck(g, "b.service", A.INACTIVE)["bound-by-inactive"]
     r = upheld_check(g, "u.service", states, {})
@@ -261,3 +262,36 @@ def test_builtin_targets_match_systemd_257_unit_files():
         if "JobTimeoutSec" in settings:
             assert u.job_timeout_usec == 30 * 60 * 1_000_000
             assert str(u.job_timeout_action) == settings["JobTimeoutAction"][0]
+
+
+# ---------------------------------------------------------------- oracle: retroactive checks
+
+def test_retroactive_checks_match_systemd_257():
+    import json
+    import pathlib
+
+    from sysvisor.core.deps import verify_bound_dependencies
+    from sysvisor.unitfile.loader import UnitLoader
+    d = pathlib.Path(__file__).parent.parent / "data" / "oracle" / "deps" / "retroactive"
+    steps = json.loads((d / "result.json").read_text())["scenarios"][0]["steps"]
+    msgs = [e.split("systemd[1]: ", 1)[1] for e in next(s for s in steps if s["do"] == "journal")["entries"]
+            if "systemd[1]: " in e]
+    g = build_graph(UnitLoader([str(d / "units")]).load_all())
+    # BindsTo+After a unit its condition skipped: the bound unit's start fails 'dependency'
+    notice = verify_bound_dependencies(g, "bound.service", {"skipped.service": A.INACTIVE})
+    assert f"bound.service: {notice}" in msgs
+    assert "bound.service: Job 64 bound.service/start finished, result=dependency" in msgs
+    assert verify_bound_dependencies(g, "bound.service", {"skipped.service": A.ACTIVE}) is None
+    # the last user of a StopWhenUnneeded= helper stopped
+    assert "helper.service" in units_to_recheck(g, "user.service", A.INACTIVE)["stop-when-unneeded"]
+    r = stop_when_unneeded_check(g, "helper.service", {"helper.service": A.ACTIVE}, {})
+    assert f"helper.service: {r.message}" in msgs
+    assert f"helper.service: Trying to enqueue job helper.service/{r.type}/{r.mode}" in msgs
+    # an upheld unit failed while its upholder is active
+    assert "upheld.service" in units_to_recheck(g, "upheld.service", A.FAILED)["upheld"]
+    r = upheld_check(g, "upheld.service", {"upholder.service": A.ACTIVE, "upheld.service": A.FAILED}, {})
+    assert f"upheld.service: {r.message}" in msgs
+    assert f"upheld.service: Trying to enqueue job upheld.service/{r.type}/{r.mode}" in msgs
+    final = [s for s in steps if s["do"] == "show"][-1]["props"]
+    assert final["helper.service"]["ActiveState"] == "inactive"
+    assert final["upheld.service"]["ActiveState"] == "active"

@@ -424,7 +424,9 @@ def _add_default_target_dependencies(g: DependencyGraph, name: str, u: Unit) -> 
 @dataclass(frozen=True)
 class JobRequest:
     """A job the Manager should enqueue (through a transaction) as a consequence of a
-    state change; `message` is the unit log line systemd prints, if any."""
+    state change; `message` is the unit's debug log line systemd prints, if any. systemd
+    rate-limits the three automatic checks below per unit (16 per 10 s,
+    manager_ratelimit_check_and_queue()); that limiter belongs to the Manager."""
 
     unit: str
     type: JobType
@@ -486,7 +488,7 @@ def stop_when_unneeded_check(g: DependencyGraph, name: str, state_of: Mapping[st
     for other in g.with_atom(name, Atom.PINS_STOP_WHEN_UNNEEDED):
         if has_job.get(other) or state_of.get(other, A.INACTIVE) not in _INACTIVE_OR_FAILED:
             return None
-    return JobRequest(name, JobType.STOP, JobMode.FAIL, "Unit not needed anymore. Stopping.")
+    return JobRequest(name, JobType.STOP, JobMode.FAIL, "Unit is not needed anymore.")
 
 
 def bound_by_inactive_check(g: DependencyGraph, name: str, state_of: Mapping[str, ActiveState],
@@ -499,8 +501,21 @@ def bound_by_inactive_check(g: DependencyGraph, name: str, state_of: Mapping[str
         if has_job.get(other):
             continue
         if state_of.get(other, A.INACTIVE) in _INACTIVE_OR_FAILED:
-            return JobRequest(name, JobType.STOP, JobMode.FAIL,
-                              f"Unit {name} is bound to inactive unit {other}. Stopping, too.")
+            return JobRequest(name, JobType.STOP, JobMode.REPLACE,
+                              f"Unit is stopped because bound to inactive unit {other}.")
+    return None
+
+
+def verify_bound_dependencies(g: DependencyGraph, name: str, state_of: Mapping[str, ActiveState]) -> str | None:
+    """Right before starting: a BindsTo= unit this one is also After= must be active, else the
+    start job fails with result `dependency` (this is how a condition-skipped BindsTo+After
+    unit takes its dependent down). Returns systemd's notice, or None if all is well.
+    # spec: dependencies-and-jobs.md §1 (BindsTo=)   # systemd: unit_start() → unit_verify_deps()"""
+    for other in g.with_atom(name, Atom.CANNOT_BE_ACTIVE_WITHOUT):
+        if not g.has_atom(name, Atom.AFTER, other):
+            continue
+        if state_of.get(g.canonical(other), A.INACTIVE) not in (A.ACTIVE, A.RELOADING):
+            return f"Bound to unit {other}, but unit isn't active."
     return None
 
 
@@ -513,5 +528,5 @@ def upheld_check(g: DependencyGraph, name: str, state_of: Mapping[str, ActiveSta
     for other in g.with_atom(name, Atom.START_STEADILY):
         if state_of.get(other, A.INACTIVE) in (A.ACTIVE, A.RELOADING):
             return JobRequest(name, JobType.START, JobMode.FAIL,
-                              f"Unit {name} is upheld by active unit {other}, starting.")
+                              f"Unit is started because upheld by active unit {other}.")
     return None
