@@ -477,16 +477,20 @@ def units_to_recheck(g: DependencyGraph, name: str, new: ActiveState) -> dict[st
 
 
 def stop_when_unneeded_check(g: DependencyGraph, name: str, state_of: Mapping[str, ActiveState],
-                             has_job: Mapping[str, bool]) -> JobRequest | None:
-    """StopWhenUnneeded=yes and nothing active (or with a job) pins the unit: stop it.
-    # systemd: unit_is_unneeded(), manager_dispatch_stop_when_unneeded_queue()"""
+                             has_job: Mapping[str, bool], will_restart: Mapping[str, bool] | None = None
+                             ) -> JobRequest | None:
+    """StopWhenUnneeded=yes, active, and nothing pins it (no active, transitioning, queued or
+    about-to-restart unit that Wants/Requires/BindsTo/Requisite/Upholds it): stop it.
+    `will_restart`: units in auto-restart. # systemd: unit_is_unneeded()"""
     u = g.unit(name)
     if u is None or not u.unit.stop_when_unneeded or has_job.get(name):
         return None
-    if state_of.get(name, A.INACTIVE) not in _ACTIVE_OR_ACTIVATING:
-        return None
+    if state_of.get(name, A.INACTIVE) is not A.ACTIVE:
+        return None  # not while transitioning
     for other in g.with_atom(name, Atom.PINS_STOP_WHEN_UNNEEDED):
         if has_job.get(other) or state_of.get(other, A.INACTIVE) not in _INACTIVE_OR_FAILED:
+            return None
+        if (will_restart or {}).get(other):
             return None
     return JobRequest(name, JobType.STOP, JobMode.FAIL, "Unit is not needed anymore.")
 
@@ -495,7 +499,7 @@ def bound_by_inactive_check(g: DependencyGraph, name: str, state_of: Mapping[str
                             has_job: Mapping[str, bool]) -> JobRequest | None:
     """An active unit BindsTo= a unit that is inactive without a job: stop it.
     # systemd: unit_is_bound_by_inactive(), manager_dispatch_stop_when_bound_queue()"""
-    if has_job.get(name) or state_of.get(name, A.INACTIVE) not in _ACTIVE_OR_ACTIVATING:
+    if has_job.get(name) or state_of.get(name, A.INACTIVE) not in (A.ACTIVE, A.RELOADING):
         return None
     for other in g.with_atom(name, Atom.CANNOT_BE_ACTIVE_WITHOUT):
         if has_job.get(other):
@@ -520,10 +524,13 @@ def verify_bound_dependencies(g: DependencyGraph, name: str, state_of: Mapping[s
 
 
 def upheld_check(g: DependencyGraph, name: str, state_of: Mapping[str, ActiveState],
-                 has_job: Mapping[str, bool]) -> JobRequest | None:
-    """An inactive unit without a job that an active unit Upholds=: start it.
-    # systemd: unit_is_upheld_by_active(), manager_dispatch_start_when_upheld_queue()"""
+                 has_job: Mapping[str, bool], will_restart: Mapping[str, bool] | None = None
+                 ) -> JobRequest | None:
+    """An inactive unit without a job (and not about to restart) that an active unit Upholds=:
+    start it. # systemd: unit_is_upheld_by_active(), manager_dispatch_start_when_upheld_queue()"""
     if has_job.get(name) or state_of.get(name, A.INACTIVE) not in _INACTIVE_OR_FAILED:
+        return None
+    if (will_restart or {}).get(name):
         return None
     for other in g.with_atom(name, Atom.START_STEADILY):
         if state_of.get(other, A.INACTIVE) in (A.ACTIVE, A.RELOADING):
