@@ -159,3 +159,45 @@ def test_real_process_survives_restore(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def test_adopted_non_child_exit_is_seen_through_its_pidfd():
+    import select
+    import signal
+
+    # a process that is not our child: the shell that started it has exited
+    sh = subprocess.run(["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True)
+    pid = int(sh.stdout)
+    ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = persist.process_start_time(pid)
+        assert persist.proc_stat(pid).ppid != os.getpid()
+        watch = persist.AdoptedProcesses(
+            {pid: "foo.service", ours.pid: "bar.service", 2 ** 22 + 9: "gone.service"},
+            {pid: start, ours.pid: persist.process_start_time(ours.pid)}, own_pid=os.getpid())
+        assert watch.pids() == {pid: "foo.service"}  # our child and the vanished pid are not watched
+        [fd] = watch.fds()
+        assert select.select([fd], [], [], 0)[0] == []
+        assert watch.send_signal(pid, signal.SIGTERM)
+        assert select.select([fd], [], [], 10)[0] == [fd]
+        assert watch.exited(fd) == (pid, "foo.service")
+        assert watch.fds() == [] and not watch.send_signal(pid, signal.SIGTERM)
+        watch.close()
+    finally:
+        ours.kill()
+        ours.wait()
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_adopted_processes_skip_reused_pids():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = persist.process_start_time(child.pid)
+        watch = persist.AdoptedProcesses({child.pid: "foo.service"}, {child.pid: start + 5})
+        assert watch.fds() == []
+    finally:
+        child.kill()
+        child.wait()

@@ -448,6 +448,12 @@ def _continue(manager, names, now: int, alive: Callable[[int], bool]) -> list[Ac
     return out
 
 
+def tracked_pids(manager) -> dict[int, str]:
+    """pid → unit for every process the engine routes events of (the shell's exit routing
+    must be rebuilt from this after a restore)."""
+    return {pid: svc.name for pid, svc in sorted(manager._pid_owner.items())}
+
+
 def awaiting_exec(manager) -> list[int]:
     """Main pids of Type=exec units still in `start`, waiting for `ExecSucceeded`.
 

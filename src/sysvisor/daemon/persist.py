@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from dataclasses import dataclass
 from typing import Callable
 
@@ -268,3 +269,60 @@ class StateFile:
         """After a clean shutdown nothing is left to continue."""
         _unlink(self.path)
         self._last = None
+
+
+class AdoptedProcesses:
+    """pidfd watches for restored processes that are not our children.
+
+    After the manager itself died, its services were re-parented (to the nearest subreaper
+    or init): the new manager's waitid() never reports them. Their exit is still visible:
+    a pidfd polls readable once the process has exited (pidfd_open(2)), but the status is
+    not. The shell registers `fds()` in its selector and, when one is readable, calls
+    `exited(fd)` and feeds `ProcessExited(pid, ExitCode.EXITED, 0)` — the same "exit status
+    unknown, treated as success" rule as `core.snapshot.import_all()` — after logging
+    "Process PID exited while not our child; its exit status is unknown."
+    """
+
+    def __init__(self, pids: dict[int, str], start_times: dict[int, int | None], *,
+                 own_pid: int | None = None) -> None:
+        self._by_fd: dict[int, tuple[int, str]] = {}
+        for pid, unit in sorted(pids.items()):
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:
+                continue  # already gone: the restore handled it as vanished
+            # checked after opening: the pidfd now pins whichever process has the pid
+            st = proc_stat(pid)
+            if st is None or st.start_time != start_times.get(pid) or st.ppid == own_pid:
+                os.close(fd)  # reused pid, or our own child (waitid reports it)
+                continue
+            self._by_fd[fd] = (pid, unit)
+
+    def fds(self) -> list[int]:
+        return sorted(self._by_fd)
+
+    def pids(self) -> dict[int, str]:
+        return {pid: unit for pid, unit in self._by_fd.values()}
+
+    def exited(self, fd: int) -> tuple[int, str] | None:
+        """The watched process behind readable `fd` exited: stop watching, return (pid, unit)."""
+        entry = self._by_fd.pop(fd, None)
+        if entry is not None:
+            os.close(fd)
+        return entry
+
+    def send_signal(self, pid: int, sig: int) -> bool:
+        """Signal an adopted process through its pidfd (no pid-reuse race); False if not ours."""
+        for fd, (p, _) in self._by_fd.items():
+            if p == pid:
+                try:
+                    signal.pidfd_send_signal(fd, sig)
+                except ProcessLookupError:
+                    return False
+                return True
+        return False
+
+    def close(self) -> None:
+        for fd in self._by_fd:
+            os.close(fd)
+        self._by_fd.clear()

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from sysvisor.core.actions import Action
-from sysvisor.core.snapshot import SnapshotError, export_all, import_all
+from sysvisor.core.snapshot import SnapshotError, export_all, import_all, tracked_pids
 from sysvisor.daemon.persist import Logger, alive_checker, encode, kernel_boot_id, write_atomically
 
 REEXEC_OPTION = "--deserialize"
@@ -135,14 +135,17 @@ def restore_after_reexec(manager, path: str, now: int, log: Logger) -> Restored 
             log(f"Reexec: kept fd {name}={fd} is gone ({e.strerror}).")
             continue
         fds[name] = fd
-    start_times = {int(pid): t for pid, t in record["processes"].items()}
+    try:
+        start_times = {int(pid): (None if t is None else int(t)) for pid, t in record["processes"].items()}
+    except (TypeError, ValueError):
+        log(f"Ignoring reexec state {path}: malformed process table.")
+        return Restored([], fds, record["extra"], {})
     try:
         actions = import_all(manager, record["snapshot"], now, alive_checker(start_times, own_pid=os.getpid()))
     except SnapshotError as e:
         log(f"Ignoring reexec state {path}: {e}.")
         return Restored([], fds, record["extra"], {})
-    pids = {pid: svc.name for pid, svc in manager._pid_owner.items()}
-    return Restored(actions, fds, record["extra"], pids)
+    return Restored(actions, fds, record["extra"], tracked_pids(manager))
 
 
 def _check(record) -> str | None:
