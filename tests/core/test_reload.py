@@ -14,6 +14,7 @@ from sysvisor.core.manager import UnitNotFoundError
 from sysvisor.core.reload import collect_garbage, reload_units
 from sysvisor.core.exit_status import SIGTERM
 from sysvisor.core.types import LoadState, RestartPolicy, ServiceType
+from sysvisor.core.units import Unit
 from sysvisor.testing.clock import sec
 from sysvisor.testing.executor import Behaviour
 from sysvisor.testing.simulate import Simulation
@@ -27,7 +28,6 @@ def reloaded(sim: Simulation, **changes) -> dict:
     {name: Unit} replaces/adds, {name: None} removes."""
     units = copy.deepcopy(sim.manager.units)
     for name, unit in changes.items():
-        name = name.replace("_", "-") + ".service" if not name.endswith(".service") else name
         if unit is None:
             units.pop(name)
         else:
@@ -127,15 +127,10 @@ def test_removed_failed_unit_stays_until_reset_failed():
 def test_masked_running_unit_keeps_running_with_its_new_load_state():
     sim = Simulation([service("foo.service")], {})
     sim.start("foo.service")
-    masked = dataclass_masked("foo.service")
+    masked = Unit(name="foo.service", load_state=LoadState.MASKED)
     reload_units(sim.manager, reloaded(sim, **{"foo.service": masked}))
     p = sim.props("foo.service")
     assert (p["LoadState"], p["SubState"]) == ("masked", "running")
-
-
-def dataclass_masked(name):
-    from sysvisor.core.units import Unit
-    return Unit(name=name, load_state=LoadState.MASKED)
 
 
 @pytest.mark.parametrize("new_burst, expected_num", [(5, 3), (6, 0)])
