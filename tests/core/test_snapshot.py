@@ -56,10 +56,15 @@ _behaviours = st.sampled_from([
     Behaviour.ready(after=msec(200)),
     Behaviour.exits(2),
     Behaviour.fails_to_spawn(),
+    Behaviour.forking(Behaviour.hangs(), after=msec(100)),
+    Behaviour.hangs(notify=((msec(100), (("READY", "1"), ("STATUS", "up"))),
+                            (msec(900), (("WATCHDOG", "1"),)))),
 ])
 
 _unit = st.fixed_dictionaries({
-    "type": st.sampled_from([ServiceType.SIMPLE, ServiceType.ONESHOT, ServiceType.NOTIFY, ServiceType.EXEC]),
+    "type": st.sampled_from([ServiceType.SIMPLE, ServiceType.ONESHOT, ServiceType.NOTIFY, ServiceType.EXEC,
+                             ServiceType.FORKING]),
+    "reload": st.booleans(),
     "restart": st.sampled_from([RestartPolicy.NO, RestartPolicy.ON_FAILURE, RestartPolicy.ALWAYS]),
     "restart_usec": st.sampled_from([msec(100), sec(1), sec(3)]),
     "pre": st.booleans(),
@@ -71,7 +76,7 @@ _unit = st.fixed_dictionaries({
 })
 
 _op = st.one_of(
-    st.tuples(st.sampled_from(["start", "stop", "restart", "reset_failed", "kill"]), st.integers(0, 2)),
+    st.tuples(st.sampled_from(["start", "stop", "restart", "reload", "reset_failed", "kill"]), st.integers(0, 2)),
     st.tuples(st.just("wait"), st.integers(1, 4_000_000)),
 )
 
@@ -84,6 +89,7 @@ def _build(specs):
         if s["type"] is ServiceType.ONESHOT and s["restart"] is RestartPolicy.ALWAYS:
             kw["restart"] = RestartPolicy.ON_FAILURE  # trap 7: refused at load
         for key, flag, line in (("exec_start_pre", "pre", "/bin/pre"), ("exec_start_post", "post", "/bin/post"),
+                                ("exec_reload", "reload", "/bin/reload"),
                                 ("exec_stop", "stop", "/bin/stop"), ("exec_stop_post", "stop_post", "/bin/stoppost")):
             if s[flag]:
                 kw[key] = line
