@@ -105,6 +105,8 @@ def _history(specs, behaviours, ops) -> Simulation:
     for i, u in enumerate(units):
         script[u.name] = [behaviours[(i + k) % len(behaviours)] for k in range(3)]
     sim = Simulation(units, script)
+    for u in units:  # every unit runs at least once, so histories reach every state
+        sim.start(u.name)
     for kind, arg in ops:
         name = f"u{arg % n}.service"
         if kind == "wait":
