@@ -203,19 +203,36 @@ def load(path: str, log: Logger, *, boot_id: str | None = None) -> SavedState | 
     return SavedState(snapshot, saved, start_times)
 
 
-def restore(manager, path: str, now: int, log: Logger, *, own_pid: int | None = None,
-            boot_id: str | None = None) -> list[Action] | None:
+@dataclass
+class Recovered:
+    """The outcome of restoring a state file after the manager died."""
+
+    actions: list[Action]  # carry these out
+    start_times: dict[int, int | None]  # of the processes the file named
+
+
+def recover(manager, path: str, now: int, log: Logger, *, own_pid: int | None = None,
+            boot_id: str | None = None) -> Recovered | None:
     """Load `path` and restore it into the fresh `manager`. None when there was nothing
-    usable (the manager then starts from scratch); otherwise the engine's actions.
+    usable (the manager then starts from scratch). After a crash, then watch the restored
+    processes with `AdoptedProcesses(tracked_pids(manager), recovered.start_times)`.
     `own_pid`: set after daemon-reexec, when the units' processes are still our children."""
     saved = load(path, log, boot_id=boot_id)
     if saved is None:
         return None
     try:
-        return import_all(manager, saved.snapshot, now, alive_checker(saved.start_times, own_pid=own_pid))
+        actions = import_all(manager, saved.snapshot, now, alive_checker(saved.start_times, own_pid=own_pid))
     except SnapshotError as e:
         log(f"Ignoring saved manager state {path}: {e}.")
         return None
+    return Recovered(actions, saved.start_times)
+
+
+def restore(manager, path: str, now: int, log: Logger, *, own_pid: int | None = None,
+            boot_id: str | None = None) -> list[Action] | None:
+    """`recover()` when only the actions matter."""
+    recovered = recover(manager, path, now, log, own_pid=own_pid, boot_id=boot_id)
+    return None if recovered is None else recovered.actions
 
 
 class StateFile:
