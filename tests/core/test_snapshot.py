@@ -309,3 +309,25 @@ def test_export_unit_is_json_safe_and_names_systemd_properties():
     d = export_unit(sim.manager, "foo.service")
     assert json.loads(json.dumps(d)) == d
     assert (d["ActiveState"], d["SubState"], d["MainPID"]) == ("active", "running", 1000)
+
+
+def test_carry_out_answers_each_spawn_before_the_next_vanished_exit():
+    # two units whose main processes vanished; each exit makes the engine spawn ExecStopPost=
+    units = [service(n, exec_stop_post="/bin/post") for n in ("a.service", "b.service")]
+    sim = Simulation(units, {})
+    sim.start("a.service")
+    sim.start("b.service")
+    fresh = Manager(copy.deepcopy(sim.manager.units))
+    batches: list[list] = []
+
+    def carry_out(actions):
+        batches.append([type(a).__name__ for a in actions])
+        for a in actions:  # the shell answers a Spawn at once
+            if type(a).__name__ == "Spawn":
+                batches[-1].append(fresh._spawn_owner.get(a.spawn_id) is not None)
+                fresh.handle(ev.Spawned(a.spawn_id, 5000 + a.spawn_id), 0)
+
+    assert import_all(fresh, export_all(sim.manager), 0, lambda pid: False, carry_out=carry_out) == []
+    spawns = [b for b in batches if "Spawn" in b]
+    assert len(spawns) == 2  # one batch per vanished exit, each answered before the next
+    assert [fresh.runtime_properties(n)["SubState"] for n in ("a.service", "b.service")] == ["stop-post"] * 2

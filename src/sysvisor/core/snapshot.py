@@ -353,13 +353,19 @@ def _apply_unit(svc: Service, values: dict) -> None:
         setattr(svc, key, value)
 
 
-def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool]) -> list[Action]:
+def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], *,
+               carry_out: Callable[[list[Action]], None] | None = None) -> list[Action]:
     """Restore `snapshot` into a freshly constructed `manager` at monotonic time `now`.
 
     `alive(pid)` says whether a recorded process still runs (and is the same process).
     Returns the actions to carry out (logs, re-requested PID files, and whatever the
     engine does for processes that vanished meanwhile). Raises SnapshotError, before
     changing anything, when the snapshot is unusable.
+
+    `carry_out`: the shell's executor. When given, every batch of actions goes to it in
+    order as soon as it exists (and the function returns []), so the shell answers each
+    `Spawn` before the next vanished process's exit reaches the engine, as the event
+    contract requires. Without it the engine sees those exits back to back.
     # spec: issue 5; module docstring for the per-state rules
     """
     if not isinstance(snapshot, dict) or snapshot.get("version") != SNAPSHOT_VERSION:
@@ -419,13 +425,12 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool]) 
         for pid in svc.pids():  # never lose the route of a tracked process
             manager._pid_owner.setdefault(pid, svc)
 
-    out.extend(_continue(manager, decoded, now, alive))
-    return out
+    return _continue(manager, decoded, now, alive, out, carry_out)
 
 
-def _continue(manager, names, now: int, alive: Callable[[int], bool]) -> list[Action]:
+def _continue(manager, names, now: int, alive: Callable[[int], bool], out: list[Action],
+              carry_out: Callable[[list[Action]], None] | None) -> list[Action]:
     """Reconcile restored units with the processes that actually exist now."""
-    out: list[Action] = []
     vanished: list[tuple[Service, int, str]] = []
     for name in sorted(names):
         svc: Service = manager.services[name]
@@ -444,7 +449,13 @@ def _continue(manager, names, now: int, alive: Callable[[int], bool]) -> list[Ac
         out.append(Log(f"{svc.name}: {kind} process {pid} vanished while the manager was not running; "
                        f"exit status unknown, treating it as exited successfully.",
                        svc.name, Priority.NOTICE, svc.invocation_id or None))
+        if carry_out is not None:
+            carry_out(out)
+            out = []
         out.extend(manager.handle(ev.ProcessExited(pid, ExitCode.EXITED, 0), now))
+    if carry_out is not None:
+        carry_out(out)
+        return []
     return out
 
 

@@ -212,16 +212,19 @@ class Recovered:
 
 
 def recover(manager, path: str, now: int, log: Logger, *, own_pid: int | None = None,
-            boot_id: str | None = None) -> Recovered | None:
+            boot_id: str | None = None,
+            carry_out: Callable[[list[Action]], None] | None = None) -> Recovered | None:
     """Load `path` and restore it into the fresh `manager`. None when there was nothing
     usable (the manager then starts from scratch). After a crash, then watch the restored
     processes with `AdoptedProcesses(tracked_pids(manager), recovered.start_times)`.
-    `own_pid`: set after daemon-reexec, when the units' processes are still our children."""
+    `own_pid`: set after daemon-reexec, when the units' processes are still our children.
+    `carry_out`: as for `import_all()` (the shell passes its executor)."""
     saved = load(path, log, boot_id=boot_id)
     if saved is None:
         return None
     try:
-        actions = import_all(manager, saved.snapshot, now, alive_checker(saved.start_times, own_pid=own_pid))
+        actions = import_all(manager, saved.snapshot, now, alive_checker(saved.start_times, own_pid=own_pid),
+                             carry_out=carry_out)
     except SnapshotError as e:
         log(f"Ignoring saved manager state {path}: {e}.")
         return None

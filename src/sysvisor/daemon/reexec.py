@@ -29,7 +29,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 from sysvisor.core.actions import Action
 from sysvisor.core.snapshot import SnapshotError, export_all, import_all, tracked_pids
@@ -109,12 +109,13 @@ def reexec(argv: list[str], fds: dict[str, int] | None = None) -> NoReturn:
         raise
 
 
-def restore_after_reexec(manager, path: str, now: int, log: Logger) -> Restored | None:
+def restore_after_reexec(manager, path: str, now: int, log: Logger, *,
+                         carry_out: Callable[[list[Action]], None] | None = None) -> Restored | None:
     """In the new image: restore the engine from `path` into the fresh `manager`, take the
     kept fds back (close-on-exec again, so units do not inherit them), and delete the file.
     None (with a log line) if the file is unusable; the manager then starts from scratch.
     Children that exited during the exec are still zombies: reap as usual afterwards and
-    route their pids with `Restored.pids`."""
+    route their pids with `Restored.pids`. `carry_out`: as for `core.snapshot.import_all()`."""
     try:
         with open(path, "rb") as f:
             record = json.loads(f.read())
@@ -141,7 +142,8 @@ def restore_after_reexec(manager, path: str, now: int, log: Logger) -> Restored 
         log(f"Ignoring reexec state {path}: malformed process table.")
         return Restored([], fds, record["extra"], {})
     try:
-        actions = import_all(manager, record["snapshot"], now, alive_checker(start_times, own_pid=os.getpid()))
+        actions = import_all(manager, record["snapshot"], now, alive_checker(start_times, own_pid=os.getpid()),
+                             carry_out=carry_out)
     except SnapshotError as e:
         log(f"Ignoring reexec state {path}: {e}.")
         return Restored([], fds, record["extra"], {})
