@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,7 @@ SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
 # on a pipe whose write end only the manager holds, kept across the exec. Image 2 restores
 # the engine, closes the pipe (b's child then exits 3) and reaps both.
 SCRIPT = textwrap.dedent(r"""
-    import json, os, sys, time
+    import json, os, signal, sys, time
     from sysvisor.core import events as ev
     from sysvisor.core.actions import Spawn
     from sysvisor.core.manager import Manager
@@ -63,6 +64,11 @@ SCRIPT = textwrap.dedent(r"""
                                      extra={"note": "from image 1"})
         reexec.reexec(argv, {"hold": w})
     else:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the mask reexec() left us
+        os.kill(os.getpid(), signal.SIGTERM)  # as if sent during the exec: stays pending
+        got = []
+        signal.signal(signal.SIGTERM, lambda *a: got.append("SIGTERM"))
+        reexec.release_signals()
         m = Manager(units())
         logs = []
         restored = reexec.restore_after_reexec(m, path, monotonic_usec(), logs.append)
@@ -82,7 +88,8 @@ SCRIPT = textwrap.dedent(r"""
         with open(out + ".after", "w") as f:
             json.dump({"pid": os.getpid(), "logs": logs, "extra": restored.extra, "running_after_restore": running,
                        "routes": sorted(restored.pids.items()), "exited": exited, "props": props,
-                       "state_file_left": os.path.exists(path), "hold_inheritable": inheritable}, f)
+                       "state_file_left": os.path.exists(path), "hold_inheritable": inheritable,
+                       "held": sorted(int(x) for x in held), "delivered": got}, f)
 """)
 
 
@@ -108,6 +115,10 @@ def test_child_exit_statuses_arrive_after_the_exec(tmp_path):
     }
     assert not after["state_file_left"]
     assert after["hold_inheritable"] is False  # close-on-exec again: units do not inherit it
+    # the manager's signals stay blocked across the exec: a SIGTERM sent before the new
+    # image has its handler neither kills it nor gets lost
+    assert {int(s) for s in reexec.HELD_SIGNALS} <= set(after["held"])
+    assert after["delivered"] == ["SIGTERM"]
 
 
 def test_take_reexec_option():

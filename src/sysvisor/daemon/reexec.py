@@ -15,7 +15,9 @@ The coordinator's daemon/main.py uses it as:
     reexec(argv)                      # returns only if execv failed: keep running
     # new image, `sysvisor up ... --deserialize PATH`:
     path, argv = take_reexec_option(sys.argv[1:])
-    restored = restore_after_reexec(manager, path, monotonic_usec(), log)
+    restored = restore_after_reexec(manager, path, monotonic_usec(), log, carry_out=...)
+    # ... install the signal handlers (SignalPipe), then:
+    release_signals()
     # adopt restored.fds, route restored.pids, carry out restored.actions,
     # feed ExecSucceeded for snapshot.awaiting_exec(), then reap() as usual.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, NoReturn
@@ -36,6 +39,8 @@ from sysvisor.core.snapshot import SnapshotError, export_all, import_all, tracke
 from sysvisor.daemon.persist import Logger, alive_checker, encode, kernel_boot_id, write_atomically
 
 REEXEC_OPTION = "--deserialize"
+# the manager's handled signals (daemon/signals.py HANDLED), held across the exec
+HELD_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 FORMAT = "sysvisor-reexec"
 VERSION = 1
 
@@ -90,23 +95,37 @@ def prepare_reexec(manager, path: str, fds: dict[str, int], command: list[str], 
     return [command[0], *rest, REEXEC_OPTION, path]
 
 
-def reexec(argv: list[str], fds: dict[str, int] | None = None) -> NoReturn:
+def reexec(argv: list[str], fds: dict[str, int] | None = None,
+           block: tuple[int, ...] = HELD_SIGNALS) -> NoReturn:
     """execv into `argv`. Only returns (by raising OSError) if execv failed; the fds are
-    then made close-on-exec again so the old image can simply carry on."""
+    then made close-on-exec again and the signals unblocked, so the old image carries on.
+
+    `block` stay blocked across execve (the mask is inherited, pending signals stay
+    pending): a SIGTERM/SIGCHLD arriving while the new image has no handler yet is
+    delivered once it calls `release_signals()` after installing its handlers, instead of
+    killing it (SIGTERM's default action) or being lost. # systemd: do_reexecute() blocks
+    signals the same way."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, block)
     try:
         os.execv(argv[0], argv)
     except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         for fd in (fds or {}).values():
             try:
                 os.set_inheritable(fd, False)
             except OSError:
                 pass
         raise
+
+
+def release_signals(block: tuple[int, ...] = HELD_SIGNALS) -> None:
+    """In the new image, once its signal handlers are installed: deliver what was held."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, block)
 
 
 def restore_after_reexec(manager, path: str, now: int, log: Logger, *,
