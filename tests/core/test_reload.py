@@ -7,11 +7,14 @@ import json
 import pathlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sysvisor.core import events as ev
 from sysvisor.core.actions import Log, Spawn
 from sysvisor.core.manager import UnitNotFoundError
 from sysvisor.core.reload import collect_garbage, reload_units
+from sysvisor.core.snapshot import export_all
 from sysvisor.core.exit_status import SIGTERM
 from sysvisor.core.types import LoadState, RestartPolicy, ServiceType
 from sysvisor.core.units import Unit
@@ -19,6 +22,7 @@ from sysvisor.testing.clock import sec
 from sysvisor.testing.executor import Behaviour
 from sysvisor.testing.simulate import Simulation
 from tests.core.helpers import service
+from tests.core.test_snapshot import _behaviours, _history, _op, _unit
 
 ORACLE = pathlib.Path(__file__).parents[1] / "data" / "oracle" / "reload"
 
@@ -180,3 +184,26 @@ def test_on_failure_added_by_reload_triggers():
     assert len(sim.spawns("rec.service")) == 1
     spawn = [a for _, a in sim.trace if isinstance(a, Spawn) and a.unit == "rec.service"][0]
     assert spawn.environment["MONITOR_UNIT"] == "foo.service"
+
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_unit, min_size=1, max_size=3), st.lists(_behaviours, min_size=1, max_size=4),
+       st.lists(_op, max_size=20), st.lists(_op, max_size=10))
+def test_reload_of_unchanged_files_changes_nothing(specs, behaviours, ops, later):
+    """daemon-reload with the same unit files is invisible, now and afterwards."""
+    sim = _history(specs, behaviours, ops)
+    twin = _history(specs, behaviours, ops)
+    assert reload_units(sim.manager, copy.deepcopy(sim.manager.units)) == []
+    assert export_all(sim.manager) == export_all(twin.manager)
+    for s in (sim, twin):
+        for kind, arg in later:
+            name = f"u{arg % len(specs)}.service"
+            if kind == "wait":
+                s.run_for(arg)
+            elif kind == "kill":
+                s.kill(name, SIGTERM)
+            else:
+                getattr(s, kind)(name)
+        s.run_for(sec(30))
+    assert export_all(sim.manager) == export_all(twin.manager)
