@@ -70,15 +70,37 @@ def test_new_restart_sec_applies_to_the_next_automatic_restart():
     assert [t for t, _ in sim.spawns("foo.service")] == [0, sec(25)]
 
 
-def test_armed_restart_deadline_is_kept():
+def test_pending_restart_is_rearmed_with_the_new_restart_sec():
+    # systemd: service_coldplug_timeout() AUTO_RESTART → InactiveEnter + service_restart_usec_next()
     foo = service("foo.service", restart=RestartPolicy.ALWAYS, restart_usec=sec(10))
-    sim = Simulation([foo], {"foo.service": [Behaviour.exits(0), Behaviour.hangs()]})
+    sim = Simulation([foo], {"foo.service": [Behaviour.exits(0, after=sec(2)), Behaviour.hangs()]})
     sim.start("foo.service")
-    sim.run_until(sec(1))
+    sim.run_until(sec(3))
     assert sim.props("foo.service")["SubState"] == "auto-restart"
+    assert sim.manager.next_deadline() == sec(12)
     reload_units(sim.manager, reloaded(sim, **{"foo.service": service(
-        "foo.service", restart=RestartPolicy.ALWAYS, restart_usec=sec(1))}))
-    assert sim.manager.next_deadline() == sec(10)
+        "foo.service", restart=RestartPolicy.ALWAYS, restart_usec=sec(4))}))
+    assert sim.manager.next_deadline() == sec(6)
+    sim.run_until(sec(20))
+    assert [t for t, _ in sim.spawns("foo.service")] == [0, sec(6)]
+
+
+def test_stop_timeout_and_watchdog_are_rearmed_from_the_new_config():
+    foo = service("foo.service", type=ServiceType.NOTIFY, watchdog_usec=sec(30), timeout_stop_usec=sec(90))
+    sim = Simulation([foo], {"foo.service": Behaviour.ready(after=sec(1), ignore=frozenset({SIGTERM}))})
+    sim.start("foo.service")
+    sim.run_until(sec(2))
+    svc = sim.manager.services["foo.service"]
+    assert svc.watchdog_deadline == sec(31)
+    reload_units(sim.manager, reloaded(sim, **{"foo.service": service(
+        "foo.service", type=ServiceType.NOTIFY, watchdog_usec=sec(10), timeout_stop_usec=sec(5))}))
+    assert svc.watchdog_deadline == sec(11)  # last ping (READY at 1 s) + new WatchdogSec=
+    sim.stop("foo.service")
+    sim.run_until(sec(4))
+    assert sim.props("foo.service")["SubState"] == "stop-sigterm"
+    reload_units(sim.manager, reloaded(sim, **{"foo.service": service(
+        "foo.service", type=ServiceType.NOTIFY, watchdog_usec=sec(10), timeout_stop_usec=sec(1))}))
+    assert svc.timer == sec(2) + sec(1)  # state change at 2 s + new TimeoutStopSec=
 
 
 def test_new_unit_is_added_inactive_and_can_start():
