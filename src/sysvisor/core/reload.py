@@ -5,8 +5,8 @@ deserialises the runtime into the new configs; the observations are in
 tests/data/oracle/reload/, systemd 257):
 
 * A unit that is still loaded gets its new config; its runtime stays: state, Result,
-  pids, NRestarts, timestamps, invocation ID, job, armed timers. New settings act from
-  the next step that reads them (the next spawn, restart, stop, start).
+  pids, NRestarts, timestamps, invocation ID, job. New settings act from the next step
+  that reads them (the next spawn, restart, stop, start) and on the armed timers (below).
 * A command that is running right now keeps running. If the unit file no longer has the
   same command at the same position, the rest of that command list is not resumed —
   # systemd: service_deserialize_exec_command() "Current command vanished from the unit
@@ -40,8 +40,8 @@ import dataclasses
 from sysvisor.core.actions import Action, Log
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.service import ExecRun, Service
-from sysvisor.core.snapshot import restore_start_limit
 from sysvisor.core.restart import restart_delay
+from sysvisor.core.snapshot import restore_start_limit
 from sysvisor.core.types import USEC_INFINITY, ActiveState, LoadState, Priority, ServiceState
 from sysvisor.core.units import Unit
 
