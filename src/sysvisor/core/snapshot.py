@@ -50,6 +50,7 @@ from sysvisor.core import events as ev
 from sysvisor.core.actions import Action, Log, ReadPidFile
 from sysvisor.core.job import Job
 from sysvisor.core.service import ExecRun, ExecStatus, Service
+from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.types import (
     ExitCode,
     JobMode,
@@ -60,13 +61,12 @@ from sysvisor.core.types import (
     ServiceState,
     ServiceType,
 )
-from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.units import ExecCommand
 
 SNAPSHOT_VERSION = 1
 S = ServiceState
 
-# States in which a main/control process is tracked (service.c _KEEP_MAIN/_KEEP_CONTROL).
+# the unit timestamps of unit_notify() (Service.ts)
 _TIMESTAMPS = (
     "StateChangeTimestampMonotonic",
     "InactiveExitTimestampMonotonic",
