@@ -20,10 +20,10 @@ from sysvisor.core.condition import (
     Facts,
     check_start,
     evaluate,
+    evaluate_one as condition_test,
     skip_message,
     status_lines,
     strverscmp_improved,
-    test as condition_test,
 )
 from sysvisor.core.types import JobResult, Priority
 

@@ -7,11 +7,14 @@ import json
 import pathlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sysvisor.core import events as ev
 from sysvisor.core.actions import Log, Spawn
 from sysvisor.core.manager import UnitNotFoundError
 from sysvisor.core.reload import collect_garbage, reload_units
+from sysvisor.core.snapshot import export_all
 from sysvisor.core.exit_status import SIGTERM
 from sysvisor.core.types import LoadState, RestartPolicy, ServiceType
 from sysvisor.core.units import Unit
@@ -19,6 +22,7 @@ from sysvisor.testing.clock import sec
 from sysvisor.testing.executor import Behaviour
 from sysvisor.testing.simulate import Simulation
 from tests.core.helpers import service
+from tests.core.test_snapshot import _behaviours, _history, _op, _unit
 
 ORACLE = pathlib.Path(__file__).parents[1] / "data" / "oracle" / "reload"
 
@@ -66,15 +70,37 @@ def test_new_restart_sec_applies_to_the_next_automatic_restart():
     assert [t for t, _ in sim.spawns("foo.service")] == [0, sec(25)]
 
 
-def test_armed_restart_deadline_is_kept():
+def test_pending_restart_is_rearmed_with_the_new_restart_sec():
+    # systemd: service_coldplug_timeout() AUTO_RESTART → InactiveEnter + service_restart_usec_next()
     foo = service("foo.service", restart=RestartPolicy.ALWAYS, restart_usec=sec(10))
-    sim = Simulation([foo], {"foo.service": [Behaviour.exits(0), Behaviour.hangs()]})
+    sim = Simulation([foo], {"foo.service": [Behaviour.exits(0, after=sec(2)), Behaviour.hangs()]})
     sim.start("foo.service")
-    sim.run_until(sec(1))
+    sim.run_until(sec(3))
     assert sim.props("foo.service")["SubState"] == "auto-restart"
+    assert sim.manager.next_deadline() == sec(12)
     reload_units(sim.manager, reloaded(sim, **{"foo.service": service(
-        "foo.service", restart=RestartPolicy.ALWAYS, restart_usec=sec(1))}))
-    assert sim.manager.next_deadline() == sec(10)
+        "foo.service", restart=RestartPolicy.ALWAYS, restart_usec=sec(4))}))
+    assert sim.manager.next_deadline() == sec(6)
+    sim.run_until(sec(20))
+    assert [t for t, _ in sim.spawns("foo.service")] == [0, sec(6)]
+
+
+def test_stop_timeout_and_watchdog_are_rearmed_from_the_new_config():
+    foo = service("foo.service", type=ServiceType.NOTIFY, watchdog_usec=sec(30), timeout_stop_usec=sec(90))
+    sim = Simulation([foo], {"foo.service": Behaviour.ready(after=sec(1), ignore=frozenset({SIGTERM}))})
+    sim.start("foo.service")
+    sim.run_until(sec(2))
+    svc = sim.manager.services["foo.service"]
+    assert svc.watchdog_deadline == sec(31)
+    reload_units(sim.manager, reloaded(sim, **{"foo.service": service(
+        "foo.service", type=ServiceType.NOTIFY, watchdog_usec=sec(10), timeout_stop_usec=sec(5))}))
+    assert svc.watchdog_deadline == sec(11)  # last ping (READY at 1 s) + new WatchdogSec=
+    sim.stop("foo.service")
+    sim.run_until(sec(4))
+    assert sim.props("foo.service")["SubState"] == "stop-sigterm"
+    reload_units(sim.manager, reloaded(sim, **{"foo.service": service(
+        "foo.service", type=ServiceType.NOTIFY, watchdog_usec=sec(10), timeout_stop_usec=sec(1))}))
+    assert svc.timer == sec(2) + sec(1)  # state change at 2 s + new TimeoutStopSec=
 
 
 def test_new_unit_is_added_inactive_and_can_start():
@@ -180,3 +206,26 @@ def test_on_failure_added_by_reload_triggers():
     assert len(sim.spawns("rec.service")) == 1
     spawn = [a for _, a in sim.trace if isinstance(a, Spawn) and a.unit == "rec.service"][0]
     assert spawn.environment["MONITOR_UNIT"] == "foo.service"
+
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_unit, min_size=1, max_size=3), st.lists(_behaviours, min_size=1, max_size=4),
+       st.lists(_op, max_size=20), st.lists(_op, max_size=10))
+def test_reload_of_unchanged_files_changes_nothing(specs, behaviours, ops, later):
+    """daemon-reload with the same unit files is invisible, now and afterwards."""
+    sim = _history(specs, behaviours, ops)
+    twin = _history(specs, behaviours, ops)
+    assert reload_units(sim.manager, copy.deepcopy(sim.manager.units)) == []
+    assert export_all(sim.manager) == export_all(twin.manager)
+    for s in (sim, twin):
+        for kind, arg in later:
+            name = f"u{arg % len(specs)}.service"
+            if kind == "wait":
+                s.run_for(arg)
+            elif kind == "kill":
+                s.kill(name, SIGTERM)
+            else:
+                getattr(s, kind)(name)
+        s.run_for(sec(30))
+    assert export_all(sim.manager) == export_all(twin.manager)

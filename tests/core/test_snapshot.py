@@ -274,9 +274,10 @@ def test_job_survives():
 
 
 def test_unit_gone_from_disk_is_dropped_with_a_warning():
-    foo = service("foo.service")
-    sim = Simulation([foo], {})
-    sim.start("foo.service")
+    foo = service("foo.service", exec_start_pre="/bin/pre")
+    sim = Simulation([foo], {("foo.service", "ExecStartPre"): Behaviour.exits(0, after=sec(1)),
+                             ("foo.service", "ExecStart"): Behaviour.hangs()})
+    sim.start("foo.service")  # its start job is still running: dropped with the unit
     fresh = Manager({})
     actions = import_all(fresh, export_all(sim.manager), 0, lambda pid: True)
     assert [a.message for a in actions] == [
@@ -289,7 +290,7 @@ def test_unit_gone_from_disk_is_dropped_with_a_warning():
     (lambda s: s["units"]["foo.service"].update(SubState="dancing"), "bad value"),
     (lambda s: s["units"]["foo.service"].pop("NRestarts"), "malformed unit record"),
     (lambda s: s["units"]["foo.service"].update(NRestarts="3"), "must be an integer"),
-    (lambda s: s.update(jobs=[{"id": 1}]), "malformed job record"),
+    (lambda s: s.update(jobs=[{"id": 1, "unit": "foo.service"}]), "malformed job record"),
 ])
 def test_bad_snapshot_is_refused_before_anything_changes(mutate, message):
     sim = Simulation([service("foo.service")], {})

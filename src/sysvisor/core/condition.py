@@ -376,7 +376,7 @@ def _test(c: Condition, f: Facts) -> bool:
     raise ConditionError(f"Unknown condition {c.kind}{n}")
 
 
-def test(c: Condition, facts: Facts) -> str:
+def evaluate_one(c: Condition, facts: Facts) -> str:
     """succeeded/failed/error for one condition. # systemd: condition_test()"""
     try:
         r = _test(c, facts)
@@ -393,7 +393,7 @@ def evaluate(conditions: Sequence[Condition], facts: Facts) -> Evaluation:
     triggered: int = -1
     ok: bool | None = None
     for c in reversed(conditions):  # systemd prepends while parsing
-        r = test(c, facts)
+        r = evaluate_one(c, facts)
         results[id(c)] = r
         if r == "error":
             logs.append((Priority.WARNING, f"Couldn't determine result for {c}, assuming failed: Invalid argument"))

@@ -5,12 +5,18 @@ deserialises the runtime into the new configs; the observations are in
 tests/data/oracle/reload/, systemd 257):
 
 * A unit that is still loaded gets its new config; its runtime stays: state, Result,
-  pids, NRestarts, timestamps, invocation ID, job, armed timers. New settings act from
-  the next step that reads them (the next spawn, restart, stop, start).
+  pids, NRestarts, timestamps, invocation ID, job. New settings act from the next step
+  that reads them (the next spawn, restart, stop, start) and on the armed timers (below).
 * A command that is running right now keeps running. If the unit file no longer has the
   same command at the same position, the rest of that command list is not resumed —
   # systemd: service_deserialize_exec_command() "Current command vanished from the unit
   file, execution of the command list won't be resumed."
+* Armed timers are re-armed from the new config the way systemd's coldplug does it:
+  starting/reloading states at StateChange + TimeoutStartSec=, running at ActiveEnter +
+  RuntimeMaxSec=, stopping states at StateChange + TimeoutStopSec= (TimeoutAbortSec= for
+  the watchdog states), auto-restart at its entry + the next RestartSec= step, the
+  watchdog at the last ping + WatchdogSec= — # systemd: service_coldplug_timeout(),
+  service_start_watchdog(). So a shorter RestartSec= makes a pending restart come sooner.
 * The start limiter keeps its window begin; its counter survives only if
   StartLimitIntervalSec=/StartLimitBurst= did not change —
   # systemd: src/shared/serialize.c deserialize_ratelimit().
@@ -34,8 +40,9 @@ import dataclasses
 from sysvisor.core.actions import Action, Log
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.service import ExecRun, Service
+from sysvisor.core.restart import restart_delay
 from sysvisor.core.snapshot import restore_start_limit
-from sysvisor.core.types import ActiveState, LoadState, Priority, ServiceState
+from sysvisor.core.types import USEC_INFINITY, ActiveState, LoadState, Priority, ServiceState
 from sysvisor.core.units import Unit
 
 _VANISHED = "Current command vanished from the unit file, execution of the command list won't be resumed."
@@ -64,6 +71,7 @@ def _retarget(svc: Service, unit: Unit, out: list[Action]) -> None:
     limit = StartLimit(unit.unit.start_limit_interval_usec, unit.unit.start_limit_burst)
     restore_start_limit(limit, old_limit.begin, old_limit.num, old_limit.interval_usec, old_limit.burst)
     svc.start_limit = limit
+    _rearm(svc)
     for run in (svc.main, svc.control):
         if run is None or not run.alive or _same_command(svc, run):
             continue
@@ -74,6 +82,41 @@ def _retarget(svc: Service, unit: Unit, out: list[Action]) -> None:
             svc.control_index = past_end
         elif run.phase == "ExecStart":
             svc.main_command_index = past_end  # _on_main_exited(): no next ExecStart= (oneshot)
+
+
+S = ServiceState
+_START_TIMEOUT_STATES = (S.CONDITION, S.START_PRE, S.START, S.START_POST, S.RELOAD, S.RELOAD_SIGNAL,
+                         S.RELOAD_NOTIFY)
+_STOP_TIMEOUT_STATES = (S.STOP, S.STOP_SIGTERM, S.STOP_SIGKILL, S.STOP_POST, S.FINAL_SIGTERM, S.FINAL_SIGKILL)
+_WATCHDOG_STATES = (S.START_POST, S.RUNNING, S.RELOAD, S.RELOAD_SIGNAL, S.RELOAD_NOTIFY)
+
+
+def _add(base: int, usec: int) -> int | None:
+    return None if usec == USEC_INFINITY else base + usec
+
+
+def _rearm(svc: Service) -> None:
+    """Re-arm the unit timer and the watchdog from the (new) config.
+    # systemd: service_coldplug_timeout(), service_start_watchdog()"""
+    if svc.timer is not None:  # only a timer that is armed: states without one keep none
+        cfg, ts, state = svc.cfg, svc.ts, svc.state
+        if state in _START_TIMEOUT_STATES:
+            svc.timer = _add(ts["StateChangeTimestampMonotonic"], cfg.effective_timeout_start_usec)
+        elif state is S.RUNNING:
+            deadline = svc._running_timeout()
+            svc.timer = None if deadline == USEC_INFINITY else deadline
+        elif state in _STOP_TIMEOUT_STATES:
+            svc.timer = _add(ts["StateChangeTimestampMonotonic"], cfg.timeout_stop_usec)
+        elif state in (S.STOP_WATCHDOG, S.FINAL_WATCHDOG):
+            svc.timer = _add(ts["StateChangeTimestampMonotonic"], cfg.effective_timeout_abort_usec)
+        elif state is S.AUTO_RESTART:
+            # systemd uses InactiveEnter, which equals the entry into auto-restart except with
+            # RestartMode=direct (no inactive step): StateChange is that instant in both
+            svc.restart_usec_next = restart_delay(cfg, svc.n_restarts + 1)  # service_restart_usec_next()
+            svc.timer = _add(ts["StateChangeTimestampMonotonic"], svc.restart_usec_next)
+    if svc.state in _WATCHDOG_STATES and (svc.watchdog_deadline is not None or svc.cfg.watchdog_usec):
+        usec = svc._watchdog_usec()
+        svc.watchdog_deadline = None if usec in (0, USEC_INFINITY) else svc.watchdog_timestamp + usec
 
 
 def _droppable(manager, name: str) -> bool:

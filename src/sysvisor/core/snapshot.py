@@ -50,6 +50,7 @@ from sysvisor.core import events as ev
 from sysvisor.core.actions import Action, Log, ReadPidFile
 from sysvisor.core.job import Job
 from sysvisor.core.service import ExecRun, ExecStatus, Service
+from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.types import (
     ExitCode,
     JobMode,
@@ -60,13 +61,12 @@ from sysvisor.core.types import (
     ServiceState,
     ServiceType,
 )
-from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.units import ExecCommand
 
 SNAPSHOT_VERSION = 1
 S = ServiceState
 
-# States in which a main/control process is tracked (service.c _KEEP_MAIN/_KEEP_CONTROL).
+# the unit timestamps of unit_notify() (Service.ts)
 _TIMESTAMPS = (
     "StateChangeTimestampMonotonic",
     "InactiveExitTimestampMonotonic",
@@ -377,12 +377,14 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
             raise SnapshotError("field 'units' must be an object")
         decoded = {name: _decode_unit(manager.services[name], d)
                    for name, d in units.items() if name in manager.services}
-        jobs = [_decode_job(d, manager.services) for d in snapshot["jobs"]]
+        # jobs of units that are no longer loaded go with their units
+        jobs = [_decode_job(d, manager.services) for d in snapshot["jobs"]
+                if not isinstance(d, dict) or d.get("unit") in manager.services]
         by_id = {j.id: j for j in jobs}
         if len(by_id) != len(jobs) or len({j.unit for j in jobs}) != len(jobs):
             raise SnapshotError("duplicate job ids or several jobs for one unit")
-        run_queue = [by_id[i] for i in snapshot["run_queue"]]
-        pending = {u: by_id[i] for u, i in snapshot["pending_start_message"].items()}
+        run_queue = [by_id[i] for i in snapshot["run_queue"] if i in by_id]
+        pending = {u: by_id[i] for u, i in snapshot["pending_start_message"].items() if i in by_id}
         pid_owner = {int(pid): name for pid, name in snapshot["pid_owner"].items()}
         activated_at = {str(k): int(v) for k, v in snapshot["activated_at"].items()}
         counters = {k: _int(snapshot, k) for k in
