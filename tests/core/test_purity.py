@@ -9,12 +9,13 @@ import sysvisor.core
 
 FORBIDDEN = {
     "os", "sys", "time", "socket", "subprocess", "signal", "select", "selectors",
-    "threading", "asyncio", "multiprocessing", "shutil", "pathlib", "io", "tempfile", "glob",
+    "threading", "asyncio", "multiprocessing", "shutil", "pathlib", "tempfile", "glob",
     "fcntl", "resource", "pwd", "grp", "ctypes", "uuid", "secrets", "platform", "mmap",
 }
 # datetime is allowed as calendar arithmetic, never as a clock; errno only for its constants;
 # zoneinfo reads the time-zone database, which is data, not state.
-CLOCK_CALLS = (".now(", ".today(", ".utcnow(", "time.time", "fromtimestamp(")
+# io only for in-memory buffers (BytesIO), never files.
+CLOCK_CALLS = (".now(", ".today(", ".utcnow(", "time.time", "fromtimestamp(", "io.open(", "io.FileIO", " open(")
 
 
 def _imports(path: pathlib.Path):

@@ -41,7 +41,7 @@ from sysvisor.core.actions import Action, Log
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.service import ExecRun, Service
 from sysvisor.core.restart import restart_delay
-from sysvisor.core.snapshot import restore_start_limit
+from sysvisor.core.snapshot import reindex_deadlines, restore_start_limit
 from sysvisor.core.types import USEC_INFINITY, ActiveState, LoadState, Priority, ServiceState
 from sysvisor.core.units import Unit
 
@@ -183,6 +183,7 @@ def reload_units(manager, new_units: dict[str, Unit], *, default_restart_usec: i
         manager.units[name] = kept
         svc.unit = kept
     _rebuild_trigger_sources(manager)
+    reindex_deadlines(manager)
     return out
 
 

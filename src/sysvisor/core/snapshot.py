@@ -44,6 +44,7 @@ lose a child's exit status, sysvisor can, and the rule says what it does then):
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Callable
 
 from sysvisor.core import events as ev
@@ -410,7 +411,7 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
         _apply_unit(manager.services[name], values)
     table = manager.jobs
     table.by_unit = {j.unit: j for j in jobs}
-    table.run_queue = run_queue
+    table.run_queue = deque(run_queue)
     table._next_id = max([counters["next_job_id"], *(j.id + 1 for j in jobs)])
     manager._next_spawn = counters["next_spawn_id"]
     manager._activation_seq = counters["activation_seq"]
@@ -434,6 +435,7 @@ def _continue(manager, names, now: int, alive: Callable[[int], bool], out: list[
               carry_out: Callable[[list[Action]], None] | None) -> list[Action]:
     """Reconcile restored units with the processes that actually exist now."""
     vanished: list[tuple[Service, int, str]] = []
+    reindex_deadlines(manager)
     for name in sorted(names):
         svc: Service = manager.services[name]
         # the watchdog deadline passed while nobody listened: one full period from now
@@ -459,6 +461,13 @@ def _continue(manager, names, now: int, alive: Callable[[int], bool], out: list[
         carry_out(out)
         return []
     return out
+
+
+def reindex_deadlines(manager) -> None:
+    """Timers set from outside `handle()` (restore, reload) must enter the manager's
+    deadline index, or `next_deadline()` keeps answering from the old ones."""
+    manager._touched.update(manager.services.values())
+    manager._reindex()
 
 
 def tracked_pids(manager) -> dict[int, str]:
