@@ -120,10 +120,11 @@ def _delegate(verb: str, rest: list[str]) -> int:
         p.add_argument("--runtime-dir", help="control/notify sockets (default /run/sysvisor or $XDG_RUNTIME_DIR/sysvisor)")
         p.add_argument("--state-dir", help="persistent state and journal (default /var/lib/sysvisor or $XDG_STATE_HOME/sysvisor)")
         p.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="most verbose manager message kept (default info)")
+        p.add_argument("--deserialize", metavar="FILE", help=argparse.SUPPRESS)  # daemon-reexec
         a = p.parse_args(rest)
         from sysvisor.daemon.main import run
 
-        return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level))
+        return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level), deserialize=a.deserialize)
     if verb in ("logs", "journal"):
         return _logs(rest)
     if verb == "simulate":
@@ -483,6 +484,16 @@ def verb_kill(args, socket_path: str) -> int:
     return 0 if reply.get("ok") else _fail(reply)
 
 
+def _manager_verb(verb: str):
+    def run(args, socket_path: str) -> int:
+        from sysvisor.cli.client import request
+
+        reply = request(socket_path, {"verb": verb}, timeout=120)
+        return 0 if reply.get("ok") else _fail(reply)
+
+    return run
+
+
 def verb_exit(args, socket_path: str) -> int:
     from sysvisor.cli.client import request
 
@@ -507,6 +518,8 @@ VERBS = {
     "is-system-running": verb_is_system_running,
     "list-jobs": verb_list_jobs,
     "list-dependencies": verb_list_dependencies,
+    "daemon-reload": _manager_verb("daemon-reload"),
+    "daemon-reexec": _manager_verb("daemon-reexec"),
     "reset-failed": verb_reset_failed,
     "kill": verb_kill,
     "exit": verb_exit,

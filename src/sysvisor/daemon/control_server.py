@@ -58,6 +58,7 @@ class ControlServer:
         handler: Handler,
         priority: int = 2,
         half_request_timeout_usec: int = HALF_REQUEST_TIMEOUT_USEC,
+        listener_fd: int | None = None,
     ) -> None:
         self.path = path
         self._half_request_timeout = half_request_timeout_usec
@@ -65,7 +66,11 @@ class ControlServer:
         self._handler = handler
         self._priority = priority
         self._connections: set[Connection] = set()
-        self._listener = _listen(path)
+        if listener_fd is not None:  # kept across daemon-reexec
+            self._listener = socket.socket(fileno=listener_fd)
+            self._listener.setblocking(False)
+        else:
+            self._listener = _listen(path)
         selector.register(self._listener, selectors.EVENT_READ, (priority, self._on_accept))
 
     # --- selector callbacks ---
@@ -185,6 +190,9 @@ class ControlServer:
         for conn in list(self._connections):
             if conn.decoder.pending and now - conn.last_input >= self._half_request_timeout:
                 self._send(conn, error_reply("incomplete request, timed out"), close=True)
+
+    def listener_fileno(self) -> int:
+        return self._listener.fileno()
 
     def shutdown(self) -> None:
         for conn in list(self._connections):

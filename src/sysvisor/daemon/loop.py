@@ -23,7 +23,8 @@ class EventLoop:
         self.selector = selectors.DefaultSelector()
         self._deadline_sources: list[tuple[DeadlineSource, Callable[[int], None]]] = []
         self._running = False
-        self.wakeups = 0  # for the idle benchmark: an idle manager must not wake up
+        self.wakeups = 0
+        self.after_iteration: list[Callable[[], None]] = []  # for the idle benchmark: an idle manager must not wake up
 
     def add_deadline(self, source: DeadlineSource, on_due: Callable[[int], None]) -> None:
         """`source()` gives the next deadline (monotonic µs) or None; `on_due(now)` runs once due."""
@@ -55,6 +56,8 @@ class EventLoop:
             deadline = source()
             if deadline is not None and deadline <= now:
                 on_due(now)
+        for callback in self.after_iteration:
+            callback()
 
     def _is_registered(self, key: selectors.SelectorKey) -> bool:
         # an earlier callback of this wake-up may have closed this fd

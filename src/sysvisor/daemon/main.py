@@ -12,6 +12,7 @@ import uuid
 from sysvisor import __version__
 from sysvisor.core import events as E
 from sysvisor.core.types import Priority
+from sysvisor.daemon import persist, reexec
 from sysvisor.daemon.children import reap
 from sysvisor.daemon.containment import set_child_subreaper
 from sysvisor.daemon.control_server import ControlServer
@@ -31,7 +32,8 @@ BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target")
 class Daemon:
     """One manager instance: directories, loop, shell, control socket."""
 
-    def __init__(self, unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, console: bool = True, log_level: int = Priority.INFO) -> None:
+    def __init__(self, unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, console: bool = True, log_level: int = Priority.INFO, deserialize: str | None = None) -> None:
+        self.deserialize = deserialize
         self.log_level = log_level
         self.user_manager = os.getuid() != 0
         self.runtime_dir = runtime_dir or control.runtime_dir()
@@ -54,7 +56,7 @@ class Daemon:
 
         loop = EventLoop()
         self.loop = loop
-        notify_sockets = self._notify_sockets()
+        notify_paths = self._notify_paths()
         shell = Shell(
             units,
             loop,
@@ -62,11 +64,13 @@ class Daemon:
             on_exit=self._exit,
             user_manager=self.user_manager,
             containment_name=_containment_name(self.runtime_dir),
-            notify_socket_path=notify_sockets[0].path if notify_sockets else None,
+            notify_socket_path=notify_paths[0] if notify_paths else None,
             console=self.console,
             log_level=self.log_level,
         )
         self.shell = shell
+        kept = shell.restore_after_reexec(self.deserialize) if self.deserialize else {}
+        notify_sockets = self._notify_sockets(notify_paths, kept)
         info = {
             "runtime_dir": self.runtime_dir,
             "state_dir": self.state_dir,
@@ -76,7 +80,7 @@ class Daemon:
         }
         handler = RequestHandler(shell, lambda: server, info)
         try:
-            server = ControlServer(socket_path, loop.selector, handler)
+            server = ControlServer(socket_path, loop.selector, handler, listener_fd=kept.get("control"))
         except (RuntimeError, OSError) as e:
             print(f"sysvisor: cannot listen on {socket_path}: {e}", file=sys.stderr)
             shell.close()
@@ -87,6 +91,7 @@ class Daemon:
             loop.selector.register(ns, selectors.EVENT_READ, (0, lambda mask, now, ns=ns: self._on_notify(ns)))
         signals = SignalPipe()
         loop.selector.register(signals, selectors.EVENT_READ, (1, lambda mask, now: self._on_signals(signals.drain(), now)))
+        reexec.release_signals()
         subreaper = set_child_subreaper()
 
         mode = "user" if self.user_manager else "system"
@@ -96,7 +101,14 @@ class Daemon:
         for name in sorted(units):
             for d in loader.diagnostics(name):
                 shell.log(str(d), unit=name, priority=Priority.ERR if getattr(d, "severity", "") == "error" else Priority.WARNING)
+        state_path = os.path.join(self.state_dir, persist.STATE_FILE_NAME)
+        restored = bool(kept) or shell.restore(state_path)
+        shell.state_file = persist.StateFile(state_path, lambda m: shell.log(m, priority=Priority.WARNING))
+        loop.after_iteration.append(lambda: shell.state_file is not None and shell.state_file.flush(shell.manager))
+        loop.after_iteration.append(lambda: shell.reexec_requested and self._reexec(server, notify_sockets))
         for name in sorted(units):
+            if restored:
+                break  # the units continue where the killed manager left them
             if set(units[name].install.wanted_by) & set(BOOT_TARGETS) and units[name].load_state == "loaded":
                 shell.feed(E.StartRequested(name))
         try:
@@ -110,16 +122,36 @@ class Daemon:
             signals.close()
         return self.exit_status or 0
 
-    def _notify_sockets(self) -> list[NotifySocket]:
-        """Our own notify socket, plus systemd's well-known path as a container's PID 1 (D3)."""
+    def _reexec(self, server, notify_sockets) -> None:
+        """daemon-reexec: same PID, same children, same sockets and output pipes."""
+        shell = self.shell
+        shell.reexec_requested = False
+        fds = {"control": server.listener_fileno()}
+        fds.update({f"notify:{ns.path}": ns.fileno() for ns in notify_sockets})
+        out_fds, out_info = shell.output_fds()
+        fds.update(out_fds)
+        path = os.path.join(self.runtime_dir, "reexec-state.json")
+        shell.log("Reexecuting.")
+        try:
+            argv = reexec.prepare_reexec(shell.manager, path, fds, reexec.current_command(), extra={"output": out_info})
+            shell.journal.flush()
+            reexec.reexec(argv, fds)
+        except Exception as e:  # noqa: BLE001 - keep running in the old image
+            shell.log(f"Failed to reexecute: {e}", priority=Priority.ERR)
+
+    def _notify_paths(self) -> list[str]:
         paths = [os.path.join(self.runtime_dir, "notify")]
         if os.getpid() == 1 and not os.path.exists("/run/systemd/system"):
             os.makedirs("/run/systemd", exist_ok=True)
             paths.append("/run/systemd/notify")
+        return paths
+
+    def _notify_sockets(self, paths: list[str], kept: dict[str, int]) -> list[NotifySocket]:
+        """Our own notify socket, plus systemd's well-known path as a container's PID 1 (D3)."""
         sockets = []
         for path in paths:
             try:
-                sockets.append(NotifySocket(path))
+                sockets.append(NotifySocket(path, kept.get(f"notify:{path}")))
             except OSError as e:
                 print(f"sysvisor: cannot bind notify socket {path}: {e.strerror}", file=sys.stderr)
         return sockets
@@ -136,13 +168,19 @@ class Daemon:
 
     def _exit(self, status: int) -> None:
         self.exit_status = status
+        sf = self.shell.state_file
+        if sf is not None and all(s.active_state in ("inactive", "failed") for s in self.shell.manager.services.values()):
+            sf.remove()  # nothing left to continue; otherwise (second SIGTERM) a new manager adopts the units
+            self.shell.state_file = None
         self.loop.stop()
 
     def _on_signals(self, received: list[int], now: int) -> None:
         # Reap on every wake-up of the signal pipe: SIGCHLDs coalesce.
         self.shell.on_children_exited(reap())
         for signum in received:
-            if signum in (signal.SIGTERM, signal.SIGINT):
+            if signum == signal.SIGHUP:  # systemd: SIGHUP → daemon-reload
+                self.shell.reload_units(self.search_paths)
+            elif signum in (signal.SIGTERM, signal.SIGINT):
                 if self.shell.manager.shutting_down:
                     self.shell.log("Received second termination request, exiting without waiting for units.", priority=Priority.WARNING)
                     self._exit(self.exit_status or 0)
@@ -158,6 +196,6 @@ def _containment_name(runtime_dir: str) -> str:
     return "sysvisor-" + hashlib.sha1(os.path.abspath(runtime_dir).encode()).hexdigest()[:10]
 
 
-def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, log_level: int = Priority.INFO) -> int:
+def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, log_level: int = Priority.INFO, deserialize: str | None = None) -> int:
     """Entry point of `sysvisor up`."""
-    return Daemon(unit_dirs, runtime_dir, state_dir, log_level=log_level).run()
+    return Daemon(unit_dirs, runtime_dir, state_dir, log_level=log_level, deserialize=deserialize).run()

@@ -51,8 +51,12 @@ def parse_assignments(payload: bytes) -> dict[str, str]:
 class NotifySocket:
     """A bound, non-blocking datagram socket with SO_PASSCRED."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, fd: int | None = None) -> None:
         self.path = path
+        if fd is not None:  # kept across daemon-reexec: datagrams queued meanwhile are still there
+            self.sock = socket.socket(fileno=fd)
+            self.sock.setblocking(False)
+            return
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
         if not path.startswith("@"):
             try:

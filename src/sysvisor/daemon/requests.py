@@ -109,6 +109,14 @@ class RequestHandler:
             self.shell.feed(E.KillRequested(name, sig, whom))
         return {"ok": True}
 
+    def verb_daemon_reexec(self, conn, request, units) -> dict:
+        self.shell.reexec_requested = True  # carried out after this iteration, once the reply is sent
+        return {"ok": True}
+
+    def verb_daemon_reload(self, conn, request, units) -> dict:
+        self.shell.reload_units(self.info["search_paths"])
+        return {"ok": True}
+
     def verb_exit(self, conn, request, units) -> dict:
         status = request.get("exit_status", 0)
         self.shell.feed(E.ShutdownRequested(status if isinstance(status, int) else 0))

@@ -21,8 +21,11 @@ from collections.abc import Callable
 from sysvisor.core import actions as A
 from sysvisor.core import events as E
 from sysvisor.core.manager import Manager
-from sysvisor.core.types import Priority
+from sysvisor.core.types import ExitCode, Priority
 from sysvisor.core.units import Unit
+from sysvisor.core.snapshot import awaiting_exec, tracked_pids
+from sysvisor.daemon import persist, reexec
+from sysvisor.daemon.children import reap
 from sysvisor.daemon.clock import monotonic_usec, realtime_offset_usec, realtime_usec
 from sysvisor.daemon.containment import open_containment, process_comm
 from sysvisor.daemon.environment import EnvironmentFileError, build_environment, notify_variables, pid_variables
@@ -71,6 +74,9 @@ class Shell:
         self.started_realtime = realtime_usec()
         self.boot_finished = False  # set once the boot jobs have all completed
         self._next_request_id = 1
+        self.state_file: persist.StateFile | None = None
+        self.adopted: persist.AdoptedProcesses | None = None
+        self.reexec_requested = False
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
         if events_fd is not None:
@@ -81,6 +87,11 @@ class Shell:
     def feed(self, event: E.Event, now: int | None = None) -> None:
         """Hand `event` (and whatever carrying out its actions produces) to the engine."""
         self._events.append(event)
+        self._drain(now)
+
+    def _drain(self, now: int | None = None) -> None:
+        if self.state_file is not None:
+            self.state_file.mark_dirty()
         while self._events:
             ev = self._events.popleft()
             try:
@@ -94,6 +105,88 @@ class Shell:
         if not self.boot_finished and not self.manager.jobs.by_unit:
             self.boot_finished = True
         self.journal.flush()
+
+    # --- continuing after the manager died (issue 5) ---
+
+    def restore(self, state_path: str) -> bool:
+        """Continue from the state file a killed manager left; False if there was none."""
+        recovered = persist.recover(self.manager, state_path, monotonic_usec(),
+                                    lambda m: self.log(m, priority=Priority.WARNING), carry_out=self._carry_out_batch)
+        if recovered is None:
+            return False
+        pids = tracked_pids(self.manager)
+        self._pid_unit.update(pids)
+        self.adopted = persist.AdoptedProcesses(pids, recovered.start_times, own_pid=os.getpid())
+        for fd in self.adopted.fds():
+            self.loop.selector.register(fd, selectors.EVENT_READ, (1, lambda mask, now, fd=fd: self._on_adopted_exit(fd)))
+        for pid in awaiting_exec(self.manager):
+            self.feed(E.ExecSucceeded(pid))
+        for name, svc in self.manager.services.items():
+            if svc.populated:
+                self.containment.create(name)  # watch its cgroup again (the watch died with the old manager)
+                if self.containment.is_empty(name):
+                    self.feed(E.UnitEmptied(name))
+        return True
+
+    def restore_after_reexec(self, path: str) -> dict[str, int]:
+        """In the new image: continue the engine; returns the kept fds by name."""
+        restored = reexec.restore_after_reexec(self.manager, path, monotonic_usec(),
+                                               lambda m: self.log(m, priority=Priority.WARNING), carry_out=self._carry_out_batch)
+        if restored is None:
+            return {}
+        self._pid_unit.update(restored.pids)
+        for name, fd in restored.fds.items():
+            if name.startswith("output:"):
+                info = restored.extra["output"][name]
+                self.output.attach(fd, info["unit"], info["pid"], info["invocation_id"], info["identifier"], info["level_prefix"])
+        for name, svc in self.manager.services.items():
+            if svc.populated or svc.pids():
+                self.containment.create(name)
+        for pid in awaiting_exec(self.manager):
+            self.feed(E.ExecSucceeded(pid))
+        self.on_children_exited(reap())  # exits during the exec are zombies: reap them now
+        for name, svc in self.manager.services.items():
+            if svc.populated and self.containment.is_empty(name):
+                self.feed(E.UnitEmptied(name))  # emptied while no watch was listening
+        return restored.fds
+
+    def output_fds(self) -> tuple[dict[str, int], dict]:
+        fds, info = {}, {}
+        for pid, stream in self.output._by_pid.items():
+            fds[f"output:{pid}"] = stream.fd
+            info[f"output:{pid}"] = {"unit": stream.unit, "pid": pid, "invocation_id": stream.invocation_id,
+                                     "identifier": stream.identifier, "level_prefix": stream.splitter.level_prefix}
+        return fds, info
+
+    def _carry_out_batch(self, actions: list[A.Action]) -> None:
+        for action in actions:
+            self._carry_out(action)
+        self._drain()
+
+    def _on_adopted_exit(self, fd: int) -> None:
+        self.loop.selector.unregister(fd)
+        entry = self.adopted.exited(fd)
+        if entry is None:
+            return
+        pid, unit = entry
+        self._pid_unit.pop(pid, None)
+        self.log(f"Process {pid} exited while not our child; its exit status is unknown.", unit=unit, priority=Priority.NOTICE)
+        self.feed(E.ProcessExited(pid, ExitCode.EXITED, 0))
+
+    def reload_units(self, search_paths: list[str]) -> None:
+        """daemon-reload: re-read every unit file; runtime state stays. # spec: systemctl-and-journal.md §1"""
+        from sysvisor.core.reload import reload_units
+        from sysvisor.unitfile.loader import UnitLoader
+
+        loader = UnitLoader(search_paths)
+        units = loader.load_all()
+        self.log("Reloading requested from client, reloading units.", priority=Priority.INFO)
+        self._carry_out_batch(reload_units(self.manager, units))
+        for name in sorted(units):
+            for d in loader.diagnostics(name):
+                self.log(str(d), unit=name, priority=Priority.WARNING)
+        if self.state_file is not None:
+            self.state_file.mark_dirty()
 
     def new_request_id(self, listener: Callable[[A.JobCompleted], None]) -> int:
         rid = self._next_request_id
