@@ -204,8 +204,8 @@ class Manager:
             if self._indexed.get(svc.name) != d:
                 self._indexed[svc.name] = d
                 if d is not None:
-                    self._heap_seq += 1
-                    heapq.heappush(self._deadlines, (d, self._heap_seq, svc.name))
+                    # ties fire in unit-name order: deterministic, and the same after a restore
+                    heapq.heappush(self._deadlines, (d, svc.name, svc.name))
         self._touched.clear()
 
     def _due_units(self) -> list[str]:
