@@ -111,7 +111,8 @@ def main(argv=None) -> int:
             for p in started:
                 if p.name != "sysvisor":
                     argv_ = p.status_argv("web")
-                    variants.append((p.name, f"{p.name}: {' '.join(Path(argv_[0]).name if i == 0 else x for i, x in enumerate(argv_[:2]))} … web", argv_, p.env()))
+                    tool = Path(argv_[0]).name
+                    variants.append((p.name, f"{tool} {'' if tool == 's6-svstat' else 'status '}web ({p.name})", argv_, p.env()))
             for i in range(runs):
                 print(f"run {i + 1}/{runs}", file=sys.stderr, flush=True)
                 for key, label, argv_, env in variants:
