@@ -1,7 +1,7 @@
 """Runs inside the systemd-oracle container (real systemd as PID 1): bench_daemon's scenarios
 against systemd, measured the same way (the services are bench/stamp.c). Prints one JSON object.
 
-  oracle_driver.py DIR crash|delay|kill|loop|many [ITERS]
+  oracle_driver.py DIR crash|delay|kill|loop|many|cli [ITERS]
 """
 
 from __future__ import annotations
@@ -99,6 +99,16 @@ def main() -> None:
         res.update(rate_quiet=(c2 - c1) / (t2 - t1), rate_busy=(c3 - c2) / (t3 - t2), status=lat,
                    nrestarts=sum(int(x) for x in nr), restarts_started=sum(1 for s in st if s[0] == "S") - 50,
                    crashes=sum(1 for s in st if s[0] == "E"))
+    elif what == "cli":
+        systemctl("start", "victim.service")
+        samples = []
+        for i in range(iters + 2):
+            t = time.perf_counter()
+            subprocess.run(["systemctl", "is-active", "victim.service"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            if i >= 2:
+                samples.append((time.perf_counter() - t) * 1000)
+        systemctl("stop", "victim.service")
+        res["samples"] = samples
     elif what == "many":
         names = [f"svc{i:03d}.service" for i in range(iters)]
         t0 = time.monotonic_ns()

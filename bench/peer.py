@@ -536,7 +536,7 @@ ORACLE = Path("/work/shared/tools/systemd-oracle")
 
 
 def systemd_oracle(stamp: Path, crash_iters: int, kill_iters: int, delay_iters: int, many: int, idle_s: float,
-                   loop_window_s: float, release: str = "257") -> tuple[dict | None, str]:
+                   loop_window_s: float, release: str = "257", cli_calls: int = 0) -> tuple[dict | None, str]:
     """bench_daemon's scenarios under real systemd (PID 1 of a throw-away container booted by
     shared/tools/systemd-oracle), measured inside it by bench/oracle_driver.py. Returns
     (results or None, why not / what ran)."""
@@ -561,9 +561,10 @@ def systemd_oracle(stamp: Path, crash_iters: int, kill_iters: int, delay_iters: 
         unit(f"loop{i:02d}", "crash", 0)
     for i in range(many):
         unit(f"svc{i:03d}", "wait")
+    plan = (("crash", crash_iters, []), ("delay", delay_iters, []), ("kill", kill_iters, []),
+            ("loop", int(loop_window_s * 20), []), ("many", many, [str(idle_s)]), ("cli", cli_calls, []))
     steps = [{"do": "exec", "argv": ["python3", f"{d}/oracle_driver.py", str(d), what, str(n), *extra], "timeout_s": 120, "label": what}
-             for what, n, extra in (("crash", crash_iters, []), ("delay", delay_iters, []), ("kill", kill_iters, []),
-                                    ("loop", int(loop_window_s * 20), []), ("many", many, [str(idle_s)]))]
+             for what, n, extra in plan if n]
     scenario = d / "scenario.json"
     scenario.write_text(json.dumps(steps))
     out = d / "result.json"
