@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peer import (  # noqa: E402
-    ROOT, Service, all_peers, systemd_oracle, build_stamp, install_peers, sysvisor_env, sysvisor_python, wait_until, warm_bytecode, write_launcher,
+    Service, all_peers, systemd_oracle, build_stamp, install_peers, sysvisor_env, sysvisor_python, wait_until, warm_bytecode, write_launcher,
 )
 from table import median, percentile, ratio, render  # noqa: E402
 
