@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peer import (  # noqa: E402
-    ROOT, Service, all_peers, build_stamp, install_peers, sysvisor_env, sysvisor_python, wait_until, warm_bytecode, write_launcher,
+    Service, all_peers, systemd_oracle, build_stamp, install_peers, sysvisor_env, sysvisor_python, wait_until, warm_bytecode, write_launcher,
 )
 from table import median, percentile, ratio, render  # noqa: E402
 
@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     ap.add_argument("--calls", type=int)
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--systemd", action="store_true", help="also time `systemctl is-active` under real systemd 257 (systemd-oracle, root)")
     a = ap.parse_args(argv)
     runs = a.runs or (1 if a.quick else 3)
     calls = a.calls or (10 if a.quick else 30)
@@ -111,7 +112,8 @@ def main(argv=None) -> int:
             for p in started:
                 if p.name != "sysvisor":
                     argv_ = p.status_argv("web")
-                    variants.append((p.name, f"{p.name}: {' '.join(Path(argv_[0]).name if i == 0 else x for i, x in enumerate(argv_[:2]))} … web", argv_, p.env()))
+                    tool = Path(argv_[0]).name
+                    variants.append((p.name, f"{tool} {'' if tool == 's6-svstat' else 'status '}web ({p.name})", argv_, p.env()))
             for i in range(runs):
                 print(f"run {i + 1}/{runs}", file=sys.stderr, flush=True)
                 for key, label, argv_, env in variants:
@@ -122,6 +124,15 @@ def main(argv=None) -> int:
             for p in started:
                 p.teardown()
 
+    if a.systemd:
+        print("systemd 257 through the oracle", file=sys.stderr, flush=True)
+        res, what = systemd_oracle(stamp, 0, 0, 0, 0, 0, 0, cli_calls=calls * runs)
+        if res and res.get("cli"):
+            xs = res["cli"]["samples"]
+            samples["systemd"] = [xs[i::runs] for i in range(runs)]
+            labels["systemd"] = f"systemctl is-active web ({what}, PID 1 of a container, this run)"
+        else:
+            missing["systemd 257 (oracle)"] = what if res is None else "no samples"
     med = {k: median([median(run) for run in v]) for k, v in samples.items()}
     p90 = {k: median([percentile(run, 90) for run in v]) for k, v in samples.items()}
     base = med["sysvisor"]

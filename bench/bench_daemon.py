@@ -41,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peer import (  # noqa: E402
-    Peer, Service, StampTail, all_peers, build_stamp, install_peers, proc_usage, read_stamps, sysvisor_python, wait_until, warm_bytecode,
+    Peer, Service, StampTail, all_peers, systemd_oracle, build_stamp, install_peers, proc_usage, read_stamps, sysvisor_python, wait_until, warm_bytecode,
 )
 from table import median, percentile, ratio, render  # noqa: E402
 
@@ -298,6 +298,24 @@ def summarize(runs: list[dict], name: str) -> dict:
     return out
 
 
+def summarize_systemd(res: dict) -> dict:
+    """The oracle's one run in summarize()'s shape."""
+    def pct(key, p, shift=0.0):
+        xs = [x - shift for x in (res.get(key) or {}).get("samples", [])]
+        return percentile(xs, p) if xs else None
+    loop, many = res.get("loop") or {}, res.get("many") or {}
+    delay = [x - 100.0 for x in (res.get("delay") or {}).get("samples", [])]
+    return {
+        "crash_p50": pct("crash", 50), "crash_p99": pct("crash", 99), "kill_p50": pct("kill", 50), "kill_p99": pct("kill", 99),
+        "delay_late": percentile(delay, 50) if delay else None, "delay_max": max(delay) if delay else None,
+        "startup": many.get("startup"), "rss": many.get("rss"), "pss": None, "idle_cpu": many.get("idle_cpu"), "idle_wake": many.get("idle_wake"),
+        "rate_quiet": loop.get("rate_quiet"), "rate_busy": loop.get("rate_busy"),
+        "status_p50": percentile(loop["status"], 50) if loop.get("status") else None,
+        "status_p99": percentile(loop["status"], 99) if loop.get("status") else None, "status_timed_out": 0,
+        "crash_n": len((res.get("crash") or {}).get("samples", [])), "kill_n": len((res.get("kill") or {}).get("samples", [])),
+    }
+
+
 ROWS = [
     # key, label, unit, digits, target
     ("crash_p50", "crash → new process p50", "ms", 2, "≤ 2.5 ms"),
@@ -324,13 +342,20 @@ def cell(v, unit, digits) -> str:
     return f"{v:.{digits}f} {unit}".replace(" /s", "/s").replace(" %", " %")
 
 
-def build_table(peers: list[Peer], summary: dict[str, dict], missing: dict[str, str], s: Settings, markdown: bool) -> str:
+def build_table(peers: list[Peer], summary: dict[str, dict], missing: dict[str, str], s: Settings, markdown: bool,
+                systemd: str | None = None) -> str:
     names = [p.name for p in peers]
-    header = ["metric", "target", "sysvisor", "systemd (ref.)", *[n for n in names if n != "sysvisor"], *missing]
+    if systemd:
+        names.insert(1, "systemd")
+    header = ["metric", "target", "sysvisor", *(["systemd 257 (oracle)"] if systemd else []), "systemd (ref.)",
+              *[n for n in names if n not in ("sysvisor", "systemd")], *missing]
     rows = []
     base = summary.get("sysvisor", {})
     for key, label, unit, digits, target in ROWS:
         row = [label.format(many=s.many, idle=s.idle_s), target, cell(base.get(key), unit, digits)]
+        if systemd:
+            v = summary["systemd"].get(key)
+            row.append(f"{cell(v, unit, digits)} {ratio(v, base.get(key))}".strip())
         ref = SYSTEMD_REFERENCE.get(key)
         if ref:
             lo, hi = ref
@@ -339,7 +364,7 @@ def build_table(peers: list[Peer], summary: dict[str, dict], missing: dict[str, 
         else:
             row.append("—")
         for n in names:
-            if n == "sysvisor":
+            if n in ("sysvisor", "systemd"):
                 continue
             v = summary[n].get(key)
             if v is None and key.startswith("delay"):
@@ -354,7 +379,8 @@ def build_table(peers: list[Peer], summary: dict[str, dict], missing: dict[str, 
         row += [f"n/a ({why})" for why in missing.values()]
         rows.append(row)
     title = (f"bench_daemon: sysvisor vs peers — medians of {s.runs} run(s), {os.cpu_count()} cores; "
-             f"ratios are peer ÷ sysvisor; systemd = reference measured earlier (not re-run)")
+             f"ratios are peer ÷ sysvisor; systemd (ref.) = measured earlier (not re-run)"
+             + (f"; systemd 257 (oracle) = {systemd} as PID 1 of a container, one run, from `systemctl start` of loaded units" if systemd else ""))
     return render(title, header, rows, markdown)
 
 
@@ -366,6 +392,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-install", action="store_true", help="do not try to install missing peers")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ap.add_argument("--json", type=Path, help="write raw results here")
+    ap.add_argument("--systemd", action="store_true",
+                    help="also run the scenarios under real systemd 257 via shared/tools/systemd-oracle (root; +2-3 min)")
     a = ap.parse_args(argv)
     s = QUICK if a.quick else Settings()
     if a.runs:
@@ -387,7 +415,16 @@ def main(argv=None) -> int:
             log(f"run {i + 1}/{s.runs}")
             runs.append(run_once(peers, stamp, Path(tmp), s, last=i == s.runs - 1))
     summary = {p.name: summarize(runs, p.name) for p in peers}
-    print(build_table(peers, summary, missing, s, a.markdown))
+    systemd = None
+    if a.systemd:
+        log("systemd 257 through the oracle (one boot, all scenarios)")
+        res, what = systemd_oracle(stamp, s.crash_iters, s.kill_iters, s.delay_iters, s.many, s.idle_s, s.loop_window_s)
+        if res is None:
+            missing["systemd 257 (oracle)"] = what
+        else:
+            systemd, summary["systemd"] = what, summarize_systemd(res)
+            runs.append({"systemd": res})
+    print(build_table(peers, summary, missing, s, a.markdown, systemd))
     acc = summary.get("sysvisor", {}).get("accounting")
     if acc:
         for i, loop in enumerate(acc, 1):
@@ -397,6 +434,10 @@ def main(argv=None) -> int:
     print(f"load average (1 min) before/after: {load_before[0]:.2f}/{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
           "(other work on the machine inflates every column alike)")
     print(f"sysvisor ran on {sysvisor_python()} with cached bytecode; started as `sysvisor up` via install.sh's launcher")
+    if systemd:
+        n = summary["systemd"]
+        print(f"systemd: samples crash={n['crash_n']} kill={n['kill_n']}; start-up timed from `systemctl start --no-block` of {s.many} loaded units, "
+              "RSS and idle of PID 1")
     for p in peers:
         n = summary[p.name]
         print(f"{p.name}: samples crash={n['crash_n']} kill={n['kill_n']}; manager processes with {s.many} services: {n['procs']}"

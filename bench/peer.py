@@ -9,6 +9,7 @@ into a venv (bench/.peers/venv, from PyPI), runit and s6 from Debian's packages 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -527,3 +528,55 @@ def install_peers(quiet: bool = False) -> None:
 
 def all_peers() -> list[Peer]:
     return [SysvisorPeer(), SupervisordPeer(), CircusPeer(), RunitPeer(), S6Peer()]
+
+
+# --- real systemd, through the project's oracle (root only) --------------------------------
+
+ORACLE = Path("/work/shared/tools/systemd-oracle")
+
+
+def systemd_oracle(stamp: Path, crash_iters: int, kill_iters: int, delay_iters: int, many: int, idle_s: float,
+                   loop_window_s: float, release: str = "257", cli_calls: int = 0) -> tuple[dict | None, str]:
+    """bench_daemon's scenarios under real systemd (PID 1 of a throw-away container booted by
+    shared/tools/systemd-oracle), measured inside it by bench/oracle_driver.py. Returns
+    (results or None, why not / what ran)."""
+    if not ORACLE.exists():
+        return None, "systemd-oracle not found"
+    if os.getuid() != 0:
+        return None, "systemd-oracle needs root"
+    d = PEERS_DIR / "oracle"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    shutil.copy2(stamp, d / "stamp")
+    shutil.copy2(BENCH / "oracle_driver.py", d / "oracle_driver.py")
+    log = "/tmp/stamps.log"
+
+    def unit(name, mode, ms=0, restart_sec="0"):
+        args = f"{d}/stamp {log} {name} {mode}" + (f" {ms}" if mode == "crash" else "")
+        (d / f"{name}.service").write_text(f"[Unit]\nStartLimitIntervalSec=0\n\n[Service]\nExecStart={args}\nRestart=always\nRestartSec={restart_sec}\n")
+    unit("crash", "crash", 20)
+    unit("delay", "crash", 20, "100ms")
+    unit("victim", "wait")
+    for i in range(50):
+        unit(f"loop{i:02d}", "crash", 0)
+    for i in range(many):
+        unit(f"svc{i:03d}", "wait")
+    plan = (("crash", crash_iters, []), ("delay", delay_iters, []), ("kill", kill_iters, []),
+            ("loop", int(loop_window_s * 20), []), ("many", many, [str(idle_s)]), ("cli", cli_calls, []))
+    steps = [{"do": "exec", "argv": ["python3", f"{d}/oracle_driver.py", str(d), what, str(n), *extra], "timeout_s": 120, "label": what}
+             for what, n, extra in plan if n]
+    scenario = d / "scenario.json"
+    scenario.write_text(json.dumps(steps))
+    out = d / "result.json"
+    r = subprocess.run([str(ORACLE), "run", "--release", release, "--units", str(d), "--scenario", str(scenario), "--out", str(out)],
+                       capture_output=True, text=True, timeout=900)
+    if r.returncode != 0 or not out.exists():
+        return None, f"systemd-oracle failed ({r.returncode}): {(r.stderr.strip().splitlines() or [''])[-1][:80]}"
+    result = json.loads(out.read_text())
+    res: dict = {}
+    for step in result["scenarios"][0]["steps"]:
+        try:
+            res[step["label"]] = json.loads(step.get("stdout") or "null")
+        except (KeyError, ValueError):
+            res[step.get("label", "?")] = None
+    return res, result.get("environment", {}).get("systemd_version", f"systemd {release}")
