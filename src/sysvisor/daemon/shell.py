@@ -272,7 +272,8 @@ class Shell:
         for warning in request.warnings:
             self.log(warning, unit=action.unit, priority=Priority.WARNING, invocation_id=action.invocation_id)
         pid = spawned.pid
-        self.containment.adopt(action.unit, pid)
+        if self.containment.kind != "cgroup":  # a cgroup child joined its cgroups itself
+            self.containment.adopt(action.unit, pid)
         identifier = service.syslog_identifier or os.path.basename(request.argv[0] if request.argv else request.path)
         self.output.attach(read_fd, action.unit, pid, action.invocation_id, identifier, service.syslog_level_prefix)
         self._watch_exec_outcome(action, pid, spawned.error_fd, request.path)
