@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+import _socket  # not `socket`: its enum-based wrapper costs milliseconds on every call
 
 from sysvisor.protocol.control import FrameDecoder, ProtocolError, encode
 
@@ -23,7 +23,7 @@ def find_socket(explicit: str | None, user: bool | None = None) -> str:
 
 def request(socket_path: str, message: dict, timeout: float | None = None) -> dict:
     """Send `message`, wait for the reply. Raises NoManager when nobody listens."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         sock.settimeout(timeout)
         try:
@@ -43,7 +43,7 @@ def request(socket_path: str, message: dict, timeout: float | None = None) -> di
                 return replies[0]
     except ProtocolError as e:
         raise NoManager(f"Unreadable reply from the manager: {e}") from None
-    except socket.timeout:
+    except TimeoutError:
         raise NoManager(f"The manager on {socket_path} did not answer in time.") from None
     finally:
         sock.close()

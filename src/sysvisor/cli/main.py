@@ -7,7 +7,6 @@ the journal reader, the parser and the engine are imported by the verbs that nee
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 # Verbs that parse their own command line.
@@ -47,7 +46,9 @@ def _find_verb(argv: list[str]) -> int | None:
     return None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser():
+    import argparse
+
     p = argparse.ArgumentParser(prog="sysvisor", description="Run systemd units anywhere; speaks systemctl.", add_help=True)
     p.add_argument("verb", nargs="?", default="list-units")
     p.add_argument("args", nargs="*")
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    fast = _fast_check(argv)
+    if fast is not None:
+        return fast
     at = _find_verb(argv)
     if at is not None and argv[at] in DELEGATED:
         return _delegate(argv[at], argv[:at] + argv[at + 1 :])
@@ -113,7 +117,48 @@ def _scope(args) -> bool | None:
     return True if args.user else False if args.system else None
 
 
+class _FastArgs:
+    """The few options is-active/is-failed take, without argparse (9 ms of imports)."""
+
+    def __init__(self, verb: str, units: list[str], quiet: bool) -> None:
+        self.verb, self.args, self.quiet = verb, units, quiet
+
+
+def _fast_check(argv: list[str]) -> int | None:
+    """is-active/is-failed are called in loops by scripts: parse them by hand.
+    Anything unusual falls back to the full parser (None)."""
+    if not argv or argv[0] not in ("is-active", "is-failed"):
+        return None
+    quiet, user, socket_path, units = False, None, None, []
+    rest = iter(argv[1:])
+    for token in rest:
+        if token in ("-q", "--quiet"):
+            quiet = True
+        elif token in ("--user", "--system"):
+            user = token == "--user"
+        elif token == "--socket":
+            socket_path = next(rest, None)
+            if socket_path is None:
+                return None
+        elif token.startswith("--socket="):
+            socket_path = token[len("--socket="):]
+        elif token.startswith("-"):
+            return None
+        else:
+            units.append(token)
+    from sysvisor.cli.client import NoManager, find_socket
+
+    args = _FastArgs(argv[0], units, quiet)
+    try:
+        return VERBS[argv[0]](args, find_socket(socket_path, user))
+    except NoManager as e:
+        print(str(e), file=sys.stderr)
+        return 1
+
+
 def _delegate(verb: str, rest: list[str]) -> int:
+    import argparse
+
     if verb == "up":
         p = argparse.ArgumentParser(prog="sysvisor up", description="Run the manager in the foreground.")
         p.add_argument("--units", action="append", metavar="DIR", help="unit search path (repeatable); default: systemd's paths")

@@ -8,9 +8,10 @@ JSON) lets the server reject an oversized frame from its header alone, before bu
 
 from __future__ import annotations
 
-import json
 import os
 import struct
+
+from sysvisor.protocol import jsoncodec
 
 MAX_FRAME = 4 * 1024 * 1024  # a status of thousands of units fits; anything bigger is abuse
 _HEADER = struct.Struct(">I")
@@ -23,7 +24,7 @@ class ProtocolError(Exception):
 
 def encode(message: dict) -> bytes:
     """Serialise one message as a frame."""
-    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    body = jsoncodec.dumps(message).encode()
     if len(body) > MAX_FRAME:
         raise ProtocolError(f"message too large ({len(body)} bytes, limit {MAX_FRAME})")
     return _HEADER.pack(len(body)) + body
@@ -60,8 +61,8 @@ class FrameDecoder:
 def decode_body(body: bytes) -> dict:
     """Decode one frame body into a message object."""
     try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        message = jsoncodec.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
         raise ProtocolError(f"malformed message: {e}") from None
     if not isinstance(message, dict):
         raise ProtocolError("malformed message: expected a JSON object")
