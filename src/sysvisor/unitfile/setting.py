@@ -48,6 +48,9 @@ class Interpretation:
     wording: int = 252  # which systemd's message texts to print (252: systemd-analyze here)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     fatal: bool = False
+    # v257 reads [Install] (for UnitFileState) in a separate pass that stops silently at an
+    # invalid Also= name; later [Install] warnings are then not printed
+    install_stopped: bool = False
 
     def warn(self, a: Assignment, message: str) -> None:
         self.diagnostics.append(warning(a.path, a.line, message))
@@ -128,14 +131,13 @@ def _unsigned(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         _set(ctx, d, v.parse_unsigned(a.value))
     except ValueError as exc:
-        errno = "Numerical result out of range" if str(exc) == "ERANGE" else "Invalid argument"
-        ctx.parse_error(a, "Failed to parse unsigned value", errno)
+        ctx.parse_error(a, "Failed to parse unsigned value", v.errno_text(exc))
 
 
 def _sec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         usec = v.parse_timespan(a.value)
-    except ValueError:
+    except ValueError as exc:
         if d.kind == "sec_reset" and not a.value:
             _set(ctx, d, None)
             return
@@ -143,7 +145,7 @@ def _sec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         if "{key}" in wording:
             ctx.warn(a, f"{wording.format(key=a.key)}, ignoring: {a.value}")
         else:
-            ctx.parse_error(a, wording)
+            ctx.parse_error(a, wording, v.errno_text(exc))
         return
     if d.kind in ("sec_fix0", "timeout") and usec == 0:
         usec = USEC_INFINITY
@@ -415,6 +417,9 @@ def _path(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         else:
             ctx.fail(a, f"Failed to resolve unit specifiers in '{a.value}': {exc}")
         return
+    if not value:  # empty after expansion (e.g. "%i" of a plain unit): a reset
+        _set(ctx, d, None)
+        return
     if a.key == "PIDFile":
         if not value.startswith("/"):
             value = "/run/" + value  # systemd: config_parse_pid_file()
@@ -535,8 +540,8 @@ def _limit(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         ctx.unit.service.limits[kind] = v.parse_limit(kind, a.value)
     except v.LimitOrderError:
         ctx.warn(a, f"Soft resource limit chosen higher than hard limit, ignoring: {a.value}")
-    except ValueError:
-        ctx.parse_error(a, "Failed to parse resource value")
+    except ValueError as exc:
+        ctx.parse_error(a, "Failed to parse resource value", v.errno_text(exc))
 
 
 _OUTPUTS = frozenset({"inherit", "null", "tty", "journal", "kmsg", "journal+console", "kmsg+console",
@@ -573,9 +578,18 @@ def _std_stream(ctx: Interpretation, d: Directive, a: Assignment) -> None:
 
 
 def _install_names(ctx: Interpretation, d: Directive, a: Assignment) -> None:
-    # [Install] is only read by enable/disable; at load only specifiers are expanded
+    # [Install] is only read by enable/disable; v257 also splits it at load (and warns)
     lst = _get(ctx, d)
-    for word in a.value.split():
+    try:
+        words = v.split_words(a.value)
+    except ValueError:
+        if ctx.release >= 257 and not ctx.install_stopped:
+            ctx.warn(a, f"Failed to parse {a.key}={a.value}, ignoring: Invalid argument")
+            return
+        words = a.value.split()
+    if a.key == "Also" and any(not unit_name.is_valid(w) for w in words):
+        ctx.install_stopped = True  # systemd: config_parse_also() fails, install.c stops
+    for word in words:
         try:
             lst.append(ctx.expand(word, INSTALL_SPECIFIERS))
         except SpecifierError:
@@ -583,8 +597,10 @@ def _install_names(ctx: Interpretation, d: Directive, a: Assignment) -> None:
 
 
 def _install_string(ctx: Interpretation, d: Directive, a: Assignment) -> None:
-    if ctx.release >= 257 and not unit_name.is_template(ctx.unit.name):
-        ctx.warn(a, "DefaultInstance= only makes sense for template units, ignoring.")
+    if ctx.release >= 257 and not unit_name.is_template(ctx.unit.name) and not unit_name.instance(ctx.unit.name):
+        # systemd: install.c config_parse_default_instance(), run for UnitFileState
+        if not ctx.install_stopped:
+            ctx.warn(a, "DefaultInstance= only makes sense for template units, ignoring.")
         return
     try:
         value = ctx.expand(a.value, INSTALL_SPECIFIERS)

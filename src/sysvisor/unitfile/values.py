@@ -16,6 +16,11 @@ from sysvisor.core.units import ExecCommand, ExitStatusSet
 
 WHITESPACE = " \t\n\r"
 
+def errno_text(exc: ValueError) -> str:
+    """The strerror() systemd prints for a failed parse: ValueError("ERANGE") is a range error."""
+    return "Numerical result out of range" if str(exc) == "ERANGE" else "Invalid argument"
+
+
 # --- booleans ----------------------------------------------------------------------------------
 
 _TRUE = frozenset({"1", "yes", "y", "true", "t", "on"})
@@ -89,7 +94,7 @@ def parse_timespan(text: str, default_unit_usec: int = USEC_PER_SEC) -> int:
                 raise ValueError(text)
             return usec
         if text[i] == "-":
-            raise ValueError(text)
+            raise ValueError("ERANGE")  # systemd: parse_time() returns -ERANGE for negatives
         start = i
         if text[i] == "+":  # strtoll() accepts a sign
             i += 1
@@ -129,7 +134,7 @@ def parse_timespan(text: str, default_unit_usec: int = USEC_PER_SEC) -> int:
             m //= 10
         usec += k_usec
         if usec >= USEC_INFINITY:
-            raise ValueError(text)
+            raise ValueError("ERANGE")
         something = True
 
 
@@ -661,8 +666,8 @@ def parse_size(text: str) -> int:
     n = len(text)
     while True:
         i = _skip(text, i, WHITESPACE)
-        if text.startswith("-", i):
-            raise ValueError(text)
+        if text.startswith("-", i):  # strtoull() parses "-5" (→ ERANGE); "-" alone is EINVAL
+            raise ValueError("ERANGE" if text[i + 1:i + 2].isdigit() else text)
         j = i + 1 if text.startswith("+", i) else i
         k = _skip(text, j, "0123456789")
         if k == j:
@@ -680,7 +685,7 @@ def parse_size(text: str) -> int:
                 value = whole * factor + (int(frac) * factor // 10 ** len(frac) if frac else 0)
                 total += value
                 if total >= 1 << 64:
-                    raise ValueError(text)
+                    raise ValueError("ERANGE")
                 i = k + len(suffix)
                 start = idx + 1
                 break
@@ -742,8 +747,8 @@ def parse_limit(kind: str, text: str) -> tuple[int, int]:
     try:
         s = _parse_limit_one(kind, soft)
         h = _parse_limit_one(kind, hard) if sep else s
-    except ValueError:
-        raise ValueError(text) from None
+    except ValueError as exc:
+        raise ValueError("ERANGE" if str(exc) == "ERANGE" else text) from None
     if s > h:
         raise LimitOrderError(text)
     return s, h
