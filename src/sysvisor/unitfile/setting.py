@@ -264,7 +264,7 @@ def _exec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:
         _set(ctx, d, [])
         return
-    parsed = v.parse_exec(a.value, expand=ctx.expand, origin=(a.path, a.line))
+    parsed = v.parse_exec(a.value, expand=ctx.expand, origin=(a.path, a.line), wording=ctx.wording)
     for text, fatal in parsed.messages:
         (ctx.fail if fatal else ctx.warn)(a, text)
     _get(ctx, d).extend(parsed.commands)

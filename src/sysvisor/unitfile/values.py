@@ -514,16 +514,17 @@ def _simplify_path(path: str) -> str:
 
 
 def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
-               origin: tuple[str, int] | None = None) -> ExecParse:
+               origin: tuple[str, int] | None = None, wording: int = 252) -> ExecParse:
     """Split an `Exec*=` value into commands with prefixes, quoting and `;` separators.
 
     `expand` resolves specifiers and raises ValueError("%Z") for an unknown one. argv keeps
-    `$VAR`/`${VAR}`/`$$` untouched (expanded at spawn, see expand_exec_argv).
+    `$VAR`/`${VAR}`/`$$` untouched (expanded right before spawning). Messages quote the value
+    from the current command on, as systemd does; `wording` picks v252 or v257 texts.
     # spec: service-lifecycle.md §5.1–§5.2; systemd: config_parse_exec()
     """
     result = ExecParse([], [])
     ex = expand or (lambda s: s)
-    p = rvalue
+    p = rvalue  # systemd moves `rvalue` to the start of each further command
     semicolon = True
     while semicolon:
         semicolon = False
@@ -566,10 +567,11 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
             result.messages.append((f"Failed to resolve unit specifiers in '{word}'{ign}: {_slot_error(exc)}", fatal))
             return result
         if not path:
-            result.messages.append((f"Empty path in command line{ign}: '{rvalue}'", fatal))
+            result.messages.append((f"Empty path in command line{ign}: '{first}'", fatal))
             return result
         if not _string_is_safe(path):
-            result.messages.append((f"Executable name contains special characters{ign}: {path}", fatal))
+            what = "path" if wording >= 257 else "name"
+            result.messages.append((f"Executable {what} contains special characters{ign}: {path}", fatal))
             return result
         if path.endswith("/"):
             result.messages.append((f"Executable path specifies a directory{ign}: {path}", fatal))
@@ -611,7 +613,7 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
         result.commands.append(ExecCommand(
             path=path, argv=tuple(argv), ignore_failure=ignore_failure, no_env_expand=no_env,
             full_privileges=full, no_setuid=no_setuid, ambient_only=ambient, origin=origin))
-        p = rest[j:]
+        p = rvalue = rest[j:]
     return result
 
 
