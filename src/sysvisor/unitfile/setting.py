@@ -659,9 +659,14 @@ def _timer_span(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         _reset_timer_triggers(ctx)
         return
     try:
-        usec = v.parse_timespan(ctx.expand(a.value))
+        text = ctx.expand(a.value)
+    except SpecifierError as exc:
+        ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
+        return
+    try:
+        usec = v.parse_timespan(text)
     except ValueError:
-        ctx.warn(a, f"Failed to parse timer value, ignoring: {a.value}")
+        ctx.warn(a, f"Failed to parse timer value, ignoring: {text}")
         return
     _get(ctx, d).append(usec)
 
@@ -673,7 +678,7 @@ def _calendar(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         text = ctx.expand(a.value)
     except SpecifierError as exc:
-        ctx.warn(a, f"Failed to resolve unit specifiers in {a.value}, ignoring: {exc}")
+        ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
         return
     try:  # the calendar grammar lives in core.calendar (its own branch); check when present
         from sysvisor.core import calendar
@@ -683,7 +688,7 @@ def _calendar(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         try:
             calendar.parse_calendar(text)
         except ValueError:
-            ctx.warn(a, f"Failed to parse calendar specification, ignoring: {a.value}")
+            ctx.warn(a, f"Failed to parse calendar specification, ignoring: {text}")
             return
     _get(ctx, d).append(text)
 
