@@ -275,3 +275,12 @@ def test_known_but_unsupported_directive_gets_a_notice(make_loader):
     assert [(d.severity, d.message) for d in diags] == [
         ("notice", "ProtectSystem= is not supported by sysvisor, ignoring."),
         ("warning", "Unknown key 'Bogus' in section [Service], ignoring.")]
+
+
+def test_unreadable_file_is_a_load_error_not_an_exception(make_loader, tmp_path):
+    loader = make_loader({"etc/gone.service": "[Service]\nExecStart=/bin/true\n"})
+    loader.load_all()  # scans the directory
+    (tmp_path / "etc/gone.service").unlink()
+    (tmp_path / "etc/gone.service").mkdir()  # now a directory: reading fails
+    u = loader.load("gone.service")
+    assert u.load_state is LoadState.ERROR and u.load_error == "Is a directory"
