@@ -284,3 +284,19 @@ def test_unreadable_file_is_a_load_error_not_an_exception(make_loader, tmp_path)
     (tmp_path / "etc/gone.service").mkdir()  # now a directory: reading fails
     u = loader.load("gone.service")
     assert u.load_state is LoadState.ERROR and u.load_error == "Is a directory"
+
+
+def test_fatal_setting_or_bad_header_in_a_dropin_only_ends_that_dropin(make_loader):
+    # observed with systemd-analyze verify (v252) and systemd-oracle (257): the unit stays loaded
+    loader = make_loader({"etc/dq.service": "[Service]\nExecStart=/bin/true\n",
+                          "etc/dq.service.d/10.conf": "[Service]\nWorkingDirectory=rel\nRestart=always\n",
+                          "etc/dq.service.d/20.conf": "[Service]\nRestartSec=7\n",
+                          "etc/dh.service": "[Service]\nExecStart=/bin/true\n",
+                          "etc/dh.service.d/10.conf": "[Service\nRestart=always\n",
+                          "etc/dh.service.d/20.conf": "[Service]\nRestartSec=7\n"})
+    for name, message in (("dq.service", "dq.service.d/10.conf:2: WorkingDirectory= path is not absolute: rel"),
+                          ("dh.service", "dh.service.d/10.conf:1: Invalid section header '[Service'")):
+        u = loader.load(name)
+        assert u.load_state is LoadState.LOADED
+        assert u.service.restart is RestartPolicy.NO and u.service.restart_usec == 7_000_000
+        assert [str(d).split("/etc/", 1)[1] for d in loader.diagnostics(name)] == [message]

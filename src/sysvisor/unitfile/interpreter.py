@@ -42,8 +42,13 @@ def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: Mapping[
         unit.timer = TimerSection()
     ctx = schema.Interpretation(unit, specifiers, user_manager, release, wording)
     sections = schema.SECTIONS.get(kind, ("Unit", "Install"))
-    for path, text in sources:
+    for index, (path, text) in enumerate(sources):
         failure = _interpret_file(ctx, sections, path, text)
+        if index > 0:
+            # systemd: unit_load_dropin() ignores config_parse()'s result: a fatal setting or
+            # a broken header only ends that drop-in (observed v252)
+            ctx.fatal = False
+            continue
         if failure:
             unit.load_state = LoadState.ERROR
             unit.load_error = failure
