@@ -61,3 +61,14 @@ def test_random_timers_match_recorded_v252(timer):
                                  (TIMERS / f"{timer}.expected").read_text().splitlines()):
         pytest.skip("needs core.calendar to refuse the calendar expression")
     assert got == expected
+
+
+DROPINS = pathlib.Path(__file__).parent.parent / "data" / "unitfile" / "verify252-dropins"
+
+
+@pytest.mark.parametrize("unit", sorted(str(p.relative_to(DROPINS)) for p in DROPINS.glob("c*/*.service")))
+def test_random_dropins_match_recorded_v252(unit):
+    expected = _normalise((DROPINS / f"{unit}.expected").read_text().splitlines(), DROPINS)
+    lines, rc = verify([str(DROPINS / unit)], host=HostFacts())
+    strip = lambda ls: [l.split("/start: ", 1)[0] if "Failed to create" in l else l for l in ls]
+    assert strip(_normalise(lines, DROPINS)) == strip(expected)
