@@ -300,3 +300,15 @@ def test_fatal_setting_or_bad_header_in_a_dropin_only_ends_that_dropin(make_load
         assert u.load_state is LoadState.LOADED
         assert u.service.restart is RestartPolicy.NO and u.service.restart_usec == 7_000_000
         assert [str(d).split("/etc/", 1)[1] for d in loader.diagnostics(name)] == [message]
+
+
+def test_oneshot_restart_force_refused_only_by_v252_exit_type_cgroup_by_both(make_loader, tmp_path):
+    from sysvisor.unitfile.loader import UnitLoader
+    make_loader({"etc/rf.service": "[Service]\nType=oneshot\nExecStart=/bin/true\nRestartForceExitStatus=1\n",
+                 "etc/et.service": "[Service]\nType=oneshot\nExecStart=/bin/true\nExitType=cgroup\n"})
+    new = UnitLoader([str(tmp_path / "etc")], release=257)
+    old = UnitLoader([str(tmp_path / "etc")], release=252)
+    assert new.load("rf.service").load_state is LoadState.LOADED  # observed with systemd 257
+    assert old.load("rf.service").load_state is LoadState.BAD_SETTING
+    assert new.load("et.service").load_state is LoadState.BAD_SETTING
+    assert new.load("et.service").service.exit_type == "cgroup"

@@ -165,6 +165,15 @@ def _enum(ctx: Interpretation, d: Directive, a: Assignment) -> None:
             ctx.parse_error(a, wording)
 
 
+def _choice(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """A string from a fixed set (d.extra = (choices, legacy wording)); empty is an error."""
+    choices, wording = d.extra
+    if a.value in choices:
+        _set(ctx, d, a.value)
+    else:
+        ctx.parse_error(a, wording)
+
+
 def _kill_mode(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:  # documented reset
         _set(ctx, d, KillMode.CONTROL_GROUP)
@@ -723,7 +732,7 @@ def not_supported(key: str) -> str:
 KINDS: dict[str, Callable[[Interpretation, Directive, Assignment], None]] = {
     "string": _string, "bool": _bool, "unsigned": _unsigned,
     "sec": _sec, "sec_fix0": _sec, "sec_reset": _sec, "timeout": _sec,
-    "enum": _enum, "kill_mode": _kill_mode, "signal": _signal, "emergency": _emergency,
+    "enum": _enum, "choice": _choice, "kill_mode": _kill_mode, "signal": _signal, "emergency": _emergency,
     "exit_status": _exit_status, "exit_set": _exit_set, "deps": _deps, "exec": _exec,
     "env": _env, "env_file": _env_file, "pass_env": _name_list, "unset_env": _name_list,
     "strlist": _name_list, "docs": _docs, "condition": _condition, "path": _path, "user": _user,
