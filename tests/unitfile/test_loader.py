@@ -312,3 +312,17 @@ def test_oneshot_restart_force_refused_only_by_v252_exit_type_cgroup_by_both(mak
     assert old.load("rf.service").load_state is LoadState.BAD_SETTING
     assert new.load("et.service").load_state is LoadState.BAD_SETTING
     assert new.load("et.service").service.exit_type == "cgroup"
+
+
+def test_broken_word_keeps_earlier_environment_and_v257_drops_documentation(make_loader, tmp_path):
+    from sysvisor.unitfile.loader import UnitLoader
+    make_loader({"etc/ev.service": "[Unit]\nDocumentation=man:a bad \"x\n[Service]\nExecStart=/bin/true\n"
+                                   "Environment=A=1 B=\\q C=3\n"})
+    new = UnitLoader([str(tmp_path / "etc")], release=257, wording=257)
+    u = new.load("ev.service")  # observed with systemd-oracle (257)
+    assert u.service.environment == ["A=1"] and u.unit.documentation == []
+    assert [d.message for d in new.diagnostics("ev.service")] == [
+        'Failed to parse Documentation=man:a bad "x, ignoring: Invalid argument',
+        "Invalid syntax, ignoring: A=1 B=\\q C=3"]
+    old = UnitLoader([str(tmp_path / "etc")], release=252)
+    assert old.load("ev.service").unit.documentation == ["man:a"]

@@ -11,7 +11,7 @@ Kinds and what an empty value does (spec: unit-files.md §2):
   sec_reset    like sec but empty resets (TimeoutAbortSec=)
   deps         dependency list: names appended, empty silently ignored (never resettable)
   exec         Exec*= command list: appended, empty resets
-  env, env_file, pass_env, unset_env, strlist, docs, exit_set, condition
+  env, env_file, pass_env, unset_env, groups, docs, exit_set, condition
                lists: appended, empty resets
 # spec: unit-files.md §2, §7.1; systemd: src/core/load-fragment.c
 """
@@ -280,16 +280,21 @@ def _exec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
 
 
 def _env(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """Environment=: word by word; a word that cannot be extracted ends the line (the words
+    before it stay). # systemd: config_parse_environ()"""
     env = _get(ctx, d)
     if not a.value:
         env.clear()
         return
-    try:
-        words = v.split_words(a.value)
-    except ValueError:
-        ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
-        return
-    for word in words:
+    i = 0
+    while True:
+        try:
+            word, i = v.extract_word(a.value, i)
+        except ValueError:
+            ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
+            return
+        if word is None:
+            return
         try:
             item = ctx.expand(word)
         except SpecifierError as exc:
@@ -320,18 +325,23 @@ def _env_file(ctx: Interpretation, d: Directive, a: Assignment) -> None:
 
 
 def _name_list(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """PassEnvironment=/UnsetEnvironment=: word by word; a word that cannot be extracted ends
+    the line with "Trailing garbage" after the words before it were taken.
+    # systemd: config_parse_pass_environ(), config_parse_unset_environ()
+    """
     lst = _get(ctx, d)
     if not a.value:
         lst.clear()
         return
-    try:
-        # PassEnvironment= only unquotes (a backslash escapes one character)
-        words = v.split_words(a.value, cunescape=d.kind != "pass_env")
-    except ValueError:
-        # systemd: config_parse_pass_environ(), config_parse_unset_environ()
-        ctx.warn(a, f"Trailing garbage in {a.key}, ignoring: {a.value}")
-        return
-    for word in words:
+    i = 0
+    while True:
+        try:  # PassEnvironment= only unquotes (a backslash escapes one character)
+            word, i = v.extract_word(a.value, i, cunescape=d.kind != "pass_env")
+        except ValueError:
+            ctx.warn(a, f"Trailing garbage in {a.key}, ignoring: {a.value}")
+            return
+        if word is None:
+            return
         try:
             item = ctx.expand(word)
         except SpecifierError as exc:
@@ -358,15 +368,29 @@ def _documentation_url_is_valid(url: str) -> bool:
 
 
 def _docs(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """Documentation=: unquoted words, backslashes kept; each must be a documentation URL.
+
+    v252 keeps the words before a broken one and checks them; v257 drops the whole line.
+    # systemd: config_parse_documentation(), config_parse_unit_strv_printf()
+    """
     lst = _get(ctx, d)
     if not a.value:
         lst.clear()
         return
-    try:  # systemd: config_parse_documentation(): unquote, backslashes kept
-        words = v.split_words(a.value, cunescape=False, retain_escape=True)
-    except ValueError:
-        ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
-        return
+    words: list[str] = []
+    i = 0
+    while True:
+        try:
+            word, i = v.extract_word(a.value, i, cunescape=False, retain_escape=True)
+        except ValueError:
+            if ctx.release >= 257:
+                ctx.warn(a, f"Failed to parse {a.key}={a.value}, ignoring: Invalid argument")
+                return
+            ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
+            break
+        if word is None:
+            break
+        words.append(word)
     for word in words:
         try:
             url = ctx.expand(word)
@@ -735,7 +759,7 @@ KINDS: dict[str, Callable[[Interpretation, Directive, Assignment], None]] = {
     "enum": _enum, "choice": _choice, "kill_mode": _kill_mode, "signal": _signal, "emergency": _emergency,
     "exit_status": _exit_status, "exit_set": _exit_set, "deps": _deps, "exec": _exec,
     "env": _env, "env_file": _env_file, "pass_env": _name_list, "unset_env": _name_list,
-    "strlist": _name_list, "docs": _docs, "condition": _condition, "path": _path, "user": _user,
+    "docs": _docs, "condition": _condition, "path": _path, "user": _user,
     "groups": _groups, "mode": _mode, "nice": _nice, "limit": _limit, "std": _std_stream,
     "install_names": _install_names, "install_string": _install_string, "bus_name": _bus_name,
     "timer_span": _timer_span, "calendar": _calendar, "trigger_unit": _trigger_unit,
