@@ -620,13 +620,18 @@ def _install_names(ctx: Interpretation, d: Directive, a: Assignment) -> None:
             ctx.warn(a, f"Failed to parse {a.key}={a.value}, ignoring: Invalid argument")
             return
         words = a.value.split()
-    if a.key == "Also" and any(not unit_name.is_valid(w) for w in words):
-        ctx.install_stopped = True  # systemd: config_parse_also() fails, install.c stops
     for word in words:
         try:
-            lst.append(ctx.expand(word, INSTALL_SPECIFIERS))
-        except SpecifierError:
+            name = ctx.expand(word, INSTALL_SPECIFIERS)
+        except SpecifierError as exc:
+            if a.key == "Also" and ctx.release >= 257 and not ctx.install_stopped:
+                ctx.warn(a, f'Failed to resolve unit name in Also="{word}": {exc}')
+                ctx.install_stopped = True
             lst.append(word)
+            continue
+        if a.key == "Also" and not unit_name.is_valid(name):
+            ctx.install_stopped = True  # systemd: config_parse_also() fails, install.c stops
+        lst.append(name)
 
 
 def _install_string(ctx: Interpretation, d: Directive, a: Assignment) -> None:

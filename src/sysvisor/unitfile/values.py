@@ -734,11 +734,11 @@ def _parse_limit_one(kind: str, text: str) -> int:
                 raise ValueError(text)
             v = int(t)
             if not -20 <= v <= 19:
-                raise ValueError(text)
+                raise ValueError("ERANGE")
             return 20 - v
         v = parse_unsigned(t, 64)
         if v > 40:
-            raise ValueError(text)
+            raise ValueError("ERANGE")
         return v
     return parse_unsigned(text, 64)  # systemd: safe_atou64(), so 0x10 and 010 work
 
