@@ -17,12 +17,13 @@ from sysvisor.unitfile.verify import verify
 DATA = pathlib.Path(__file__).parent.parent / "data" / "unitfile" / "verify252"
 UNITS = sorted(p.name for p in DATA.iterdir()
                if not p.is_dir() and p.suffix not in (".expected", ".conf", ".txt"))
+TIMERS = pathlib.Path(__file__).parent.parent / "data" / "unitfile" / "verify252-timers"
 HAVE_CALENDAR = importlib.util.find_spec("sysvisor.core.calendar") is not None
 ANALYZE = shutil.which("systemd-analyze")
 
 
-def _normalise(lines):
-    out = [line.replace(str(DATA) + "/", "") for line in lines]
+def _normalise(lines, data=DATA):
+    out = [line.replace(str(data) + "/", "") for line in lines]
     if not HAVE_CALENDAR:  # OnCalendar= is validated by core.calendar (another branch)
         out = [line for line in out if "calendar specification" not in line]
     return out
@@ -49,3 +50,25 @@ def test_matches_live_systemd_analyze(unit):
     got, rc = _mine(unit)
     assert got == _normalise(run.stderr.splitlines())
     assert (rc != 0) == (run.returncode != 0)
+
+
+@pytest.mark.parametrize("timer", sorted(p.name for p in TIMERS.glob("*.timer")))
+def test_random_timers_match_recorded_v252(timer):
+    expected = _normalise((TIMERS / f"{timer}.expected").read_text().splitlines(), TIMERS)
+    lines, rc = verify([str(TIMERS / timer)], host=HostFacts())
+    got = _normalise(lines, TIMERS)
+    if not HAVE_CALENDAR and any("calendar specification" in line for line in
+                                 (TIMERS / f"{timer}.expected").read_text().splitlines()):
+        pytest.skip("needs core.calendar to refuse the calendar expression")
+    assert got == expected
+
+
+DROPINS = pathlib.Path(__file__).parent.parent / "data" / "unitfile" / "verify252-dropins"
+
+
+@pytest.mark.parametrize("unit", sorted(str(p.relative_to(DROPINS)) for p in DROPINS.glob("c*/*.service")))
+def test_random_dropins_match_recorded_v252(unit):
+    expected = _normalise((DROPINS / f"{unit}.expected").read_text().splitlines(), DROPINS)
+    lines, rc = verify([str(DROPINS / unit)], host=HostFacts())
+    strip = lambda ls: [l.split("/start: ", 1)[0] if "Failed to create" in l else l for l in ls]
+    assert strip(_normalise(lines, DROPINS)) == strip(expected)

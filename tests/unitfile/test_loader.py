@@ -275,3 +275,54 @@ def test_known_but_unsupported_directive_gets_a_notice(make_loader):
     assert [(d.severity, d.message) for d in diags] == [
         ("notice", "ProtectSystem= is not supported by sysvisor, ignoring."),
         ("warning", "Unknown key 'Bogus' in section [Service], ignoring.")]
+
+
+def test_unreadable_file_is_a_load_error_not_an_exception(make_loader, tmp_path):
+    loader = make_loader({"etc/gone.service": "[Service]\nExecStart=/bin/true\n"})
+    loader.load_all()  # scans the directory
+    (tmp_path / "etc/gone.service").unlink()
+    (tmp_path / "etc/gone.service").mkdir()  # now a directory: reading fails
+    u = loader.load("gone.service")
+    assert u.load_state is LoadState.ERROR and u.load_error == "Is a directory"
+
+
+def test_fatal_setting_or_bad_header_in_a_dropin_only_ends_that_dropin(make_loader):
+    # observed with systemd-analyze verify (v252) and systemd-oracle (257): the unit stays loaded
+    loader = make_loader({"etc/dq.service": "[Service]\nExecStart=/bin/true\n",
+                          "etc/dq.service.d/10.conf": "[Service]\nWorkingDirectory=rel\nRestart=always\n",
+                          "etc/dq.service.d/20.conf": "[Service]\nRestartSec=7\n",
+                          "etc/dh.service": "[Service]\nExecStart=/bin/true\n",
+                          "etc/dh.service.d/10.conf": "[Service\nRestart=always\n",
+                          "etc/dh.service.d/20.conf": "[Service]\nRestartSec=7\n"})
+    for name, message in (("dq.service", "dq.service.d/10.conf:2: WorkingDirectory= path is not absolute: rel"),
+                          ("dh.service", "dh.service.d/10.conf:1: Invalid section header '[Service'")):
+        u = loader.load(name)
+        assert u.load_state is LoadState.LOADED
+        assert u.service.restart is RestartPolicy.NO and u.service.restart_usec == 7_000_000
+        assert [str(d).split("/etc/", 1)[1] for d in loader.diagnostics(name)] == [message]
+
+
+def test_oneshot_restart_force_refused_only_by_v252_exit_type_cgroup_by_both(make_loader, tmp_path):
+    from sysvisor.unitfile.loader import UnitLoader
+    make_loader({"etc/rf.service": "[Service]\nType=oneshot\nExecStart=/bin/true\nRestartForceExitStatus=1\n",
+                 "etc/et.service": "[Service]\nType=oneshot\nExecStart=/bin/true\nExitType=cgroup\n"})
+    new = UnitLoader([str(tmp_path / "etc")], release=257)
+    old = UnitLoader([str(tmp_path / "etc")], release=252)
+    assert new.load("rf.service").load_state is LoadState.LOADED  # observed with systemd 257
+    assert old.load("rf.service").load_state is LoadState.BAD_SETTING
+    assert new.load("et.service").load_state is LoadState.BAD_SETTING
+    assert new.load("et.service").service.exit_type == "cgroup"
+
+
+def test_broken_word_keeps_earlier_environment_and_v257_drops_documentation(make_loader, tmp_path):
+    from sysvisor.unitfile.loader import UnitLoader
+    make_loader({"etc/ev.service": "[Unit]\nDocumentation=man:a bad \"x\n[Service]\nExecStart=/bin/true\n"
+                                   "Environment=A=1 B=\\q C=3\n"})
+    new = UnitLoader([str(tmp_path / "etc")], release=257, wording=257)
+    u = new.load("ev.service")  # observed with systemd-oracle (257)
+    assert u.service.environment == ["A=1"] and u.unit.documentation == []
+    assert [d.message for d in new.diagnostics("ev.service")] == [
+        'Failed to parse Documentation=man:a bad "x, ignoring: Invalid argument',
+        "Invalid syntax, ignoring: A=1 B=\\q C=3"]
+    old = UnitLoader([str(tmp_path / "etc")], release=252)
+    assert old.load("ev.service").unit.documentation == ["man:a"]

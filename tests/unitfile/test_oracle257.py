@@ -168,4 +168,27 @@ def test_warnings_in_v257_words(loader, name):
             theirs.append(w["message"])
     loader.load(name)
     mine = [str(d).replace(str(UNITS_DIR) + "/", INSIDE) for d in loader.diagnostics(name) if d.severity != NOTICE]
-    assert mine == theirs
+    assert [m for k, m in enumerate(mine) if m not in mine[:k]] == theirs
+
+
+FUZZ = pathlib.Path(__file__).parent.parent / "data" / "unitfile" / "oracle257-fuzz"
+FUZZ_ORACLE = json.loads((FUZZ / "show-parsed.json").read_text())["units"]
+
+
+@pytest.fixture(scope="module")
+def fuzz_loader():
+    return UnitLoader([str(FUZZ / "units")], host=HostFacts(), release=257, wording=257)
+
+
+@pytest.mark.parametrize("name", sorted(FUZZ_ORACLE))
+def test_random_units_warn_like_systemd_257(fuzz_loader, name):
+    recorded = FUZZ_ORACLE[name]
+    theirs = []
+    for message in recorded["warnings"]:
+        if message not in theirs:
+            theirs.append(message)
+    unit = fuzz_loader.load(name)
+    mine = [str(d).replace(str(FUZZ / "units") + "/", INSIDE) for d in fuzz_loader.diagnostics(name)
+            if d.severity != NOTICE and d.path]  # PID 1's log lines without a file are not recorded
+    assert unit.load_state.value == recorded["LoadState"]
+    assert [m for k, m in enumerate(mine) if m not in mine[:k]] == theirs

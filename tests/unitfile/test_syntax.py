@@ -72,3 +72,9 @@ def test_non_utf8_line_is_ignored_with_warning():
     lexed = lex(text, "f")
     assert not [i for i in lexed.items if isinstance(i, Assignment)]
     assert "not UTF-8 clean" in str(lexed.diagnostics[0])
+
+
+def test_overlong_line_fails_the_file_like_systemd():
+    lexed = lex("[Service]\nDescription=" + "x" * (1024 * 1024 + 10) + "\n", "f")
+    assert lexed.failure == "No buffer space available"  # observed v252: ENOBUFS, no line printed
+    assert [d.severity for d in lexed.diagnostics] == ["notice"]

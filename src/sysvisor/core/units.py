@@ -136,6 +136,7 @@ class ServiceSection:
     exec_stop: list[ExecCommand] = field(default_factory=list)
     exec_stop_post: list[ExecCommand] = field(default_factory=list)
     remain_after_exit: bool = False
+    exit_type: str = "main"  # ExitType=: "main" or "cgroup" (service ends when its cgroup is empty)
     guess_main_pid: bool = True
     pid_file: str | None = None
     bus_name: str | None = None  # BusName=; Type=dbus needs it (sysvisor runs dbus as simple)

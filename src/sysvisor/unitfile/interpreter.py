@@ -42,8 +42,13 @@ def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: Mapping[
         unit.timer = TimerSection()
     ctx = schema.Interpretation(unit, specifiers, user_manager, release, wording)
     sections = schema.SECTIONS.get(kind, ("Unit", "Install"))
-    for path, text in sources:
+    for index, (path, text) in enumerate(sources):
         failure = _interpret_file(ctx, sections, path, text)
+        if index > 0:
+            # systemd: unit_load_dropin() ignores config_parse()'s result: a fatal setting or
+            # a broken header only ends that drop-in (observed v252)
+            ctx.fatal = False
+            continue
         if failure:
             unit.load_state = LoadState.ERROR
             unit.load_error = failure
@@ -55,7 +60,7 @@ def interpret(name: str, sources: list[tuple[str, str]], *, specifiers: Mapping[
             return unit, ctx.diagnostics
     refusal = None
     if unit.service is not None:
-        refusal = _verify_service(unit, ctx.diagnostics)
+        refusal = _verify_service(unit, ctx.diagnostics, release)
     elif unit.timer is not None and not unit.timer.has_trigger():
         refusal = "Timer unit lacks value setting. Refusing."  # systemd: timer_verify()
     if refusal:
@@ -122,7 +127,7 @@ def effective_service_type(svc: ServiceSection) -> ServiceType:
     return ServiceType.SIMPLE if svc.exec_start else ServiceType.ONESHOT
 
 
-def _verify_service(unit: Unit, out: list[Diagnostic]) -> str | None:
+def _verify_service(unit: Unit, out: list[Diagnostic], release: int = 257) -> str | None:
     """Load-time checks; returns the refusal message, appends warnings.
 
     # spec: unit-files.md §7.3; restart-and-failure.md §3; systemd: service_verify() (v257)
@@ -145,6 +150,10 @@ def _verify_service(unit: Unit, out: list[Diagnostic]) -> str | None:
     if kind is ServiceType.ONESHOT and svc.restart in (RestartPolicy.ALWAYS, RestartPolicy.ON_SUCCESS):
         return ("Service has Restart= set to either always or on-success, which isn't allowed for "
                 "Type=oneshot services. Refusing.")
+    if kind is ServiceType.ONESHOT and svc.restart_force_exit_status and release <= 252:
+        return "Service has RestartForceExitStatus= set, which isn't allowed for Type=oneshot services. Refusing."
+    if kind is ServiceType.ONESHOT and svc.exit_type == "cgroup":
+        return "Service has ExitType=cgroup set, which isn't allowed for Type=oneshot services. Refusing."
     if kind is ServiceType.DBUS and not svc.bus_name:
         return "Service is of type D-Bus but no D-Bus service name has been specified. Refusing."
     for label, cmds in (("ExecStart", svc.exec_start),):

@@ -186,7 +186,13 @@ class UnitLoader:
             return Unit(name=canonical, load_state=LoadState.MASKED, aliases=aliases,
                         fragment_path=entry.path, load_error=f"Unit {canonical} is masked.")
         dropins = self._dropins(canonical, aliases)
-        sources = [(entry.path, self._text(entry.path))] + [(p, self._text(p)) for p in dropins]
+        try:
+            sources = [(entry.path, self._text(entry.path))] + [(p, self._text(p)) for p in dropins]
+        except OSError as exc:  # unreadable or vanished since the directory scan
+            self._diagnostics[name] = []
+            return Unit(name=canonical, load_state=LoadState.ERROR, aliases=aliases,
+                        fragment_path=entry.path, dropin_paths=dropins,
+                        load_error=exc.strerror or str(exc))
         specifiers = LazySpecifiers(canonical, entry.path, self.host)
         unit, diags = interpret(canonical, sources, specifiers=specifiers, user_manager=self.user_manager,
                                 release=self.release, wording=self.wording)

@@ -90,13 +90,13 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
-def unescape(text: str, *, path: bool = False) -> str:
-    """Reverse of escape(); with `path`, `-` becomes `/`. # systemd: unit_name_unescape()"""
+def unescape(text: str) -> str:
+    """Reverse of escape(): `-` becomes `/`, `\\xHH` a byte. # systemd: unit_name_unescape()"""
     raw = bytearray()
     i = 0
     while i < len(text):
         ch = text[i]
-        if ch == "-" and path:
+        if ch == "-":
             raw += b"/"
         elif ch == "\\" and text[i + 1:i + 2] == "x" and len(text) >= i + 4:
             try:
@@ -115,7 +115,7 @@ def unescape_path(text: str) -> str:
     """`foo-bar` → `/foo/bar`. # systemd: unit_name_path_unescape()"""
     if text == "-":
         return "/"
-    return "/" + unescape(text, path=True).lstrip("/")
+    return "/" + unescape(text).lstrip("/")
 
 
 def dropin_dir_names(name: str) -> list[str]:

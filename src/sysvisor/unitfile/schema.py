@@ -86,6 +86,7 @@ DIRECTIVES: dict[tuple[str, str], Directive] = {
     ("Service", "ExecStop"): D(S, "exec_stop", "exec"),
     ("Service", "ExecStopPost"): D(S, "exec_stop_post", "exec"),
     ("Service", "RemainAfterExit"): D(S, "remain_after_exit", "bool"),
+    ("Service", "ExitType"): D(S, "exit_type", "choice", (("main", "cgroup"), "Failed to parse service exit type")),
     ("Service", "GuessMainPID"): D(S, "guess_main_pid", "bool"),
     ("Service", "PIDFile"): D(S, "pid_file", "path"),
     ("Service", "BusName"): D(S, "bus_name", "bus_name"),

@@ -11,7 +11,7 @@ Kinds and what an empty value does (spec: unit-files.md §2):
   sec_reset    like sec but empty resets (TimeoutAbortSec=)
   deps         dependency list: names appended, empty silently ignored (never resettable)
   exec         Exec*= command list: appended, empty resets
-  env, env_file, pass_env, unset_env, strlist, docs, exit_set, condition
+  env, env_file, pass_env, unset_env, groups, docs, exit_set, condition
                lists: appended, empty resets
 # spec: unit-files.md §2, §7.1; systemd: src/core/load-fragment.c
 """
@@ -48,6 +48,9 @@ class Interpretation:
     wording: int = 252  # which systemd's message texts to print (252: systemd-analyze here)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     fatal: bool = False
+    # v257 reads [Install] (for UnitFileState) in a separate pass that stops silently at an
+    # invalid Also= name; later [Install] warnings are then not printed
+    install_stopped: bool = False
 
     def warn(self, a: Assignment, message: str) -> None:
         self.diagnostics.append(warning(a.path, a.line, message))
@@ -128,14 +131,13 @@ def _unsigned(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         _set(ctx, d, v.parse_unsigned(a.value))
     except ValueError as exc:
-        errno = "Numerical result out of range" if str(exc) == "ERANGE" else "Invalid argument"
-        ctx.parse_error(a, "Failed to parse unsigned value", errno)
+        ctx.parse_error(a, "Failed to parse unsigned value", v.errno_text(exc))
 
 
 def _sec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         usec = v.parse_timespan(a.value)
-    except ValueError:
+    except ValueError as exc:
         if d.kind == "sec_reset" and not a.value:
             _set(ctx, d, None)
             return
@@ -143,7 +145,7 @@ def _sec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         if "{key}" in wording:
             ctx.warn(a, f"{wording.format(key=a.key)}, ignoring: {a.value}")
         else:
-            ctx.parse_error(a, wording)
+            ctx.parse_error(a, wording, v.errno_text(exc))
         return
     if d.kind in ("sec_fix0", "timeout") and usec == 0:
         usec = USEC_INFINITY
@@ -161,6 +163,15 @@ def _enum(ctx: Interpretation, d: Directive, a: Assignment) -> None:
             ctx.warn(a, f"{wording}, ignoring: {a.value}")
         else:
             ctx.parse_error(a, wording)
+
+
+def _choice(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """A string from a fixed set (d.extra = (choices, legacy wording)); empty is an error."""
+    choices, wording = d.extra
+    if a.value in choices:
+        _set(ctx, d, a.value)
+    else:
+        ctx.parse_error(a, wording)
 
 
 def _kill_mode(ctx: Interpretation, d: Directive, a: Assignment) -> None:
@@ -262,23 +273,28 @@ def _exec(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     if not a.value:
         _set(ctx, d, [])
         return
-    parsed = v.parse_exec(a.value, expand=ctx.expand, origin=(a.path, a.line))
+    parsed = v.parse_exec(a.value, expand=ctx.expand, origin=(a.path, a.line), wording=ctx.wording)
     for text, fatal in parsed.messages:
         (ctx.fail if fatal else ctx.warn)(a, text)
     _get(ctx, d).extend(parsed.commands)
 
 
 def _env(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """Environment=: word by word; a word that cannot be extracted ends the line (the words
+    before it stay). # systemd: config_parse_environ()"""
     env = _get(ctx, d)
     if not a.value:
         env.clear()
         return
-    try:
-        words = v.split_words(a.value)
-    except ValueError:
-        ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
-        return
-    for word in words:
+    i = 0
+    while True:
+        try:
+            word, i = v.extract_word(a.value, i)
+        except ValueError:
+            ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
+            return
+        if word is None:
+            return
         try:
             item = ctx.expand(word)
         except SpecifierError as exc:
@@ -309,18 +325,23 @@ def _env_file(ctx: Interpretation, d: Directive, a: Assignment) -> None:
 
 
 def _name_list(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """PassEnvironment=/UnsetEnvironment=: word by word; a word that cannot be extracted ends
+    the line with "Trailing garbage" after the words before it were taken.
+    # systemd: config_parse_pass_environ(), config_parse_unset_environ()
+    """
     lst = _get(ctx, d)
     if not a.value:
         lst.clear()
         return
-    try:
-        # PassEnvironment= only unquotes (a backslash escapes one character)
-        words = v.split_words(a.value, cunescape=d.kind != "pass_env")
-    except ValueError:
-        # systemd: config_parse_pass_environ(), config_parse_unset_environ()
-        ctx.warn(a, f"Trailing garbage in {a.key}, ignoring: {a.value}")
-        return
-    for word in words:
+    i = 0
+    while True:
+        try:  # PassEnvironment= only unquotes (a backslash escapes one character)
+            word, i = v.extract_word(a.value, i, cunescape=d.kind != "pass_env")
+        except ValueError:
+            ctx.warn(a, f"Trailing garbage in {a.key}, ignoring: {a.value}")
+            return
+        if word is None:
+            return
         try:
             item = ctx.expand(word)
         except SpecifierError as exc:
@@ -347,15 +368,29 @@ def _documentation_url_is_valid(url: str) -> bool:
 
 
 def _docs(ctx: Interpretation, d: Directive, a: Assignment) -> None:
+    """Documentation=: unquoted words, backslashes kept; each must be a documentation URL.
+
+    v252 keeps the words before a broken one and checks them; v257 drops the whole line.
+    # systemd: config_parse_documentation(), config_parse_unit_strv_printf()
+    """
     lst = _get(ctx, d)
     if not a.value:
         lst.clear()
         return
-    try:  # systemd: config_parse_documentation(): unquote, backslashes kept
-        words = v.split_words(a.value, cunescape=False, retain_escape=True)
-    except ValueError:
-        ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
-        return
+    words: list[str] = []
+    i = 0
+    while True:
+        try:
+            word, i = v.extract_word(a.value, i, cunescape=False, retain_escape=True)
+        except ValueError:
+            if ctx.release >= 257:
+                ctx.warn(a, f"Failed to parse {a.key}={a.value}, ignoring: Invalid argument")
+                return
+            ctx.warn(a, f"Invalid syntax, ignoring: {a.value}")
+            break
+        if word is None:
+            break
+        words.append(word)
     for word in words:
         try:
             url = ctx.expand(word)
@@ -414,6 +449,9 @@ def _path(ctx: Interpretation, d: Directive, a: Assignment) -> None:
             ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
         else:
             ctx.fail(a, f"Failed to resolve unit specifiers in '{a.value}': {exc}")
+        return
+    if not value:  # empty after expansion (e.g. "%i" of a plain unit): a reset
+        _set(ctx, d, None)
         return
     if a.key == "PIDFile":
         if not value.startswith("/"):
@@ -535,8 +573,8 @@ def _limit(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         ctx.unit.service.limits[kind] = v.parse_limit(kind, a.value)
     except v.LimitOrderError:
         ctx.warn(a, f"Soft resource limit chosen higher than hard limit, ignoring: {a.value}")
-    except ValueError:
-        ctx.parse_error(a, "Failed to parse resource value")
+    except ValueError as exc:
+        ctx.parse_error(a, "Failed to parse resource value", v.errno_text(exc))
 
 
 _OUTPUTS = frozenset({"inherit", "null", "tty", "journal", "kmsg", "journal+console", "kmsg+console",
@@ -573,18 +611,34 @@ def _std_stream(ctx: Interpretation, d: Directive, a: Assignment) -> None:
 
 
 def _install_names(ctx: Interpretation, d: Directive, a: Assignment) -> None:
-    # [Install] is only read by enable/disable; at load only specifiers are expanded
+    # [Install] is only read by enable/disable; v257 also splits it at load (and warns)
     lst = _get(ctx, d)
-    for word in a.value.split():
+    try:
+        words = v.split_words(a.value)
+    except ValueError:
+        if ctx.release >= 257 and not ctx.install_stopped:
+            ctx.warn(a, f"Failed to parse {a.key}={a.value}, ignoring: Invalid argument")
+            return
+        words = a.value.split()
+    for word in words:
         try:
-            lst.append(ctx.expand(word, INSTALL_SPECIFIERS))
-        except SpecifierError:
+            name = ctx.expand(word, INSTALL_SPECIFIERS)
+        except SpecifierError as exc:
+            if a.key == "Also" and ctx.release >= 257 and not ctx.install_stopped:
+                ctx.warn(a, f'Failed to resolve unit name in Also="{word}": {exc}')
+                ctx.install_stopped = True
             lst.append(word)
+            continue
+        if a.key == "Also" and not unit_name.is_valid(name):
+            ctx.install_stopped = True  # systemd: config_parse_also() fails, install.c stops
+        lst.append(name)
 
 
 def _install_string(ctx: Interpretation, d: Directive, a: Assignment) -> None:
-    if ctx.release >= 257 and not unit_name.is_template(ctx.unit.name):
-        ctx.warn(a, "DefaultInstance= only makes sense for template units, ignoring.")
+    if ctx.release >= 257 and not unit_name.is_template(ctx.unit.name) and not unit_name.instance(ctx.unit.name):
+        # systemd: install.c config_parse_default_instance(), run for UnitFileState
+        if not ctx.install_stopped:
+            ctx.warn(a, "DefaultInstance= only makes sense for template units, ignoring.")
         return
     try:
         value = ctx.expand(a.value, INSTALL_SPECIFIERS)
@@ -643,9 +697,14 @@ def _timer_span(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         _reset_timer_triggers(ctx)
         return
     try:
-        usec = v.parse_timespan(ctx.expand(a.value))
+        text = ctx.expand(a.value)
+    except SpecifierError as exc:
+        ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
+        return
+    try:
+        usec = v.parse_timespan(text)
     except ValueError:
-        ctx.warn(a, f"Failed to parse timer value, ignoring: {a.value}")
+        ctx.warn(a, f"Failed to parse timer value, ignoring: {text}")
         return
     _get(ctx, d).append(usec)
 
@@ -657,7 +716,7 @@ def _calendar(ctx: Interpretation, d: Directive, a: Assignment) -> None:
     try:
         text = ctx.expand(a.value)
     except SpecifierError as exc:
-        ctx.warn(a, f"Failed to resolve unit specifiers in {a.value}, ignoring: {exc}")
+        ctx.warn(a, f"Failed to resolve unit specifiers in '{a.value}', ignoring: {exc}")
         return
     try:  # the calendar grammar lives in core.calendar (its own branch); check when present
         from sysvisor.core import calendar
@@ -667,7 +726,7 @@ def _calendar(ctx: Interpretation, d: Directive, a: Assignment) -> None:
         try:
             calendar.parse_calendar(text)
         except ValueError:
-            ctx.warn(a, f"Failed to parse calendar specification, ignoring: {a.value}")
+            ctx.warn(a, f"Failed to parse calendar specification, ignoring: {text}")
             return
     _get(ctx, d).append(text)
 
@@ -702,10 +761,10 @@ def not_supported(key: str) -> str:
 KINDS: dict[str, Callable[[Interpretation, Directive, Assignment], None]] = {
     "string": _string, "bool": _bool, "unsigned": _unsigned,
     "sec": _sec, "sec_fix0": _sec, "sec_reset": _sec, "timeout": _sec,
-    "enum": _enum, "kill_mode": _kill_mode, "signal": _signal, "emergency": _emergency,
+    "enum": _enum, "choice": _choice, "kill_mode": _kill_mode, "signal": _signal, "emergency": _emergency,
     "exit_status": _exit_status, "exit_set": _exit_set, "deps": _deps, "exec": _exec,
     "env": _env, "env_file": _env_file, "pass_env": _name_list, "unset_env": _name_list,
-    "strlist": _name_list, "docs": _docs, "condition": _condition, "path": _path, "user": _user,
+    "docs": _docs, "condition": _condition, "path": _path, "user": _user,
     "groups": _groups, "mode": _mode, "nice": _nice, "limit": _limit, "std": _std_stream,
     "install_names": _install_names, "install_string": _install_string, "bus_name": _bus_name,
     "timer_span": _timer_span, "calendar": _calendar, "trigger_unit": _trigger_unit,

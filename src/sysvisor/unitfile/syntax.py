@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sysvisor.unitfile.errors import Diagnostic, error, warning
+from sysvisor.unitfile.errors import Diagnostic, error, notice, warning
 
 LONG_LINE_MAX = 1024 * 1024  # systemd: LONG_LINE_MAX
 _BOM = "\ufeff"
@@ -78,16 +78,17 @@ def lex(text: str, path: str) -> Lexed:
         if lineno == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM):]
         if len(raw) > LONG_LINE_MAX:
-            out.diagnostics.append(error(path, lineno, "Line too long"))
-            out.failure = "Argument list too long"
+            # systemd fails the file with ENOBUFS without printing a line (a notice here)
+            out.diagnostics.append(notice(path, lineno, "Line too long"))
+            out.failure = "No buffer space available"
             return out
         stripped = raw.lstrip(_WHITESPACE)
         if stripped and stripped[0] in "#;":
             continue
         if continuation is not None:
             if len(continuation) + len(raw) > LONG_LINE_MAX:
-                out.diagnostics.append(error(path, lineno, "Continuation line too long"))
-                out.failure = "Argument list too long"
+                out.diagnostics.append(notice(path, lineno, "Continuation line too long"))
+                out.failure = "No buffer space available"
                 return out
             joined = continuation + raw
         else:

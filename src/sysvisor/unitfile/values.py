@@ -16,6 +16,11 @@ from sysvisor.core.units import ExecCommand, ExitStatusSet
 
 WHITESPACE = " \t\n\r"
 
+def errno_text(exc: ValueError) -> str:
+    """The strerror() systemd prints for a failed parse: ValueError("ERANGE") is a range error."""
+    return "Numerical result out of range" if str(exc) == "ERANGE" else "Invalid argument"
+
+
 # --- booleans ----------------------------------------------------------------------------------
 
 _TRUE = frozenset({"1", "yes", "y", "true", "t", "on"})
@@ -89,7 +94,7 @@ def parse_timespan(text: str, default_unit_usec: int = USEC_PER_SEC) -> int:
                 raise ValueError(text)
             return usec
         if text[i] == "-":
-            raise ValueError(text)
+            raise ValueError("ERANGE")  # systemd: parse_time() returns -ERANGE for negatives
         start = i
         if text[i] == "+":  # strtoll() accepts a sign
             i += 1
@@ -129,7 +134,7 @@ def parse_timespan(text: str, default_unit_usec: int = USEC_PER_SEC) -> int:
             m //= 10
         usec += k_usec
         if usec >= USEC_INFINITY:
-            raise ValueError(text)
+            raise ValueError("ERANGE")
         something = True
 
 
@@ -509,16 +514,17 @@ def _simplify_path(path: str) -> str:
 
 
 def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
-               origin: tuple[str, int] | None = None) -> ExecParse:
+               origin: tuple[str, int] | None = None, wording: int = 252) -> ExecParse:
     """Split an `Exec*=` value into commands with prefixes, quoting and `;` separators.
 
     `expand` resolves specifiers and raises ValueError("%Z") for an unknown one. argv keeps
-    `$VAR`/`${VAR}`/`$$` untouched (expanded at spawn, see expand_exec_argv).
+    `$VAR`/`${VAR}`/`$$` untouched (expanded right before spawning). Messages quote the value
+    from the current command on, as systemd does; `wording` picks v252 or v257 texts.
     # spec: service-lifecycle.md §5.1–§5.2; systemd: config_parse_exec()
     """
     result = ExecParse([], [])
     ex = expand or (lambda s: s)
-    p = rvalue
+    p = rvalue  # systemd moves `rvalue` to the start of each further command
     semicolon = True
     while semicolon:
         semicolon = False
@@ -561,10 +567,11 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
             result.messages.append((f"Failed to resolve unit specifiers in '{word}'{ign}: {_slot_error(exc)}", fatal))
             return result
         if not path:
-            result.messages.append((f"Empty path in command line{ign}: '{rvalue}'", fatal))
+            result.messages.append((f"Empty path in command line{ign}: '{first}'", fatal))
             return result
         if not _string_is_safe(path):
-            result.messages.append((f"Executable name contains special characters{ign}: {path}", fatal))
+            what = "path" if wording >= 257 else "name"
+            result.messages.append((f"Executable {what} contains special characters{ign}: {path}", fatal))
             return result
         if path.endswith("/"):
             result.messages.append((f"Executable path specifies a directory{ign}: {path}", fatal))
@@ -606,7 +613,7 @@ def parse_exec(rvalue: str, *, expand: Callable[[str], str] | None = None,
         result.commands.append(ExecCommand(
             path=path, argv=tuple(argv), ignore_failure=ignore_failure, no_env_expand=no_env,
             full_privileges=full, no_setuid=no_setuid, ambient_only=ambient, origin=origin))
-        p = rest[j:]
+        p = rvalue = rest[j:]
     return result
 
 
@@ -661,8 +668,8 @@ def parse_size(text: str) -> int:
     n = len(text)
     while True:
         i = _skip(text, i, WHITESPACE)
-        if text.startswith("-", i):
-            raise ValueError(text)
+        if text.startswith("-", i):  # strtoull() parses "-5" (→ ERANGE); "-" alone is EINVAL
+            raise ValueError("ERANGE" if text[i + 1:i + 2].isdigit() else text)
         j = i + 1 if text.startswith("+", i) else i
         k = _skip(text, j, "0123456789")
         if k == j:
@@ -680,7 +687,7 @@ def parse_size(text: str) -> int:
                 value = whole * factor + (int(frac) * factor // 10 ** len(frac) if frac else 0)
                 total += value
                 if total >= 1 << 64:
-                    raise ValueError(text)
+                    raise ValueError("ERANGE")
                 i = k + len(suffix)
                 start = idx + 1
                 break
@@ -727,11 +734,11 @@ def _parse_limit_one(kind: str, text: str) -> int:
                 raise ValueError(text)
             v = int(t)
             if not -20 <= v <= 19:
-                raise ValueError(text)
+                raise ValueError("ERANGE")
             return 20 - v
         v = parse_unsigned(t, 64)
         if v > 40:
-            raise ValueError(text)
+            raise ValueError("ERANGE")
         return v
     return parse_unsigned(text, 64)  # systemd: safe_atou64(), so 0x10 and 010 work
 
@@ -742,8 +749,8 @@ def parse_limit(kind: str, text: str) -> tuple[int, int]:
     try:
         s = _parse_limit_one(kind, soft)
         h = _parse_limit_one(kind, hard) if sep else s
-    except ValueError:
-        raise ValueError(text) from None
+    except ValueError as exc:
+        raise ValueError("ERANGE" if str(exc) == "ERANGE" else text) from None
     if s > h:
         raise LimitOrderError(text)
     return s, h
