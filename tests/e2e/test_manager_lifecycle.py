@@ -76,3 +76,26 @@ def test_new_manager_readopts_services_after_kill_9(tmp_path):
     finally:
         assert m2.stop() == 0
         m2.log.close()
+
+
+def test_output_written_while_no_manager_runs_is_kept(tmp_path):
+    # the journal relay owns the pipes: no SIGPIPE, no lost line (issue 6)
+    units = {"chatty.service": "[Service]\nExecStart=/bin/sh -c 'n=0; while :; do n=$$((n+1)); echo \"line $$n\"; sleep 0.05; done'\n"}
+    m1 = _up(tmp_path, units)
+    assert m1.cli("start", "chatty").returncode == 0
+    pid = int(m1.prop("chatty", "MainPID"))
+    m1.wait_for("some output", lambda: "line 3" in m1.cli("logs", "-u", "chatty", "-o", "cat").stdout)
+    m1.proc.kill()
+    m1.proc.wait(timeout=30)
+    m1.log.close()
+    m2 = _up(tmp_path, units)
+    try:
+        assert alive(pid) and int(m2.prop("chatty", "MainPID")) == pid
+        def lines():
+            out = m2.cli("logs", "-u", "chatty", "-o", "cat", "-n", "all").stdout.split()
+            return [int(w) for w in out if w.isdigit()]
+        got = m2.wait_for("output after the restart", lambda: (lambda n: n if len(n) > 40 else None)(lines()))
+        assert got == list(range(1, len(got) + 1)), "every line, in order, none lost during the gap"
+    finally:
+        assert m2.stop() == 0
+        m2.log.close()

@@ -7,6 +7,7 @@ import os
 import selectors
 import signal
 import sys
+import time
 import uuid
 
 from sysvisor import __version__
@@ -21,6 +22,7 @@ from sysvisor.daemon.notify_socket import NotifySocket
 from sysvisor.daemon.requests import RequestHandler
 from sysvisor.daemon.shell import Shell
 from sysvisor.daemon.signals import SignalPipe
+from sysvisor.journal.relay import RelayClient, RelayError, start_relay
 from sysvisor.journal.store import JournalError, JournalWriter
 from sysvisor.protocol import control
 from sysvisor.unitfile.loader import UnitLoader, default_search_paths
@@ -69,6 +71,7 @@ class Daemon:
             log_level=self.log_level,
         )
         self.shell = shell
+        self._start_relay(journal)
         kept = shell.restore_after_reexec(self.deserialize) if self.deserialize else {}
         notify_sockets = self._notify_sockets(notify_paths, kept)
         info = {
@@ -118,9 +121,45 @@ class Daemon:
             for ns in notify_sockets:
                 ns.close()
             shell.close()
+            self._stop_relay()
             journal.close()
             signals.close()
         return self.exit_status or 0
+
+    # --- the journal relay: owns the units' output pipes, outlives a crashed manager ---
+
+    def _start_relay(self, journal: JournalWriter) -> None:
+        self.relay_socket = os.path.join(self.runtime_dir, "journal.sock")
+        self.relay_pid = None
+        try:
+            self.relay_pid = start_relay(journal.directory, self.relay_socket, boot_id=journal.boot_id,
+                                         hostname=self.shell.hostname, echo=self.console)
+            client = RelayClient(self.relay_socket, boot_id=journal.boot_id)
+        except RelayError as e:
+            self.shell.log(f"{e} Reading unit output in the manager; it will not survive a manager crash.", priority=Priority.WARNING)
+            return
+        if self.shell.relay is None:
+            self.shell.relay = client
+        else:
+            self.shell.reattach_relay(client)
+
+    def _stop_relay(self) -> None:
+        """After a clean shutdown: the relay drains every pipe, then exits."""
+        if self.shell.relay is not None:
+            self.shell.relay.close()
+        pid = self.relay_pid
+        if not pid:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(200):  # bounded: the relay exits as soon as its pipes are empty
+                done, _status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return
+                time.sleep(0.01)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
 
     def _reexec(self, server, notify_sockets) -> None:
         """daemon-reexec: same PID, same children, same sockets and output pipes."""
@@ -176,7 +215,11 @@ class Daemon:
 
     def _on_signals(self, received: list[int], now: int) -> None:
         # Reap on every wake-up of the signal pipe: SIGCHLDs coalesce.
-        self.shell.on_children_exited(reap())
+        exited = reap()
+        if self.relay_pid and any(pid == self.relay_pid for pid, _c, _s in exited):
+            self.shell.log("The journal relay died; starting a new one.", priority=Priority.WARNING)
+            self._start_relay(self.shell.journal)
+        self.shell.on_children_exited(exited)
         for signum in received:
             if signum == signal.SIGHUP:  # systemd: SIGHUP → daemon-reload
                 self.shell.reload_units(self.search_paths)

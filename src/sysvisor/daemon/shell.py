@@ -32,6 +32,7 @@ from sysvisor.daemon.environment import EnvironmentFileError, build_environment,
 from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, exec_request, read_exec_outcome, spawn
 from sysvisor.daemon.output import OutputCapture, OutputStream
 from sysvisor.journal.format import format_entry
+from sysvisor.journal.relay import RelayClient, RelayError
 from sysvisor.journal.store import JournalWriter
 from sysvisor.journal.stream import StreamLines
 
@@ -75,6 +76,8 @@ class Shell:
         self.boot_finished = False  # set once the boot jobs have all completed
         self._next_request_id = 1
         self.state_file: persist.StateFile | None = None
+        self.relay: RelayClient | None = None  # set by the daemon once the relay runs
+        self._relay_streams: dict[int, object] = {}
         self.adopted: persist.AdoptedProcesses | None = None
         self.reexec_requested = False
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
@@ -198,6 +201,9 @@ class Shell:
         """Exits from the one reaper: drain each process's output, then tell the engine."""
         for pid, code, status in exited:
             self.output.drain(pid)
+            stream = self._relay_streams.pop(pid, None)
+            if stream is not None:
+                stream.close_read_end()  # the relay has its own; ours only guarded against its death
             unit = self._pid_unit.pop(pid, None)
             if unit is not None:
                 self.feed(E.ProcessExited(pid, code, status))
@@ -253,7 +259,8 @@ class Shell:
             self._spawn_failed(action, e.errno, e.strerror)
             return
         cgroup = self.containment.create(action.unit)
-        read_fd, write_fd = OutputCapture.pipe()
+        identifier = service.syslog_identifier or os.path.basename(action.command.argv[0] if action.command.argv else action.command.path)
+        stream, read_fd, write_fd = self._output_pipe(action, identifier, service.syslog_level_prefix)
         stderr = "null" if service.standard_error == "null" else write_fd
         stdout = "null" if service.standard_output == "null" else write_fd
         try:
@@ -264,7 +271,10 @@ class Shell:
             )
             spawned = spawn(request)
         except OSError as e:
-            os.close(read_fd)
+            if read_fd is not None:
+                os.close(read_fd)
+            if stream is not None:
+                stream.close_read_end()
             os.close(write_fd)
             self._spawn_failed(action, e.errno or errno.EIO, e.strerror or str(e))
             return
@@ -274,11 +284,32 @@ class Shell:
         pid = spawned.pid
         if self.containment.kind != "cgroup":  # a cgroup child joined its cgroups itself
             self.containment.adopt(action.unit, pid)
-        identifier = service.syslog_identifier or os.path.basename(request.argv[0] if request.argv else request.path)
-        self.output.attach(read_fd, action.unit, pid, action.invocation_id, identifier, service.syslog_level_prefix)
+        if stream is not None:
+            self._relay_streams[pid] = stream
+            try:
+                self.relay.set_pid(stream, pid, identifier[:15])
+            except RelayError as e:
+                self.log(f"Journal relay unreachable: {e}", priority=Priority.WARNING)
+        else:
+            self.output.attach(read_fd, action.unit, pid, action.invocation_id, identifier, service.syslog_level_prefix)
         self._watch_exec_outcome(action, pid, spawned.error_fd, request.path)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
+
+    def _output_pipe(self, action: A.Spawn, identifier: str, level_prefix: bool):
+        """(relay stream | None, our read end | None, the process's write end).
+
+        Through the journal relay when it runs, so output survives this manager (issue 6);
+        else a pipe this loop reads itself."""
+        if self.relay is not None:
+            try:
+                stream = self.relay.open_stream(action.unit, action.invocation_id, identifier, level_prefix=level_prefix, keep_read_end=True)
+                return stream, None, stream.write_fd
+            except RelayError as e:
+                self.log(f"Journal relay unreachable, reading output in the manager: {e}", priority=Priority.WARNING)
+                self.relay = None
+        read_fd, write_fd = OutputCapture.pipe()
+        return None, read_fd, write_fd
 
     def _spawn_failed(self, action: A.Spawn, err: int, text: str) -> None:
         self.log(f"Failed to spawn '{action.phase}' task: {text}", unit=action.unit, priority=Priority.ERR)
@@ -481,7 +512,18 @@ class Shell:
             "CGroupTree": tree,
         }
 
+    def reattach_relay(self, client: RelayClient) -> None:
+        """A new relay after the old one died: hand it every stream we kept a copy of."""
+        self.relay = client
+        for stream in self._relay_streams.values():
+            try:
+                client.reattach(stream)
+            except RelayError as e:
+                self.log(f"Failed to hand a stream to the new journal relay: {e}", priority=Priority.WARNING)
+
     def close(self) -> None:
+        for stream in self._relay_streams.values():
+            stream.close_read_end()
         self.output.close_all()
         self.journal.flush()
         self.containment.close()

@@ -64,7 +64,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sysvisor.journal.store import JournalError, JournalWriter, PreparedFields
-from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter
+from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, split_raw
 
 READ_SIZE = 1 << 20
 COALESCE = 0.002  # seconds a pipe is left alone after a short read (see Relay._park)
@@ -91,6 +91,27 @@ def _read(fd: int, max_bytes: int) -> bytes:
 
 class RelayError(Exception):
     """The relay cannot be started or reached (message says why)."""
+
+
+# `--echo`: also print every stored line of a service (the manager's foreground console).
+ECHO = None
+_ECHO_HOSTNAME = socket.gethostname()
+
+
+def _echo_to_stderr(fields: Mapping[str, str], lines) -> None:
+    from sysvisor.journal.format import format_entry
+
+    out = []
+    for message, priority in zip(lines.messages, lines.priorities):
+        entry = dict(fields, MESSAGE=message.decode("utf-8", "replace"), PRIORITY=str(priority),
+                     __REALTIME_TIMESTAMP=str(time.time_ns() // 1000))
+        entry.setdefault("_HOSTNAME", _ECHO_HOSTNAME)
+        out.append(format_entry(entry, "short"))
+    try:
+        sys.stderr.write("".join(out))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 # --------------------------------------------------------------------------------------
@@ -143,7 +164,7 @@ class Stream:
             chunk = b""
         self.last_read = len(chunk)
         if not chunk:
-            writer.append_lines(self.fields, self.splitter.finish())
+            self._finish(writer)
             return False
         if len(chunk) >= self.pipe_size * 3 // 4 and self.pipe_size < PIPE_SIZE:
             self._grow_pipe()
@@ -159,6 +180,8 @@ class Stream:
             self.pipe_size = PIPE_SIZE  # not allowed: do not try again
 
     def _store(self, chunk: bytes, writer: JournalWriter) -> None:
+        if ECHO is not None:
+            ECHO(self.fields, split_raw(chunk, priority=self.priority, level_prefix=self.level_prefix, line_max=self.line_max))
         prepared = self._prepared
         if prepared is None or prepared.writer is not writer:
             prepared = self._prepared = writer.prepare_fields(self.fields)
@@ -182,9 +205,15 @@ class Stream:
             except OSError:
                 chunk = b""
             if not chunk:
-                writer.append_lines(self.fields, self.splitter.finish())
+                self._finish(writer)
                 return False
             self._store(chunk, writer)
+
+    def _finish(self, writer: JournalWriter) -> None:
+        tail = self.splitter.finish()
+        if ECHO is not None and tail:
+            ECHO(self.fields, tail)
+        writer.append_lines(self.fields, tail)
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -484,7 +513,11 @@ def relay_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hostname", default=None)
     ap.add_argument("--boot-id", default=None)
     ap.add_argument("--ready-fd", type=int, default=None)
+    ap.add_argument("--echo", action="store_true", help="also print each line on stderr")
     args = ap.parse_args(argv)
+    global ECHO
+    if args.echo:
+        ECHO = _echo_to_stderr
     try:
         writer = JournalWriter(
             args.directory, args.max_use, args.max_age_usec, name="relay",
@@ -544,6 +577,7 @@ def start_relay(
     hostname: str | None = None,
     boot_id: str | None = None,
     timeout: float = 10.0,
+    echo: bool = False,
 ) -> int:
     """Start the relay process (own session, stdin/stdout on /dev/null, stderr inherited)
     and wait until it listens; returns its PID. If a relay already listens on
@@ -563,6 +597,8 @@ def start_relay(
         argv += ["--hostname", hostname]
     if boot_id is not None:
         argv += ["--boot-id", boot_id]
+    if echo:
+        argv += ["--echo"]
     env = dict(os.environ)
     root = _package_root()
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
