@@ -208,3 +208,16 @@ def test_kill_sigterm_is_clean_sigkill_restarts(run):
     assert m.cli("kill", "svc").returncode == 0  # SIGTERM by default
     m.wait_for("svc inactive", lambda: m.prop("svc", "ActiveState") == "inactive")
     assert m.cli("show", "svc", "-p", "Result,NRestarts", "--value").stdout.split() == ["success", "1"]
+
+
+def test_boot_starts_what_is_enabled(run, tmp_path):
+    units = tmp_path / "units"
+    (units / "multi-user.target.wants").mkdir(parents=True)
+    os.symlink("../linked.service", units / "multi-user.target.wants" / "linked.service")
+    m = run({
+        "linked.service": "[Service]\nExecStart=/bin/sleep 60\n",  # enabled by a .wants link
+        "installed.service": "[Service]\nExecStart=/bin/sleep 60\n[Install]\nWantedBy=multi-user.target\n",
+        "idle.service": "[Service]\nExecStart=/bin/sleep 60\n",  # neither: stays inactive
+    })
+    m.wait_for("boot units active", lambda: m.prop("linked", "ActiveState") == m.prop("installed", "ActiveState") == "active")
+    assert m.prop("idle", "ActiveState") == "inactive"

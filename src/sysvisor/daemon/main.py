@@ -27,7 +27,8 @@ from sysvisor.journal.store import JournalError, JournalWriter
 from sysvisor.protocol import control
 from sysvisor.unitfile.loader import UnitLoader, default_search_paths
 
-# Until targets and enablement land (issue 7) these [Install] targets mean "start at boot".
+# Until targets and the transaction engine are wired in (issue 7), booting means: start
+# what is enabled into these targets.
 BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target")
 
 
@@ -40,6 +41,7 @@ class Daemon:
         self.user_manager = os.getuid() != 0
         self.runtime_dir = runtime_dir or control.runtime_dir()
         self.state_dir = state_dir or control.state_dir()
+        self.explicit_units = bool(unit_dirs)
         self.search_paths = [os.path.abspath(d) for d in unit_dirs] if unit_dirs else default_search_paths(user=self.user_manager)
         self.exit_status: int | None = None
         self.console = console
@@ -109,10 +111,8 @@ class Daemon:
         shell.state_file = persist.StateFile(state_path, lambda m: shell.log(m, priority=Priority.WARNING))
         loop.after_iteration.append(lambda: shell.state_file is not None and shell.state_file.flush(shell.manager))
         loop.after_iteration.append(lambda: shell.reexec_requested and self._reexec(server, notify_sockets))
-        for name in sorted(units):
-            if restored:
-                break  # the units continue where the killed manager left them
-            if set(units[name].install.wanted_by) & set(BOOT_TARGETS) and units[name].load_state == "loaded":
+        if not restored:  # else the units continue where the killed manager left them
+            for name in self._boot_units(units):
                 shell.feed(E.StartRequested(name))
         try:
             loop.run()
@@ -177,6 +177,21 @@ class Daemon:
             reexec.reexec(argv, fds)
         except Exception as e:  # noqa: BLE001 - keep running in the old image
             shell.log(f"Failed to reexecute: {e}", priority=Priority.ERR)
+
+    def _boot_units(self, units) -> list[str]:
+        """Units enabled into a boot target (`TARGET.wants/` links in the unit path, as
+        `enable` makes them). A folder given with --units counts as enabled as a whole: its
+        units with WantedBy= a boot target start too, so dropping a file in is enough."""
+        names: set[str] = set()
+        for path in self.search_paths:
+            for target in BOOT_TARGETS:
+                try:
+                    names.update(os.listdir(os.path.join(path, target + ".wants")))
+                except OSError:
+                    continue
+        if self.explicit_units:
+            names.update(n for n, u in units.items() if set(u.install.wanted_by) & set(BOOT_TARGETS))
+        return sorted(n for n in names if n in units and units[n].load_state == "loaded")
 
     def _notify_paths(self) -> list[str]:
         paths = [os.path.join(self.runtime_dir, "notify")]
