@@ -9,6 +9,8 @@ on every start.
 
 from __future__ import annotations
 
+from sysvisor.core.timespan import format_timespan  # the one implementation; re-exported for the CLI
+
 import time
 
 USEC_INFINITY = (1 << 64) - 1
@@ -23,18 +25,6 @@ USEC_PER_YEAR = 31_557_600 * USEC_PER_SEC  # 365.25 days
 # systemd: USEC_TIMESTAMP_FORMATTABLE_MAX (year 9999 on 64-bit time_t)
 USEC_TIMESTAMP_FORMATTABLE_MAX = 253_402_214_399_000_000
 
-_TIMESPAN_UNITS: tuple[tuple[str, int], ...] = (
-    ("y", USEC_PER_YEAR),
-    ("month", USEC_PER_MONTH),
-    ("w", USEC_PER_WEEK),
-    ("d", USEC_PER_DAY),
-    ("h", USEC_PER_HOUR),
-    ("min", USEC_PER_MINUTE),
-    ("s", USEC_PER_SEC),
-    ("ms", USEC_PER_MSEC),
-    ("us", 1),
-)
-
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # struct_time.tm_wday order
 
 # --timestamp= styles (systemd: TimestampStyle)
@@ -44,54 +34,6 @@ TIMESTAMP_STYLES = ("pretty", "us", "utc", "us+utc", "unix", "date")
 def timestamp_is_set(usec: int | None) -> bool:
     """systemd: timestamp_is_set() — neither 0 nor infinity."""
     return usec is not None and 0 < usec < USEC_INFINITY
-
-
-def format_timespan(usec: int, accuracy: int = 1) -> str:
-    """A time span as systemd's format_timespan(t, accuracy).
-
-    `accuracy` is in µs: 0 or 1 print every digit (`systemctl show` uses 0), `USEC_PER_MSEC`
-    rounds the fraction down to milliseconds (status `CPU:`/`Duration:`).
-    Examples: `100ms`, `1min 30s`, `1.500000s` (accuracy 0), `6min 17.247s` (ms accuracy),
-    `infinity`, `0`.
-    # systemd: format_timespan()
-    """
-    if usec >= USEC_INFINITY:
-        return "infinity"
-    if usec <= 0:
-        return "0"
-    t = usec
-    parts: list[str] = []
-    something = False
-    for suffix, unit in _TIMESPAN_UNITS:
-        if t <= 0:
-            break
-        if t < accuracy and something:
-            break
-        if t < unit:
-            continue
-        a, b = divmod(t, unit)
-        done = False
-        # dot notation for the last component below one minute
-        if t < USEC_PER_MINUTE and b > 0:
-            j = 0
-            cc = unit
-            while cc > 1:
-                j += 1
-                cc //= 10
-            cc = accuracy
-            while cc > 1:
-                b //= 10
-                j -= 1
-                cc //= 10
-            if j > 0:
-                parts.append(f"{a}.{b:0{j}d}{suffix}")
-                t = 0
-                done = True
-        if not done:
-            parts.append(f"{a}{suffix}")
-            t = b
-        something = True
-    return " ".join(parts)
 
 
 def format_timestamp(realtime_usec: int | None, utc: bool = False, style: str | None = None) -> str:

@@ -7,6 +7,8 @@ Pure functions. Each raises `ValueError` for a bad value; the schema turns that 
 
 from __future__ import annotations
 
+from sysvisor.core.timespan import format_timespan  # noqa: F401 - the one implementation, used by the schema
+
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -142,34 +144,6 @@ def parse_sec_fix_0(text: str) -> int:
     """Like parse_timespan, but 0 means infinity. # systemd: parse_sec_fix_0()"""
     usec = parse_timespan(text)
     return USEC_INFINITY if usec == 0 else usec
-
-
-def format_timespan(usec: int) -> str:
-    """systemd's format_timespan(accuracy=1): `1min 30s`, `55.500000s`, `infinity`, `0`."""
-    if usec == USEC_INFINITY:
-        return "infinity"
-    if usec == 0:
-        return "0"
-    table = (("y", USEC_PER_YEAR), ("month", USEC_PER_MONTH), ("w", USEC_PER_WEEK),
-             ("d", USEC_PER_DAY), ("h", USEC_PER_HOUR), ("min", USEC_PER_MINUTE),
-             ("s", USEC_PER_SEC), ("ms", 1000), ("us", 1))
-    parts: list[str] = []
-    t = usec
-    for suffix, unit in table:
-        if t <= 0:
-            break
-        if t < unit:
-            continue
-        a, b = divmod(t, unit)
-        if t < USEC_PER_MINUTE and b > 0 and unit > 1:
-            # systemd: dot notation below a minute, zero-padded to the unit's resolution
-            digits = len(str(unit)) - 1
-            parts.append(f"{a}.{b:0{digits}d}{suffix}")
-            t = 0
-            break
-        parts.append(f"{a}{suffix}")
-        t = b
-    return " ".join(parts)
 
 
 # --- signals -------------------------------------------------------------------------------------
