@@ -63,6 +63,18 @@ class ReadPidFile(Action):
 
 
 @dataclass(frozen=True)
+class CheckConditions(Action):
+    """Evaluate the unit's Condition*=/Assert*= entries (as in `Unit.unit.conditions` /
+    `.asserts`: (key, trigger, negate, value)) and answer with `ConditionsChecked` before any
+    other event. Only sent when the Manager runs with `check_conditions=True`.
+    # spec: dependencies-and-jobs.md §5"""
+
+    unit: str
+    conditions: tuple[tuple[str, bool, bool, str], ...]
+    asserts: tuple[tuple[str, bool, bool, str], ...]
+
+
+@dataclass(frozen=True)
 class WarnLeftoverProcesses(Action):
     """Log the unit's remaining processes, if any (the shell knows them):
     starting → warning `Found left-over process PID (comm) in control group while starting

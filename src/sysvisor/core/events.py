@@ -134,6 +134,17 @@ class PidFileRead(Event):
     pid: int | None
 
 
+@dataclass(frozen=True)
+class ConditionsChecked(Event):
+    """Answer to `CheckConditions`: one result per entry, in the unit's order, with `!`
+    already applied (True: the check holds as written; None: could not be determined,
+    counts as failed)."""
+
+    unit: str
+    conditions: tuple[bool | None, ...] = ()
+    asserts: tuple[bool | None, ...] = ()
+
+
 # --- time ---
 
 

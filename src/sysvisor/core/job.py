@@ -37,6 +37,8 @@ class Job:
     message: str = ""  # "Starting"/"Stopping"/"Reloading", shown once the spawn is confirmed
     queued: bool = False  # in the run queue
     deadline: int | None = None  # JobTimeoutSec=/JobRunningTimeoutSec= (µs monotonic)
+    awaiting_conditions: bool = False  # CheckConditions sent, ConditionsChecked not yet in
+    conditions_ok: bool = False  # conditions and asserts held for this job
 
     def add_request(self, request_id: int | None, job_type: JobType) -> None:
         if request_id is not None:

@@ -30,6 +30,7 @@ from typing import Iterable
 from sysvisor.core import events as ev
 from sysvisor.core.actions import (
     Action,
+    CheckConditions,
     ExitManager,
     JobCompleted,
     Log,
@@ -37,6 +38,7 @@ from sysvisor.core.actions import (
     RunEmergencyAction,
     StateChanged,
 )
+from sysvisor.core.condition import entry_text, evaluate_list
 from sysvisor.core.job import Job, JobTable, collapse, finish_for_state
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
@@ -111,6 +113,8 @@ class Manager:
     waits for leftover processes; without it only main/control processes are waited for.
     `service_watchdogs`: `systemctl service-watchdogs`. `log_level`: `Log` actions less
     important than this are not produced at all (saves work; debug lines are many).
+    `check_conditions`: the shell evaluates Condition*=/Assert*= (`CheckConditions` →
+    `ConditionsChecked`); without it they are not checked at all.
     """
 
     def __init__(
@@ -125,8 +129,10 @@ class Manager:
         cgroup_events: bool = False,
         service_watchdogs: bool = True,
         log_level: Priority = Priority.DEBUG,
+        check_conditions: bool = False,
     ) -> None:
         self.now = 0
+        self.check_conditions = check_conditions
         self.log_level = log_level
         # deadline index: a heap of (deadline, seq, unit) checked lazily against each
         # unit's current deadline, refreshed for the units an event touched
@@ -274,6 +280,9 @@ class Manager:
             "StartLimitBurst": svc.start_limit.burst,
             "WatchdogTimestampMonotonic": svc.watchdog_timestamp,
             "ConditionResult": svc.condition_result,
+            "AssertResult": svc.assert_result,
+            "ConditionTimestampMonotonic": svc.condition_timestamp,
+            "AssertTimestampMonotonic": svc.assert_timestamp,
             "Job": self.jobs.get(name).type.value if self.jobs.get(name) else "",
             "ExecCommands": svc.exec_command_records(),
         }
@@ -501,6 +510,8 @@ class Manager:
                     self.emit(RequestFailed(event.request_id, event.unit, error))
         elif isinstance(event, ev.ShutdownRequested):
             self._begin_shutdown(event.exit_status)
+        elif isinstance(event, ev.ConditionsChecked):
+            self._on_conditions_checked(event)
 
     def _guard(self, svc: Service, fn, *args) -> None:
         """An exception inside one unit fails that unit, never the manager."""
@@ -635,6 +646,13 @@ class Manager:
             if svc.active_state in _ACTIVE_OR_RELOADING:
                 self._finish_job(job, JobResult.DONE, already=True)
                 return
+            cond = svc.unit.unit
+            if (self.check_conditions and not job.conditions_ok and svc.active_state is not A.ACTIVATING
+                    and (cond.conditions or cond.asserts)):
+                # systemd: unit_start() → unit_test_condition(), unit_test_assert()
+                job.awaiting_conditions = True
+                self.emit(CheckConditions(job.unit, tuple(cond.conditions), tuple(cond.asserts)))
+                return
             r = svc.start()
             message = "Starting"
         elif t in (JobType.STOP, JobType.RESTART):
@@ -692,6 +710,37 @@ class Manager:
         self.jobs.remove(job)
         self._complete_requests(job, result)
 
+    def _on_conditions_checked(self, event: ev.ConditionsChecked) -> None:
+        """# spec: dependencies-and-jobs.md §5   # systemd: unit_start() condition/assert tests"""
+        job = self.jobs.get(event.unit)
+        svc = self.services.get(event.unit)
+        if job is None or svc is None or not job.awaiting_conditions:
+            return
+        job.awaiting_conditions = False
+        self._touched.add(svc)
+        cfg = svc.unit.unit
+        svc.condition_timestamp = self.now
+        verdict = evaluate_list(cfg.conditions, event.conditions)
+        for line in verdict.lines:
+            svc._log(line, Priority.DEBUG)
+        svc.condition_result = verdict.ok
+        if not verdict.ok:
+            svc._log("Starting requested but condition not met. Not starting unit.", Priority.DEBUG)
+            svc.failed_condition = (verdict.failed, verdict.no_trigger_met)
+            self._finish_job(job, JobResult.SKIPPED)
+            return
+        svc.assert_timestamp = self.now
+        averdict = evaluate_list(cfg.asserts, event.asserts)
+        for line in averdict.lines:
+            svc._log(line, Priority.DEBUG)
+        svc.assert_result = averdict.ok
+        if not averdict.ok:
+            svc._log("Starting requested but asserts failed.", Priority.NOTICE)
+            self._finish_job(job, JobResult.ASSERT)
+            return
+        job.conditions_ok = True
+        self._run_job(job, svc)
+
     def _job_timed_out(self, job: Job) -> None:
         """JobTimeoutSec=/JobRunningTimeoutSec=: the job fails, the unit keeps its state.
         # spec: restart-and-failure.md §9   # systemd: job_dispatch_timer()"""
@@ -726,7 +775,15 @@ class Manager:
             elif result is JobResult.DEPENDENCY:
                 text, prio = f"Dependency failed for {name}.", Priority.WARNING
             elif result is JobResult.SKIPPED:
-                text = f"Condition check resulted in {name} being skipped."
+                failed, no_trigger = getattr(svc, "failed_condition", (None, False))
+                if failed is not None and no_trigger:
+                    text = f"{name} skipped, no trigger condition checks were met."
+                elif failed is not None:
+                    text = f"{name} skipped, unmet condition check {entry_text(failed)}"
+                else:
+                    text = f"Condition check resulted in {name} being skipped."
+            elif result is JobResult.ASSERT:
+                text, prio = f"Assertion failed for {name}.", Priority.WARNING
         elif t in (JobType.STOP, JobType.RESTART):
             if result is JobResult.DONE:
                 text = f"Stopped {name}."

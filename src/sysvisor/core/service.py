@@ -104,7 +104,11 @@ class Service:
         self.status_errno = 0
         self.start_limit = StartLimit(unit.unit.start_limit_interval_usec, unit.unit.start_limit_burst)
         self.start_limit_hit = False
-        self.condition_result = True
+        self.condition_result = False  # ConditionResult=no until a start checked them
+        self.assert_result = False
+        self.condition_timestamp = 0
+        self.assert_timestamp = 0
+        self.failed_condition: tuple[object, bool] = (None, False)  # for the "skipped" message
 
         # processes
         self.main: ExecRun | None = None  # main_pid (+ main_command)

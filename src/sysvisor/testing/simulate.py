@@ -32,13 +32,14 @@ class Simulation:
         start: int = 0,
         cgroup_events: bool = False,
         record: bool = True,
+        paths: set[str] | None = None,
         **manager_kwargs,
     ) -> None:
         if not isinstance(units, dict):
             units = {u.name: u for u in units}
         self.clock = FakeClock(start)
         self.manager = Manager(units, cgroup_events=cgroup_events, **manager_kwargs)
-        self.executor = FakeExecutor(script, cgroup_events=cgroup_events, keep_history=record)
+        self.executor = FakeExecutor(script, cgroup_events=cgroup_events, keep_history=record, paths=paths)
         self.record = record  # keep the trace (benchmarks of long runs turn it off)
         self.trace: list[tuple[int, Action]] = []
         self._next_request = 1
