@@ -8,10 +8,13 @@ import pathlib
 import sysvisor.core
 
 FORBIDDEN = {
-    "os", "sys", "time", "datetime", "socket", "subprocess", "signal", "select", "selectors",
-    "threading", "asyncio", "multiprocessing", "shutil", "pathlib", "io", "tempfile", "glob",
-    "fcntl", "resource", "pwd", "grp", "ctypes", "uuid", "secrets", "platform", "errno", "mmap",
+    "os", "sys", "time", "socket", "subprocess", "signal", "select", "selectors",
+    "threading", "asyncio", "multiprocessing", "shutil", "pathlib", "tempfile", "glob",
+    "fcntl", "resource", "pwd", "grp", "ctypes", "uuid", "secrets", "platform", "mmap",
 }
+# datetime is allowed as calendar arithmetic, never as a clock; errno only for its constants;
+# zoneinfo reads the time-zone database, which is data, not state.
+CLOCK_CALLS = (".now(", ".today(", ".utcnow(", "time.time", "fromtimestamp(")
 
 
 def _imports(path: pathlib.Path):
@@ -33,6 +36,26 @@ def test_core_imports_no_os_or_clock_module():
             if top in FORBIDDEN or (top == "sysvisor" and not name.startswith("sysvisor.core")):
                 bad.append(f"{path.name}:{line}: import {name}")
     assert not bad, "\n".join(bad)
+
+
+def test_datetime_is_never_a_clock():
+    root = pathlib.Path(sysvisor.core.__file__).parent
+    bad = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(root.glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if any(call in line for call in CLOCK_CALLS) and not line.lstrip().startswith("#")
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_io_only_for_in_memory_buffers():
+    # io.BytesIO/StringIO are pure (calendar_zone.py parses tzdata from bytes); io.open is not
+    root = pathlib.Path(sysvisor.core.__file__).parent
+    for path in sorted(root.glob("*.py")):
+        text = path.read_text()
+        uses = {m for m in __import__("re").findall(r"\bio\.(\w+)", text)}
+        assert uses <= {"BytesIO", "StringIO"}, (path.name, uses)
 
 
 def test_random_is_only_used_seeded():

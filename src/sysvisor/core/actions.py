@@ -63,18 +63,6 @@ class ReadPidFile(Action):
 
 
 @dataclass(frozen=True)
-class CheckConditions(Action):
-    """Evaluate the unit's Condition*=/Assert*= entries (as in `Unit.unit.conditions` /
-    `.asserts`: (key, trigger, negate, value)) and answer with `ConditionsChecked` before any
-    other event. Only sent when the Manager runs with `check_conditions=True`.
-    # spec: dependencies-and-jobs.md §5"""
-
-    unit: str
-    conditions: tuple[tuple[str, bool, bool, str], ...]
-    asserts: tuple[tuple[str, bool, bool, str], ...]
-
-
-@dataclass(frozen=True)
 class WarnLeftoverProcesses(Action):
     """Log the unit's remaining processes, if any (the shell knows them):
     starting → warning `Found left-over process PID (comm) in control group while starting
@@ -144,3 +132,24 @@ class ExitManager(Action):
     """Every unit is down after a shutdown request: the manager may exit now."""
 
     exit_status: int = 0
+
+
+@dataclass(frozen=True)
+class TouchTimerStamp(Action):
+    """Persistent=yes: set the mtime of the timer's stamp file to `realtime_usec` (µs since
+    the epoch), creating it and its directory if missing. Where the file lives is the shell's
+    decision (spec decision D4: `$STATE_DIR/timers/stamp-<unit>`, or
+    /var/lib/systemd/timers/stamp-<unit> when replacing systemd). The shell passes the mtime
+    back to `TimerUnit.start(stamp_realtime=...)` on the next start.
+    # spec: timers.md §5   # systemd: timer.c timer_enter_running(), timer_start() touch_file()"""
+
+    unit: str
+    realtime_usec: int
+
+
+@dataclass(frozen=True)
+class RemoveTimerStamp(Action):
+    """`systemctl clean --what=state X.timer`: delete the Persistent= stamp file (a missing
+    file is fine). # spec: timers.md §5   # systemd: timer_clean()"""
+
+    unit: str

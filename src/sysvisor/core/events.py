@@ -134,20 +134,29 @@ class PidFileRead(Event):
     pid: int | None
 
 
-@dataclass(frozen=True)
-class ConditionsChecked(Event):
-    """Answer to `CheckConditions`: one result per entry, in the unit's order, with `!`
-    already applied (True: the check holds as written; None: could not be determined,
-    counts as failed)."""
-
-    unit: str
-    conditions: tuple[bool | None, ...] = ()
-    asserts: tuple[bool | None, ...] = ()
-
-
 # --- time ---
 
 
 @dataclass(frozen=True)
 class TimePassed(Event):
     """Fed when `now` reached `Manager.next_deadline()`; due timers fire in deadline order."""
+
+
+# --- clocks (timer units) ---
+
+
+@dataclass(frozen=True)
+class ClockChanged(Event):
+    """CLOCK_REALTIME was set (the shell's TFD_TIMER_CANCEL_ON_SET timerfd fired): calendar
+    timers recompute their next elapse. `realtime` is the wall clock after the jump (µs).
+    # spec: timers.md §2   # systemd: manager_dispatch_time_change_fd(), timer_time_change()"""
+
+    realtime: int
+
+
+@dataclass(frozen=True)
+class TimezoneChanged(Event):
+    """The local time zone changed (/etc/localtime replaced). `timezone` is the new IANA
+    name, None for UTC. # systemd: manager_dispatch_timezone_change(), timer_timezone_change()"""
+
+    timezone: str | None = None

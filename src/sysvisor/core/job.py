@@ -37,8 +37,6 @@ class Job:
     message: str = ""  # "Starting"/"Stopping"/"Reloading", shown once the spawn is confirmed
     queued: bool = False  # in the run queue
     deadline: int | None = None  # JobTimeoutSec=/JobRunningTimeoutSec= (µs monotonic)
-    awaiting_conditions: bool = False  # CheckConditions sent, ConditionsChecked not yet in
-    conditions_ok: bool = False  # conditions and asserts held for this job
 
     def add_request(self, request_id: int | None, job_type: JobType) -> None:
         if request_id is not None:
@@ -76,8 +74,22 @@ class JobTable:
 
     def __init__(self) -> None:
         self.by_unit: dict[str, Job] = {}
-        self.run_queue: deque[Job] = deque()
+        self._run_queue: deque[Job] = deque()
         self._next_id = 1
+
+    @property
+    def run_queue(self) -> deque[Job]:
+        return self._run_queue
+
+    @run_queue.setter
+    def run_queue(self, jobs) -> None:
+        """Replace the queue (snapshot restore); keeps each job's `queued` flag right."""
+        for job in self._run_queue:
+            job.queued = False
+        self._run_queue = deque()
+        for job in jobs:
+            job.queued = False
+            self.enqueue(job)
 
     def get(self, unit: str) -> Job | None:
         return self.by_unit.get(unit)

@@ -30,7 +30,6 @@ from typing import Iterable
 from sysvisor.core import events as ev
 from sysvisor.core.actions import (
     Action,
-    CheckConditions,
     ExitManager,
     JobCompleted,
     Log,
@@ -38,7 +37,7 @@ from sysvisor.core.actions import (
     RunEmergencyAction,
     StateChanged,
 )
-from sysvisor.core.condition import entry_text, evaluate_list
+from sysvisor.core.condition import Facts, check_start, skip_message, unit_conditions
 from sysvisor.core.job import Job, JobTable, collapse, finish_for_state
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
@@ -113,8 +112,8 @@ class Manager:
     waits for leftover processes; without it only main/control processes are waited for.
     `service_watchdogs`: `systemctl service-watchdogs`. `log_level`: `Log` actions less
     important than this are not produced at all (saves work; debug lines are many).
-    `check_conditions`: the shell evaluates Condition*=/Assert*= (`CheckConditions` →
-    `ConditionsChecked`); without it they are not checked at all.
+    `condition_facts`: what Condition*=/Assert*= may ask about the host (core/condition.py
+    `Facts`, filled in by the shell); without it they are not checked at all.
     """
 
     def __init__(
@@ -129,10 +128,10 @@ class Manager:
         cgroup_events: bool = False,
         service_watchdogs: bool = True,
         log_level: Priority = Priority.DEBUG,
-        check_conditions: bool = False,
+        condition_facts: Facts | None = None,
     ) -> None:
         self.now = 0
-        self.check_conditions = check_conditions
+        self.condition_facts = condition_facts
         self.log_level = log_level
         # deadline index: a heap of (deadline, seq, unit) checked lazily against each
         # unit's current deadline, refreshed for the units an event touched
@@ -191,14 +190,20 @@ class Manager:
 
     def next_deadline(self) -> int | None:
         """The earliest armed timer (µs monotonic), or None. Feed `TimePassed` then."""
+        if self._touched:
+            self._reindex()  # timers set outside handle() (snapshot restore, reload)
         best = self._job_deadline()
         heap = self._deadlines
         while heap:
             d, _, name = heap[0]
-            if self._indexed.get(name) == d:
+            if self._indexed.get(name) == d and name in self.services:
                 return d if best is None or d < best else best
             heapq.heappop(heap)  # stale entry
         return best
+
+    def deadline_changed(self, svc: Service) -> None:
+        """A unit's timer or watchdog deadline was written: re-index it."""
+        self._touched.add(svc)
 
     def _job_deadline(self) -> int | None:
         ds = [j.deadline for j in self.jobs.by_unit.values() if j.deadline is not None]
@@ -206,6 +211,8 @@ class Manager:
 
     def _reindex(self) -> None:
         for svc in self._touched:
+            if self.services.get(svc.name) is not svc:
+                continue  # removed or replaced by a reload
             d = svc.next_deadline()
             if self._indexed.get(svc.name) != d:
                 self._indexed[svc.name] = d
@@ -220,7 +227,7 @@ class Manager:
         heap = self._deadlines
         while heap and heap[0][0] <= self.now:
             d, _, name = heapq.heappop(heap)
-            if self._indexed.get(name) == d and name not in due:
+            if self._indexed.get(name) == d and name not in due and name in self.services:
                 due.append(name)
                 self._indexed[name] = None
         return due
@@ -283,6 +290,9 @@ class Manager:
             "AssertResult": svc.assert_result,
             "ConditionTimestampMonotonic": svc.condition_timestamp,
             "AssertTimestampMonotonic": svc.assert_timestamp,
+            # core/condition.py Evaluation objects (for status_lines()), None before a check
+            "ConditionEvaluation": svc.condition_evaluation,
+            "AssertEvaluation": svc.assert_evaluation,
             "Job": self.jobs.get(name).type.value if self.jobs.get(name) else "",
             "ExecCommands": svc.exec_command_records(),
         }
@@ -510,8 +520,7 @@ class Manager:
                     self.emit(RequestFailed(event.request_id, event.unit, error))
         elif isinstance(event, ev.ShutdownRequested):
             self._begin_shutdown(event.exit_status)
-        elif isinstance(event, ev.ConditionsChecked):
-            self._on_conditions_checked(event)
+
 
     def _guard(self, svc: Service, fn, *args) -> None:
         """An exception inside one unit fails that unit, never the manager."""
@@ -646,12 +655,7 @@ class Manager:
             if svc.active_state in _ACTIVE_OR_RELOADING:
                 self._finish_job(job, JobResult.DONE, already=True)
                 return
-            cond = svc.unit.unit
-            if (self.check_conditions and not job.conditions_ok and svc.active_state is not A.ACTIVATING
-                    and (cond.conditions or cond.asserts)):
-                # systemd: unit_start() → unit_test_condition(), unit_test_assert()
-                job.awaiting_conditions = True
-                self.emit(CheckConditions(job.unit, tuple(cond.conditions), tuple(cond.asserts)))
+            if self.condition_facts is not None and not self._test_conditions(job, svc):
                 return
             r = svc.start()
             message = "Starting"
@@ -710,36 +714,30 @@ class Manager:
         self.jobs.remove(job)
         self._complete_requests(job, result)
 
-    def _on_conditions_checked(self, event: ev.ConditionsChecked) -> None:
-        """# spec: dependencies-and-jobs.md §5   # systemd: unit_start() condition/assert tests"""
-        job = self.jobs.get(event.unit)
-        svc = self.services.get(event.unit)
-        if job is None or svc is None or not job.awaiting_conditions:
-            return
-        job.awaiting_conditions = False
-        self._touched.add(svc)
-        cfg = svc.unit.unit
+    def _test_conditions(self, job: Job, svc: Service) -> bool:
+        """Condition*=/Assert*= before starting; False if the job ended here (a failed
+        condition: `done` with ConditionResult=no, not counted by the limiter; a failed
+        assert: `assert`). # spec: dependencies-and-jobs.md §5
+        # systemd: unit_start() → unit_test_condition(), unit_test_assert()"""
+        assert self.condition_facts is not None
+        conditions, asserts = unit_conditions(svc.unit.unit)
+        check = check_start(conditions, asserts, self.condition_facts,
+                            activating=svc.active_state is A.ACTIVATING)
+        if check.conditions is None:
+            return True  # not re-tested while activating
+        for priority, line in check.logs:
+            svc._log(line, priority)
         svc.condition_timestamp = self.now
-        verdict = evaluate_list(cfg.conditions, event.conditions)
-        for line in verdict.lines:
-            svc._log(line, Priority.DEBUG)
-        svc.condition_result = verdict.ok
-        if not verdict.ok:
-            svc._log("Starting requested but condition not met. Not starting unit.", Priority.DEBUG)
-            svc.failed_condition = (verdict.failed, verdict.no_trigger_met)
-            self._finish_job(job, JobResult.SKIPPED)
-            return
-        svc.assert_timestamp = self.now
-        averdict = evaluate_list(cfg.asserts, event.asserts)
-        for line in averdict.lines:
-            svc._log(line, Priority.DEBUG)
-        svc.assert_result = averdict.ok
-        if not averdict.ok:
-            svc._log("Starting requested but asserts failed.", Priority.NOTICE)
-            self._finish_job(job, JobResult.ASSERT)
-            return
-        job.conditions_ok = True
-        self._run_job(job, svc)
+        svc.condition_result = check.condition_result
+        svc.condition_evaluation = check.conditions
+        if check.asserts is not None:  # not tested when a condition failed: AssertResult stays
+            svc.assert_timestamp = self.now
+            svc.assert_evaluation = check.asserts
+            svc.assert_result = check.assert_result
+        if check.job_result is None:
+            return True
+        self._finish_job(job, check.job_result)
+        return False
 
     def _job_timed_out(self, job: Job) -> None:
         """JobTimeoutSec=/JobRunningTimeoutSec=: the job fails, the unit keeps its state.
@@ -765,7 +763,11 @@ class Manager:
         prio = Priority.INFO
         if t is JobType.START:
             if result is JobResult.DONE and not svc.condition_result:
-                text = f"Condition check resulted in {name} being skipped."
+                ev_ = svc.condition_evaluation
+                if ev_ is not None and not ev_.ok:  # a Condition*= (not ExecCondition=) failed
+                    text = skip_message(name, ev_)
+                else:
+                    text = f"Condition check resulted in {name} being skipped."
             elif result is JobResult.DONE:
                 text = f"Finished {name}." if svc.type is ServiceType.ONESHOT else f"Started {name}."
             elif result is JobResult.FAILED:
@@ -774,14 +776,6 @@ class Manager:
                 text, prio = f"Timed out starting {name}.", Priority.ERR
             elif result is JobResult.DEPENDENCY:
                 text, prio = f"Dependency failed for {name}.", Priority.WARNING
-            elif result is JobResult.SKIPPED:
-                failed, no_trigger = getattr(svc, "failed_condition", (None, False))
-                if failed is not None and no_trigger:
-                    text = f"{name} skipped, no trigger condition checks were met."
-                elif failed is not None:
-                    text = f"{name} skipped, unmet condition check {entry_text(failed)}"
-                else:
-                    text = f"Condition check resulted in {name} being skipped."
             elif result is JobResult.ASSERT:
                 text, prio = f"Assertion failed for {name}.", Priority.WARNING
         elif t in (JobType.STOP, JobType.RESTART):

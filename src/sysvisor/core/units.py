@@ -96,8 +96,13 @@ class UnitSection:
     after: list[str] = field(default_factory=list)
     on_failure: list[str] = field(default_factory=list)
     on_success: list[str] = field(default_factory=list)
+    propagates_reload_to: list[str] = field(default_factory=list)
+    reload_propagated_from: list[str] = field(default_factory=list)
+    propagates_stop_to: list[str] = field(default_factory=list)
+    stop_propagated_from: list[str] = field(default_factory=list)
+    joins_namespace_of: list[str] = field(default_factory=list)
     on_failure_job_mode: JobMode = JobMode.REPLACE
-    on_success_job_mode: JobMode = JobMode.REPLACE
+    on_success_job_mode: JobMode = JobMode.FAIL  # systemd: unit_new() (observed 257)
     start_limit_interval_usec: int = DEFAULT_START_LIMIT_INTERVAL_USEC
     start_limit_burst: int = DEFAULT_START_LIMIT_BURST
     start_limit_action: EmergencyAction = EmergencyAction.NONE
@@ -133,6 +138,7 @@ class ServiceSection:
     remain_after_exit: bool = False
     guess_main_pid: bool = True
     pid_file: str | None = None
+    bus_name: str | None = None  # BusName=; Type=dbus needs it (sysvisor runs dbus as simple)
     restart: RestartPolicy = RestartPolicy.NO
     restart_mode: RestartMode = RestartMode.NORMAL
     restart_usec: int = DEFAULT_RESTART_USEC
@@ -205,6 +211,39 @@ class ServiceSection:
         return self.notify_access or NotifyAccess.NONE
 
 
+DEFAULT_TIMER_ACCURACY_USEC = 60 * USEC_PER_SEC
+
+
+@dataclass
+class TimerSection:
+    """[Timer] settings. Monotonic triggers in µs; OnCalendar= kept as written (the engine parses
+    it with `core.calendar`). Empty assignment of any trigger resets all of them.
+    # spec: timers.md §1
+    """
+
+    on_active_usec: list[int] = field(default_factory=list)
+    on_boot_usec: list[int] = field(default_factory=list)
+    on_startup_usec: list[int] = field(default_factory=list)
+    on_unit_active_usec: list[int] = field(default_factory=list)
+    on_unit_inactive_usec: list[int] = field(default_factory=list)
+    on_calendar: list[str] = field(default_factory=list)
+    on_clock_change: bool = False
+    on_timezone_change: bool = False
+    accuracy_usec: int = DEFAULT_TIMER_ACCURACY_USEC
+    randomized_delay_usec: int = 0
+    fixed_random_delay: bool = False
+    persistent: bool = False
+    wake_system: bool = False
+    remain_after_elapse: bool = True
+    defer_reactivation: bool = False
+    unit: str | None = None  # Unit=; None: the timer's name with .service
+
+    def has_trigger(self) -> bool:
+        return bool(self.on_active_usec or self.on_boot_usec or self.on_startup_usec
+                    or self.on_unit_active_usec or self.on_unit_inactive_usec or self.on_calendar
+                    or self.on_clock_change or self.on_timezone_change)
+
+
 @dataclass
 class InstallSection:
     """[Install]. # spec: unit-files.md §Install"""
@@ -226,8 +265,10 @@ class Unit:
     load_error: str | None = None  # the "(Reason: …)" of status when not loaded
     fragment_path: str | None = None
     dropin_paths: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # other names of this unit (symlinks)
     unit: UnitSection = field(default_factory=UnitSection)
     service: ServiceSection | None = None
+    timer: TimerSection | None = None
     install: InstallSection = field(default_factory=InstallSection)
     # X- keys and sections, kept for extensions: section -> [(key, value)]
     extensions: dict[str, list[tuple[str, str]]] = field(default_factory=dict)

@@ -19,9 +19,8 @@ import heapq
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Union
 
-from sysvisor.core.actions import Action, CheckConditions, Kill, Log, ReadPidFile, Spawn, WarnLeftoverProcesses
+from sysvisor.core.actions import Action, Kill, Log, ReadPidFile, Spawn, WarnLeftoverProcesses
 from sysvisor.core.events import (
-    ConditionsChecked,
     Event,
     ExecSucceeded,
     NotifyReceived,
@@ -123,10 +122,7 @@ class FakeExecutor:
     """Turns actions into scheduled facts. No processes, no clock: `now` comes in."""
 
     def __init__(self, script: Script | None = None, *, first_pid: int = 1000,
-                 cgroup_events: bool = False, keep_history: bool = True,
-                 paths: set[str] | None = None) -> None:
-        # the fake file system for Condition*=/Assert*=: Path* checks hold for these paths
-        self.paths = set(paths or ())
+                 cgroup_events: bool = False, keep_history: bool = True) -> None:
         self.keep_history = keep_history  # keep dead processes and the spawn/kill lists
         self.script: Script = script if script is not None else {}
         self.next_pid = first_pid
@@ -171,19 +167,9 @@ class FakeExecutor:
                 self._kill(action, now)
             elif isinstance(action, WarnLeftoverProcesses):
                 self._warn_leftovers(action)
-            elif isinstance(action, CheckConditions):
-                answers.append(ConditionsChecked(action.unit, tuple(map(self._check, action.conditions)),
-                                                 tuple(map(self._check, action.asserts))))
             elif isinstance(action, ReadPidFile):
                 answers.append(PidFileRead(action.unit, self._daemon_pid(action.unit)))
         return answers
-
-    def _check(self, entry: tuple[str, bool, bool, str]) -> bool:
-        """A Condition*=/Assert*= entry against the fake file system; other kinds hold."""
-        key, _, negate, value = entry
-        kind = key.removeprefix("Condition").removeprefix("Assert")
-        holds = value in self.paths if kind.startswith("Path") or kind.endswith("NotEmpty") else True
-        return holds != negate
 
     def _daemon_pid(self, unit: str) -> int | None:
         """The pid a forking unit's daemon wrote (or the only process left, guessing)."""

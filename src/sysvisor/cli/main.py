@@ -1,0 +1,518 @@
+"""`sysvisor VERB …`: systemctl's verbs, options, output and exit codes.
+
+Hot verbs (is-active, is-failed, start, stop …) import only the socket client; rendering,
+the journal reader, the parser and the engine are imported by the verbs that need them.
+# spec: systemctl-and-journal.md §1, §2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+# Verbs that parse their own command line.
+DELEGATED = {"up", "logs", "journal", "simulate", "calendar", "verify", "install-shims", "completion"}
+_OPTIONS_WITH_VALUE = {"--socket", "-p", "--property", "-P", "-n", "--lines", "-o", "--output", "-s", "--signal", "--kill-whom", "--job-mode", "--state", "-t", "--type"}
+
+UNIT_SUFFIXES = (".service", ".target", ".timer", ".socket", ".mount", ".automount", ".path", ".slice", ".scope", ".device", ".swap")
+
+LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+EXIT_NOT_RUNNING = 3
+EXIT_UNKNOWN = 4
+EXIT_NOT_INSTALLED = 5
+
+
+def mangle(name: str) -> str:
+    """`web` → `web.service`; names with a unit suffix and globs stay as they are.
+
+    # systemd: unit_name_mangle_with_suffix()
+    """
+    if name.endswith(UNIT_SUFFIXES) or any(c in name for c in "*?["):
+        return name
+    return name + ".service"
+
+
+def _find_verb(argv: list[str]) -> int | None:
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return i + 1 if i + 1 < len(argv) else None
+        if token.startswith("-"):
+            if token in _OPTIONS_WITH_VALUE:
+                i += 1
+            i += 1
+            continue
+        return i
+    return None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sysvisor", description="Run systemd units anywhere; speaks systemctl.", add_help=True)
+    p.add_argument("verb", nargs="?", default="list-units")
+    p.add_argument("args", nargs="*")
+    p.add_argument("--socket", help="control socket of the manager")
+    p.add_argument("--user", action="store_true", help="talk to the user manager (default for non-root)")
+    p.add_argument("--system", action="store_true", help="talk to the system manager (default for root)")
+    p.add_argument("--no-block", action="store_true")
+    p.add_argument("--no-pager", action="store_true")
+    p.add_argument("--no-legend", action="store_true")
+    p.add_argument("--plain", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-a", "--all", action="store_true")
+    p.add_argument("-l", "--full", action="store_true")
+    p.add_argument("-p", "--property", action="append", default=[])
+    p.add_argument("-P", dest="property_value", action="append", default=[])
+    p.add_argument("--value", action="store_true")
+    p.add_argument("-n", "--lines", type=int, default=10)
+    p.add_argument("-o", "--output", default="short")
+    p.add_argument("-s", "--signal", default="SIGTERM")
+    p.add_argument("--kill-whom", default="all", choices=("main", "control", "all"))
+    p.add_argument("--job-mode", default="replace")
+    p.add_argument("--state", action="append", default=[])
+    p.add_argument("-t", "--type", action="append", default=[])
+    p.add_argument("--failed", action="store_true")
+    p.add_argument("--color", action="store_true")
+    p.add_argument("--root", help="operate on unit files below this directory (offline verbs)")
+    p.add_argument("--runtime", action="store_true", help="enable/mask in /run only")
+    p.add_argument("--now", action="store_true", help="with enable/disable: also start/stop")
+    p.add_argument("-f", "--force", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    at = _find_verb(argv)
+    if at is not None and argv[at] in DELEGATED:
+        return _delegate(argv[at], argv[:at] + argv[at + 1 :])
+    args = _parser().parse_intermixed_args(argv)
+    verb = args.verb
+    if verb in UNIT_FILE_VERBS:
+        from sysvisor.cli.client import find_socket
+
+        return _unit_file_verb(verb, args, find_socket(args.socket, _scope(args)))
+    handler = VERBS.get(verb)
+    if handler is None:
+        print(f"Unknown command verb '{verb}'.", file=sys.stderr)
+        return 1
+    from sysvisor.cli.client import NoManager, find_socket
+
+    try:
+        return handler(args, find_socket(args.socket, _scope(args)))
+    except NoManager as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _scope(args) -> bool | None:
+    """--user → True, --system → False, neither → None (the caller's default)."""
+    return True if args.user else False if args.system else None
+
+
+def _delegate(verb: str, rest: list[str]) -> int:
+    if verb == "up":
+        p = argparse.ArgumentParser(prog="sysvisor up", description="Run the manager in the foreground.")
+        p.add_argument("--units", action="append", metavar="DIR", help="unit search path (repeatable); default: systemd's paths")
+        p.add_argument("--runtime-dir", help="control/notify sockets (default /run/sysvisor or $XDG_RUNTIME_DIR/sysvisor)")
+        p.add_argument("--state-dir", help="persistent state and journal (default /var/lib/sysvisor or $XDG_STATE_HOME/sysvisor)")
+        p.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="most verbose manager message kept (default info)")
+        a = p.parse_args(rest)
+        from sysvisor.daemon.main import run
+
+        return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level))
+    if verb in ("logs", "journal"):
+        return _logs(rest)
+    if verb == "simulate":
+        from sysvisor.cli.simulate import main as simulate_main
+
+        return simulate_main(rest)
+    if verb == "calendar":
+        from sysvisor.cli.calendar import main as calendar_main
+
+        return calendar_main(rest)
+    if verb == "verify":
+        from sysvisor.unitfile.verify import main as verify_main
+
+        return verify_main(rest)
+    if verb == "install-shims":
+        from sysvisor.cli.shims import main as shims_main
+
+        return shims_main(rest)
+    if verb == "completion":
+        from sysvisor.cli.completion import main as completion_main
+
+        return completion_main(rest)
+    raise AssertionError(verb)
+
+
+def _logs(rest: list[str]) -> int:
+    """Read the journal directly (like journalctl); ask the manager where it is, if one runs."""
+    from sysvisor.cli.client import NoManager, find_socket, request
+    from sysvisor.cli.logs import main as logs_main
+    from sysvisor.protocol.control import state_dir
+
+    socket_arg = None
+    if "--socket" in rest:
+        i = rest.index("--socket")
+        socket_arg = rest[i + 1] if i + 1 < len(rest) else None
+        rest = rest[:i] + rest[i + 2 :]
+    boot_id = None
+    try:
+        info = request(find_socket(socket_arg), {"verb": "manager-info"}, timeout=5)
+        journal_dir = info["journal_dir"]
+        boot_id = info.get("boot_id")
+    except NoManager:
+        import os
+
+        journal_dir = os.path.join(state_dir(), "journal")
+    return logs_main(rest, journal_dir, boot_id=boot_id)
+
+
+# --- verbs on unit files (work without a manager) ---
+
+UNIT_FILE_VERBS = ("enable", "disable", "is-enabled", "mask", "unmask", "cat", "list-unit-files", "edit")
+
+
+def _unit_file_verb(verb: str, args, socket_path: str) -> int:
+    from sysvisor.cli import unitfiles
+    from sysvisor.cli.client import NoManager, request
+
+    info = None
+    if not args.root:
+        try:
+            info = request(socket_path, {"verb": "manager-info"}, timeout=5)
+        except NoManager:
+            info = None
+    ctx = unitfiles.Context(args, info)
+    names = [mangle(n) for n in args.args]
+    if verb != "list-unit-files" and not names:
+        print("Too few arguments.", file=sys.stderr)
+        return 1
+    if verb == "enable":
+        rc = unitfiles.verb_enable(ctx, names)
+    elif verb == "disable":
+        rc = unitfiles.verb_disable(ctx, names)
+    elif verb == "is-enabled":
+        return unitfiles.verb_is_enabled(ctx, names, args.quiet)
+    elif verb == "mask":
+        rc = unitfiles.verb_mask(ctx, names)
+    elif verb == "unmask":
+        rc = unitfiles.verb_unmask(ctx, names)
+    elif verb == "cat":
+        return unitfiles.verb_cat(ctx, names)
+    elif verb == "edit":
+        rc = unitfiles.verb_edit(ctx, names, full=args.full, force=args.force)
+    else:
+        states = [s for spec in args.state for s in spec.split(",")]
+        return unitfiles.verb_list_unit_files(ctx, args.args, not args.no_legend, states)
+    if info is not None:  # like systemctl: the manager re-reads what we changed
+        request(socket_path, {"verb": "daemon-reload"})
+        if args.now and rc == 0 and verb in ("enable", "disable"):
+            job = "start" if verb == "enable" else "stop"
+            reply = request(socket_path, {"verb": job, "units": names, "no_block": args.no_block})
+            for failure in reply.get("failures", []):
+                print(job_failure_text(failure), file=sys.stderr)
+            rc = 0 if reply.get("ok") else 1
+    elif args.now:
+        print(f"No manager is running; '{verb} --now' changed the unit files only.", file=sys.stderr)
+    return rc
+
+
+# --- verbs talking to the manager ---
+
+
+def _units(args, socket_path: str, names: list[str]) -> list[dict]:
+    from sysvisor.cli.client import request
+
+    reply = request(socket_path, {"verb": "units", "units": [mangle(n) for n in names]})
+    if not reply.get("ok"):
+        raise SystemExit(_fail(reply))
+    return reply["units"]
+
+
+def _fail(reply: dict) -> int:
+    print(reply.get("error", "request failed"), file=sys.stderr)
+    return int(reply.get("exit", 1))
+
+
+def verb_is_active(args, socket_path: str) -> int:
+    return _check_state(args, socket_path, ("active", "reloading"), EXIT_NOT_RUNNING)
+
+
+def verb_is_failed(args, socket_path: str) -> int:
+    return _check_state(args, socket_path, ("failed",), 1)
+
+
+def _check_state(args, socket_path: str, good: tuple[str, ...], code: int) -> int:
+    """# systemd: check_unit_generic() — any good state wins, else 4 if one was not found."""
+    if not args.args:
+        print("Too few arguments.", file=sys.stderr)
+        return 1
+    ok = not_found = False
+    for props in _units(args, socket_path, args.args):
+        state = props.get("ActiveState", "inactive")
+        if not args.quiet:
+            print(state)
+        ok = ok or state in good
+        not_found = not_found or props.get("LoadState") == "not-found"
+    return 0 if ok else EXIT_UNKNOWN if not_found else code
+
+
+def verb_status(args, socket_path: str) -> int:
+    """# spec: systemctl-and-journal.md §3; exit codes §2"""
+    import os
+    import time
+
+    from sysvisor.cli.format import colors_enabled
+    from sysvisor.cli.render import render_manager_status, render_status, status_exit_code, status_unit_missing
+
+    color = colors_enabled(os.environ, sys.stdout.isatty(), sys.stderr.isatty(), True if args.color else None)
+    now = time.time_ns() // 1000
+    if not args.args:
+        import socket
+
+        from sysvisor.cli.client import request
+
+        reply = request(socket_path, {"verb": "manager"})
+        sys.stdout.write(render_manager_status(reply["properties"], now, hostname=socket.gethostname(), color=color))
+        return 0
+    result = 0
+    texts = []
+    for props in _units(args, socket_path, args.args):
+        if status_unit_missing(props):
+            print(f"Unit {props['Id']} could not be found.", file=sys.stderr)
+            result = result or EXIT_UNKNOWN
+            continue
+        lines = _journal_lines(socket_path, props["Id"], args.lines) if args.lines > 0 else []
+        texts.append(render_status(props, lines, now, color=color, full=args.full, now_monotonic_usec=time.monotonic_ns() // 1000))
+        result = result or status_exit_code(props)
+    sys.stdout.write("\n".join(texts))
+    return result
+
+
+def verb_list_dependencies(args, socket_path: str) -> int:
+    """The Requires=/Requisite=/Wants=/BindsTo=/Upholds= tree; only targets are expanded
+    unless --all. # systemd: systemctl-list-dependencies.c"""
+    import os
+
+    from sysvisor.cli.format import Style, active_state_color, active_state_glyph, colors_enabled
+
+    st = Style(color=colors_enabled(os.environ, sys.stdout.isatty(), sys.stderr.isatty(), True if args.color else None))
+    root = mangle(args.args[0]) if args.args else "default.target"
+    kinds = ("Requires", "Requisite", "Wants", "BindsTo", "Upholds", "ConsistsOf")
+    cache: dict[str, dict] = {}
+
+    def props(name: str) -> dict:
+        if name not in cache:
+            cache[name] = _units(args, socket_path, [name])[0]
+        return cache[name]
+
+    print(root)
+
+    def walk(name: str, prefix: str, seen: frozenset[str]) -> None:
+        deps = sorted({d for k in kinds for d in props(name).get(k) or ()})
+        for i, dep in enumerate(deps):
+            last = i == len(deps) - 1
+            state = props(dep).get("ActiveState")
+            glyph = st.paint(st.glyph(active_state_glyph(state)), active_state_color(state))
+            print(f"{glyph} {prefix}{st.glyph('tree-right' if last else 'tree-branch')}{dep}")
+            if dep not in seen and (args.all or dep.endswith(".target")):
+                walk(dep, prefix + ("  " if last else st.glyph("tree-vertical")), seen | {dep})
+
+    walk(root, "", frozenset({root}))
+    return 0
+
+
+def verb_is_system_running(args, socket_path: str) -> int:
+    from sysvisor.cli.client import request
+
+    state = request(socket_path, {"verb": "manager"})["properties"]["SystemState"]
+    if not args.quiet:
+        print(state)
+    return 0 if state == "running" else 1
+
+
+def verb_list_jobs(args, socket_path: str) -> int:
+    from sysvisor.cli.client import request
+
+    jobs = request(socket_path, {"verb": "list-jobs"})["jobs"]
+    if not jobs:
+        print("No jobs running.")
+        return 0
+    width = max(len(j["unit"]) for j in jobs)
+    if not args.no_legend:
+        print(f"{'JOB':<4} {'UNIT':<{width}} {'TYPE':<7} STATE")
+    for j in jobs:
+        print(f"{j['id']:<4} {j['unit']:<{width}} {j['type']:<7} {j['state']}")
+    if not args.no_legend:
+        print(f"\n{len(jobs)} jobs listed.")
+    return 0
+
+
+def _journal_lines(socket_path: str, unit: str, n: int) -> list[str]:
+    from sysvisor.cli.client import request
+    from sysvisor.journal.format import format_entry
+    from sysvisor.journal.store import JournalReader
+
+    info = request(socket_path, {"verb": "manager-info"})
+    boot_id = info.get("boot_id")
+
+    def match(entry: dict) -> bool:
+        return (entry.get("_SYSTEMD_UNIT") == unit or entry.get("UNIT") == unit) and entry.get("_BOOT_ID") == boot_id
+
+    return [format_entry(e, "short").rstrip("\n") for e in JournalReader(info["journal_dir"]).tail(n, match)]
+
+
+def verb_show(args, socket_path: str) -> int:
+    from sysvisor.protocol.properties import format_show
+
+    names = [p for spec in args.property + args.property_value for p in spec.split(",") if p]
+    value_only = args.value or bool(args.property_value)
+    if not args.args:  # the manager's own properties
+        from sysvisor.cli.client import request
+
+        props = request(socket_path, {"verb": "manager"})["properties"]
+        props = {k: v for k, v in props.items() if k != "CGroupTree"}
+        sys.stdout.write(format_show(props, names or None, value_only=value_only, all_=args.all))
+        return 0
+    blocks = []
+    for props in _units(args, socket_path, args.args):
+        blocks.append(format_show(props, names or None, value_only=value_only, all_=args.all))
+    sys.stdout.write("\n".join(blocks))
+    return 0
+
+
+def verb_list_units(args, socket_path: str) -> int:
+    import os
+
+    from sysvisor.cli.client import request
+    from sysvisor.cli.format import colors_enabled
+    from sysvisor.cli.render import render_list_units, select_units
+
+    reply = request(socket_path, {"verb": "list-units"})
+    if not reply.get("ok"):
+        return _fail(reply)
+    states = [s for spec in args.state for s in spec.split(",")] + (["failed"] if args.failed else [])
+    types = [t for spec in args.type for t in spec.split(",")]
+    rows = select_units(reply["units"], [mangle(n) for n in args.args], all_=args.all, states=states, types=types)
+    color = colors_enabled(os.environ, sys.stdout.isatty(), sys.stderr.isatty(), True if args.color else None)
+    sys.stdout.write(render_list_units(rows, all_=args.all, plain=args.plain, legend=not args.no_legend, color=color, states_filter=states or None))
+    return 0
+
+
+def _job_verb(verb: str):
+    def run(args, socket_path: str) -> int:
+        from sysvisor.cli.client import request
+
+        if not args.args:
+            print("Too few arguments.", file=sys.stderr)
+            return 1
+        reply = request(socket_path, {"verb": verb, "units": [mangle(n) for n in args.args], "no_block": args.no_block, "mode": args.job_mode})
+        if reply.get("error"):
+            return _fail(reply)
+        for failure in reply.get("failures", []):
+            print(job_failure_text(failure), file=sys.stderr)
+        return 0 if reply.get("ok") else 1
+
+    return run
+
+
+def job_failure_text(failure: dict) -> str:
+    """systemctl's message for a failed job. # spec: restart-and-failure.md §5.4"""
+    unit, result = failure["unit"], failure["result"]
+    if failure.get("error"):
+        return failure["error"]
+    hint = f'See "sysvisor status {unit}" and "sysvisor logs -u {unit}" for details.'
+    if result == "failed":
+        reason = _FAILURE_REASONS.get(failure.get("unit_result", ""), "the control process exited with error code")
+        text = f"Job for {unit} failed because {reason}.\n{hint}"
+        if failure.get("unit_result") == "start-limit-hit":
+            text += f'\nTo force a start use "sysvisor reset-failed {unit}" followed by "sysvisor start {unit}" again.'
+        return text
+    if result == "canceled":
+        return f"Job for {unit} canceled."
+    if result == "timeout":
+        return f"Job for {unit} timed out."
+    if result == "dependency":
+        return f"A dependency job for {unit} failed. See 'sysvisor logs' for details."
+    if result == "invalid":
+        return f"Job for {unit} is invalid."
+    if result == "assert":
+        return f"Assertion failed on job for {unit}."
+    if result == "unsupported":
+        return f"Operation on or unit type of {unit} not supported on this system."
+    return f"Job for {unit} finished with result '{result}'."
+
+
+_FAILURE_REASONS = {
+    "start-limit-hit": "start of the service was attempted too often",
+    "exit-code": "the control process exited with error code",
+    "signal": "a fatal signal was delivered to the control process",
+    "core-dump": "a fatal signal was delivered causing the control process to dump core",
+    "timeout": "a timeout was exceeded",
+    "watchdog": "the service failed to send watchdog ping",
+    "resources": "of unavailable resources or another system error",
+    "protocol": "the service did not take the steps required by its unit configuration",
+    "oom-kill": "of an out-of-memory (OOM) siutation",  # sic, systemd's spelling
+}
+
+
+def verb_reset_failed(args, socket_path: str) -> int:
+    from sysvisor.cli.client import request
+
+    reply = request(socket_path, {"verb": "reset-failed", "units": [mangle(n) for n in args.args]})
+    return 0 if reply.get("ok") else _fail(reply)
+
+
+def verb_kill(args, socket_path: str) -> int:
+    import signal
+
+    from sysvisor.cli.client import request
+
+    name = args.signal.upper()
+    try:
+        signum = int(name) if name.isdigit() else int(signal.Signals[name if name.startswith("SIG") else "SIG" + name])
+    except (KeyError, ValueError):
+        print(f"Failed to parse signal string {args.signal}.", file=sys.stderr)
+        return 1
+    reply = request(socket_path, {"verb": "kill", "units": [mangle(n) for n in args.args], "signal": signum, "whom": args.kill_whom})
+    return 0 if reply.get("ok") else _fail(reply)
+
+
+def verb_exit(args, socket_path: str) -> int:
+    from sysvisor.cli.client import request
+
+    status = int(args.args[0]) if args.args and args.args[0].isdigit() else 0
+    reply = request(socket_path, {"verb": "exit", "exit_status": status})
+    return 0 if reply.get("ok") else _fail(reply)
+
+
+VERBS = {
+    "is-active": verb_is_active,
+    "is-failed": verb_is_failed,
+    "status": verb_status,
+    "show": verb_show,
+    "list-units": verb_list_units,
+    "start": _job_verb("start"),
+    "stop": _job_verb("stop"),
+    "restart": _job_verb("restart"),
+    "try-restart": _job_verb("try-restart"),
+    "reload": _job_verb("reload"),
+    "reload-or-restart": _job_verb("reload-or-restart"),
+    "try-reload-or-restart": _job_verb("try-reload-or-restart"),
+    "is-system-running": verb_is_system_running,
+    "list-jobs": verb_list_jobs,
+    "list-dependencies": verb_list_dependencies,
+    "reset-failed": verb_reset_failed,
+    "kill": verb_kill,
+    "exit": verb_exit,
+    "poweroff": verb_exit,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

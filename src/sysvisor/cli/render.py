@@ -1,0 +1,794 @@
+"""`systemctl status`, `list-units`, `list-timers`, `list-unit-files`, `is-enabled` text.
+
+Pure functions of the snapshot (a dict of raw properties under systemd's names, see
+`sysvisor.protocol.properties`), the current time and the journal lines, so they are tested
+against golden files recorded from real systemd 257 (tests/data/golden/oracle).
+Ported from systemd's src/systemctl/systemctl-show.c `print_status_info()` and
+systemctl-list-units.c `output_units_list()` and friends. Stdlib only: the CLI imports this
+on every start. (Near 800 lines: the list verbs would move to a `cli/listing.py` next.)
+
+Snapshot keys besides systemd's properties (the CLI or daemon fills them; all optional):
+  MainPIDComm, ControlPIDComm  process names shown as `Main PID: 65 (sleep)`
+  CGroupProcesses              [(pid, cmdline), ...] of the unit's cgroup, for the `CGroup:` tree
+  CGroupTree                   or the whole tree: {"path", "processes", "children": [...]}
+# spec: systemctl-and-journal.md §3, §5; service-lifecycle.md §8.3 (trap 30)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sysvisor.cli.format import (
+    ANSI_GREY,
+    ANSI_HIGHLIGHT,
+    ANSI_HIGHLIGHT_CYAN,
+    ANSI_HIGHLIGHT_GREEN,
+    ANSI_HIGHLIGHT_RED,
+    ANSI_HIGHLIGHT_YELLOW,
+    Style,
+    active_state_color,
+    active_state_glyph,
+    ellipsize,
+    format_bytes,
+    format_table,
+    type_group_ends,
+    unit_file_state_color,
+    underlined_grey,
+    unit_sort_key,
+)
+from sysvisor.exitstatus import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
+from sysvisor.protocol.properties import EXEC_PROPERTIES, UINT64_MAX
+from sysvisor.timefmt import (
+    USEC_PER_MSEC,
+    format_timespan,
+    format_timestamp,
+    format_timestamp_relative,
+    timestamp_is_set,
+)
+
+# exit codes of `systemctl status` (LSB) # spec: systemctl-and-journal.md §2
+EXIT_OK = 0
+EXIT_NOT_RUNNING = 3
+EXIT_UNKNOWN = 4
+
+_INDENT = " " * 13  # continuation lines: past the 12-column label and its space
+
+
+def _label(name: str) -> str:
+    """`name:` right-aligned so its colon sits in column 12, plus one space."""
+    return f"{name + ':':>12} "
+
+
+def _int(props: Mapping[str, Any], key: str) -> int:
+    v = props.get(key)
+    return int(v) if v else 0
+
+
+def _set(v: Any) -> bool:
+    return v is not None and v != UINT64_MAX
+
+
+def status_unit_missing(props: Mapping[str, Any]) -> bool:
+    """True when `status` prints `Unit X could not be found.` (stderr, exit 4) instead.
+
+    # systemd: systemctl-show.c show_one(): not-found and inactive
+    """
+    return props.get("LoadState") == "not-found" and props.get("ActiveState") in (None, "inactive") and not props.get("Job")
+
+
+def status_exit_code(props: Mapping[str, Any]) -> int:
+    """`systemctl status` exit code for one unit: 0 active/reloading, 4 unknown, else 3."""
+    if status_unit_missing(props):
+        return EXIT_UNKNOWN
+    if props.get("ActiveState") in ("active", "reloading"):
+        return EXIT_OK
+    return EXIT_NOT_RUNNING
+
+
+def status_warning(props: Mapping[str, Any], user: bool = False) -> str | None:
+    """The daemon-reload warning systemctl logs to stderr after the status text, or None.
+
+    # systemd: warn_unit_file_changed()
+    """
+    if not props.get("NeedDaemonReload"):
+        return None
+    return (
+        f"Warning: The unit file, source configuration file or drop-ins of {props.get('Id')} changed on disk. "
+        f"Run 'systemctl{' --user' if user else ''} daemon-reload' to reload units."
+    )
+
+
+def _exit_text(code: int, status: int) -> str:
+    """`code=exited, status=1/FAILURE` / `code=exited, status=2` / `code=killed, signal=KILL` (trap 30)."""
+    word = code_word(code) or "(null)"
+    if code == 1:
+        name = exit_status_name(status, STATUS_DISPLAY_CLASSES)
+        return f"code={word}, status={status}" + (f"/{name}" if name else "")
+    return f"code={word}, signal={signal_name(status)}"
+
+
+def _since(timestamp: int, now: int, style: str) -> str:
+    if not timestamp_is_set(timestamp):
+        return ""
+    rel = format_timestamp_relative(timestamp, now)
+    return f" since {format_timestamp(timestamp, style=style)}; {rel}"
+
+
+def _dropin_lines(paths: Sequence[str], st: Style) -> list[str]:
+    """`Drop-In: DIR` then `└─a.conf, b.conf` per directory. # systemd: print_status_info()"""
+    lines: list[str] = []
+    current_dir: str | None = None
+    buf = ""
+    for i, path in enumerate(paths):
+        d, base = os.path.split(path)
+        if current_dir is None or d != current_dir:
+            if current_dir is not None:
+                lines.append(buf)
+            head = _label("Drop-In") if current_dir is None else _INDENT
+            lines.append(f"{head}{d}")
+            buf = f"{_INDENT}{st.glyph('tree-right')}"
+            current_dir = d
+        nxt = paths[i + 1] if i + 1 < len(paths) else None
+        last = nxt is None or os.path.dirname(nxt) != d
+        buf += st.link_path(path, base) + ("" if last else ", ")
+    if current_dir is not None:
+        lines.append(buf)
+    return lines
+
+
+def _loaded_line(props: Mapping[str, Any], st: Style) -> str:
+    load_state = props.get("LoadState") or "n/a"
+    bad = load_state in ("error", "not-found", "bad-setting")
+    state = st.paint(load_state, ANSI_HIGHLIGHT_RED if bad else "")
+    load_error = props.get("LoadError")
+    message = load_error[1] if isinstance(load_error, (list, tuple)) and len(load_error) == 2 else load_error
+    path = props.get("SourcePath") or props.get("FragmentPath")
+    ufs = props.get("UnitFileState")
+    preset = props.get("UnitFilePreset")
+    if message:
+        return f"{_label('Loaded')}{state} (Reason: {message})"
+    if path:
+        path = st.link_path(path)
+    if path and ufs:
+        # systemd: show_preset_for_state()
+        show_preset = bool(preset) and ufs not in ("alias", "static", "generated", "transient")
+        # the preset's colour codes are printed even when the preset is not (observed)
+        p_color = unit_file_state_color(preset)
+        return (
+            f"{_label('Loaded')}{state} ({path}; {st.paint(ufs, unit_file_state_color(ufs))}"
+            + ("; preset: " if show_preset else "")
+            + st.on(p_color)
+            + (preset if show_preset else "")
+            + st.off(p_color)
+            + ")"
+        )
+    if path:
+        return f"{_label('Loaded')}{state} ({path})"
+    return f"{_label('Loaded')}{state}"
+
+
+def _active_line(props: Mapping[str, Any], now: int, st: Style, style: str) -> str:
+    active = props.get("ActiveState") or "n/a"
+    sub = props.get("SubState")
+    color = active_state_color(active)
+    text = f"{active} ({sub})" if sub and sub != active else active
+    line = _label("Active") + st.paint(text, color)
+    freezer = props.get("FreezerState")
+    if freezer and freezer != "running":
+        line += " " + st.paint(f"({freezer})", ANSI_HIGHLIGHT_YELLOW)
+    result = props.get("Result")
+    if result and result != "success":
+        line += f" (Result: {result})"
+    if active in ("active", "reloading"):
+        ts = _int(props, "ActiveEnterTimestamp")
+    elif active in ("inactive", "failed"):
+        ts = _int(props, "InactiveEnterTimestamp")
+    elif active == "activating":
+        ts = _int(props, "InactiveExitTimestamp")
+    else:
+        ts = _int(props, "ActiveExitTimestamp")
+    return line + _since(ts, now, style)
+
+
+def _condition_lines(props: Mapping[str, Any], now: int, st: Style, style: str) -> list[str]:
+    """`Condition:`/`Assert:` lines after a failed check. # systemd: print_status_info()"""
+    lines: list[str] = []
+    cts = _int(props, "ConditionTimestamp")
+    if not props.get("ConditionResult") and cts > 0:
+        rel = format_timestamp_relative(cts, now)
+        lines.append(
+            f"{_label('Condition')}start {st.paint('condition unmet', ANSI_HIGHLIGHT_YELLOW)} at "
+            f"{format_timestamp(cts, style=style)}" + (f"; {rel}" if rel else "")
+        )
+        failed = [c for c in props.get("Conditions") or () if int(c.get("state", 0)) < 0]
+        for i, c in enumerate(failed):
+            glyph = st.glyph("tree-right" if i == len(failed) - 1 else "tree-branch")
+            mark = ("|" if c.get("trigger") else "") + ("!" if c.get("negate") else "")
+            lines.append(f"{_INDENT}{glyph} {c['name']}={mark}{c['param']} was not met")
+    ats = _int(props, "AssertTimestamp")
+    if not props.get("AssertResult") and ats > 0:
+        rel = format_timestamp_relative(ats, now)
+        lines.append(
+            f"{_label('Assert')}start {st.paint('assertion failed', ANSI_HIGHLIGHT_RED)} at "
+            f"{format_timestamp(ats, style=style)}" + (f"; {rel}" if rel else "")
+        )
+        # systemd: map_asserts(): the first failed one, a trigger one only if nothing else
+        failed_assert = None
+        for a in props.get("Asserts") or ():
+            if int(a.get("state", 0)) < 0 and (not a.get("trigger") or failed_assert is None):
+                failed_assert = a
+        if failed_assert is not None:
+            if failed_assert.get("trigger"):
+                lines.append(f"{_INDENT}none of the trigger assertions were met")
+            else:
+                neg = "!" if failed_assert.get("negate") else ""
+                lines.append(f"{_INDENT}{failed_assert['name']}={neg}{failed_assert['param']} was not met")
+    return lines
+
+
+def _timer_trigger(props: Mapping[str, Any], now: int, now_monotonic: int | None, style: str) -> str:
+    """`Trigger:` of a timer: its next elapse, or `n/a`. # systemd: print_status_info()"""
+    nxt = timer_next_elapse(props, now, now_monotonic)
+    if not nxt:
+        return f"{_label('Trigger')}n/a"
+    return f"{_label('Trigger')}{format_timestamp(nxt, style=style)}; {format_timestamp_relative(nxt, now)}"
+
+
+def _process_lines(props: Mapping[str, Any], st: Style) -> tuple[list[str], int, int]:
+    """`Process:` lines for exited exec commands; returns (lines, main_pid, control_pid) after dedup."""
+    main_pid = _int(props, "ExecMainPID") or _int(props, "MainPID")
+    control_pid = _int(props, "ControlPID")
+    main_start = _int(props, "ExecMainStartTimestamp")
+    main_exit = _int(props, "ExecMainExitTimestamp")
+    lines = []
+    for name in EXEC_PROPERTIES:
+        for cmd in props.get(name) or ():
+            code = code_number(cmd.get("code"))
+            if code == 0:
+                continue
+            status = int(cmd.get("status") or 0)
+            pid = int(cmd.get("pid") or 0)
+            argv = " ".join(cmd.get("argv") or ()) or "n/a"
+            color = "" if is_clean_exit(code, status) else ANSI_HIGHLIGHT_RED
+            lines.append(f"{_label('Process')}{pid} {name}={argv} " + st.paint(f"({_exit_text(code, status)})", color))
+            start = int(cmd.get("start_time") or 0)
+            # systemd's own (odd) dedup test, kept verbatim
+            if main_pid == pid and main_start == start and main_exit == start:
+                main_pid = 0
+            if pid == control_pid:
+                control_pid = 0
+    return lines, main_pid, control_pid
+
+
+def _pid_line(props: Mapping[str, Any], main_pid: int, control_pid: int) -> str | None:
+    if main_pid <= 0 and control_pid <= 0:
+        return None
+    line = ""
+    if main_pid > 0:
+        line = f"{_label('Main PID')}{main_pid}"
+        running = _int(props, "MainPID") > 0
+        exit_code = _int(props, "ExecMainCode")
+        if running:
+            comm = props.get("MainPIDComm")
+            if comm:
+                line += f" ({comm})"
+        elif exit_code > 0:
+            line += f" ({_exit_text(exit_code, _int(props, 'ExecMainStatus'))})"
+    if control_pid > 0:
+        # "Cntrl PID:" when first in the column, abbreviated so it fits the alignment
+        line += "; Control PID: " if main_pid > 0 else "  Cntrl PID: "
+        line += str(control_pid)
+        comm = props.get("ControlPIDComm")
+        if comm:
+            line += f" ({comm})"
+    return line
+
+
+def _memory_line(props: Mapping[str, Any]) -> str | None:
+    """`Memory: 21.3M (max: 100.0M peak: 22.0M)`: limits, then peak and swap when non-zero.
+
+    Order and blanks as in systemd's print_status_info() (from the source; the oracle
+    container has no memory accounting to observe it).
+    """
+    cur = props.get("MemoryCurrent")
+    if not _set(cur):
+        return None
+    extras = []
+    for key, label in (("MemoryMin", "min"), ("MemoryLow", "low"), ("MemoryHigh", "high"), ("MemoryMax", "max"),
+                       ("MemorySwapMax", "swap max")):
+        v = props.get(key)
+        if _set(v) and (key not in ("MemoryMin", "MemoryLow") or v):
+            extras.append(f"{label}: {format_bytes(int(v))}")
+    peak, swap_peak = props.get("MemoryPeak"), props.get("MemorySwapPeak")
+    if _set(peak) and peak:
+        extras.append(f"peak: {format_bytes(int(peak))}")
+    if _set(swap_peak) and swap_peak:
+        extras.append(f"swap: {format_bytes(int(props.get('MemorySwapCurrent') or 0))} swap peak: {format_bytes(int(swap_peak))}")
+    return f"{_label('Memory')}{format_bytes(int(cur))}" + (f" ({' '.join(extras)})" if extras else "")
+
+
+def cgroup_tree_lines(
+    node: Mapping[str, Any], prefix: str, st: Style, columns: int | None = None
+) -> list[str]:
+    """A cgroup's processes, then its child cgroups, as systemd draws the `CGroup:` tree.
+
+    `node`: {"path": str, "processes": [(pid, cmdline)], "children": [node, ...]}. PIDs are
+    right-aligned to the widest PID of their own cgroup; with `columns` the command lines
+    are ellipsized to fit.
+    # systemd: cgroup-show.c show_cgroup_by_path(), show_pid_array()
+    """
+    lines: list[str] = []
+    procs = sorted((int(p), str(c)) for p, c in node.get("processes") or ())
+    children = sorted(node.get("children") or (), key=lambda c: str(c.get("path", "")))
+    width = len(str(procs[-1][0])) if procs else 0
+    total = len(procs) + len(children)
+    for i, (pid, cmdline) in enumerate(procs):
+        last = i == total - 1
+        glyph = st.glyph("tree-right" if last else "tree-branch")
+        text = f"{pid:>{width}} {cmdline}"
+        if columns:
+            text = ellipsize(text, max(columns - len(prefix) - 2, 1))
+        lines.append(prefix + glyph + st.paint(text, ANSI_GREY))
+    for j, child in enumerate(children):
+        last = len(procs) + j == total - 1
+        glyph = st.glyph("tree-right" if last else "tree-branch")
+        lines.append(prefix + glyph + os.path.basename(str(child.get("path", "")).rstrip("/")))
+        deeper = prefix + ("  " if last else st.glyph("tree-vertical"))
+        lines.extend(cgroup_tree_lines(child, deeper, st, columns))
+    return lines
+
+
+def _cgroup_lines(props: Mapping[str, Any], st: Style, columns: int | None) -> list[str]:
+    cg = props.get("ControlGroup")
+    if not cg:
+        return []
+    tree = props.get("CGroupTree") or {"path": cg, "processes": props.get("CGroupProcesses") or ()}
+    return [f"{_label('CGroup')}{cg}"] + cgroup_tree_lines(tree, _INDENT, st, columns)
+
+
+def render_status(
+    props: Mapping[str, Any],
+    journal_lines: Sequence[str],
+    now_realtime_usec: int,
+    *,
+    color: bool = False,
+    full: bool = True,
+    now_monotonic_usec: int | None = None,
+    unit_states: Mapping[str, str] | None = None,
+    timestamp_style: str = "pretty",
+    utf8: bool = True,
+    columns: int | None = None,
+    urlify_host: str | None = None,
+) -> str:
+    """The `systemctl status UNIT` text for one unit snapshot (ends with "\\n").
+
+    `journal_lines` are the already formatted log lines (`-n`, `-o` applied by the caller);
+    `unit_states` gives the ActiveState of TriggeredBy=/Triggers= units for their glyphs;
+    `now_monotonic_usec` is needed only for a timer's monotonic `Trigger:`. With `full=False`
+    and `columns` (a TTY without -l), the cgroup's command lines are ellipsized to the width;
+    other lines never are (observed v257; journal lines are the journal formatter's business).
+    Several units: join the texts with "\\n" (a blank line), exit with `status_many_exit_code`.
+    Missing units (`status_unit_missing`) print `Unit X could not be found.` to stderr instead.
+    With `color` and `urlify_host` (the host name), paths and URLs are OSC-8 hyperlinks.
+    # spec: systemctl-and-journal.md §3; systemd: systemctl-show.c print_status_info()
+    """
+    st = Style(color=color, utf8=utf8, urlify_host=urlify_host)
+    now = now_realtime_usec
+    unit_id = props.get("Id") or "n/a"
+    active = props.get("ActiveState")
+    states = unit_states or {}
+    out: list[str] = []
+
+    glyph = st.paint(st.glyph(active_state_glyph(active)), active_state_color(active))
+    desc = props.get("Description")
+    out.append(f"{glyph} {unit_id}" + (f" - {desc}" if desc and desc != unit_id else ""))
+    if props.get("Following"):
+        out.append(f"{_label('Follows')}unit currently follows state of {props['Following']}")
+    out.append(_loaded_line(props, st))
+    if props.get("Transient"):
+        out.append(f"{_label('Transient')}yes")
+    out.extend(_dropin_lines(list(props.get("DropInPaths") or ()), st))
+    out.append(_active_line(props, now, st, timestamp_style))
+
+    # Until: the RuntimeMaxSec= deadline of an active unit (v256+)
+    runtime_max = props.get("RuntimeMaxUSec")
+    enter = _int(props, "ActiveEnterTimestamp")
+    if active in ("active", "reloading") and runtime_max and timestamp_is_set(runtime_max) and timestamp_is_set(enter):
+        until = enter + int(runtime_max)
+        out.append(f"{_label('Until')}{format_timestamp(until, style=timestamp_style)}; {format_timestamp_relative(until, now)}")
+    # Duration: how long the last activation lasted (inactive/failed units only)
+    exit_ts = _int(props, "ActiveExitTimestamp")
+    if (
+        not unit_id.endswith(".device")
+        and active in ("inactive", "failed")
+        and timestamp_is_set(enter)
+        and timestamp_is_set(exit_ts)
+        and exit_ts >= enter
+    ):
+        out.append(f"{_label('Duration')}{format_timespan(exit_ts - enter, USEC_PER_MSEC)}")
+    job = props.get("Job")
+    if isinstance(job, int) and not isinstance(job, bool) and job > 0:  # the job id; a type word is list-units'
+        out.append(f"{_label('Job')}{job}")
+    if props.get("InvocationID"):
+        out.append(f"{_label('Invocation')}{props['InvocationID']}")
+
+    for i, t in enumerate(props.get("TriggeredBy") or ()):
+        s = states.get(t)
+        g = st.paint(st.glyph(active_state_glyph(s)), active_state_color(s))
+        out.append(f"{'TriggeredBy:' if i == 0 else ' ' * 12} {g} {t}")
+    if unit_id.endswith(".timer"):
+        out.append(_timer_trigger(props, now, now_monotonic_usec, timestamp_style))
+    for i, t in enumerate(props.get("Triggers") or ()):
+        s = states.get(t)
+        g = st.paint(st.glyph("black-circle"), active_state_color(s))
+        out.append(f"{'   Triggers:' if i == 0 else ' ' * 12} {g} {t}")
+
+    out.extend(_condition_lines(props, now, st, timestamp_style))
+
+    for i, doc in enumerate(props.get("Documentation") or ()):
+        out.append(f"{_label('Docs') if i == 0 else _INDENT}{st.link(doc)}")
+
+    proc_lines, main_pid, control_pid = _process_lines(props, st)
+    out.extend(proc_lines)
+    pid_line = _pid_line(props, main_pid, control_pid)
+    if pid_line:
+        out.append(pid_line)
+
+    if props.get("StatusText"):
+        out.append(f'{_label("Status")}"{st.paint(props["StatusText"], ANSI_HIGHLIGHT_CYAN)}"')
+    errno = _int(props, "StatusErrno")
+    if errno > 0:
+        out.append(f"{_label('Error')}{errno} ({os.strerror(errno)})")
+    tasks = props.get("TasksCurrent")
+    if _set(tasks):
+        line = f"{_label('Tasks')}{tasks}"
+        tmax = props.get("TasksMax")
+        if _set(tmax):
+            line += f" (limit: {tmax})"
+        out.append(line)
+    mem = _memory_line(props)
+    if mem:
+        out.append(mem)
+    cpu = props.get("CPUUsageNSec")
+    if _set(cpu):
+        out.append(f"{_label('CPU')}{format_timespan(int(cpu) // 1000, USEC_PER_MSEC)}")
+    out.extend(_cgroup_lines(props, st, None if full else columns))
+
+    text = "".join(line + "\n" for line in out)
+    if journal_lines:
+        text += "\n" + "".join(line + "\n" for line in journal_lines)
+    return text
+
+
+def status_many_exit_code(units: Iterable[Mapping[str, Any]]) -> int:
+    """`systemctl status A B …` exit code: the first non-zero per-unit code (observed v257)."""
+    for props in units:
+        rc = status_exit_code(props)
+        if rc:
+            return rc
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- list-units
+
+LIST_UNITS_LEGEND = (
+    "Legend: LOAD   {arrow} Reflects whether the unit definition was properly loaded.",
+    "        ACTIVE {arrow} The high-level unit activation state, i.e. generalization of SUB.",
+    "        SUB    {arrow} The low-level unit activation state, values depend on unit type.",
+)
+LIST_UNITS_LEGEND_JOB = "        JOB    {arrow} Pending job for the unit."
+
+
+def select_units(
+    rows: Iterable[Mapping[str, Any]],
+    patterns: Sequence[str] = (),
+    *,
+    all_: bool = False,
+    states: Sequence[str] = (),
+    types: Sequence[str] = (),
+) -> list[Mapping[str, Any]]:
+    """The units `list-units` shows. # systemd: systemctl-util.c output_show_unit()
+
+    Glob `patterns` on the name; `types` (`--type=`) on the suffix; `states` (`--state=`,
+    `--failed`) match the load, active or sub state. Without `--all` units that follow
+    another or are inactive without a pending job are hidden (unless `--state=` is given).
+    """
+    out = []
+    for r in rows:
+        uid = str(r.get("Id", ""))
+        if patterns and not any(fnmatch.fnmatchcase(uid, p) for p in patterns):
+            continue
+        if types and uid.rpartition(".")[2] not in types:
+            continue
+        if states and not {r.get("LoadState"), r.get("ActiveState"), r.get("SubState")} & set(states):
+            continue
+        if not all_:
+            if r.get("Following"):
+                continue
+            if not states and not r.get("Job") and not r.get("JobType") and r.get("ActiveState") == "inactive":
+                continue
+        out.append(r)
+    return out
+
+
+def render_list_units(
+    rows: Iterable[Mapping[str, Any]],
+    all_: bool = False,
+    plain: bool = False,
+    legend: bool = True,
+    *,
+    color: bool = False,
+    utf8: bool = True,
+    states_filter: Sequence[str] | None = None,
+    sort: bool = True,
+) -> str:
+    """`systemctl list-units` text (systemd 257 layout, ends with "\\n").
+
+    `rows` are snapshots with at least Id, LoadState, ActiveState, SubState, Description and
+    optionally JobType (the pending job's type word such as `stop`; `Job` is accepted too). The caller filters
+    (default: active, with a job, or failed; `--all`; `--state=`); `states_filter` is the
+    `--state=`/`--failed` list, which only changes the footer. A `●` marks units that did not
+    load, failed ones and ones changing state; colours as observed with systemd 257.
+    # spec: systemctl-and-journal.md §5; systemd: systemctl-list-units.c output_units_list()
+    """
+    st = Style(color=color, utf8=utf8)
+    units = list(rows)
+    if sort:
+        units.sort(key=lambda r: unit_sort_key(str(r.get("Id", ""))))
+    jobs = [_job_word(r.get("JobType") or r.get("Job")) for r in units]
+    with_job = any(jobs)
+    # the bullet column is one wide even when empty
+    header = ([" "] if not plain else []) + ["UNIT", "LOAD", "ACTIVE", "SUB"] + (["JOB"] if with_job else []) + ["DESCRIPTION"]
+    cells: list[list[str]] = []
+    colors: list[list[str]] = []
+    for r, job in zip(units, jobs):
+        load = str(r.get("LoadState") or "")
+        act = str(r.get("ActiveState") or "")
+        sub = str(r.get("SubState") or "")
+        circle_c = load_c = id_c = act_c = sub_c = ""
+        circle = False
+        if load in ("error", "not-found", "bad-setting", "masked"):
+            # observed: not-found in yellow, masked (and the other load errors) in red
+            circle, circle_c = True, ANSI_HIGHLIGHT_YELLOW
+            load_c = ANSI_HIGHLIGHT_YELLOW if load == "not-found" else ANSI_HIGHLIGHT_RED
+        if act == "failed":
+            circle, circle_c = True, ANSI_HIGHLIGHT_RED
+            id_c = act_c = sub_c = ANSI_HIGHLIGHT_RED
+        elif act in ("reloading", "activating", "maintenance", "refreshing", "deactivating"):
+            circle, circle_c = True, ANSI_HIGHLIGHT
+            id_c = act_c = sub_c = ANSI_HIGHLIGHT
+        elif act == "inactive":
+            id_c = act_c = sub_c = ANSI_GREY
+        elif sub == "exited":
+            sub_c = ANSI_GREY
+        row = [r.get("Id", ""), load, act, sub] + ([job] if with_job else []) + [r.get("Description") or r.get("Id", "")]
+        rc = [id_c, load_c, act_c, sub_c] + ([""] if with_job else []) + [""]
+        if not plain:
+            row.insert(0, st.glyph("black-circle") if circle else "")
+            rc.insert(0, circle_c if circle else "")
+        cells.append([str(c) for c in row])
+        colors.append(rc)
+    out = format_table(
+        header if legend else None, cells, st, colors, underline_rows=type_group_ends(units), underline=underlined_grey
+    )
+    if legend:
+        arrow = st.glyph("arrow-right")
+        n = len(units)
+        if n > 0:
+            out.append("")
+            lines = [s.format(arrow=arrow) for s in LIST_UNITS_LEGEND]
+            if with_job:
+                lines.append(LIST_UNITS_LEGEND_JOB.format(arrow=arrow))
+            out.extend(st.paint(line, ANSI_GREY) for line in lines)
+        out.append("")
+        count = f"{n} loaded units listed."
+        count = st.paint(count, ANSI_HIGHLIGHT if n > 0 else ANSI_HIGHLIGHT_RED)
+        hint = st.paint("To show all installed unit files use 'systemctl list-unit-files'.", ANSI_GREY)
+        if all_ or (states_filter and "inactive" in states_filter):
+            out += [count, hint]
+        elif not states_filter:
+            out += [count + " " + st.paint("Pass --all to see loaded but inactive units, too.", ANSI_GREY), hint]
+        else:
+            out.append(f"{n} loaded units listed.")
+    return "".join(line + "\n" for line in out)
+
+
+def _job_word(job: Any) -> str:
+    if not job:
+        return ""
+    if isinstance(job, Mapping):
+        return str(job.get("type", ""))
+    if isinstance(job, (list, tuple)) and len(job) >= 2:
+        return str(job[1])
+    return str(job)
+
+
+# ---------------------------------------------------------------- list-timers
+
+
+def timer_next_elapse(props: Mapping[str, Any], now_realtime_usec: int, now_monotonic_usec: int | None) -> int:
+    """The realtime µs of a timer's next elapse: nearer of calendar and monotonic, 0 if none.
+
+    # systemd: systemctl-list-timers.c calc_next_elapse()
+    """
+    real = _int(props, "NextElapseUSecRealtime")
+    mono = _int(props, "NextElapseUSecMonotonic")
+    if timestamp_is_set(mono) and now_monotonic_usec is not None:
+        converted = now_realtime_usec + (mono - now_monotonic_usec)
+        return min(converted, real) if timestamp_is_set(real) else converted
+    return real if timestamp_is_set(real) else 0
+
+
+def render_list_timers(
+    rows: Iterable[Mapping[str, Any]],
+    now_realtime_usec: int,
+    now_monotonic_usec: int | None = None,
+    *,
+    all_: bool = False,
+    legend: bool = True,
+    color: bool = False,
+    timestamp_style: str = "pretty",
+) -> str:
+    """`systemctl list-timers` text (systemd 257 layout, ends with "\\n").
+
+    systemd 257 ignores `--timestamp=` here (observed), so leave `timestamp_style` alone.
+    `rows` are timer snapshots: Id, NextElapseUSecRealtime, NextElapseUSecMonotonic (monotonic
+    µs, needs `now_monotonic_usec`), LastTriggerUSec (realtime µs) and `Triggers` (or `Unit`):
+    the activated unit(s). The caller filters (`--all`: include inactive timers).
+    Sorted by next elapse, timers that will not elapse last.
+    # spec: timers.md §6; systemd: systemctl-list-timers.c output_timers_list()
+    """
+    st = Style(color=color)
+    now = now_realtime_usec
+    items = []
+    for r in rows:
+        nxt = timer_next_elapse(r, now, now_monotonic_usec)
+        items.append((nxt, str(r.get("Id", "")), r))
+    items.sort(key=lambda t: (not timestamp_is_set(t[0]), t[0], t[1]))
+    cells = []
+    for nxt, unit_id, r in items:
+        last = _int(r, "LastTriggerUSec")
+        triggers = r.get("Triggers") or ([r["Unit"]] if r.get("Unit") else [])
+        cells.append(
+            [
+                format_timestamp(nxt, style=timestamp_style) or "-",
+                format_timestamp_relative(nxt, now, implicit_left=True) or "-",
+                format_timestamp(last, style=timestamp_style) or "-",
+                format_timestamp_relative(last, now) or "-",
+                unit_id,
+                ", ".join(triggers),
+            ]
+        )
+    header = ["NEXT", "LEFT", "LAST", "PASSED", "UNIT", "ACTIVATES"]
+    out = format_table(header if legend else None, cells, st, right=frozenset({1, 3}))
+    if legend:
+        n = len(cells)
+        out.append("")
+        out.append(st.paint(f"{n} timers listed.", ANSI_HIGHLIGHT if n else ANSI_HIGHLIGHT_RED))
+        if not all_:
+            out.append("Pass --all to see loaded but inactive timers, too.")
+    return "".join(line + "\n" for line in out)
+
+
+# ---------------------------------------------------------------- unit files
+
+
+def render_list_unit_files(
+    rows: Iterable[tuple[str, str, str | None]],
+    *,
+    legend: bool = True,
+    color: bool = False,
+    sort: bool = True,
+) -> str:
+    """`systemctl list-unit-files` text: rows of (unit file name, state, preset or None).
+
+    The preset column shows `-` for states that have none (static, alias, ...), as the caller
+    passes None. The caller exits 1 when nothing matched.
+    # spec: unit-files.md §8; systemd: systemctl-list-unit-files.c output_unit_file_list()
+    """
+    st = Style(color=color)
+    items = list(rows)
+    if sort:
+        items.sort(key=lambda r: unit_sort_key(r[0]))
+    cells = [[name, state, preset or "-"] for name, state, preset in items]
+    # observed v257: the state's colour also covers the gap after it; a missing preset is grey
+    colors = [["", _unit_file_list_color(state), _unit_file_list_color(preset) if preset else ANSI_GREY] for _n, state, preset in items]
+    gaps = [["", c[1], ""] for c in colors]
+    out = format_table(
+        ["UNIT FILE", "STATE", "PRESET"] if legend else None,
+        cells,
+        st,
+        colors,
+        gap_colors=gaps,
+        underline_rows=type_group_ends([{"Id": r[0]} for r in items]),
+    )
+    if legend:
+        out.append("")
+        out.append(f"{len(cells)} unit files listed.")
+    return "".join(line + "\n" for line in out)
+
+
+def _unit_file_list_color(state: str | None) -> str:
+    """list-unit-files colours (observed v257): enabled/alias green, disabled/masked/bad red."""
+    if state in ("enabled", "enabled-runtime", "alias"):
+        return ANSI_HIGHLIGHT_GREEN
+    if state in ("disabled", "masked", "masked-runtime", "bad"):
+        return ANSI_HIGHLIGHT_RED
+    return ""
+
+
+# systemd: systemctl-is-enabled.c: these states count as "enabled" for the exit status
+IS_ENABLED_OK = frozenset({"enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient"})
+
+
+def render_is_enabled(results: Iterable[tuple[str, Sequence[str]]], *, full: bool = False) -> str:
+    """`systemctl is-enabled` stdout: one state per unit; with `--full` the install paths.
+
+    `results` are (state, install symlink paths) per unit, in argument order.
+    # spec: unit-files.md §8 (is-enabled states)
+    """
+    out = []
+    for state, paths in results:
+        out.append(state)
+        if full:
+            out.extend(f"  {p}" for p in paths)
+    return "".join(line + "\n" for line in out)
+
+
+def is_enabled_exit_code(states: Iterable[str]) -> int:
+    """0 if any unit is enabled in the is-enabled sense (enabled, static, alias ...); else 4
+    when a unit file was not found (observed v257: `not-found`, exit 4), else 1."""
+    states = list(states)
+    if any(s in IS_ENABLED_OK for s in states):
+        return 0
+    return 4 if "not-found" in states else 1
+
+
+# ---------------------------------------------------------------- manager overview
+
+
+def render_manager_status(
+    props: Mapping[str, Any],
+    now_realtime_usec: int,
+    *,
+    hostname: str,
+    color: bool = False,
+    timestamp_style: str = "pretty",
+    columns: int | None = None,
+) -> str:
+    """`systemctl status` with no unit: the manager's overview and its whole cgroup tree.
+
+    `props` are manager properties: SystemState, NNames, NJobs, NFailedUnits,
+    UserspaceTimestamp (realtime µs), Version, Tainted, ControlGroup and the optional
+    CGroupTree ({"path", "processes", "children"}).
+    # systemd: systemctl-show.c show_system_status()
+    """
+    st = Style(color=color)
+    state = str(props.get("SystemState") or "")
+    if state == "degraded":
+        on = ANSI_HIGHLIGHT_RED
+    elif state == "running":
+        on = ANSI_HIGHLIGHT_GREEN
+    else:
+        on = ANSI_HIGHLIGHT_YELLOW
+    since = _int(props, "UserspaceTimestamp")
+    out = [
+        f"{st.paint(st.glyph('black-circle'), on)} {hostname}",
+        f"    State: {st.paint(state or 'n/a', on)}",
+        f"    Units: {_int(props, 'NNames')} loaded (incl. loaded aliases)",
+        f"     Jobs: {_int(props, 'NJobs')} queued",
+        f"   Failed: {_int(props, 'NFailedUnits')} units",
+        f"    Since: {format_timestamp(since, style=timestamp_style) or 'n/a'}; {format_timestamp_relative(since, now_realtime_usec) or 'n/a'}",
+        f"  systemd: {props.get('Version') or ''}",
+    ]
+    if props.get("Tainted"):
+        out.append(f"  Tainted: {st.paint(str(props['Tainted']), ANSI_HIGHLIGHT_YELLOW)}")
+    cg = str(props.get("ControlGroup") or "") or "/"
+    out.append(f"   CGroup: {cg}")
+    tree = props.get("CGroupTree")
+    if tree:
+        out.extend(cgroup_tree_lines(tree, " " * 11, st, columns))
+    return "".join(line + "\n" for line in out)

@@ -1,0 +1,238 @@
+"""Verbs on unit files that work with no manager running, as systemctl's do in a Dockerfile:
+enable, disable, is-enabled, mask, unmask, cat, list-unit-files.
+
+When a manager is running they read its unit search path (so `sysvisor cat web` finds what
+`sysvisor up --units DIR` loaded) and ask it to reload afterwards; otherwise they use
+systemd's standard paths (system as root, user otherwise), under `--root` if given.
+# spec: unit-files.md §4, §8; systemctl-and-journal.md §1
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+
+from sysvisor.unitfile.install import SCOPE_DIRS, Installer
+from sysvisor.unitfile.loader import UnitLoader, default_search_paths
+
+
+class Context:
+    """Where unit files live for this invocation and whether a manager is there to tell."""
+
+    def __init__(self, args, manager_info: dict | None) -> None:
+        self.root = os.path.abspath(args.root) if getattr(args, "root", None) else "/"
+        self.user = bool(args.user) or (os.getuid() != 0 and not args.system)
+        self.manager_info = manager_info if self.root == "/" else None
+        if self.manager_info and self.manager_info.get("search_paths"):
+            self.search_paths = list(self.manager_info["search_paths"])
+            self.config_dir = self.search_paths[0]
+        else:
+            self.search_paths = None
+            self.config_dir = None
+        self.runtime = bool(getattr(args, "runtime", False))
+
+    def installer(self) -> Installer:
+        scope = "runtime" if self.runtime and not self.user else ("user" if self.user else "system")
+        return Installer(self.root, scope=scope, search_paths=self.search_paths, config_dir=self.config_dir)
+
+    def loader(self) -> UnitLoader:
+        if self.search_paths is not None:
+            return UnitLoader(self.search_paths)
+        paths = default_search_paths(user=self.user)
+        return UnitLoader([_rooted(self.root, p) for p in paths])
+
+    def write_dir(self) -> str:
+        """Where mask and edit write: the manager's first unit dir, else /etc (or /run with --runtime)."""
+        if self.config_dir:
+            return self.config_dir
+        if self.user:
+            base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+            return _rooted(self.root, os.path.join(base, "systemd", "user"))
+        return _rooted(self.root, SCOPE_DIRS["runtime" if self.runtime else "system"])
+
+
+def _rooted(root: str, path: str) -> str:
+    return path if root == "/" else os.path.join(root, path.lstrip("/"))
+
+
+def verb_enable(ctx: Context, names: list[str]) -> int:
+    plan = ctx.installer().plan_enable(names)
+    return _apply(plan)
+
+
+def verb_disable(ctx: Context, names: list[str]) -> int:
+    plan = ctx.installer().plan_disable(names)
+    return _apply(plan)
+
+
+def _apply(plan) -> int:
+    from sysvisor.unitfile.install import apply
+
+    try:
+        apply(plan)
+    except OSError as e:
+        print(f"Failed to apply changes: {e.strerror}: {e.filename}", file=sys.stderr)
+        return 1
+    for line in plan.lines():
+        print(line, file=sys.stderr)
+    return plan.rc
+
+
+def verb_is_enabled(ctx: Context, names: list[str], quiet: bool) -> int:
+    from sysvisor.cli.render import is_enabled_exit_code, render_is_enabled
+
+    installer = ctx.installer()
+    states = [installer.state(name) or "not-found" for name in names]
+    if not quiet:
+        sys.stdout.write(render_is_enabled((state, ()) for state in states))
+    return is_enabled_exit_code(states)
+
+
+def verb_mask(ctx: Context, names: list[str]) -> int:
+    """A symlink to /dev/null in the config directory. # spec: unit-files.md §4.3"""
+    directory = ctx.write_dir()
+    rc = 0
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.islink(path) and os.readlink(path) == "/dev/null":
+            continue
+        if os.path.lexists(path):
+            print(f"Failed to mask unit: File {path} already exists.", file=sys.stderr)
+            rc = 1
+            continue
+        try:
+            os.makedirs(directory, exist_ok=True)
+            os.symlink("/dev/null", path)
+        except OSError as e:
+            print(f"Failed to mask unit: {e.strerror}", file=sys.stderr)
+            rc = 1
+            continue
+        print(f"Created symlink {path} \u2192 /dev/null.", file=sys.stderr)
+    return rc
+
+
+def verb_unmask(ctx: Context, names: list[str]) -> int:
+    directory = ctx.write_dir()
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.islink(path) and os.readlink(path) == "/dev/null":
+            os.unlink(path)
+            print(f'Removed "{path}".', file=sys.stderr)
+    return 0
+
+
+def verb_cat(ctx: Context, names: list[str]) -> int:
+    """The fragment, then each drop-in, each headed by `# PATH`. # systemd: systemctl-cat.c"""
+    loader = ctx.loader()
+    rc = 0
+    first = True
+    for name in names:
+        unit = loader.load(name)
+        if unit.fragment_path is None and not unit.dropin_paths:
+            if str(unit.load_state) == "masked":
+                print(f"Unit {name} is masked.", file=sys.stderr)
+            else:
+                print(f"No files found for {name}.", file=sys.stderr)
+            rc = 1
+            continue
+        for path in ([unit.fragment_path] if unit.fragment_path else []) + list(unit.dropin_paths):
+            if not first:
+                print()
+            first = False
+            print(f"# {path}")
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read()
+            except OSError as e:
+                print(f"Failed to read {path}: {e.strerror}", file=sys.stderr)
+                rc = 1
+                continue
+            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    return rc
+
+
+def verb_list_unit_files(ctx: Context, patterns: list[str], legend: bool, states: list[str]) -> int:
+    from sysvisor.cli.render import render_list_unit_files
+
+    loader = ctx.loader()
+    installer = ctx.installer()
+    rows = []
+    for name in sorted(loader.unit_files()):
+        if patterns and not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            continue
+        state = installer.state(name) or "bad"
+        if states and state not in states:
+            continue
+        rows.append((name, state, None))
+    sys.stdout.write(render_list_unit_files(rows, legend=legend, color=sys.stdout.isatty()))
+    return 0 if rows else 1
+
+
+EDIT_HEAD = """### Editing {path}
+### Anything between here and the comment below will become the contents of the drop-in file
+
+"""
+EDIT_TAIL = """
+### Edits below this comment will be discarded
+"""
+_EDITORS = ("editor", "nano", "vim", "vi")
+
+
+def verb_edit(ctx: Context, names: list[str], *, full: bool, force: bool) -> int:
+    """Open $SYSTEMD_EDITOR/$EDITOR/$VISUAL on a drop-in (or with --full a copy of the whole
+    unit) and write it only if the editor succeeded and left something.
+    # spec: systemctl-and-journal.md §1 (edit); systemd: systemctl-edit.c"""
+    import shlex
+    import shutil
+    import subprocess
+    import tempfile
+
+    loader = ctx.loader()
+    directory = ctx.write_dir()
+    rc = 0
+    for name in names:
+        unit = loader.load(name)
+        if unit.fragment_path is None and not force:
+            print(f"Unit {name} not found, cannot edit. Use --force to create it.", file=sys.stderr)
+            rc = 1
+            continue
+        target = os.path.join(directory, name) if full else os.path.join(directory, name + ".d", "override.conf")
+        current = ""
+        source = target if os.path.exists(target) else (unit.fragment_path if full else None)
+        if source:
+            with open(source, errors="replace") as f:
+                current = f.read()
+        context = ""
+        if not full:
+            for path in ([unit.fragment_path] if unit.fragment_path else []) + [p for p in unit.dropin_paths if p != target]:
+                with open(path, errors="replace") as f:
+                    context += f"\n### {path}\n" + "".join("# " + line if line.strip() else "#\n" for line in f.read().splitlines(True))
+        text = (EDIT_HEAD.format(path=target) + current + EDIT_TAIL + context) if not full else current
+        editor = next((os.environ[v] for v in ("SYSTEMD_EDITOR", "EDITOR", "VISUAL") if os.environ.get(v)), None)
+        argv = shlex.split(editor) if editor else [next((e for e in _EDITORS if shutil.which(e)), "vi")]
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", prefix=f".#{name}", delete=False) as tmp:
+            tmp.write(text)
+        try:
+            if subprocess.run([*argv, tmp.name]).returncode != 0:
+                print(f"Editor {argv[0]} failed; {target} left unchanged.", file=sys.stderr)
+                rc = 1
+                continue
+            with open(tmp.name) as f:
+                edited = f.read()
+        finally:
+            os.unlink(tmp.name)
+        if not full:
+            edited = edited.split(EDIT_TAIL, 1)[0]
+            if edited.startswith(EDIT_HEAD.format(path=target)):
+                edited = edited[len(EDIT_HEAD.format(path=target)):]
+        edited = edited.strip("\n") + "\n" if edited.strip() else ""
+        if not edited:
+            print(f'Editing "{target}" canceled: temporary file is empty.', file=sys.stderr)
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target + ".tmp", "w") as f:
+            f.write(edited)
+        os.replace(target + ".tmp", target)
+        print(f"Successfully installed edited file '{target}'.", file=sys.stderr)
+    return rc

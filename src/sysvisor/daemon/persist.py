@@ -1,0 +1,348 @@
+"""The manager's state file: written atomically, loaded with validation.
+
+After every loop iteration in which the engine handled something, the shell calls
+`StateFile.flush(manager)`; the engine snapshot (core/snapshot.py) is written only when it
+differs from what is on disk, as `write tmp + fsync + rename + fsync(dir)` in the state
+directory, so a crash at any instant leaves either the old or the new file, never a torn
+one. The file carries the kernel boot ID and the start time (/proc/PID/stat field 22) of
+every process it names, so the manager that reads it can tell a process that still runs
+from a reused pid, and ignores a file from an earlier boot.
+
+Loading never raises: a missing file is normal (first start); a corrupt, foreign, other-boot
+or unrestorable file is ignored with one log line saying why.
+# spec: issue 5 ("surviving its own crash")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import dataclass
+from typing import Callable
+
+from sysvisor.core.actions import Action
+from sysvisor.core.snapshot import SnapshotError, export_all, import_all
+
+FORMAT = "sysvisor-manager-state"
+VERSION = 1
+STATE_FILE_NAME = "manager-state.json"
+BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+
+Logger = Callable[[str], None]
+
+
+def kernel_boot_id(path: str = BOOT_ID_PATH) -> str | None:
+    """The kernel's boot ID (changes on every boot), or None where /proc lacks it."""
+    try:
+        with open(path) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    """The fields of /proc/PID/stat we need."""
+
+    state: str  # R, S, D, Z, …
+    ppid: int
+    start_time: int  # clock ticks since boot (field 22): unique per pid within a boot
+
+
+def proc_stat(pid: int) -> ProcStat | None:
+    """Read /proc/PID/stat; None if there is no such process (or it is unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # comm (field 2) may contain spaces and parentheses: split after the last ')'
+    end = data.rfind(b")")
+    if end < 0:
+        return None
+    fields = data[end + 2:].split()
+    try:
+        return ProcStat(fields[0].decode(), int(fields[1]), int(fields[19]))
+    except (IndexError, ValueError):
+        return None
+
+
+def process_start_time(pid: int) -> int | None:
+    st = proc_stat(pid)
+    return st.start_time if st is not None else None
+
+
+def snapshot_pids(snapshot: dict) -> list[int]:
+    """Every pid a snapshot names (main, control, and routed pids)."""
+    pids: set[int] = set()
+    for unit in snapshot.get("units", {}).values():
+        for key in ("MainPID", "ControlPID"):
+            if unit.get(key):
+                pids.add(unit[key])
+    pids.update(int(p) for p in snapshot.get("pid_owner", {}))
+    return sorted(pids)
+
+
+def alive_checker(start_times: dict[int, int | None], *, own_pid: int | None = None,
+                  stat: Callable[[int], ProcStat | None] = proc_stat) -> Callable[[int], bool]:
+    """`alive(pid)` for `import_all`: the pid runs and is the process that was saved.
+
+    A process counts as alive when /proc/PID exists with the recorded start time. A zombie
+    counts only if it is our own child (`own_pid`, after daemon-reexec): its exit status is
+    then still waiting for our reaper. Anyone else's zombie is gone for us.
+    """
+
+    def alive(pid: int) -> bool:
+        st = stat(pid)
+        if st is None:
+            return False
+        recorded = start_times.get(pid)
+        if recorded is None or st.start_time != recorded:
+            return False  # a different process now has this pid
+        if st.state in ("Z", "X"):
+            return own_pid is not None and st.ppid == own_pid
+        return True
+
+    return alive
+
+
+@dataclass
+class SavedState:
+    """A validated state file."""
+
+    snapshot: dict
+    boot_id: str
+    start_times: dict[int, int | None]
+
+
+def encode(snapshot: dict, boot_id: str | None,
+           start_time: Callable[[int], int | None] = process_start_time) -> bytes:
+    record = {
+        "format": FORMAT,
+        "version": VERSION,
+        "boot_id": boot_id,
+        "processes": {str(pid): start_time(pid) for pid in snapshot_pids(snapshot)},
+        "snapshot": snapshot,
+    }
+    return (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """tmp file in the same directory, fsync, rename over `path`, fsync the directory."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def load(path: str, log: Logger, *, boot_id: str | None = None) -> SavedState | None:
+    """Read and validate the state file; None (with one log line unless simply absent)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        log(f"Ignoring saved manager state {path}: cannot read it: {e.strerror or e}.")
+        return None
+    try:
+        record = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        log(f"Ignoring saved manager state {path}: not valid JSON ({e}).")
+        return None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        log(f"Ignoring saved manager state {path}: not a sysvisor state file.")
+        return None
+    if record.get("version") != VERSION:
+        log(f"Ignoring saved manager state {path}: unsupported version {record.get('version')!r} "
+            f"(expected {VERSION}).")
+        return None
+    current = boot_id if boot_id is not None else kernel_boot_id()
+    saved = record.get("boot_id")
+    if not isinstance(saved, str) or current is None or saved != current:
+        log(f"Ignoring saved manager state {path}: written during boot {saved}, this is boot {current}; "
+            f"the processes it names are gone.")
+        return None
+    snapshot, processes = record.get("snapshot"), record.get("processes")
+    if not isinstance(snapshot, dict) or not isinstance(processes, dict):
+        log(f"Ignoring saved manager state {path}: snapshot or process table missing.")
+        return None
+    try:
+        start_times = {int(pid): (None if t is None else int(t)) for pid, t in processes.items()}
+    except (TypeError, ValueError):
+        log(f"Ignoring saved manager state {path}: malformed process table.")
+        return None
+    return SavedState(snapshot, saved, start_times)
+
+
+@dataclass
+class Recovered:
+    """The outcome of restoring a state file after the manager died."""
+
+    actions: list[Action]  # carry these out
+    start_times: dict[int, int | None]  # of the processes the file named
+
+
+def recover(manager, path: str, now: int, log: Logger, *, own_pid: int | None = None,
+            boot_id: str | None = None,
+            carry_out: Callable[[list[Action]], None] | None = None) -> Recovered | None:
+    """Load `path` and restore it into the fresh `manager`. None when there was nothing
+    usable (the manager then starts from scratch). After a crash, then watch the restored
+    processes with `AdoptedProcesses(tracked_pids(manager), recovered.start_times)`.
+    `own_pid`: set after daemon-reexec, when the units' processes are still our children.
+    `carry_out`: as for `import_all()` (the shell passes its executor)."""
+    saved = load(path, log, boot_id=boot_id)
+    if saved is None:
+        return None
+    try:
+        actions = import_all(manager, saved.snapshot, now, alive_checker(saved.start_times, own_pid=own_pid),
+                             carry_out=carry_out)
+    except SnapshotError as e:
+        log(f"Ignoring saved manager state {path}: {e}.")
+        return None
+    return Recovered(actions, saved.start_times)
+
+
+def restore(manager, path: str, now: int, log: Logger, *, own_pid: int | None = None,
+            boot_id: str | None = None) -> list[Action] | None:
+    """`recover()` when only the actions matter."""
+    recovered = recover(manager, path, now, log, own_pid=own_pid, boot_id=boot_id)
+    return None if recovered is None else recovered.actions
+
+
+class StateFile:
+    """The manager's state file: `flush()` once per loop iteration.
+
+    `mark_dirty()` after the engine handled anything; `flush()` then exports the engine
+    and writes only if the bytes differ from the last write.
+    """
+
+    def __init__(self, path: str, log: Logger, *, boot_id: str | None = None,
+                 start_time: Callable[[int], int | None] = process_start_time) -> None:
+        self.path = path
+        self.log = log
+        self.boot_id = boot_id if boot_id is not None else kernel_boot_id()
+        self._start_time = start_time
+        self._last: bytes | None = None
+        self._dirty = True
+        self.writes = 0
+        self._failed = False
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    def flush(self, manager) -> bool:
+        """Write the state if it changed since the last write; True if written."""
+        if not self._dirty:
+            return False
+        self._dirty = False
+        try:
+            data = encode(export_all(manager), self.boot_id, self._start_time)
+        except SnapshotError as e:  # a spawn is pending: try again next iteration
+            self._dirty = True
+            self.log(f"Not saving manager state now: {e}.")
+            return False
+        if data == self._last:
+            return False
+        try:
+            write_atomically(self.path, data)
+        except OSError as e:
+            self._dirty = True
+            if not self._failed:  # one line, not one per iteration
+                self.log(f"Failed to save manager state to {self.path}: {e.strerror or e}.")
+            self._failed = True
+            return False
+        self._failed = False
+        self._last = data
+        self.writes += 1
+        return True
+
+    def remove(self) -> None:
+        """After a clean shutdown nothing is left to continue."""
+        _unlink(self.path)
+        self._last = None
+
+
+class AdoptedProcesses:
+    """pidfd watches for restored processes that are not our children.
+
+    After the manager itself died, its services were re-parented (to the nearest subreaper
+    or init): the new manager's waitid() never reports them. Their exit is still visible:
+    a pidfd polls readable once the process has exited (pidfd_open(2)), but the status is
+    not. The shell registers `fds()` in its selector and, when one is readable, calls
+    `exited(fd)` and feeds `ProcessExited(pid, ExitCode.EXITED, 0)` — the same "exit status
+    unknown, treated as success" rule as `core.snapshot.import_all()` — after logging
+    "Process PID exited while not our child; its exit status is unknown."
+    """
+
+    def __init__(self, pids: dict[int, str], start_times: dict[int, int | None], *,
+                 own_pid: int | None = None) -> None:
+        self._by_fd: dict[int, tuple[int, str]] = {}
+        for pid, unit in sorted(pids.items()):
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:
+                continue  # already gone: the restore handled it as vanished
+            # checked after opening: the pidfd now pins whichever process has the pid
+            st = proc_stat(pid)
+            if st is None or st.start_time != start_times.get(pid) or st.ppid == own_pid:
+                os.close(fd)  # reused pid, or our own child (waitid reports it)
+                continue
+            self._by_fd[fd] = (pid, unit)
+
+    def fds(self) -> list[int]:
+        return sorted(self._by_fd)
+
+    def pids(self) -> dict[int, str]:
+        return {pid: unit for pid, unit in self._by_fd.values()}
+
+    def exited(self, fd: int) -> tuple[int, str] | None:
+        """The watched process behind readable `fd` exited: stop watching, return (pid, unit)."""
+        entry = self._by_fd.pop(fd, None)
+        if entry is not None:
+            os.close(fd)
+        return entry
+
+    def send_signal(self, pid: int, sig: int) -> bool:
+        """Signal an adopted process through its pidfd (no pid-reuse race); False if not ours."""
+        for fd, (p, _) in self._by_fd.items():
+            if p == pid:
+                try:
+                    signal.pidfd_send_signal(fd, sig)
+                except ProcessLookupError:
+                    return False
+                return True
+        return False
+
+    def close(self) -> None:
+        for fd in self._by_fd:
+            os.close(fd)
+        self._by_fd.clear()

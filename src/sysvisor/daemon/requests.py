@@ -1,0 +1,191 @@
+"""Control verbs: what each request asks of the engine and what the client gets back.
+
+Replies carry data (raw property values, job results); the CLI renders them in systemctl's
+words. Unit names arrive already mangled by the client (`web` → `web.service`).
+# spec: systemctl-and-journal.md §1, §2
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import signal as signal_module
+
+from sysvisor.core import actions as A
+from sysvisor.core import events as E
+from sysvisor.core.types import JobResult
+from sysvisor.daemon.control_server import Connection, ControlServer
+from sysvisor.protocol.control import error_reply
+
+JOB_VERBS = {
+    "start": lambda unit, rid: E.StartRequested(unit, rid),
+    "stop": lambda unit, rid: E.StopRequested(unit, rid),
+    "restart": lambda unit, rid: E.RestartRequested(unit, rid),
+    "try-restart": lambda unit, rid: E.RestartRequested(unit, rid, only_if_active=True),
+    "reload": lambda unit, rid: E.ReloadRequested(unit, rid),
+}
+READ_ONLY_VERBS = {"ping", "manager-info", "units", "list-units", "manager", "list-jobs"}
+# the verb word systemctl uses in "Failed to start x: …"
+_VERB_WORDS = {"try-restart": "try-restart", "reset-failed": "reset failed state of"}
+
+
+class RequestHandler:
+    """Turns decoded requests into engine events and replies."""
+
+    def __init__(self, shell, server_ref, info: dict) -> None:
+        self.shell = shell
+        self._server_ref = server_ref  # callable returning the ControlServer (built after us)
+        self.info = info
+        self.manager_uid = os.getuid()
+
+    @property
+    def server(self) -> ControlServer:
+        return self._server_ref()
+
+    def __call__(self, conn: Connection, request: dict) -> dict | None:
+        verb = request.get("verb")
+        if not isinstance(verb, str):
+            return error_reply("malformed request: 'verb' must be a string")
+        if verb not in READ_ONLY_VERBS and conn.uid not in (0, self.manager_uid):
+            return error_reply(f"Access denied: uid {conn.uid} may not '{verb}' units of this manager.", 4)
+        method = getattr(self, "verb_" + verb.replace("-", "_"), None)
+        if method is None:
+            return error_reply(f"Unknown command verb '{verb}'.")
+        units = request.get("units", [])
+        if not isinstance(units, list) or not all(isinstance(u, str) for u in units):
+            return error_reply("malformed request: 'units' must be a list of strings")
+        return method(conn, request, units)
+
+    # --- read-only ---
+
+    def verb_ping(self, conn, request, units) -> dict:
+        return {"ok": True, "pid": os.getpid()}
+
+    def verb_manager_info(self, conn, request, units) -> dict:
+        return {"ok": True, **self.info, "pid": os.getpid(), "boot_id": self.shell.boot_id}
+
+    def verb_units(self, conn, request, units) -> dict:
+        """Properties of each named unit (globs match loaded units), not-found ones included."""
+        found = []
+        for name in self._expand(units, keep_unmatched=True):
+            found.append(self.shell.properties(name) if name in self.shell.units else _not_found_properties(name))
+        return {"ok": True, "units": found}
+
+    def verb_manager(self, conn, request, units) -> dict:
+        """The manager's own properties (`status`/`show` with no unit, is-system-running)."""
+        return {"ok": True, "properties": self.shell.manager_properties()}
+
+    def verb_list_jobs(self, conn, request, units) -> dict:
+        jobs = [
+            {"id": job.id, "unit": name, "type": str(job.type), "state": job.state}
+            for name, job in sorted(self.shell.manager.jobs.by_unit.items(), key=lambda kv: kv[1].id)
+        ]
+        return {"ok": True, "jobs": jobs}
+
+    def verb_list_units(self, conn, request, units) -> dict:
+        names = self._expand(units) if units else sorted(self.shell.units)
+        rows = []
+        for name in names:
+            props = self.shell.properties(name)
+            rows.append({k: props.get(k, "") for k in ("Id", "LoadState", "ActiveState", "SubState", "Description", "Job", "JobType")})
+        return {"ok": True, "units": rows}
+
+    # --- changing things ---
+
+    def verb_reset_failed(self, conn, request, units) -> dict:
+        if not units:
+            self.shell.feed(E.ResetFailedRequested(None))
+            return {"ok": True}
+        for name in self._expand(units):
+            self.shell.feed(E.ResetFailedRequested(name))
+        return {"ok": True}
+
+    def verb_kill(self, conn, request, units) -> dict:
+        sig = request.get("signal", signal_module.SIGTERM)
+        whom = request.get("whom", "all")
+        if not isinstance(sig, int) or whom not in ("main", "control", "all"):
+            return error_reply("malformed request: bad 'signal' or 'whom'")
+        for name in self._expand(units):
+            self.shell.feed(E.KillRequested(name, sig, whom))
+        return {"ok": True}
+
+    def verb_exit(self, conn, request, units) -> dict:
+        status = request.get("exit_status", 0)
+        self.shell.feed(E.ShutdownRequested(status if isinstance(status, int) else 0))
+        return {"ok": True}
+
+    verb_poweroff = verb_exit
+
+    def verb_start(self, conn, request, units):
+        return self._job(conn, request, units)
+
+    verb_stop = verb_restart = verb_try_restart = verb_reload = verb_start
+
+    def verb_reload_or_restart(self, conn, request, units):
+        """Reload where the unit can reload and is running, else restart (try-: only if
+        running). # systemd: JOB_RELOAD_OR_START / job_type_collapse()"""
+        return self._job(conn, request, units, collapse=self._reload_or_restart(request["verb"].startswith("try-")))
+
+    verb_try_reload_or_restart = verb_reload_or_restart
+
+    def _reload_or_restart(self, only_if_active: bool):
+        def collapse(name: str) -> str:
+            props = self.shell.properties(name)
+            active = props.get("ActiveState") in ("active", "reloading")
+            can_reload = bool(props.get("ExecReload")) or props.get("Type") == "notify-reload"
+            if active and can_reload:
+                return "reload"
+            return "try-restart" if only_if_active else "restart"
+
+        return collapse
+
+    def _job(self, conn: Connection, request: dict, units: list[str], collapse=None) -> dict | None:
+        verb = request["verb"]
+        names = self._expand(units, keep_unmatched=True)
+        for name in names:
+            if name not in self.shell.units:
+                word = _VERB_WORDS.get(verb, verb)
+                return error_reply(f"Failed to {word} {name}: Unit {name} not found.", 5)
+        verbs = {name: collapse(name) if collapse else verb for name in names}
+        if request.get("no_block"):
+            for name in names:
+                self.shell.feed(JOB_VERBS[verbs[name]](name, None))
+            return {"ok": True}
+        outstanding: dict[int, str] = {}
+        failures: list[dict] = []
+
+        def done(job: A.JobCompleted) -> None:
+            outstanding.pop(job.request_id, None)
+            if job.result is not JobResult.DONE:
+                props = self.shell.manager.runtime_properties(job.unit)
+                failures.append({"unit": job.unit, "job_type": str(job.job_type), "result": str(job.result), "unit_result": props.get("Result", ""), "error": job.error})
+            if not outstanding:
+                self.server.reply(conn, {"ok": not failures, "failures": failures, "exit": 1 if failures else 0})
+
+        rids = [self.shell.new_request_id(done) for _ in names]
+        outstanding.update(zip(rids, names))
+        for rid, name in zip(rids, names):
+            self.shell.feed(JOB_VERBS[verbs[name]](name, rid))
+        return None  # answered from `done`, possibly already
+
+    def _expand(self, patterns: list[str], keep_unmatched: bool = False) -> list[str]:
+        """Glob patterns match loaded unit names (systemctl's rule); plain names pass through."""
+        names: list[str] = []
+        for pattern in patterns:
+            if any(c in pattern for c in "*?["):
+                names.extend(n for n in sorted(self.shell.units) if fnmatch.fnmatchcase(n, pattern))
+            elif keep_unmatched or pattern in self.shell.units:
+                names.append(pattern)
+        return list(dict.fromkeys(names))
+
+
+def _not_found_properties(name: str) -> dict:
+    return {
+        "Id": name,
+        "Names": [name],
+        "LoadState": "not-found",
+        "ActiveState": "inactive",
+        "SubState": "dead",
+        "Result": "success",
+        "LoadError": f"Unit {name} not found.",
+    }

@@ -1,0 +1,404 @@
+"""The imperative shell around the pure engine: feeds it facts, carries out its actions.
+
+This is the only place where engine actions meet the OS. Events produced while carrying out
+actions (`Spawned` answers) are fed back before anything else, so the engine always sees a
+consistent order of facts.
+# spec: ARCHITECTURE.md "The one idea"
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import signal
+import socket
+import sys
+import uuid
+from collections import deque
+from collections.abc import Callable
+
+from sysvisor.core import actions as A
+from sysvisor.core import events as E
+from sysvisor.core.manager import Manager
+from sysvisor.core.types import Priority
+from sysvisor.core.units import Unit
+from sysvisor.daemon.clock import monotonic_usec, realtime_offset_usec, realtime_usec
+from sysvisor.daemon.containment import open_containment, process_comm
+from sysvisor.daemon.environment import EnvironmentFileError, build_environment, notify_variables, pid_variables
+from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, exec_request, read_exec_outcome, spawn
+from sysvisor.daemon.output import OutputCapture, OutputStream
+from sysvisor.journal.format import format_entry
+from sysvisor.journal.store import JournalWriter
+from sysvisor.journal.stream import StreamLines
+
+MANAGER_IDENTIFIER = "sysvisor"  # decision D5
+
+
+class Shell:
+    """Owns the engine, the journal writer and every process the engine asked for."""
+
+    def __init__(
+        self,
+        units: dict[str, Unit],
+        loop,
+        journal: JournalWriter,
+        *,
+        on_exit: Callable[[int], None],
+        user_manager: bool,
+        containment_name: str = "sysvisor",
+        notify_socket_path: str | None = None,
+        console: bool = True,
+        log_level: int = Priority.INFO,
+    ) -> None:
+        self.log_level = log_level  # like systemd's LogLevel=: more verbose messages are dropped
+        self.units = units
+        self.loop = loop
+        self.journal = journal
+        self.console = console
+        self.on_exit = on_exit
+        self.user_manager = user_manager
+        self.notify_socket_path = notify_socket_path
+        self.boot_id = journal.boot_id or uuid.uuid4().hex
+        self.hostname = socket.gethostname()
+        self.containment = open_containment(containment_name)
+        # both containments report UnitEmptied, so stops wait for leftover processes
+        self.manager = Manager(units, seed=int.from_bytes(os.urandom(8), "little"), cgroup_events=True)
+        self.output = OutputCapture(loop.selector, self._on_output)
+        self._events: deque[E.Event] = deque()
+        self._pid_unit: dict[int, str] = {}
+        self.job_listeners: dict[int, Callable[[A.JobCompleted], None]] = {}
+        self.started_realtime = realtime_usec()
+        self.boot_finished = False  # set once the boot jobs have all completed
+        self._next_request_id = 1
+        loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
+        events_fd = self.containment.events_fd()
+        if events_fd is not None:
+            loop.selector.register(events_fd, selectors.EVENT_READ, (1, lambda mask, now: self._on_cgroup_events()))
+
+    # --- feeding the engine ---
+
+    def feed(self, event: E.Event, now: int | None = None) -> None:
+        """Hand `event` (and whatever carrying out its actions produces) to the engine."""
+        self._events.append(event)
+        while self._events:
+            ev = self._events.popleft()
+            try:
+                actions = self.manager.handle(ev, monotonic_usec() if now is None else now)
+            except Exception as e:  # an engine bug must not take every other unit down
+                self.log(f"Internal error while handling {type(ev).__name__}: {type(e).__name__}: {e}", priority=Priority.CRIT)
+                actions = []
+            for action in actions:
+                self._carry_out(action)
+            now = None
+        if not self.boot_finished and not self.manager.jobs.by_unit:
+            self.boot_finished = True
+        self.journal.flush()
+
+    def new_request_id(self, listener: Callable[[A.JobCompleted], None]) -> int:
+        rid = self._next_request_id
+        self._next_request_id += 1
+        self.job_listeners[rid] = listener
+        return rid
+
+    def on_children_exited(self, exited) -> None:
+        """Exits from the one reaper: drain each process's output, then tell the engine."""
+        for pid, code, status in exited:
+            self.output.drain(pid)
+            unit = self._pid_unit.pop(pid, None)
+            if unit is not None:
+                self.feed(E.ProcessExited(pid, code, status))
+            if self.containment.kind != "cgroup":
+                for name in {unit} if unit else set(self._tracked_units()):
+                    if name and self.containment.is_empty(name):
+                        self.feed(E.UnitEmptied(name))
+
+    def _tracked_units(self) -> set[str]:
+        return set(self._pid_unit.values())
+
+    def unit_of_pid(self, pid: int) -> str | None:
+        """The unit a process belongs to: a tracked main/control pid, else its cgroup."""
+        unit = self._pid_unit.get(pid)
+        if unit is not None or self.containment.kind != "cgroup":
+            return unit
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                for line in f:
+                    path = line.rstrip("\n").split(":", 2)[-1]
+                    for name in self.units:
+                        if path.endswith("/" + name) or f"/{name}/" in path:
+                            return name
+        except OSError:
+            pass
+        return None
+
+    def _on_cgroup_events(self) -> None:
+        for unit in self.containment.read_events():
+            if self.containment.is_empty(unit):
+                self.feed(E.UnitEmptied(unit))
+
+    # --- carrying out actions ---
+
+    def _carry_out(self, action: A.Action) -> None:
+        handler = getattr(self, "_do_" + type(action).__name__, None)
+        if handler is None:
+            self.log(f"Ignoring unsupported engine action {type(action).__name__}.", priority=Priority.DEBUG)
+            return
+        handler(action)
+
+    def _do_Spawn(self, action: A.Spawn) -> None:
+        unit = self.units[action.unit]
+        service = unit.service
+        notify_env, pid_names = notify_variables(
+            service, is_main=action.is_main, notify_socket=self.notify_socket_path if action.notify_socket else None
+        )
+        try:
+            env = build_environment(service, os.environ, {**action.environment, **notify_env}, user_manager=self.user_manager,
+                                    warn=lambda msg: self.log(msg, unit=action.unit, priority=Priority.WARNING))
+        except EnvironmentFileError as e:
+            self.log(str(e), unit=action.unit, priority=Priority.ERR)
+            self._spawn_failed(action, e.errno, e.strerror)
+            return
+        cgroup = self.containment.create(action.unit)
+        read_fd, write_fd = OutputCapture.pipe()
+        stderr = "null" if service.standard_error == "null" else write_fd
+        stdout = "null" if service.standard_output == "null" else write_fd
+        try:
+            request = exec_request(
+                service, action.command, env, user_manager=self.user_manager, stdout=stdout, stderr=stderr,
+                cgroup=cgroup, extra_cgroups=self._accounting_paths(action.unit),
+                pid_variables=pid_variables(env, service, pid_names), default_limits=SYSTEMD_DEFAULT_LIMITS,
+            )
+            spawned = spawn(request)
+        except OSError as e:
+            os.close(read_fd)
+            os.close(write_fd)
+            self._spawn_failed(action, e.errno or errno.EIO, e.strerror or str(e))
+            return
+        os.close(write_fd)
+        for warning in request.warnings:
+            self.log(warning, unit=action.unit, priority=Priority.WARNING, invocation_id=action.invocation_id)
+        pid = spawned.pid
+        self.containment.adopt(action.unit, pid)
+        identifier = service.syslog_identifier or os.path.basename(request.argv[0] if request.argv else request.path)
+        self.output.attach(read_fd, action.unit, pid, action.invocation_id, identifier, service.syslog_level_prefix)
+        self._watch_exec_outcome(action, pid, spawned.error_fd, request.path)
+        self._pid_unit[pid] = action.unit
+        self._events.appendleft(E.Spawned(action.spawn_id, pid))
+
+    def _spawn_failed(self, action: A.Spawn, err: int, text: str) -> None:
+        self.log(f"Failed to spawn '{action.phase}' task: {text}", unit=action.unit, priority=Priority.ERR)
+        self._events.appendleft(E.SpawnFailed(action.spawn_id, err, text))
+
+    def _accounting_paths(self, unit: str) -> tuple[str, ...]:
+        paths = getattr(self.containment, "accounting_paths", None)
+        return paths(unit) if paths else ()
+
+    def _watch_exec_outcome(self, action: A.Spawn, pid: int, error_fd: int, path: str) -> None:
+        """The child reports setup failures (203/EXEC …) on its error pipe, which closes
+        empty once execve() succeeded (what Type=exec waits for)."""
+
+        def on_readable(mask: int, now: int) -> None:
+            outcome = read_exec_outcome(error_fd, path)
+            if outcome is None:
+                return
+            self.loop.selector.unregister(error_fd)
+            if outcome.failure is None:
+                self.feed(E.ExecSucceeded(pid))
+                return
+            for line in outcome.failure.messages():
+                # systemd logs these as the child, e.g. "(nope)[1234]: Unable to locate …"
+                self._write_entry(line, Priority.ERR, outcome.failure.ident, pid, unit=action.unit, invocation_id=action.invocation_id)
+
+        self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
+
+    def _do_Kill(self, action: A.Kill) -> None:
+        if action.whole_unit:
+            self.containment.kill_all(action.unit, action.signal, sigcont=action.signal not in (signal.SIGKILL, signal.SIGCONT))
+        for pid in action.pids:
+            try:
+                os.kill(pid, action.signal)
+                if action.signal not in (signal.SIGKILL, signal.SIGCONT):
+                    os.kill(pid, signal.SIGCONT)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _do_Log(self, action: A.Log) -> None:
+        self.log(action.message, unit=action.unit, priority=action.priority, invocation_id=action.invocation_id)
+
+    def _do_ReadPidFile(self, action: A.ReadPidFile) -> None:
+        """PIDFile= (relative to /run) or, without one, the only process left in the unit."""
+        pid = None
+        if action.path is not None:
+            path = action.path if action.path.startswith("/") else os.path.join("/run", action.path)
+            try:
+                with open(path) as f:
+                    text = f.read().strip()
+                pid = int(text) if text.isdigit() and int(text) > 1 else None
+            except (OSError, ValueError):
+                pid = None
+        else:
+            pids = self.containment.pids(action.unit)
+            pid = pids[0] if len(pids) == 1 else None
+        if pid is not None:
+            self._pid_unit.setdefault(pid, action.unit)
+        self._events.append(E.PidFileRead(action.unit, pid))
+
+    def _do_StateChanged(self, action: A.StateChanged) -> None:
+        pass  # status is read from the engine on demand
+
+    def _do_JobCompleted(self, action: A.JobCompleted) -> None:
+        listener = self.job_listeners.pop(action.request_id, None) if action.request_id is not None else None
+        if listener is not None:
+            listener(action)
+
+    def _do_RunEmergencyAction(self, action: A.RunEmergencyAction) -> None:
+        verb = action.action.value
+        if verb == "none":
+            return
+        status = max(action.exit_status, 0)
+        self.log(f"{_ACTION_VERBS.get(verb.split('-')[0], 'Exiting')}: {action.reason}", priority=Priority.NOTICE)
+        if verb.endswith("-force") or verb.endswith("-immediate"):
+            for unit in self.units:
+                self.containment.kill_all(unit, signal.SIGKILL)
+            self.on_exit(status)
+        else:
+            self._events.append(E.ShutdownRequested(status))
+
+    def _do_ExitManager(self, action: A.ExitManager) -> None:
+        self.on_exit(action.exit_status)
+
+    # --- journal ---
+
+    def log(self, message: str, *, unit: str | None = None, priority: Priority = Priority.INFO, invocation_id: str | None = None) -> None:
+        """A manager message, into the journal (and onto the console in the foreground)."""
+        if priority > self.log_level:
+            return
+        self._write_entry(message, priority, MANAGER_IDENTIFIER, os.getpid(), unit=unit, invocation_id=invocation_id)
+
+    def _write_entry(self, message: str, priority: int, identifier: str, pid: int, *, unit: str | None, invocation_id: str | None) -> None:
+        entry = {
+            "MESSAGE": message,
+            "PRIORITY": str(int(priority)),
+            "SYSLOG_IDENTIFIER": identifier,
+            "_PID": str(pid),
+            "_COMM": identifier[:15],
+            "_TRANSPORT": "journal",
+            "__REALTIME_TIMESTAMP": realtime_usec(),
+            "__MONOTONIC_TIMESTAMP": monotonic_usec(),
+        }
+        if unit is not None:
+            entry["UNIT"] = unit
+            if invocation_id:
+                entry["INVOCATION_ID"] = invocation_id
+        self.journal.append(entry)
+        self._echo(entry)
+
+    def _on_output(self, stream: OutputStream, lines: StreamLines) -> None:
+        fields = {
+            "SYSLOG_IDENTIFIER": stream.identifier,
+            "_PID": str(stream.pid),
+            "_COMM": stream.identifier[:15],
+            "_SYSTEMD_UNIT": stream.unit,
+            "_SYSTEMD_INVOCATION_ID": stream.invocation_id,
+            "_TRANSPORT": "stdout",
+        }
+        realtime = realtime_usec()
+        self.journal.append_lines(fields, lines, realtime, monotonic_usec())
+        if self.console:
+            for message, priority in zip(lines.messages, lines.priorities):
+                self._echo({**fields, "MESSAGE": message.decode("utf-8", "replace"), "PRIORITY": str(priority), "__REALTIME_TIMESTAMP": str(realtime)})
+
+    def _echo(self, entry: dict) -> None:
+        if not self.console:
+            return
+        try:
+            sys.stdout.write(format_entry({k: str(v) for k, v in entry.items()} | {"_HOSTNAME": self.hostname}, "short"))
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            self.console = False  # the terminal went away; the journal keeps everything
+
+    # --- properties for status/show ---
+
+    def properties(self, name: str) -> dict:
+        """Config + runtime properties of `name`, realtime timestamps and process readings filled in."""
+        from sysvisor.core.properties import unit_properties
+
+        props = unit_properties(self.units[name])
+        runtime = self.manager.runtime_properties(name)
+        offset = realtime_offset_usec()
+        for record in runtime.pop("ExecCommands", ()):
+            configured = props.get(record["phase"])
+            if configured and record["index"] < len(configured):
+                start, stop = record["start_monotonic"], record["exit_monotonic"]
+                configured[record["index"]].update(
+                    pid=record["pid"], code=record["code"], status=record["status"],
+                    start_time=start + offset if start else 0, stop_time=stop + offset if stop else 0,
+                )
+        props.update(runtime)
+        job = self.manager.jobs.get(name)
+        props["Job"] = job.id if job else 0  # status prints "Job: <id>", list-units the type
+        props["JobType"] = str(job.type) if job else ""
+        for key, value in list(props.items()):
+            if key.endswith("TimestampMonotonic"):
+                props[key[: -len("Monotonic")]] = value + offset if value else 0
+        for pid_key in ("MainPID", "ControlPID"):
+            pid = props.get(pid_key) or 0
+            if pid > 0:
+                props[pid_key + "Comm"] = process_comm(pid)
+        c = self.containment
+        if props.get("ActiveState") not in ("inactive", "failed"):
+            props["TasksCurrent"] = c.tasks(name)
+            props["MemoryCurrent"] = c.memory(name)
+            props["CPUUsageNSec"] = c.cpu_usage_nsec(name)
+            props["ControlGroup"] = c.display_path(name)
+            props["CGroupProcesses"] = [(pid, _cmdline(pid)) for pid in c.pids(name)]
+        return props
+
+    def manager_properties(self) -> dict:
+        """`systemctl show` with no unit: the manager's state. # spec: systemctl-and-journal.md §1"""
+        from sysvisor import __version__
+
+        states = [self.manager.runtime_properties(n)["ActiveState"] for n in self.units if n in self.manager.services]
+        failed = sum(1 for s in states if s == "failed")
+        jobs = len(self.manager.jobs.by_unit)
+        if self.manager.shutting_down:
+            system_state = "stopping"
+        elif failed:
+            system_state = "degraded"
+        elif jobs and not self.boot_finished:
+            system_state = "starting"
+        else:
+            system_state = "running"
+        base = getattr(self.containment, "base", None)
+        tree = {"path": "/", "processes": [], "children": []}
+        for name in sorted(self.units):
+            pids = self.containment.pids(name) if name in self._tracked_units() or self.containment.kind == "cgroup" else []
+            if pids:
+                tree["children"].append({"path": name, "processes": [(pid, _cmdline(pid)) for pid in pids]})
+        return {
+            "Version": f"sysvisor {__version__}",
+            "SystemState": system_state,
+            "NNames": len(self.units),
+            "NJobs": jobs,
+            "NFailedUnits": failed,
+            "UserspaceTimestamp": self.started_realtime,
+            "ControlGroup": self.containment.display_path("").rstrip("/") if base else "",
+            "CGroupTree": tree,
+        }
+
+    def close(self) -> None:
+        self.output.close_all()
+        self.journal.flush()
+        self.containment.close()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+_ACTION_VERBS = {"reboot": "Rebooting", "poweroff": "Powering off", "halt": "Halting", "kexec": "Rebooting with kexec", "soft": "Soft-rebooting", "exit": "Exiting"}

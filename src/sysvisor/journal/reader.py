@@ -1,0 +1,238 @@
+"""Reading the journal store: entries merged across writers, tails, follow.
+
+Entries are dicts of journald field names to text. A stored stream chunk is split into its
+lines here, at read time, with journald's rules (`stream.split_raw`).
+
+spec: systemctl-and-journal.md §6
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+from sysvisor.journal.store import Entry, Match, RecordMatch, list_segments, parse_records
+from sysvisor.journal.stream import split_raw
+
+
+def _record_entries(writer: str, header: dict, payload: bytes, reverse: bool) -> Iterator[tuple[int, str, int, Entry]]:
+    """The entries of one record as journald-style field dicts (all values text); a raw
+    stream chunk is split here, at read time."""
+    first = header["i"]
+    breaks: dict
+    if header.get("raw"):
+        lines = split_raw(payload, priority=header["p"], level_prefix=bool(header["lp"]), line_max=header["lm"])
+        messages: list = lines.messages
+        prios: list = lines.priorities
+        breaks = lines.line_breaks
+    else:
+        n = header["n"]
+        if header.get("nomsg"):
+            messages = [None] * n
+        else:
+            messages = payload.split(b"\n") if n > 1 else [payload]
+        p = header.get("p")
+        prios = [p] * n if not isinstance(p, list) else p
+        breaks = {int(k): v for k, v in header["b"].items()} if header.get("b") else {}
+    realtime = header["t"]
+    monotonic = header["m"]
+    fields = header["f"]
+    base = {
+        "__CURSOR": "",
+        "__REALTIME_TIMESTAMP": str(realtime),
+        "__MONOTONIC_TIMESTAMP": str(monotonic),
+        "__SEQNUM": "",
+        "__SEQNUM_ID": writer,
+    }
+    base.update(fields)
+    cursor_head = f"s={writer};i="
+    cursor_tail = f";b={fields.get('_BOOT_ID', '')};m={monotonic:x};t={realtime:x};x=0"
+    count = len(messages)
+    indices: Iterable[int] = range(count - 1, -1, -1) if reverse else range(count)
+    for k in indices:
+        seq = first + k
+        entry = base.copy()
+        entry["__CURSOR"] = f"{cursor_head}{seq:x}{cursor_tail}"
+        entry["__SEQNUM"] = str(seq)
+        prio = prios[k]
+        if prio is not None:
+            entry["PRIORITY"] = str(prio)
+        if breaks:
+            reason = breaks.get(k)
+            if reason:
+                entry["_LINE_BREAK"] = reason
+        message = messages[k]
+        if message is not None:
+            entry["MESSAGE"] = message.decode("utf-8", "surrogateescape")
+        yield realtime, writer, seq, entry
+
+
+class JournalReader:
+    """Reads the store; entries are dicts of journald field names to text.
+
+    `entries()` walks all writers merged by realtime (newest first with `reverse=True`);
+    `follow()` then continues where the last walk stopped, polling the directory at a
+    bounded interval (the *client* polls; the writer never does). # spec: systemctl-and-journal.md §6
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._position: dict[str, int] = {}
+        self._contexts: dict[str, dict[int, dict]] = {}  # per segment, for poll()
+
+    def entries(
+        self,
+        match: Match | None = None,
+        *,
+        since_usec: int | None = None,
+        until_usec: int | None = None,
+        reverse: bool = False,
+        record_match: RecordMatch | None = None,
+    ) -> Iterator[Entry]:
+        """Entries in time order (or reverse) that pass `match` and lie in [since, until];
+        `record_match` (optional) rules out whole records cheaply."""
+        by_writer: dict[str, list[str]] = {}
+        for name, _seq, _rt, path in list_segments(self.directory):
+            by_writer.setdefault(name, []).append(path)
+        for paths in by_writer.values():
+            for path in paths:  # unvisited segments count as read (they no longer grow)
+                self._position[path] = self._size(path)
+        streams = [self._writer_stream(name, paths, reverse, record_match) for name, paths in by_writer.items()]
+        merged: Iterator[tuple[int, str, int, Entry]]
+        if len(streams) == 1:
+            merged = streams[0]
+        else:
+            key = (lambda t: (t[0], t[1], t[2]))
+            merged = heapq.merge(*streams, key=key, reverse=reverse)
+        for realtime, _w, _s, entry in merged:
+            if since_usec is not None and realtime < since_usec:
+                if reverse:
+                    return
+                continue
+            if until_usec is not None and realtime > until_usec:
+                if reverse:
+                    continue
+                return
+            if match is None or match(entry):
+                yield entry
+
+    def tail(self, n: int, match: Match | None = None, **kw: object) -> list[Entry]:
+        """The last `n` matching entries, oldest first (keywords as for `entries`)."""
+        out: list[Entry] = []
+        if n <= 0:
+            self.mark_end()  # still establish positions for follow()
+            return out
+        for entry in self.entries(match, reverse=True, **kw):  # type: ignore[arg-type]
+            out.append(entry)
+            if len(out) >= n:
+                break
+        out.reverse()
+        return out
+
+    def mark_end(self) -> None:
+        """Position follow() at the current end of the journal. Only each writer's newest
+        segment can still grow; it is parsed to find the end of its last whole record."""
+        newest: dict[str, str] = {}
+        for name, _seq, _rt, path in list_segments(self.directory):
+            self._position[path] = self._size(path)
+            newest[name] = path
+        for path in newest.values():
+            try:
+                with open(path, "rb") as f:
+                    contexts: dict[int, dict] = {}
+                    _records, end = parse_records(f.read(), 0, contexts)
+            except OSError:
+                continue
+            self._position[path] = end
+            self._contexts[path] = contexts
+
+    def poll(self, match: Match | None = None, record_match: RecordMatch | None = None) -> list[Entry]:
+        """Entries appended since the last walk or poll, in time order."""
+        found: list[tuple[int, str, int, Entry]] = []
+        live = set()
+        for name, _seq, _rt, path in list_segments(self.directory):
+            live.add(path)
+            start = self._position.get(path, 0)
+            size = self._size(path)
+            if size <= start:
+                continue
+            try:
+                with open(path, "rb") as f:
+                    f.seek(start)
+                    data = f.read()
+            except OSError:
+                continue
+            records, end = parse_records(data, 0, self._contexts.setdefault(path, {}))
+            self._position[path] = start + end
+            for header, payload in records:
+                if record_match is None or record_match(header["f"]):
+                    found.extend(_record_entries(name, header, payload, False))
+        for path in list(self._position):
+            if path not in live:
+                del self._position[path]
+                self._contexts.pop(path, None)
+        found.sort(key=lambda t: (t[0], t[1], t[2]))
+        return [e for _rt, _w, _s, e in found if match is None or match(e)]
+
+    def follow(
+        self,
+        match: Match | None = None,
+        *,
+        poll_interval: float = 0.25,
+        stop: Callable[[], bool] | None = None,
+        record_match: RecordMatch | None = None,
+    ) -> Iterator[Entry]:
+        """New entries as they arrive (after the last walk), until `stop()` is true.
+
+        A bounded poll in the reader: stdlib has no inotify, and the writer must not
+        notify readers."""
+        while stop is None or not stop():
+            got = self.poll(match, record_match)
+            yield from got
+            if not got:
+                time.sleep(poll_interval)
+
+    def boots(self) -> list[tuple[str, int, int]]:
+        """(_BOOT_ID, first realtime, last realtime) per manager instance, oldest first."""
+        seen: dict[str, list[int]] = {}
+        for name, _seq, _rt, path in list_segments(self.directory):
+            for header, _payload in self._read_records(path):
+                boot = header["f"].get("_BOOT_ID")
+                if not boot:
+                    continue
+                span = seen.setdefault(boot, [header["t"], header["t"]])
+                span[0] = min(span[0], header["t"])
+                span[1] = max(span[1], header["t"])
+        return sorted(((b, s[0], s[1]) for b, s in seen.items()), key=lambda t: (t[1], t[2]))
+
+    # -- internals -------------------------------------------------------------------
+
+    @staticmethod
+    def _size(path: str) -> int:
+        try:
+            return os.stat(path).st_size
+        except OSError:
+            return 0
+
+    def _read_records(self, path: str) -> list[tuple[dict, bytes]]:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return []
+        contexts: dict[int, dict] = {}
+        records, end = parse_records(data, 0, contexts)
+        self._position[path] = end
+        self._contexts[path] = contexts
+        return records
+
+    def _writer_stream(
+        self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None
+    ) -> Iterator[tuple[int, str, int, Entry]]:
+        for path in reversed(paths) if reverse else paths:
+            records = self._read_records(path)
+            for header, payload in reversed(records) if reverse else records:
+                if record_match is None or record_match(header["f"]):
+                    yield from _record_entries(name, header, payload, reverse)

@@ -1,0 +1,42 @@
+"""The CLI's formatting modules must start fast: stdlib only, no engine, no parser."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+LIGHT = ["sysvisor.cli.render", "sysvisor.cli.format", "sysvisor.protocol.properties", "sysvisor.timefmt", "sysvisor.exitstatus"]
+
+
+def test_formatting_modules_import_nothing_heavy() -> None:
+    code = (
+        "import sys, json\n"
+        f"for m in {LIGHT!r}: __import__(m)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC)}).stdout
+    mods = set(json.loads(out))
+    ours = {m for m in mods if m.startswith("sysvisor")}
+    assert ours <= set(LIGHT) | {"sysvisor", "sysvisor.cli", "sysvisor.protocol"}, ours
+    for heavy in ("subprocess", "asyncio", "selectors", "socket", "datetime", "dataclasses"):
+        assert heavy not in mods, heavy
+
+
+def test_show_many_separates_units_with_a_blank_line() -> None:
+    from render_snapshot import ORACLE2_FILE, load_oracle, parse_show
+
+    from sysvisor.protocol.properties import format_show_many
+
+    o = load_oracle(ORACLE2_FILE)
+    text = o["show-multi"]["stdout"]
+    units = [parse_show(block) for block in text.split("\n\n")]
+    for u in units:
+        u.setdefault("StatusText", "")
+    assert format_show_many(units, ["Id,Description,StatusText"]) == text
+    assert format_show_many([parse_show(o["show-p-order"]["stdout"])], ["SubState,ActiveState", "MainPID"], True) == (
+        o["show-p-value-order"]["stdout"]
+    )

@@ -1,0 +1,203 @@
+"""The state file on a real filesystem, with real processes. # spec: issue 5"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sysvisor.core.manager import Manager
+from sysvisor.core.snapshot import export_all
+from sysvisor.daemon import persist
+from sysvisor.testing.simulate import Simulation
+from tests.core.helpers import service
+
+BOOT = "0123456789abcdef0123456789abcdef"
+
+
+def running_sim() -> Simulation:
+    sim = Simulation([service("foo.service"), service("bar.service")], {})
+    sim.start("foo.service")
+    return sim
+
+
+def wait_for(cond, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.005)
+
+
+class Lines(list):
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+
+def test_kernel_boot_id_and_own_start_time():
+    assert len(persist.kernel_boot_id().replace("-", "")) == 32
+    st = persist.proc_stat(os.getpid())
+    assert st is not None and st.ppid == os.getppid() and st.state in "RS"
+    assert persist.process_start_time(os.getpid()) == st.start_time
+    assert persist.proc_stat(2 ** 22 + 7) is None
+
+
+def test_flush_writes_atomically_and_only_when_changed(tmp_path):
+    path = str(tmp_path / persist.STATE_FILE_NAME)
+    sim = running_sim()
+    log = Lines()
+    sf = persist.StateFile(path, log, boot_id=BOOT, start_time=lambda pid: 42)
+    assert sf.flush(sim.manager) is True
+    inode = os.stat(path).st_ino
+    assert sf.flush(sim.manager) is False  # not marked dirty
+    sf.mark_dirty()
+    assert sf.flush(sim.manager) is False  # dirty but unchanged: no write
+    assert os.stat(path).st_ino == inode and sf.writes == 1
+    sim.stop("foo.service")
+    sf.mark_dirty()
+    assert sf.flush(sim.manager) is True
+    assert os.stat(path).st_ino != inode  # a new file renamed over the old one
+    assert sorted(os.listdir(tmp_path)) == [persist.STATE_FILE_NAME]  # no tmp file left
+    record = json.loads(open(path).read())
+    assert record["boot_id"] == BOOT and record["snapshot"] == export_all(sim.manager)
+    assert record["processes"] == {"1000": 42}
+    assert log == []
+
+
+def test_roundtrip_restores_into_a_fresh_manager(tmp_path):
+    path = str(tmp_path / "state.json")
+    sim = running_sim()
+    persist.StateFile(path, print, boot_id=BOOT, start_time=lambda pid: 7).flush(sim.manager)
+    saved = persist.load(path, print, boot_id=BOOT)
+    assert saved.start_times == {1000: 7}
+    fresh = Manager(copy.deepcopy(sim.manager.units))
+    log = Lines()
+    # pid 1000 does not run here: the restored unit sees its main process vanish
+    actions = persist.restore(fresh, path, sim.manager.now, log, boot_id=BOOT)
+    assert actions is not None and log == []
+    assert fresh.runtime_properties("foo.service")["SubState"] == "dead"
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe", "not valid JSON"),
+    (b"[]", "not a sysvisor state file"),
+    (json.dumps({"format": persist.FORMAT, "version": 99}).encode(), "unsupported version 99"),
+    (json.dumps({"format": persist.FORMAT, "version": 1, "boot_id": "other"}).encode(),
+     f"written during boot other, this is boot {BOOT}"),
+    (json.dumps({"format": persist.FORMAT, "version": 1, "boot_id": BOOT}).encode(), "snapshot or process table missing"),
+    (json.dumps({"format": persist.FORMAT, "version": 1, "boot_id": BOOT, "snapshot": {},
+                 "processes": {"x": 1}}).encode(), "malformed process table"),
+    (json.dumps({"format": persist.FORMAT, "version": 1, "boot_id": BOOT, "snapshot": {"version": 1},
+                 "processes": {}}).encode(), "malformed snapshot"),
+])
+def test_bad_file_is_ignored_with_one_clear_line(tmp_path, content, reason):
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    fresh = Manager({"foo.service": service("foo.service")})
+    log = Lines()
+    assert persist.restore(fresh, str(path), 0, log, boot_id=BOOT) is None
+    assert len(log) == 1 and log[0].startswith(f"Ignoring saved manager state {path}: ") and reason in log[0]
+    assert fresh.runtime_properties("foo.service")["SubState"] == "dead"
+
+
+def test_missing_file_is_silent(tmp_path):
+    log = Lines()
+    assert persist.restore(Manager({}), str(tmp_path / "nope.json"), 0, log, boot_id=BOOT) is None
+    assert log == []
+
+
+def test_unwritable_directory_logs_once(tmp_path):
+    path = str(tmp_path / "missing-dir" / "state.json")
+    log = Lines()
+    sf = persist.StateFile(path, log, boot_id=BOOT)
+    sim = running_sim()
+    assert sf.flush(sim.manager) is False
+    sf.mark_dirty()
+    assert sf.flush(sim.manager) is False
+    assert len(log) == 1 and log[0].startswith(f"Failed to save manager state to {path}: ")
+
+
+def test_alive_checker_tells_reused_pids_and_zombies_apart():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = persist.process_start_time(child.pid)
+        assert persist.alive_checker({child.pid: start})(child.pid)
+        assert not persist.alive_checker({child.pid: start + 1})(child.pid)  # pid reused
+        assert not persist.alive_checker({})(child.pid)  # never recorded
+        child.kill()
+        wait_for(lambda: persist.proc_stat(child.pid).state == "Z")
+        # our own zombie: its status still waits for our reaper
+        assert persist.alive_checker({child.pid: start}, own_pid=os.getpid())(child.pid)
+        # someone else's zombie (after a crash the services are no longer our children)
+        assert not persist.alive_checker({child.pid: start}, own_pid=None)(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert not persist.alive_checker({child.pid: start})(child.pid)
+
+
+def test_real_process_survives_restore(tmp_path):
+    """A unit whose (real) main process still runs continues with the same pid."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        sim = Simulation([service("foo.service")], {})
+        sim.executor.next_pid = child.pid  # the fake spawn gets the real child's pid
+        sim.start("foo.service")
+        path = str(tmp_path / "state.json")
+        persist.StateFile(path, print).flush(sim.manager)
+        fresh = Manager(copy.deepcopy(sim.manager.units))
+        log = Lines()
+        assert persist.restore(fresh, path, sim.manager.now, log) == []
+        p = fresh.runtime_properties("foo.service")
+        assert (p["SubState"], p["MainPID"]) == ("running", child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_adopted_non_child_exit_is_seen_through_its_pidfd():
+    import select
+    import signal
+
+    # a process that is not our child: the shell that started it has exited
+    sh = subprocess.run(["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True)
+    pid = int(sh.stdout)
+    ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = persist.process_start_time(pid)
+        assert persist.proc_stat(pid).ppid != os.getpid()
+        watch = persist.AdoptedProcesses(
+            {pid: "foo.service", ours.pid: "bar.service", 2 ** 22 + 9: "gone.service"},
+            {pid: start, ours.pid: persist.process_start_time(ours.pid)}, own_pid=os.getpid())
+        assert watch.pids() == {pid: "foo.service"}  # our child and the vanished pid are not watched
+        [fd] = watch.fds()
+        assert select.select([fd], [], [], 0)[0] == []
+        assert watch.send_signal(pid, signal.SIGTERM)
+        assert select.select([fd], [], [], 10)[0] == [fd]
+        assert watch.exited(fd) == (pid, "foo.service")
+        assert watch.fds() == [] and not watch.send_signal(pid, signal.SIGTERM)
+        watch.close()
+    finally:
+        ours.kill()
+        ours.wait()
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_adopted_processes_skip_reused_pids():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = persist.process_start_time(child.pid)
+        watch = persist.AdoptedProcesses({child.pid: "foo.service"}, {child.pid: start + 5})
+        assert watch.fds() == []
+    finally:
+        child.kill()
+        child.wait()

@@ -1,0 +1,77 @@
+"""A real `sysvisor up` in a temporary directory, driven through the real CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Sysvisor:
+    """A running `sysvisor up` plus a CLI bound to its socket."""
+
+    def __init__(self, tmp: Path, units: Path) -> None:
+        self.env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), SYSVISOR_SOCKET=str(tmp / "run" / "control"))
+        self.log = open(tmp / "manager.log", "w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sysvisor", "up", "--units", str(units), "--runtime-dir", str(tmp / "run"), "--state-dir", str(tmp / "state")],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "sysvisor", *args], env=self.env, capture_output=True, text=True, timeout=30)
+
+    def prop(self, unit: str, name: str) -> str:
+        return self.cli("show", unit, "-p", name, "--value").stdout.strip()
+
+    def wait_for(self, what: str, predicate, timeout: float = 30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"manager exited with {self.proc.returncode} while waiting for {what}:\n{self.output()}")
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)  # polling interval of a bounded wait, not a fixed delay
+        pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-5000:]
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                pytest.fail("manager did not exit within 30 s of SIGTERM")
+        return self.proc.returncode
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (the manager reaps its children)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def write_units(directory: Path, units: dict[str, str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in units.items():
+        (directory / name).write_text(text)
+    return directory
