@@ -50,3 +50,13 @@ def test_exec_condition_keeps_its_own_message():
     sim.start("foo.service")
     sim.run_until(1)
     assert sim.logs("foo.service")[-1] == "Condition check resulted in foo.service being skipped."
+
+
+def test_runtime_properties_stay_json_safe():
+    import json
+    c = [("ConditionPathExists", False, False, "/flag")]
+    sim = Simulation([service("foo.service", unit=dict(conditions=c))], paths=set())
+    sim.start("foo.service")
+    json.dumps(sim.props("foo.service"))
+    conds, asserts = sim.manager.condition_evaluations("foo.service")
+    assert conds is not None and not conds.ok and asserts is None

@@ -290,14 +290,20 @@ class Manager:
             "AssertResult": svc.assert_result,
             "ConditionTimestampMonotonic": svc.condition_timestamp,
             "AssertTimestampMonotonic": svc.assert_timestamp,
-            # core/condition.py Evaluation objects (for status_lines()), None before a check
-            "ConditionEvaluation": svc.condition_evaluation,
-            "AssertEvaluation": svc.assert_evaluation,
             "Job": self.jobs.get(name).type.value if self.jobs.get(name) else "",
             "ExecCommands": svc.exec_command_records(),
         }
         props.update(svc.ts)
         return props
+
+    def condition_evaluations(self, name: str):
+        """(conditions, asserts) of the unit's last start check: core/condition.py
+        `Evaluation`s for `status_lines()`, None where not tested. Kept out of
+        runtime_properties() so that stays plain data (JSON-safe)."""
+        svc = self.services.get(name)
+        if svc is None:
+            raise UnitNotFoundError(name)
+        return svc.condition_evaluation, svc.assert_evaluation
 
     @staticmethod
     def _restart_usec_next(svc: Service) -> int:
