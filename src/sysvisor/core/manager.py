@@ -135,10 +135,10 @@ class Manager:
         self.log_level = log_level
         # deadline index: a heap of (deadline, seq, unit) checked lazily against each
         # unit's current deadline, refreshed for the units an event touched
-        self._deadlines: list[tuple[int, int, str]] = []
+        # equal deadlines fire in unit-name order: deterministic, also after a restore
+        self._deadlines: list[tuple[int, str]] = []
         self._indexed: dict[str, int | None] = {}
         self._touched: set[Service] = set()
-        self._heap_seq = 0
         self.units = units
         self.cgroup_events = cgroup_events
         self.service_watchdogs = service_watchdogs
@@ -195,7 +195,7 @@ class Manager:
         best = self._job_deadline()
         heap = self._deadlines
         while heap:
-            d, _, name = heap[0]
+            d, name = heap[0]
             if self._indexed.get(name) == d and name in self.services:
                 return d if best is None or d < best else best
             heapq.heappop(heap)  # stale entry
@@ -217,8 +217,7 @@ class Manager:
             if self._indexed.get(svc.name) != d:
                 self._indexed[svc.name] = d
                 if d is not None:
-                    self._heap_seq += 1
-                    heapq.heappush(self._deadlines, (d, self._heap_seq, svc.name))
+                    heapq.heappush(self._deadlines, (d, svc.name))
         self._touched.clear()
 
     def _due_units(self) -> list[str]:
@@ -226,7 +225,7 @@ class Manager:
         due: list[str] = []
         heap = self._deadlines
         while heap and heap[0][0] <= self.now:
-            d, _, name = heapq.heappop(heap)
+            d, name = heapq.heappop(heap)
             if self._indexed.get(name) == d and name not in due and name in self.services:
                 due.append(name)
                 self._indexed[name] = None
