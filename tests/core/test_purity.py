@@ -50,6 +50,15 @@ def test_datetime_is_never_a_clock():
     assert not bad, "\n".join(bad)
 
 
+def test_io_only_for_in_memory_buffers():
+    # io.BytesIO/StringIO are pure (calendar_zone.py parses tzdata from bytes); io.open is not
+    root = pathlib.Path(sysvisor.core.__file__).parent
+    for path in sorted(root.glob("*.py")):
+        text = path.read_text()
+        uses = {m for m in __import__("re").findall(r"\bio\.(\w+)", text)}
+        assert uses <= {"BytesIO", "StringIO"}, (path.name, uses)
+
+
 def test_random_is_only_used_seeded():
     root = pathlib.Path(sysvisor.core.__file__).parent
     for path in root.glob("*.py"):

@@ -74,8 +74,22 @@ class JobTable:
 
     def __init__(self) -> None:
         self.by_unit: dict[str, Job] = {}
-        self.run_queue: deque[Job] = deque()
+        self._run_queue: deque[Job] = deque()
         self._next_id = 1
+
+    @property
+    def run_queue(self) -> deque[Job]:
+        return self._run_queue
+
+    @run_queue.setter
+    def run_queue(self, jobs) -> None:
+        """Replace the queue (snapshot restore); keeps each job's `queued` flag right."""
+        for job in self._run_queue:
+            job.queued = False
+        self._run_queue = deque()
+        for job in jobs:
+            job.queued = False
+            self.enqueue(job)
 
     def get(self, unit: str) -> Job | None:
         return self.by_unit.get(unit)

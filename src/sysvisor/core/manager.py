@@ -37,6 +37,7 @@ from sysvisor.core.actions import (
     RunEmergencyAction,
     StateChanged,
 )
+from sysvisor.core.condition import Facts, check_start, skip_message, unit_conditions
 from sysvisor.core.job import Job, JobTable, collapse, finish_for_state
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
@@ -111,6 +112,8 @@ class Manager:
     waits for leftover processes; without it only main/control processes are waited for.
     `service_watchdogs`: `systemctl service-watchdogs`. `log_level`: `Log` actions less
     important than this are not produced at all (saves work; debug lines are many).
+    `condition_facts`: what Condition*=/Assert*= may ask about the host (core/condition.py
+    `Facts`, filled in by the shell); without it they are not checked at all.
     """
 
     def __init__(
@@ -125,15 +128,17 @@ class Manager:
         cgroup_events: bool = False,
         service_watchdogs: bool = True,
         log_level: Priority = Priority.DEBUG,
+        condition_facts: Facts | None = None,
     ) -> None:
         self.now = 0
+        self.condition_facts = condition_facts
         self.log_level = log_level
         # deadline index: a heap of (deadline, seq, unit) checked lazily against each
         # unit's current deadline, refreshed for the units an event touched
-        self._deadlines: list[tuple[int, int, str]] = []
+        # equal deadlines fire in unit-name order: deterministic, also after a restore
+        self._deadlines: list[tuple[int, str]] = []
         self._indexed: dict[str, int | None] = {}
         self._touched: set[Service] = set()
-        self._heap_seq = 0
         self.units = units
         self.cgroup_events = cgroup_events
         self.service_watchdogs = service_watchdogs
@@ -185,14 +190,20 @@ class Manager:
 
     def next_deadline(self) -> int | None:
         """The earliest armed timer (µs monotonic), or None. Feed `TimePassed` then."""
+        if self._touched:
+            self._reindex()  # timers set outside handle() (snapshot restore, reload)
         best = self._job_deadline()
         heap = self._deadlines
         while heap:
-            d, _, name = heap[0]
-            if self._indexed.get(name) == d:
+            d, name = heap[0]
+            if self._indexed.get(name) == d and name in self.services:
                 return d if best is None or d < best else best
             heapq.heappop(heap)  # stale entry
         return best
+
+    def deadline_changed(self, svc: Service) -> None:
+        """A unit's timer or watchdog deadline was written: re-index it."""
+        self._touched.add(svc)
 
     def _job_deadline(self) -> int | None:
         ds = [j.deadline for j in self.jobs.by_unit.values() if j.deadline is not None]
@@ -200,12 +211,14 @@ class Manager:
 
     def _reindex(self) -> None:
         for svc in self._touched:
+            if self.services.get(svc.name) is not svc:
+                continue  # removed or replaced by a reload
             d = svc.next_deadline()
             if self._indexed.get(svc.name) != d:
                 self._indexed[svc.name] = d
                 if d is not None:
                     # ties fire in unit-name order: deterministic, and the same after a restore
-                    heapq.heappush(self._deadlines, (d, svc.name, svc.name))
+                    heapq.heappush(self._deadlines, (d, svc.name))
         self._touched.clear()
 
     def _due_units(self) -> list[str]:
@@ -213,8 +226,8 @@ class Manager:
         due: list[str] = []
         heap = self._deadlines
         while heap and heap[0][0] <= self.now:
-            d, _, name = heapq.heappop(heap)
-            if self._indexed.get(name) == d and name not in due:
+            d, name = heapq.heappop(heap)
+            if self._indexed.get(name) == d and name not in due and name in self.services:
                 due.append(name)
                 self._indexed[name] = None
         return due
@@ -274,11 +287,23 @@ class Manager:
             "StartLimitBurst": svc.start_limit.burst,
             "WatchdogTimestampMonotonic": svc.watchdog_timestamp,
             "ConditionResult": svc.condition_result,
+            "AssertResult": svc.assert_result,
+            "ConditionTimestampMonotonic": svc.condition_timestamp,
+            "AssertTimestampMonotonic": svc.assert_timestamp,
             "Job": self.jobs.get(name).type.value if self.jobs.get(name) else "",
             "ExecCommands": svc.exec_command_records(),
         }
         props.update(svc.ts)
         return props
+
+    def condition_evaluations(self, name: str):
+        """(conditions, asserts) of the unit's last start check: core/condition.py
+        `Evaluation`s for `status_lines()`, None where not tested. Kept out of
+        runtime_properties() so that stays plain data (JSON-safe)."""
+        svc = self.services.get(name)
+        if svc is None:
+            raise UnitNotFoundError(name)
+        return svc.condition_evaluation, svc.assert_evaluation
 
     @staticmethod
     def _restart_usec_next(svc: Service) -> int:
@@ -502,6 +527,7 @@ class Manager:
         elif isinstance(event, ev.ShutdownRequested):
             self._begin_shutdown(event.exit_status)
 
+
     def _guard(self, svc: Service, fn, *args) -> None:
         """An exception inside one unit fails that unit, never the manager."""
         self._touched.add(svc)
@@ -635,6 +661,8 @@ class Manager:
             if svc.active_state in _ACTIVE_OR_RELOADING:
                 self._finish_job(job, JobResult.DONE, already=True)
                 return
+            if self.condition_facts is not None and not self._test_conditions(job, svc):
+                return
             r = svc.start()
             message = "Starting"
         elif t in (JobType.STOP, JobType.RESTART):
@@ -692,6 +720,31 @@ class Manager:
         self.jobs.remove(job)
         self._complete_requests(job, result)
 
+    def _test_conditions(self, job: Job, svc: Service) -> bool:
+        """Condition*=/Assert*= before starting; False if the job ended here (a failed
+        condition: `done` with ConditionResult=no, not counted by the limiter; a failed
+        assert: `assert`). # spec: dependencies-and-jobs.md §5
+        # systemd: unit_start() → unit_test_condition(), unit_test_assert()"""
+        assert self.condition_facts is not None
+        conditions, asserts = unit_conditions(svc.unit.unit)
+        check = check_start(conditions, asserts, self.condition_facts,
+                            activating=svc.active_state is A.ACTIVATING)
+        if check.conditions is None:
+            return True  # not re-tested while activating
+        for priority, line in check.logs:
+            svc._log(line, priority)
+        svc.condition_timestamp = self.now
+        svc.condition_result = check.condition_result
+        svc.condition_evaluation = check.conditions
+        if check.asserts is not None:  # not tested when a condition failed: AssertResult stays
+            svc.assert_timestamp = self.now
+            svc.assert_evaluation = check.asserts
+            svc.assert_result = check.assert_result
+        if check.job_result is None:
+            return True
+        self._finish_job(job, check.job_result)
+        return False
+
     def _job_timed_out(self, job: Job) -> None:
         """JobTimeoutSec=/JobRunningTimeoutSec=: the job fails, the unit keeps its state.
         # spec: restart-and-failure.md §9   # systemd: job_dispatch_timer()"""
@@ -716,7 +769,11 @@ class Manager:
         prio = Priority.INFO
         if t is JobType.START:
             if result is JobResult.DONE and not svc.condition_result:
-                text = f"Condition check resulted in {name} being skipped."
+                ev_ = svc.condition_evaluation
+                if ev_ is not None and not ev_.ok:  # a Condition*= (not ExecCondition=) failed
+                    text = skip_message(name, ev_)
+                else:
+                    text = f"Condition check resulted in {name} being skipped."
             elif result is JobResult.DONE:
                 text = f"Finished {name}." if svc.type is ServiceType.ONESHOT else f"Started {name}."
             elif result is JobResult.FAILED:
@@ -725,8 +782,8 @@ class Manager:
                 text, prio = f"Timed out starting {name}.", Priority.ERR
             elif result is JobResult.DEPENDENCY:
                 text, prio = f"Dependency failed for {name}.", Priority.WARNING
-            elif result is JobResult.SKIPPED:
-                text = f"Condition check resulted in {name} being skipped."
+            elif result is JobResult.ASSERT:
+                text, prio = f"Assertion failed for {name}.", Priority.WARNING
         elif t in (JobType.STOP, JobType.RESTART):
             if result is JobResult.DONE:
                 text = f"Stopped {name}."

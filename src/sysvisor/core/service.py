@@ -104,7 +104,12 @@ class Service:
         self.status_errno = 0
         self.start_limit = StartLimit(unit.unit.start_limit_interval_usec, unit.unit.start_limit_burst)
         self.start_limit_hit = False
-        self.condition_result = True
+        self.condition_result = False  # ConditionResult=no until a start checked them
+        self.assert_result = False
+        self.condition_timestamp = 0
+        self.assert_timestamp = 0
+        self.condition_evaluation = None  # core/condition.py Evaluation of the last check
+        self.assert_evaluation = None
 
         # processes
         self.main: ExecRun | None = None  # main_pid (+ main_command)
@@ -123,9 +128,10 @@ class Service:
         self.notify_state = "unknown"  # unknown|ready|reloading|stopping
         self.notify_access_override: NotifyAccess | None = None
 
-        # timers (absolute monotonic µs, None = disarmed)
-        self.timer: int | None = None
-        self.watchdog_deadline: int | None = None
+        # timers (absolute monotonic µs, None = disarmed); properties below keep the
+        # manager's deadline index current whoever writes them
+        self._timer: int | None = None
+        self._watchdog_deadline: int | None = None
         self.watchdog_override_usec: int | None = None
         self.watchdog_timestamp = 0
         self.restart_usec_next = 0
@@ -211,6 +217,25 @@ class Service:
 
     # ------------------------------------------------------------------ timers
 
+    @property
+    def timer(self) -> int | None:
+        """The unit timer (systemd: timer_event_source), absolute µs or None."""
+        return self._timer
+
+    @timer.setter
+    def timer(self, value: int | None) -> None:
+        self._timer = value
+        self.host.deadline_changed(self)
+
+    @property
+    def watchdog_deadline(self) -> int | None:
+        return self._watchdog_deadline
+
+    @watchdog_deadline.setter
+    def watchdog_deadline(self, value: int | None) -> None:
+        self._watchdog_deadline = value
+        self.host.deadline_changed(self)
+
     def _arm_timer(self, usec: int, *, relative: bool = True) -> None:
         """# systemd: service_arm_timer()"""
         if usec == USEC_INFINITY:
@@ -219,8 +244,10 @@ class Service:
         self.timer = self.now + usec if relative else usec
 
     def next_deadline(self) -> int | None:
-        ds = [d for d in (self.timer, self.watchdog_deadline) if d is not None]
-        return min(ds) if ds else None
+        t, w = self._timer, self._watchdog_deadline
+        if t is None:
+            return w
+        return t if w is None or t < w else w
 
     # ------------------------------------------------------------------ the state writer
 

@@ -16,8 +16,8 @@ is "hangs until killed". A list is consumed one per spawn; its last entry repeat
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
-from typing import Callable, Union
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Union
 
 from sysvisor.core.actions import Action, Kill, Log, ReadPidFile, Spawn, WarnLeftoverProcesses
 from sysvisor.core.events import (
@@ -107,13 +107,15 @@ class FakeProcess:
         return self.behaviour.comm or self.spawn.command.path.rsplit("/", 1)[-1][:15]
 
 
-@dataclass(order=True)
-class _Scheduled:
+class _Scheduled(NamedTuple):
+    """A fact due at `time`; rank 0 notify, 1 exit, 2 cgroup empty: notify datagrams are
+    read before child exits within one instant."""
+
     time: int
-    rank: int  # 0 notify, 1 exit: notify datagrams are read before child exits
+    rank: int
     seq: int
-    event: Event = field(compare=False)
-    pid: int = field(compare=False, default=0)
+    event: Event
+    pid: int = 0
 
 
 class FakeExecutor:

@@ -14,6 +14,7 @@ from typing import Iterable
 
 from sysvisor.core import events as ev
 from sysvisor.core.actions import Action, JobCompleted, Log, StateChanged
+from sysvisor.core.condition import Facts
 from sysvisor.core.manager import Manager
 from sysvisor.core.types import Priority
 from sysvisor.core.units import Unit
@@ -32,14 +33,19 @@ class Simulation:
         start: int = 0,
         cgroup_events: bool = False,
         record: bool = True,
+        paths: set[str] | None = None,
         **manager_kwargs,
     ) -> None:
         if not isinstance(units, dict):
             units = {u.name: u for u in units}
         self.clock = FakeClock(start)
-        self.manager = Manager(units, cgroup_events=cgroup_events, **manager_kwargs)
         self.executor = FakeExecutor(script, cgroup_events=cgroup_events, keep_history=record)
+        # a fake file system for Condition*=/Assert*= path tests: these paths exist
+        self.paths = set(paths or ())
+        if paths is not None and "condition_facts" not in manager_kwargs:
+            manager_kwargs["condition_facts"] = Facts(fs=lambda test, path: path in self.paths)
         self.record = record  # keep the trace (benchmarks of long runs turn it off)
+        self.manager = Manager(units, cgroup_events=cgroup_events, **manager_kwargs)
         self.trace: list[tuple[int, Action]] = []
         self._next_request = 1
 
