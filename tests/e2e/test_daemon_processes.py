@@ -221,3 +221,19 @@ def test_boot_starts_what_is_enabled(run, tmp_path):
     })
     m.wait_for("boot units active", lambda: m.prop("linked", "ActiveState") == m.prop("installed", "ActiveState") == "active")
     assert m.prop("idle", "ActiveState") == "inactive"
+
+
+def test_conditions_are_checked_against_the_host(run, tmp_path):
+    # trap 21: a failed condition skips the start silently (start exits 0, unit stays
+    # inactive, not counted by the start limit); a failed assert fails the job
+    m = run({
+        "cond.service": f"[Unit]\nConditionPathExists={tmp_path}/flag\n[Service]\nExecStart=/bin/sleep 60\n",
+        "asserted.service": f"[Unit]\nAssertPathExists={tmp_path}/flag\n[Service]\nExecStart=/bin/sleep 60\n",
+    })
+    assert m.cli("start", "cond").returncode == 0
+    assert m.prop("cond", "ActiveState") == "inactive" and m.prop("cond", "ConditionResult") == "no"
+    assert "Condition: start condition unmet" in m.cli("status", "cond").stdout
+    assert m.cli("start", "asserted").returncode == 1
+    (tmp_path / "flag").write_text("")
+    assert m.cli("start", "cond").returncode == 0
+    assert m.prop("cond", "ActiveState") == "active"

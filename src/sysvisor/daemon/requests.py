@@ -105,8 +105,16 @@ class RequestHandler:
         whom = request.get("whom", "all")
         if not isinstance(sig, int) or whom not in ("main", "control", "all"):
             return error_reply("malformed request: bad 'signal' or 'whom'")
-        for name in self._expand(units):
-            self.shell.feed(E.KillRequested(name, sig, whom))
+        errors: list[str] = []
+        for name in self._expand(units, keep_unmatched=True):
+            if name not in self.shell.units:
+                return error_reply(f"Failed to kill unit {name}: Unit {name} not loaded.", 5)
+            # the engine answers synchronously, and only when it could not kill
+            rid = self.shell.new_request_id(lambda failed: errors.append(failed.error))
+            self.shell.feed(E.KillRequested(name, sig, whom, request_id=rid))
+            self.shell.job_listeners.pop(rid, None)
+        if errors:
+            return error_reply("\n".join(errors))
         return {"ok": True}
 
     def verb_daemon_reexec(self, conn, request, units) -> dict:

@@ -67,7 +67,10 @@ class Shell:
         self.hostname = socket.gethostname()
         self.containment = open_containment(containment_name)
         # both containments report UnitEmptied, so stops wait for leftover processes
-        self.manager = Manager(units, seed=int.from_bytes(os.urandom(8), "little"), cgroup_events=True)
+        from sysvisor.daemon.facts import host_facts
+
+        self.manager = Manager(units, seed=int.from_bytes(os.urandom(8), "little"), cgroup_events=True,
+                               condition_facts=host_facts())
         self.output = OutputCapture(loop.selector, self._on_output)
         self._events: deque[E.Event] = deque()
         self._pid_unit: dict[int, str] = {}
@@ -312,7 +315,7 @@ class Shell:
         return None, read_fd, write_fd
 
     def _spawn_failed(self, action: A.Spawn, err: int, text: str) -> None:
-        self.log(f"Failed to spawn '{action.phase}' task: {text}", unit=action.unit, priority=Priority.ERR)
+        # the engine logs "Failed to spawn '<task>' task: …" when it hears of it
         self._events.appendleft(E.SpawnFailed(action.spawn_id, err, text))
 
     def _accounting_paths(self, unit: str) -> tuple[str, ...]:
@@ -338,15 +341,34 @@ class Shell:
         self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
 
     def _do_Kill(self, action: A.Kill) -> None:
-        if action.whole_unit:
-            self.containment.kill_all(action.unit, action.signal, sigcont=action.signal not in (signal.SIGKILL, signal.SIGCONT))
+        """The engine sends SIGCONT as its own Kill action, so none is added here."""
         for pid in action.pids:
             try:
                 os.kill(pid, action.signal)
-                if action.signal not in (signal.SIGKILL, signal.SIGCONT):
-                    os.kill(pid, signal.SIGCONT)
             except (ProcessLookupError, PermissionError):
                 pass
+        if action.whole_unit:
+            killed = self.containment.kill_all(action.unit, action.signal)
+            if action.log_others:  # systemd: log_kill() for every other process of the unit
+                name = signal.Signals(action.signal).name if action.signal in signal.Signals._value2member_map_ else str(action.signal)
+                for proc in killed:
+                    if proc.pid not in action.pids:
+                        self.log(f"Killing process {proc.pid} ({proc.comm}) with signal {name}.", unit=action.unit, priority=Priority.NOTICE)
+
+    def _do_WarnLeftoverProcesses(self, action: A.WarnLeftoverProcesses) -> None:
+        """# systemd: unit_warn_leftover_processes()"""
+        for pid in self.containment.pids(action.unit):
+            comm = process_comm(pid)
+            if action.starting:
+                self.log(f"Found left-over process {pid} ({comm}) in control group while starting unit. Ignoring.", unit=action.unit, priority=Priority.WARNING)
+                self.log("This usually indicates unclean termination of a previous run, or service implementation deficiencies.", unit=action.unit, priority=Priority.WARNING)
+            else:
+                self.log(f"Unit process {pid} ({comm}) remains running after unit stopped.", unit=action.unit, priority=Priority.INFO)
+
+    def _do_RequestFailed(self, action: A.RequestFailed) -> None:
+        listener = self.job_listeners.pop(action.request_id, None) if action.request_id is not None else None
+        if listener is not None:
+            listener(action)
 
     def _do_Log(self, action: A.Log) -> None:
         self.log(action.message, unit=action.unit, priority=action.priority, invocation_id=action.invocation_id)
@@ -381,8 +403,7 @@ class Shell:
         verb = action.action.value
         if verb == "none":
             return
-        status = max(action.exit_status, 0)
-        self.log(f"{_ACTION_VERBS.get(verb.split('-')[0], 'Exiting')}: {action.reason}", priority=Priority.NOTICE)
+        status = max(action.exit_status, 0)  # the engine has logged "<Verb>: unit X failed"
         if verb.endswith("-force") or verb.endswith("-immediate"):
             for unit in self.units:
                 self.containment.kill_all(unit, signal.SIGKILL)
@@ -537,4 +558,3 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-_ACTION_VERBS = {"reboot": "Rebooting", "poweroff": "Powering off", "halt": "Halting", "kexec": "Rebooting with kexec", "soft": "Soft-rebooting", "exit": "Exiting"}
