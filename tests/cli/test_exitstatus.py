@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from render_snapshot import load_oracle
 
-from sysvisor.exitstatus import (
+from sysvisor.core.exit_status import (
     EXIT_STATUS_TABLE,
     STATUS_DISPLAY_CLASSES,
     exit_status_from_name,

@@ -39,7 +39,7 @@ from sysvisor.cli.format import (
     underlined_grey,
     unit_sort_key,
 )
-from sysvisor.exitstatus import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
+from sysvisor.core.exit_status import STATUS_DISPLAY_CLASSES, code_number, code_word, exit_status_name, is_clean_exit, signal_name
 from sysvisor.protocol.properties import EXEC_PROPERTIES, UINT64_MAX
 from sysvisor.timefmt import (
     USEC_PER_MSEC,
