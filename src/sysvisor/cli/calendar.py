@@ -12,6 +12,8 @@ is what systemd prints to a pipe: no colours, no ellipsizing to the terminal wid
 
 from __future__ import annotations
 
+from sysvisor.timefmt import format_timestamp_relative  # the one implementation
+
 import datetime as _dt
 import errno
 import os
@@ -217,48 +219,6 @@ def format_timestamp(usec: int, zone: LocalZone, utc: bool = False) -> str:
         return s + " UTC"
     return s + (" " + tm.zone if tm.zone else "")
 
-
-def format_timestamp_relative(usec: int, now_usec: int) -> str:
-    """systemd format_timestamp_relative() (v252): "1 year 5 months ago", "3h 2min left"."""
-    if now_usec > usec:
-        d, s = now_usec - usec, "ago"
-    else:
-        d, s = usec - now_usec, "left"
-
-    def pl(n: int, one: str, many: str) -> str:
-        return f"{n} {one if n == 1 else many}"
-
-    if d >= USEC_PER_YEAR:
-        return (f"{pl(d // USEC_PER_YEAR, 'year', 'years')} "
-                f"{pl(d % USEC_PER_YEAR // USEC_PER_MONTH, 'month', 'months')} {s}")
-    if d >= USEC_PER_MONTH:
-        return (f"{pl(d // USEC_PER_MONTH, 'month', 'months')} "
-                f"{pl(d % USEC_PER_MONTH // USEC_PER_DAY, 'day', 'days')} {s}")
-    if d >= USEC_PER_WEEK:
-        return (f"{pl(d // USEC_PER_WEEK, 'week', 'weeks')} "
-                f"{pl(d % USEC_PER_WEEK // USEC_PER_DAY, 'day', 'days')} {s}")
-    if d >= 2 * USEC_PER_DAY:
-        return f"{d // USEC_PER_DAY} days {s}"
-    if d >= 25 * USEC_PER_HOUR:
-        return f"1 day {(d - USEC_PER_DAY) // USEC_PER_HOUR}h {s}"
-    if d >= 6 * USEC_PER_HOUR:
-        return f"{d // USEC_PER_HOUR}h {s}"
-    if d >= USEC_PER_HOUR:
-        return f"{d // USEC_PER_HOUR}h {d % USEC_PER_HOUR // USEC_PER_MINUTE}min {s}"
-    if d >= 5 * USEC_PER_MINUTE:
-        return f"{d // USEC_PER_MINUTE}min {s}"
-    if d >= USEC_PER_MINUTE:
-        return f"{d // USEC_PER_MINUTE}min {d % USEC_PER_MINUTE // USEC_PER_SEC}s {s}"
-    if d >= USEC_PER_SEC:
-        return f"{d // USEC_PER_SEC}s {s}"
-    if d >= USEC_PER_MSEC:
-        return f"{d // USEC_PER_MSEC}ms {s}"
-    if d > 0:
-        return f"{d}us {s}"
-    return "now"
-
-
-# --- the verb ------------------------------------------------------------------------
 
 def render_one(expr: str, base_usec: int, iterations: int, zone: _dt.tzinfo | None,
                now_usec: int) -> tuple[list[str], list[str], bool]:
