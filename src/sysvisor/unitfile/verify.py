@@ -104,6 +104,8 @@ class _Verifier:
                 if dep in seen:
                     continue
                 seen.add(dep)
+                if dep.endswith(_FRAGMENT_OPTIONAL):
+                    continue  # these load without a file (device units come from udev)
                 target = self.load(dep)
                 problem = load_state_error(target)
                 if problem:
@@ -111,6 +113,31 @@ class _Verifier:
                 if dep in pulled:  # a Requisite= only gets a verify-active job, no further deps
                     queue.append(target)
         return None
+
+
+# systemd: unit_load_fragment_and_dropin_optional() for these types
+_FRAGMENT_OPTIONAL = (".device", ".slice", ".scope")
+
+
+def _socket_service(unit: Unit, loader: UnitLoader) -> str | None:
+    """The service a socket activates, if no file provides it (sockets are not run by
+    sysvisor, so Service=/Accept= are read here only). # systemd: socket_verify()"""
+    from sysvisor.unitfile.syntax import Assignment, lex
+
+    keys: dict[str, str] = {}
+    for path in [p for p in [unit.fragment_path, *unit.dropin_paths] if p]:
+        try:
+            with open(path, "rb") as fh:
+                text = fh.read().decode("utf-8", "surrogateescape")
+        except OSError:
+            continue
+        for item in lex(text, path).items:
+            if isinstance(item, Assignment) and item.section == "Socket" and item.key in ("Service", "Accept"):
+                keys[item.key] = item.value
+    base = unit.name[: -len(".socket")]
+    name = keys.get("Service") or (base + "@.service" if keys.get("Accept", "no") in ("yes", "true", "1", "on") else base + ".service")
+    _canonical, path, _masked = loader.find(name)
+    return None if path else name
 
 
 def _implicit_requirements(unit: Unit) -> list[str]:
@@ -169,6 +196,11 @@ def verify(paths: list[str], *, search_paths: list[str] | None = None, release: 
         if problem:
             lines.append(f"{unit.name}: Failed to create {unit.name}/start: {problem}")
             rc = 1
+        if unit.kind == "socket":
+            accepted = _socket_service(unit, loader)
+            if accepted:
+                lines.append(f"{unit.name}: service {accepted} not loaded, socket cannot be started.")
+                rc = 1
         if unit.service is not None:
             for fld in _EXEC_ORDER:
                 cmds = getattr(unit.service, fld)
