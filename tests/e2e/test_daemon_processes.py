@@ -237,3 +237,16 @@ def test_conditions_are_checked_against_the_host(run, tmp_path):
     (tmp_path / "flag").write_text("")
     assert m.cli("start", "cond").returncode == 0
     assert m.prop("cond", "ActiveState") == "active"
+
+
+def test_type_idle_waits_for_the_job_queue_to_empty(run, tmp_path):
+    # systemd.service(5) Type=idle: exec is delayed until all active jobs are dispatched
+    stamp = tmp_path / "order"
+    m = run({
+        "slow.service": f"[Service]\nType=oneshot\nExecStart=/bin/sh -c 'sleep 1; echo slow >> {stamp}'\n",
+        "quiet.service": f"[Service]\nType=idle\nExecStart=/bin/sh -c 'echo idle >> {stamp}; exec sleep 60'\n",
+    })
+    assert m.cli("start", "--no-block", "slow").returncode == 0
+    assert m.cli("start", "quiet").returncode == 0  # idle reports active at once
+    m.wait_for("both ran", lambda: stamp.exists() and len(stamp.read_text().split()) == 2, timeout=15)
+    assert stamp.read_text().split() == ["slow", "idle"]

@@ -33,6 +33,7 @@ import grp
 import os
 import pwd
 import resource
+import select
 import signal
 
 import _signal
@@ -200,6 +201,8 @@ class ExecRequest:
     stdout: Stdio = "inherit"
     stderr: Stdio = "inherit"
     pass_fds: tuple[int, ...] = ()
+    # Type=idle: the child waits (at most IDLE_TIMEOUT_SEC) for EOF on this fd before exec
+    idle_fd: int | None = None
     new_session: bool = True
     cgroup: str | None = None
     extra_cgroups: tuple[str, ...] = ()
@@ -333,6 +336,7 @@ def _plan(req: ExecRequest) -> _Plan:
 
 
 _ALL_SIGNALS = _signal.valid_signals()
+IDLE_TIMEOUT_SEC = 5.0  # systemd: IDLE_TIMEOUT_USEC
 
 def spawn(req: ExecRequest) -> SpawnedProcess:
     """Fork a child that sets itself up per `req` and execs; return at once.
@@ -451,7 +455,7 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
 
     # 2. park the error pipe and every fd we were given above all targets (0..2, 3..n),
     #    so no dup2 below can clobber a source that is still needed
-    given = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds) if isinstance(f, int)]
+    given = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds, req.idle_fd) if isinstance(f, int)]
     top = max([3 + len(req.pass_fds), wfd, *given]) + 1
     wfd = pipe[0] = fcntl.fcntl(wfd, fcntl.F_DUPFD_CLOEXEC, top)
     os.close(original)
@@ -467,6 +471,7 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
         parked_stdio.append(spec)
     try:
         parked_pass = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top) for fd in req.pass_fds]
+        parked_idle = fcntl.fcntl(req.idle_fd, fcntl.F_DUPFD_CLOEXEC, top) if req.idle_fd is not None else None
     except OSError as e:
         raise _fail(EXIT_FDS, e, "Failed to duplicate passed file descriptors") from None
 
@@ -502,7 +507,7 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
 
     # 6. passed fds to 3.., everything else closed  # systemd: close_remaining_fds()
     try:
-        _arrange_fds(parked_pass, wfd)
+        _arrange_fds(parked_pass, wfd, parked_idle)
     except OSError as e:
         raise _fail(EXIT_FDS, e, "Failed to close unwanted file descriptors") from None
 
@@ -553,7 +558,15 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
     # 8. working directory, as the target user  # systemd: apply_working_directory()
     _chdir(req.working_directory, plan.home)
 
-    # 9. find and exec  # systemd: find_executable_full(), execve()
+    # 9. Type=idle: wait until the manager has no more jobs, 5 s at most  # systemd: idle_pipe
+    if parked_idle is not None:
+        try:
+            select.select([parked_idle], [], [], IDLE_TIMEOUT_SEC)
+        except OSError:
+            pass
+        os.close(parked_idle)
+
+    # 10. find and exec  # systemd: find_executable_full(), execve()
     env = dict(req.env)
     mypid = str(os.getpid())
     for name in req.pid_variables:
@@ -598,14 +611,17 @@ def _setup_stdio(spec: Stdio, target: int, flags: int, status: int, what: str) -
         raise _fail(status, e, f"Failed to set up {what}") from None
 
 
-def _arrange_fds(parked: list[int], wfd: int) -> None:  # pragma: no cover
+def _arrange_fds(parked: list[int], wfd: int, idle: int | None = None) -> None:  # pragma: no cover
     """Move the (parked, above-all-targets) passed fds down to 3, 4, … and close the rest."""
     for i, fd in enumerate(parked):
         os.dup2(fd, 3 + i)  # inheritable
-    keep_until = 3 + len(parked)
-    # everything else goes, except the error pipe (CLOEXEC: it closes at exec)
-    os.closerange(keep_until, wfd)
-    os.closerange(wfd + 1, 1 << 20)
+    low = 3 + len(parked)
+    # everything else goes, except the error pipe (CLOEXEC: it closes at exec) and the
+    # Type=idle pipe (closed before exec)
+    for keep in sorted(k for k in (wfd, idle) if k is not None):
+        os.closerange(low, keep)
+        low = keep + 1
+    os.closerange(low, 1 << 20)
 
 
 def _setrlimit_closest(res: int, soft: int, hard: int) -> None:  # pragma: no cover

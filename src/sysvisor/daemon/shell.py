@@ -81,6 +81,7 @@ class Shell:
         self.state_file: persist.StateFile | None = None
         self.relay: RelayClient | None = None  # set by the daemon once the relay runs
         self._relay_streams: dict[int, object] = {}
+        self._idle_writers: list[int] = []
         self.adopted: persist.AdoptedProcesses | None = None
         self.reexec_requested = False
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
@@ -110,6 +111,7 @@ class Shell:
             now = None
         if not self.boot_finished and not self.manager.jobs.by_unit:
             self.boot_finished = True
+        self._release_idle()
         self.journal.flush()
 
     # --- continuing after the manager died (issue 5) ---
@@ -272,7 +274,12 @@ class Shell:
                 cgroup=cgroup, extra_cgroups=self._accounting_paths(action.unit),
                 pid_variables=pid_variables(env, service, pid_names), default_limits=SYSTEMD_DEFAULT_LIMITS,
             )
-            spawned = spawn(request)
+            idle_read = self._idle_gate(service, action, request)
+            try:
+                spawned = spawn(request)
+            finally:
+                if idle_read is not None:
+                    os.close(idle_read)
         except OSError as e:
             if read_fd is not None:
                 os.close(read_fd)
@@ -298,6 +305,25 @@ class Shell:
         self._watch_exec_outcome(action, pid, spawned.error_fd, request.path)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
+
+    def _idle_gate(self, service, action: A.Spawn, request) -> int | None:
+        """Type=idle: the main process waits before exec until no job is left (5 s at most);
+        our write end is closed when the job queue empties. # systemd: manager idle_pipe"""
+        from sysvisor.core.types import ServiceType
+
+        others = [u for u in self.manager.jobs.by_unit if u != action.unit]
+        if not action.is_main or service.effective_type is not ServiceType.IDLE or not others:
+            return None
+        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+        self._idle_writers.append(write_fd)
+        request.idle_fd = read_fd
+        return read_fd
+
+    def _release_idle(self) -> None:
+        if self._idle_writers and not self.manager.jobs.by_unit:
+            for fd in self._idle_writers:
+                os.close(fd)
+            self._idle_writers.clear()
 
     def _output_pipe(self, action: A.Spawn, identifier: str, level_prefix: bool):
         """(relay stream | None, our read end | None, the process's write end).
