@@ -450,6 +450,25 @@ def verb_list_units(args, socket_path: str) -> int:
     return 0
 
 
+def verb_list_timers(args, socket_path: str) -> int:
+    """`list-timers [PATTERN...] [--all]`: the loaded timers, next elapse first.
+    # spec: timers.md §6"""
+    import os
+    import time
+
+    from sysvisor.cli.format import colors_enabled
+    from sysvisor.cli.render import render_list_timers
+
+    patterns = [mangle(n) for n in args.args] or ["*.timer"]
+    rows = [r for r in _units(args, socket_path, patterns)
+            if str(r.get("Id", "")).endswith(".timer") and "NextElapseUSecRealtime" in r
+            and (args.all or r.get("ActiveState") not in ("inactive", "failed"))]
+    color = colors_enabled(os.environ, sys.stdout.isatty(), sys.stderr.isatty(), True if args.color else None)
+    sys.stdout.write(render_list_timers(rows, time.time_ns() // 1000, time.monotonic_ns() // 1000,
+                                        all_=args.all, legend=not args.no_legend, color=color))
+    return 0
+
+
 def _job_verb(verb: str):
     def run(args, socket_path: str) -> int:
         from sysvisor.cli.client import request
@@ -553,6 +572,7 @@ VERBS = {
     "status": verb_status,
     "show": verb_show,
     "list-units": verb_list_units,
+    "list-timers": verb_list_timers,
     "start": _job_verb("start"),
     "stop": _job_verb("stop"),
     "restart": _job_verb("restart"),

@@ -41,6 +41,10 @@ from sysvisor.core.condition import Facts, check_start, skip_message, unit_condi
 from sysvisor.core.job import Job, JobTable, collapse, finish_for_state
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
+from sysvisor.core.timer import EALREADY as TIMER_EALREADY
+from sysvisor.core.timer import OK as TIMER_OK
+from sysvisor.core.timer import DualTimestamp, Now, TriggeredUnitState
+from sysvisor.core.timer_table import TimerTable
 from sysvisor.core.timespan import format_timespan
 from sysvisor.core.types import (
     USEC_INFINITY,
@@ -162,6 +166,11 @@ class Manager:
                 self._apply_defaults(unit, default_restart_usec, default_timeout_stop_usec,
                                      default_start_limit_interval_usec, default_start_limit_burst)
                 self.services[name] = Service(unit, self)
+        # realtime = monotonic + offset; set by ClockChanged (the shell feeds one at start)
+        self.realtime_offset = 0
+        # stamp mtimes of Persistent= timers, filled in by the shell before their start
+        self.timer_stamps: dict[str, int] = {}
+        self.timers = TimerTable(units, self, seed=seed)
         for name, unit in units.items():
             if name not in self.services:
                 continue
@@ -193,6 +202,11 @@ class Manager:
         if self._touched:
             self._reindex()  # timers set outside handle() (snapshot restore, reload)
         best = self._job_deadline()
+        if self.timers.timers:
+            mono, real = self.timers.wakeup()
+            for d in (mono, None if real is None else real - self.realtime_offset):
+                if d is not None and (best is None or d < best):
+                    best = d
         heap = self._deadlines
         while heap:
             d, name = heap[0]
@@ -252,6 +266,8 @@ class Manager:
     def runtime_properties(self, name: str) -> dict:
         """systemd `show` properties of a unit, raw values (ints are µs; 0 = unset).
         # spec: systemctl-and-journal.md §4"""
+        if name in self.timers:
+            return self.timers[name].properties()
         svc = self.services.get(name)
         if svc is None:
             unit = self.units.get(name)
@@ -310,6 +326,96 @@ class Manager:
         # systemd: property RestartUSecNext → service_restart_usec_next()
         queued = svc.state is ServiceState.AUTO_RESTART_QUEUED
         return restart_delay(svc.cfg, svc.n_restarts + (0 if queued else 1))
+
+    # ------------------------------------------------------------------ timers (TimerHost)
+
+    def now_pair(self) -> Now:
+        """Both clocks now: realtime is derived from the offset the last ClockChanged set."""
+        return Now(self.now, self.now + self.realtime_offset)
+
+    def _dual(self, monotonic: int) -> DualTimestamp:
+        return DualTimestamp(monotonic + self.realtime_offset, monotonic) if monotonic else DualTimestamp()
+
+    def triggered_unit(self, name: str) -> TriggeredUnitState | None:
+        """# systemd: UNIT_TRIGGER() as seen by timer.c"""
+        unit = self.units.get(name)
+        if unit is None:
+            return None
+        svc = self.services.get(name)
+        if svc is None:
+            return TriggeredUnitState(load_state=unit.load_state)
+        return TriggeredUnitState(
+            active_state=svc.active_state,
+            inactive_exit=self._dual(svc.ts.get("InactiveExitTimestampMonotonic", 0)),
+            inactive_enter=self._dual(svc.ts.get("InactiveEnterTimestampMonotonic", 0)),
+            load_state=unit.load_state,
+        )
+
+    def start_triggered_unit(self, timer: str, unit: str, environment: dict[str, str]) -> str | None:
+        """Enqueue (never run) the start job a timer asks for, mode replace.
+        # systemd: timer_enter_running() → manager_add_job()"""
+        error = self._refusal(unit)
+        if error is None and self.shutting_down:
+            error = "Transaction is destructive."
+        if error is not None:
+            return error
+        if self._install(unit, JobType.START, JobMode.REPLACE, None) is None:
+            queued = self.jobs.get(unit)
+            return (f"Transaction for {unit}/start is destructive ({unit} has "
+                    f"'{queued.type if queued else 'stop'}' job queued, but 'start' is included in transaction).")
+        return None
+
+    def stop_pending(self, timer: str) -> bool:
+        """Timer jobs run at once here, so no stop job of a timer is ever queued."""
+        return False
+
+    def _emit_all(self, actions: list[Action]) -> None:
+        for a in actions:
+            self.emit(a)
+
+    def _timer_trigger_notify(self, name: str) -> None:
+        if self.timers.timers and self.timers.triggered_by(name):
+            self._emit_all(self.timers.trigger_notify(name, self.now_pair()))
+
+    def _timer_request(self, name: str, job_type: JobType, request_id: int | None) -> None:
+        """Start/stop/restart of a .timer: its job runs at once (timer jobs never wait).
+        # systemd: timer_start(), timer_stop(); job_emit_done_message()"""
+        timer = self.timers[name]
+        desc = timer.unit.description
+        label = f"{name} - {desc}" if desc and desc != name else name
+        if self.shutting_down and job_type is not JobType.STOP:
+            self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID,
+                                   error=f"Transaction for {name}/{job_type} is destructive "
+                                         f"(shutdown is in progress)."))
+            return
+        now = self.now_pair()
+        result = JobResult.DONE
+        if job_type in (JobType.STOP, JobType.RESTART) or (
+                job_type is JobType.TRY_RESTART and timer.active_state not in _INACTIVE_OR_FAILED):
+            code, actions = timer.stop(now)
+            self._emit_all(actions)
+            if code == TIMER_OK:
+                self.emit(Log(f"Stopped {label}.", name, Priority.INFO, timer.invocation_id or None))
+            if job_type is JobType.STOP:
+                self.emit(JobCompleted(request_id, name, job_type, result))
+                return
+        elif job_type is JobType.TRY_RESTART:
+            self.emit(JobCompleted(request_id, name, job_type, result))
+            return
+        elif job_type is JobType.RELOAD:
+            self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID,
+                                   error=f"Job type reload is not applicable for unit {name}."))
+            return
+        stamp = self.timer_stamps.get(name)
+        code, actions = timer.start(now, stamp_realtime=stamp,
+                                    invocation_id=self.new_invocation_id())
+        self._emit_all(actions)
+        if code == TIMER_OK:
+            self.emit(Log(f"Started {label}.", name, Priority.INFO, timer.invocation_id or None))
+        elif code != TIMER_EALREADY:
+            result = JobResult.FAILED
+            self.emit(Log(f"Failed to start {label}.", name, Priority.ERR, timer.invocation_id or None))
+        self.emit(JobCompleted(request_id, name, job_type, result))
 
     # ------------------------------------------------------------------ host interface for units
 
@@ -413,6 +519,8 @@ class Manager:
         if new is A.INACTIVE and old not in (A.FAILED, A.INACTIVE, A.MAINTENANCE):
             self._start_on_termination(svc, "OnSuccess=", svc.unit.unit.on_success, svc.unit.unit.on_success_job_mode)
 
+        self._timer_trigger_notify(svc.name)  # systemd: unit_trigger_notify()
+
         if old is not A.FAILED and new is A.FAILED:
             self.emergency_action(svc, svc.unit.unit.failure_action, f"unit {svc.name} failed",
                                   self._action_exit_status(svc, svc.unit.unit.failure_action_exit_status))
@@ -487,6 +595,11 @@ class Manager:
             for job in [j for j in self.jobs.by_unit.values() if j.deadline is not None and j.deadline <= self.now]:
                 if self.jobs.get(job.unit) is job:
                     self._job_timed_out(job)
+            if self.timers.timers:
+                self._emit_all(self.timers.time_passed(self.now_pair()))
+        elif isinstance(event, ev.ClockChanged):
+            self.realtime_offset = event.realtime - self.now
+            self._emit_all(self.timers.clock_changed(self.now_pair()))
         elif isinstance(event, ev.NotifyReceived):
             self._on_notify(event)
         elif isinstance(event, ev.UnitEmptied):
@@ -516,6 +629,9 @@ class Manager:
                 svc = self.services.get(name)
                 if svc is not None:
                     self._guard(svc, svc.reset_failed)
+            for name in [event.unit] if event.unit else list(self.timers.timers):
+                if name in self.timers:
+                    self._emit_all(self.timers[name].reset_failed(self.now_pair()))
         elif isinstance(event, ev.KillRequested):
             if event.unit not in self.units:
                 raise UnitNotFoundError(event.unit)
@@ -589,6 +705,9 @@ class Manager:
         """A client's job request. # spec: dependencies-and-jobs.md (verb → job)"""
         if name not in self.units:
             raise UnitNotFoundError(name)
+        if name in self.timers:
+            self._timer_request(name, job_type, request_id)
+            return
         error = self._refusal(name)
         if error is None and self.shutting_down and job_type is not JobType.STOP:
             error = f"Transaction for {name}/{job_type} is destructive (shutdown is in progress)."
@@ -719,6 +838,7 @@ class Manager:
             return
         self.jobs.remove(job)
         self._complete_requests(job, result)
+        self._timer_trigger_notify(job.unit)  # systemd: job_finish_and_invalidate()
 
     def _test_conditions(self, job: Job, svc: Service) -> bool:
         """Condition*=/Assert*= before starting; False if the job ended here (a failed

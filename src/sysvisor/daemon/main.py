@@ -29,7 +29,7 @@ from sysvisor.unitfile.loader import UnitLoader, default_search_paths
 
 # Until targets and the transaction engine are wired in (issue 7), booting means: start
 # what is enabled into these targets.
-BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target")
+BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target", "timers.target")
 
 
 class Daemon:
@@ -71,6 +71,7 @@ class Daemon:
             notify_socket_path=notify_paths[0] if notify_paths else None,
             console=self.console,
             log_level=self.log_level,
+            timer_stamp_dir=os.path.join(self.state_dir, "timers"),
         )
         self.shell = shell
         self._start_relay(journal)

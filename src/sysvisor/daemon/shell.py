@@ -54,8 +54,11 @@ class Shell:
         notify_socket_path: str | None = None,
         console: bool = True,
         log_level: int = Priority.INFO,
+        timer_stamp_dir: str | None = None,
     ) -> None:
-        self.log_level = log_level  # like systemd's LogLevel=: more verbose messages are dropped
+        self.log_level = log_level
+        # Persistent= timer stamps: <dir>/stamp-<unit>, mtime = last trigger (spec decision D4)
+        self.timer_stamp_dir = timer_stamp_dir  # like systemd's LogLevel=: more verbose messages are dropped
         self.units = units
         self.loop = loop
         self.journal = journal
@@ -84,10 +87,55 @@ class Shell:
         self._idle_writers: list[int] = []
         self.adopted: persist.AdoptedProcesses | None = None
         self.reexec_requested = False
+        self._read_timer_stamps()
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
         if events_fd is not None:
             loop.selector.register(events_fd, selectors.EVENT_READ, (1, lambda mask, now: self._on_cgroup_events()))
+
+    # --- timers: the wall clock and Persistent= stamps ---
+
+    def _stamp_path(self, unit: str) -> str | None:
+        return os.path.join(self.timer_stamp_dir, "stamp-" + unit) if self.timer_stamp_dir else None
+
+    def _read_timer_stamps(self) -> None:
+        """Give the engine the wall clock and the stamps left by earlier runs.
+        # spec: timers.md §5   # systemd: timer_start() reads the stamp's mtime"""
+        self.feed(E.ClockChanged(realtime_usec()))
+        for name in self.manager.timers.timers:
+            path = self._stamp_path(name)
+            try:
+                mtime = os.stat(path).st_mtime_ns // 1000 if path else None
+            except OSError:
+                continue
+            if mtime:
+                self.manager.timer_stamps[name] = mtime
+
+    def _do_TouchTimerStamp(self, action: A.TouchTimerStamp) -> None:
+        path = self._stamp_path(action.unit)
+        self.manager.timer_stamps[action.unit] = action.realtime_usec
+        if path is None:
+            return
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            with open(path, "a"):
+                pass
+            ns = action.realtime_usec * 1000
+            os.utime(path, ns=(ns, ns))
+        except OSError as e:
+            self.log(f"Failed to touch timer stamp {path}: {e.strerror}", unit=action.unit, priority=Priority.WARNING)
+
+    def _do_RemoveTimerStamp(self, action: A.RemoveTimerStamp) -> None:
+        path = self._stamp_path(action.unit)
+        self.manager.timer_stamps.pop(action.unit, None)
+        if path is None:
+            return
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            self.log(f"Failed to remove timer stamp {path}: {e.strerror}", unit=action.unit, priority=Priority.WARNING)
 
     # --- feeding the engine ---
 

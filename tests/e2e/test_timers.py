@@ -1,0 +1,48 @@
+"""The daemon with a real .timer: enabled into timers.target, it starts at boot and triggers
+its oneshot about a second later; `list-timers` shows it. # spec: timers.md §1, §5, §6"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import Sysvisor, write_units
+
+
+@pytest.fixture
+def run(tmp_path):
+    started = []
+
+    def start(units: dict[str, str]) -> Sysvisor:
+        m = Sysvisor(tmp_path, write_units(tmp_path / "units", units))
+        started.append(m)
+        m.wait_for("the control socket", lambda: m.cli("show", "-p", "Id", "none.service").returncode == 0, timeout=20)
+        return m
+
+    yield start
+    for m in started:
+        m.stop()
+        m.log.close()
+
+
+def test_timer_started_at_boot_triggers_its_oneshot(run, tmp_path):
+    out = tmp_path / "ticks"
+    m = run({
+        "tick.timer": "[Unit]\nDescription=Tick\n[Timer]\nOnActiveSec=1s\nOnUnitActiveSec=1h\n"
+                      "AccuracySec=1us\nPersistent=yes\n[Install]\nWantedBy=timers.target\n",
+        "tick.service": f"[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo tick >> {out}'\n",
+    })
+    m.wait_for("the timer to be active", lambda: m.prop("tick.timer", "ActiveState") == "active", timeout=20)
+    listing = m.cli("list-timers")
+    assert listing.returncode == 0, listing.stderr
+    assert "tick.timer" in listing.stdout and "tick.service" in listing.stdout, listing.stdout
+    m.wait_for("the oneshot to run", lambda: out.exists() and out.read_text() == "tick\n", timeout=20)
+    m.wait_for("the oneshot to finish", lambda: m.prop("tick.service", "Result") == "success"
+               and m.prop("tick.service", "ActiveState") == "inactive", timeout=20)
+    assert m.prop("tick.timer", "SubState") == "waiting"  # OnUnitActiveSec= re-arms it
+    assert m.prop("tick.timer", "LastTriggerUSec") not in ("", "0", "n/a")
+    # Persistent=yes: the trigger touched the stamp file
+    assert (tmp_path / "state" / "timers" / "stamp-tick.timer").exists()
+    listing = m.cli("list-timers", "--all").stdout
+    assert "1 timers listed." in listing, listing
+    logs = m.cli("logs", "-u", "tick.timer", "-o", "cat").stdout
+    assert "Started tick.timer - Tick." in logs, logs
