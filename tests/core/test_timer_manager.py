@@ -63,3 +63,17 @@ def test_timer_of_a_missing_unit_fails_to_start():
     rid = sim.start("t.timer")
     assert [str(j.result) for j in sim.jobs(rid)] == ["failed"]
     assert "Failed to start t.timer." in sim.logs("t.timer", min_priority=7)
+
+
+def test_triggered_run_gets_trigger_environment_and_a_manual_start_does_not():
+    sim = _sim(on_active_usec=[SEC])
+    sim.start("t.timer")
+    sim.run_for(2 * SEC)
+    (t, spawn), = sim.spawns("t.service")
+    env = spawn.environment
+    assert env["TRIGGER_UNIT"] == "t.timer"
+    assert env["TRIGGER_TIMER_MONOTONIC_USEC"] == str(t)
+    assert env["TRIGGER_TIMER_REALTIME_USEC"] == str(t - MONO_BASE + REAL_BASE)
+    sim.start("t.service")
+    sim.run_for(SEC)
+    assert "TRIGGER_UNIT" not in sim.spawns("t.service")[-1][1].environment

@@ -171,6 +171,10 @@ class Manager:
         # stamp mtimes of Persistent= timers, filled in by the shell before their start
         self.timer_stamps: dict[str, int] = {}
         self.timers = TimerTable(units, self, seed=seed)
+        # TRIGGER_UNIT=/TRIGGER_TIMER_*: asked for with a timer's start job (next), in force
+        # for the activation that job started (current) # systemd: activation_details
+        self._trigger_env_next: dict[str, dict[str, str]] = {}
+        self._trigger_env: dict[str, dict[str, str]] = {}
         for name, unit in units.items():
             if name not in self.services:
                 continue
@@ -359,7 +363,10 @@ class Manager:
             error = "Transaction is destructive."
         if error is not None:
             return error
-        if self._install(unit, JobType.START, JobMode.REPLACE, None) is None:
+        job = self._install(unit, JobType.START, JobMode.REPLACE, None)
+        if job is not None:
+            self._trigger_env_next[unit] = dict(environment)
+        else:
             queued = self.jobs.get(unit)
             return (f"Transaction for {unit}/start is destructive ({unit} has "
                     f"'{queued.type if queued else 'stop'}' job queued, but 'start' is included in transaction).")
@@ -464,6 +471,9 @@ class Manager:
         """MONITOR_* for a unit started via OnFailure=/OnSuccess=.
         # spec: restart-and-failure.md §7 (decision D2: snapshot at trigger time)"""
         sources = [s for s in self._trigger_sources.get(svc.name, ()) if s in self.services]
+        trigger_env = self._trigger_env.get(svc.name)
+        if trigger_env is not None and not sources:
+            return dict(trigger_env)
         if not sources:
             return {}
         if len(sources) > 1:
@@ -777,9 +787,15 @@ class Manager:
             job.deadline = d if job.deadline is None else min(job.deadline, d)
         t = job.type
         if t is JobType.START:
+            env = self._trigger_env_next.pop(job.unit, None)
             if svc.active_state in _ACTIVE_OR_RELOADING:
                 self._finish_job(job, JobResult.DONE, already=True)
                 return
+            # the activation a timer asked for carries its TRIGGER_* (else none)
+            if env is None:
+                self._trigger_env.pop(job.unit, None)
+            else:
+                self._trigger_env[job.unit] = env
             if self.condition_facts is not None and not self._test_conditions(job, svc):
                 return
             r = svc.start()
