@@ -77,3 +77,13 @@ def test_triggered_run_gets_trigger_environment_and_a_manual_start_does_not():
     sim.start("t.service")
     sim.run_for(SEC)
     assert "TRIGGER_UNIT" not in sim.spawns("t.service")[-1][1].environment
+
+
+def test_shutdown_stops_the_timer_and_nothing_triggers_afterwards():
+    sim = _sim(on_active_usec=[5 * SEC])
+    sim.start("t.timer")
+    sim.send(ev.ShutdownRequested())
+    assert "Stopped t.timer - Tick." in sim.logs("t.timer")
+    assert sim.props("t.timer")["ActiveState"] == "inactive"
+    sim.run_for(10 * SEC)
+    assert _starts(sim) == []

@@ -46,3 +46,6 @@ def test_timer_started_at_boot_triggers_its_oneshot(run, tmp_path):
     assert "1 timers listed." in listing, listing
     logs = m.cli("logs", "-u", "tick.timer", "-o", "cat").stdout
     assert "Started tick.timer - Tick." in logs, logs
+    status = m.cli("status", "tick.timer").stdout
+    assert "Active: active (waiting)" in status and "Triggers:" in status, status
+    assert "CGroup:" not in status, status  # a timer has no processes

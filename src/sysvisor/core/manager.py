@@ -391,9 +391,9 @@ class Manager:
         desc = timer.unit.description
         label = f"{name} - {desc}" if desc and desc != name else name
         if self.shutting_down and job_type is not JobType.STOP:
-            self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID,
+            self._timer_job_done(request_id, name, job_type, JobResult.INVALID,
                                    error=f"Transaction for {name}/{job_type} is destructive "
-                                         f"(shutdown is in progress)."))
+                                         f"(shutdown is in progress).")
             return
         now = self.now_pair()
         result = JobResult.DONE
@@ -404,14 +404,14 @@ class Manager:
             if code == TIMER_OK:
                 self.emit(Log(f"Stopped {label}.", name, Priority.INFO, timer.invocation_id or None))
             if job_type is JobType.STOP:
-                self.emit(JobCompleted(request_id, name, job_type, result))
+                self._timer_job_done(request_id, name, job_type, result)
                 return
         elif job_type is JobType.TRY_RESTART:
-            self.emit(JobCompleted(request_id, name, job_type, result))
+            self._timer_job_done(request_id, name, job_type, result)
             return
         elif job_type is JobType.RELOAD:
-            self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID,
-                                   error=f"Job type reload is not applicable for unit {name}."))
+            self._timer_job_done(request_id, name, job_type, JobResult.INVALID,
+                                   error=f"Job type reload is not applicable for unit {name}.")
             return
         stamp = self.timer_stamps.get(name)
         code, actions = timer.start(now, stamp_realtime=stamp,
@@ -422,7 +422,12 @@ class Manager:
         elif code != TIMER_EALREADY:
             result = JobResult.FAILED
             self.emit(Log(f"Failed to start {label}.", name, Priority.ERR, timer.invocation_id or None))
-        self.emit(JobCompleted(request_id, name, job_type, result))
+        self._timer_job_done(request_id, name, job_type, result)
+
+    def _timer_job_done(self, request_id: int | None, name: str, job_type: JobType, result: JobResult,
+                        error: str | None = None) -> None:
+        if request_id is not None:  # as for services: only a client's job is answered
+            self.emit(JobCompleted(request_id, name, job_type, result, error=error))
 
     # ------------------------------------------------------------------ host interface for units
 
@@ -945,6 +950,9 @@ class Manager:
             return
         self.shutting_down = True
         self._shutdown_exit_status = exit_status
+        for name, timer in self.timers.timers.items():  # first: no trigger during the stop
+            if timer.active_state not in _INACTIVE_OR_FAILED:
+                self._timer_request(name, JobType.STOP, None)
         order = sorted(self.services, key=lambda n: self._activated_at.get(n, 0), reverse=True)
         self._shutdown_queue = [n for n in order if self.services[n].active_state not in _INACTIVE_OR_FAILED]
         for name in self._shutdown_queue:

@@ -567,7 +567,7 @@ class Shell:
             if pid > 0:
                 props[pid_key + "Comm"] = process_comm(pid)
         c = self.containment
-        if props.get("ActiveState") not in ("inactive", "failed"):
+        if props.get("ActiveState") not in ("inactive", "failed") and name not in self.manager.timers:
             props["TasksCurrent"] = c.tasks(name)
             props["MemoryCurrent"] = c.memory(name)
             props["CPUUsageNSec"] = c.cpu_usage_nsec(name)
