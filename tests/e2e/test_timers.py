@@ -49,3 +49,15 @@ def test_timer_started_at_boot_triggers_its_oneshot(run, tmp_path):
     status = m.cli("status", "tick.timer").stdout
     assert "Active: active (waiting)" in status and "Triggers:" in status, status
     assert "CGroup:" not in status, status  # a timer has no processes
+
+
+def test_enabled_timer_runs_again_after_daemon_reexec(run, tmp_path):
+    out = tmp_path / "ticks"
+    m = run({
+        "tick.timer": "[Timer]\nOnActiveSec=1s\nAccuracySec=1us\n[Install]\nWantedBy=timers.target\n",
+        "tick.service": f"[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo tick >> {out}'\n",
+    })
+    m.wait_for("the first trigger", lambda: out.exists() and out.read_text() == "tick\n", timeout=20)
+    assert m.cli("daemon-reexec").returncode == 0
+    # the saved state holds no timers: the enabled timer starts afresh and triggers again
+    m.wait_for("the second trigger", lambda: out.read_text() == "tick\ntick\n", timeout=20)
