@@ -87,3 +87,22 @@ def test_shutdown_stops_the_timer_and_nothing_triggers_afterwards():
     assert sim.props("t.timer")["ActiveState"] == "inactive"
     sim.run_for(10 * SEC)
     assert _starts(sim) == []
+
+
+def test_daemon_reload_rearms_a_waiting_timer_from_the_new_config_and_adds_new_timers():
+    from sysvisor.core.reload import reload_units
+
+    sim = _sim(on_active_usec=[10 * SEC])
+    sim.start("t.timer")
+    sim.run_for(SEC)
+    units = {n: u for n, u in sim.manager.units.items()}
+    units["t.timer"] = timer_unit("t.timer", accuracy_usec=1, on_active_usec=[3 * SEC])
+    units["u.timer"] = timer_unit("u.timer", accuracy_usec=1, on_active_usec=[SEC], unit="t.service")
+    reload_units(sim.manager, units)
+    sim.manager.sync_timers()
+    assert sim.props("t.timer")["SubState"] == "waiting"
+    sim.run_for(3 * SEC)
+    starts = [t - MONO_BASE for t in _starts(sim)]
+    assert len(starts) == 1 and 3 * SEC <= starts[0] < 3 * SEC + SEC // 100
+    rid = sim.start("u.timer")
+    assert [str(j.result) for j in sim.jobs(rid)] == ["done"]

@@ -49,3 +49,34 @@ def test_timer_started_at_boot_triggers_its_oneshot(run, tmp_path):
     status = m.cli("status", "tick.timer").stdout
     assert "Active: active (waiting)" in status and "Triggers:" in status, status
     assert "CGroup:" not in status, status  # a timer has no processes
+
+
+def test_enabled_timer_runs_again_after_daemon_reexec(run, tmp_path):
+    out = tmp_path / "ticks"
+    m = run({
+        "tick.timer": "[Timer]\nOnActiveSec=1s\nAccuracySec=1us\n[Install]\nWantedBy=timers.target\n",
+        "tick.service": f"[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo tick >> {out}'\n",
+    })
+    m.wait_for("the first trigger", lambda: out.exists() and out.read_text() == "tick\n", timeout=20)
+    assert m.cli("daemon-reexec").returncode == 0
+    # the saved state holds no timers: the enabled timer starts afresh and triggers again
+    m.wait_for("the second trigger", lambda: out.read_text() == "tick\ntick\n", timeout=20)
+
+
+def test_persistent_stamp_from_an_earlier_run_catches_up_a_missed_calendar_elapse(run, tmp_path):
+    import os
+    import time
+
+    out = tmp_path / "ticks"
+    stamp = tmp_path / "state" / "timers" / "stamp-daily.timer"
+    stamp.parent.mkdir(parents=True)
+    stamp.touch()
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(stamp, (two_days_ago, two_days_ago))
+    m = run({
+        "daily.timer": "[Timer]\nOnCalendar=daily\nPersistent=yes\nAccuracySec=1us\n[Install]\nWantedBy=timers.target\n",
+        "daily.service": f"[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo tick >> {out}'\n",
+    })
+    # the elapse missed since the stamp lies in the past: the timer fires at once
+    m.wait_for("the catch-up run", lambda: out.exists() and out.read_text() == "tick\n", timeout=20)
+    m.wait_for("the stamp to be touched", lambda: stamp.stat().st_mtime > two_days_ago + 86400, timeout=20)

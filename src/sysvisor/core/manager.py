@@ -376,6 +376,39 @@ class Manager:
         """Timer jobs run at once here, so no stop job of a timer is ever queued."""
         return False
 
+    def sync_timers(self) -> list[Action]:
+        """After daemon-reload (`self.units` replaced): new timers are added, changed ones
+        take the new config and keep their runtime state (state, result, last trigger,
+        timestamps) and a waiting one re-arms from it, removed inactive ones go.
+        # systemd: timer_serialize()/timer_deserialize_item(), timer_coldplug()"""
+        from sysvisor.core.timer import TimerState, TimerUnit
+
+        table = self.timers.timers
+        for name in [n for n, t in table.items()
+                     if (self.units.get(n) is None or self.units[n].timer is None
+                         or self.units[n].load_state is not LoadState.LOADED)
+                     and t.active_state in _INACTIVE_OR_FAILED]:
+            del table[name]
+        out: list[Action] = []
+        for name in sorted(self.units):
+            unit = self.units[name]
+            if unit.kind != "timer" or unit.timer is None or unit.load_state is not LoadState.LOADED:
+                continue
+            old = table.get(name)
+            if old is not None and old.unit is unit:
+                continue
+            new = TimerUnit(unit, self, self.timers.ctx, old.rng if old is not None else random.Random(0))
+            if old is not None:
+                for attr in ("state", "result", "last_trigger", "invocation_id", "start_limit",
+                             "state_change_timestamp", "inactive_exit_timestamp", "active_enter_timestamp",
+                             "active_exit_timestamp", "inactive_enter_timestamp"):
+                    setattr(new, attr, getattr(old, attr))
+            table[name] = new
+            if new.state in (TimerState.WAITING, TimerState.ELAPSED):
+                new.state = TimerState.ELAPSED  # trigger_notify() re-arms from the new config
+                out.extend(new.trigger_notify(self.now_pair()))
+        return out
+
     def _emit_all(self, actions: list[Action]) -> None:
         for a in actions:
             self.emit(a)

@@ -115,6 +115,10 @@ class Daemon:
         if not restored:  # else the units continue where the killed manager left them
             for name in self._boot_units(units):
                 shell.feed(E.StartRequested(name))
+        else:  # the saved state holds no timers: start the enabled ones afresh
+            for name in self._boot_units(units):
+                if name in shell.manager.timers:
+                    shell.feed(E.StartRequested(name))
         try:
             loop.run()
         finally:

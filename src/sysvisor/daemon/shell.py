@@ -238,6 +238,8 @@ class Shell:
         units = loader.load_all()
         self.log("Reloading requested from client, reloading units.", priority=Priority.INFO)
         self._carry_out_batch(reload_units(self.manager, units))
+        self.manager.now = monotonic_usec()
+        self._carry_out_batch(self.manager.sync_timers())
         for name in sorted(units):
             for d in loader.diagnostics(name):
                 self.log(str(d), unit=name, priority=Priority.WARNING)
