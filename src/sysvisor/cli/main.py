@@ -166,10 +166,19 @@ def _delegate(verb: str, rest: list[str]) -> int:
         p.add_argument("--state-dir", help="persistent state and journal (default /var/lib/sysvisor or $XDG_STATE_HOME/sysvisor)")
         p.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="most verbose manager message kept (default info)")
         p.add_argument("--deserialize", metavar="FILE", help=argparse.SUPPRESS)  # daemon-reexec
+        p.add_argument("--journal-max-use", metavar="SIZE", help="journal size limit, e.g. 500M (default: 10%% of the file system, at most 4G, as journald)")
         a = p.parse_args(rest)
+        max_use = None
+        if a.journal_max_use:
+            from sysvisor.unitfile.values import parse_size
+
+            try:
+                max_use = parse_size(a.journal_max_use)
+            except ValueError:
+                p.error(f"invalid size '{a.journal_max_use}' for --journal-max-use (examples: 500M, 2G)")
         from sysvisor.daemon.main import run
 
-        return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level), deserialize=a.deserialize)
+        return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level), deserialize=a.deserialize, journal_max_use=max_use)
     if verb in ("logs", "journal"):
         return _logs(rest)
     if verb == "simulate":

@@ -35,8 +35,9 @@ BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target", "time
 class Daemon:
     """One manager instance: directories, loop, shell, control socket."""
 
-    def __init__(self, unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, console: bool = True, log_level: int = Priority.INFO, deserialize: str | None = None) -> None:
+    def __init__(self, unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, console: bool = True, log_level: int = Priority.INFO, deserialize: str | None = None, journal_max_use: int | None = None) -> None:
         self.deserialize = deserialize
+        self.journal_max_use = journal_max_use
         self.log_level = log_level
         self.user_manager = os.getuid() != 0
         self.runtime_dir = runtime_dir or control.runtime_dir()
@@ -50,7 +51,7 @@ class Daemon:
         try:
             os.makedirs(self.runtime_dir, mode=0o755, exist_ok=True)
             os.makedirs(self.state_dir, mode=0o755, exist_ok=True)
-            journal = JournalWriter(os.path.join(self.state_dir, "journal"), boot_id=uuid.uuid4().hex)
+            journal = JournalWriter(os.path.join(self.state_dir, "journal"), self.journal_max_use, boot_id=uuid.uuid4().hex)
         except (OSError, JournalError) as e:
             print(f"sysvisor: {e}", file=sys.stderr)
             return 1
@@ -137,7 +138,7 @@ class Daemon:
         self.relay_socket = os.path.join(self.runtime_dir, "journal.sock")
         self.relay_pid = None
         try:
-            self.relay_pid = start_relay(journal.directory, self.relay_socket, boot_id=journal.boot_id,
+            self.relay_pid = start_relay(journal.directory, self.relay_socket, boot_id=journal.boot_id, max_use_bytes=self.journal_max_use,
                                          hostname=self.shell.hostname, echo=self.console)
             client = RelayClient(self.relay_socket, boot_id=journal.boot_id)
         except RelayError as e:
@@ -259,6 +260,6 @@ def _containment_name(runtime_dir: str) -> str:
     return "sysvisor-" + hashlib.sha1(os.path.abspath(runtime_dir).encode()).hexdigest()[:10]
 
 
-def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, log_level: int = Priority.INFO, deserialize: str | None = None) -> int:
+def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, log_level: int = Priority.INFO, deserialize: str | None = None, journal_max_use: int | None = None) -> int:
     """Entry point of `sysvisor up`."""
-    return Daemon(unit_dirs, runtime_dir, state_dir, log_level=log_level, deserialize=deserialize).run()
+    return Daemon(unit_dirs, runtime_dir, state_dir, log_level=log_level, deserialize=deserialize, journal_max_use=journal_max_use).run()
