@@ -16,23 +16,7 @@ import time
 
 import pytest
 
-from harness import ROOT, Sysvisor, write_units
-
-
-@pytest.fixture
-def run(tmp_path):
-    started = []
-
-    def start(units: dict[str, str]) -> Sysvisor:
-        m = Sysvisor(tmp_path, write_units(tmp_path / "units", units))
-        started.append(m)
-        m.wait_for("the control socket", lambda: m.cli("show", "-p", "Id", "none.service").returncode == 0, timeout=20)
-        return m
-
-    yield start
-    for m in started:
-        m.stop()
-        m.log.close()
+from harness import ROOT, write_units
 
 
 @pytest.mark.skipif(shutil.which("systemd-notify") is None, reason="test.sh installs systemd-notify")

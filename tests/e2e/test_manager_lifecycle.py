@@ -6,7 +6,6 @@ daemon-reexec without a gap, and a new manager re-adopting services after kill -
 
 from __future__ import annotations
 
-import os
 import signal
 
 from harness import Sysvisor, alive, write_units
