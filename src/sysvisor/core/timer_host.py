@@ -1,0 +1,151 @@
+"""The manager's side of the timer interface: what a `TimerUnit` asks of its host.
+
+`TimerHostMixin` is mixed into `Manager`; it reads the manager's units, services, jobs and
+clocks and turns timer requests into jobs. Kept apart so manager.py stays about units and
+jobs. # spec: timers.md §2, §3   # systemd: timer.c timer_enter_running(), timer_start()
+"""
+
+from __future__ import annotations
+
+import random
+
+from sysvisor.core.actions import Action, JobCompleted, Log
+from sysvisor.core.timer import EALREADY as TIMER_EALREADY
+from sysvisor.core.timer import OK as TIMER_OK
+from sysvisor.core.timer import DualTimestamp, Now, TriggeredUnitState
+from sysvisor.core.types import ActiveState, JobMode, JobResult, JobType, LoadState, Priority
+
+_INACTIVE_OR_FAILED = (ActiveState.INACTIVE, ActiveState.FAILED)
+
+
+class TimerHostMixin:
+    """core/timer.py `TimerHost` implemented on the Manager (see there for the contract)."""
+
+    def now_pair(self) -> Now:
+        """Both clocks now: realtime is derived from the offset the last ClockChanged set."""
+        return Now(self.now, self.now + self.realtime_offset)
+
+    def _dual(self, monotonic: int) -> DualTimestamp:
+        return DualTimestamp(monotonic + self.realtime_offset, monotonic) if monotonic else DualTimestamp()
+
+    def triggered_unit(self, name: str) -> TriggeredUnitState | None:
+        """# systemd: UNIT_TRIGGER() as seen by timer.c"""
+        unit = self.units.get(name)
+        if unit is None:
+            return None
+        svc = self.services.get(name)
+        if svc is None:
+            return TriggeredUnitState(load_state=unit.load_state)
+        return TriggeredUnitState(
+            active_state=svc.active_state,
+            inactive_exit=self._dual(svc.ts.get("InactiveExitTimestampMonotonic", 0)),
+            inactive_enter=self._dual(svc.ts.get("InactiveEnterTimestampMonotonic", 0)),
+            load_state=unit.load_state,
+        )
+
+    def start_triggered_unit(self, timer: str, unit: str, environment: dict[str, str]) -> str | None:
+        """Enqueue (never run) the start job a timer asks for, mode replace.
+        # systemd: timer_enter_running() → manager_add_job()"""
+        error = self._refusal(unit)
+        if error is None and self.shutting_down:
+            error = "Transaction is destructive."
+        if error is not None:
+            return error
+        job = self._install(unit, JobType.START, JobMode.REPLACE, None)
+        if job is not None:
+            self._trigger_env_next[unit] = dict(environment)
+        else:
+            queued = self.jobs.get(unit)
+            return (f"Transaction for {unit}/start is destructive ({unit} has "
+                    f"'{queued.type if queued else 'stop'}' job queued, but 'start' is included in transaction).")
+        return None
+
+    def stop_pending(self, timer: str) -> bool:
+        """Timer jobs run at once here, so no stop job of a timer is ever queued."""
+        return False
+
+    def sync_timers(self) -> list[Action]:
+        """After daemon-reload (`self.units` replaced): new timers are added, changed ones
+        take the new config and keep their runtime state (state, result, last trigger,
+        timestamps) and a waiting one re-arms from it, removed inactive ones go.
+        # systemd: timer_serialize()/timer_deserialize_item(), timer_coldplug()"""
+        from sysvisor.core.timer import TimerState, TimerUnit
+
+        table = self.timers.timers
+        for name in [n for n, t in table.items()
+                     if (self.units.get(n) is None or self.units[n].timer is None
+                         or self.units[n].load_state is not LoadState.LOADED)
+                     and t.active_state in _INACTIVE_OR_FAILED]:
+            del table[name]
+        out: list[Action] = []
+        for name in sorted(self.units):
+            unit = self.units[name]
+            if unit.kind != "timer" or unit.timer is None or unit.load_state is not LoadState.LOADED:
+                continue
+            old = table.get(name)
+            if old is not None and old.unit is unit:
+                continue
+            new = TimerUnit(unit, self, self.timers.ctx, old.rng if old is not None else random.Random(0))
+            if old is not None:
+                for attr in ("state", "result", "last_trigger", "invocation_id", "start_limit",
+                             "state_change_timestamp", "inactive_exit_timestamp", "active_enter_timestamp",
+                             "active_exit_timestamp", "inactive_enter_timestamp"):
+                    setattr(new, attr, getattr(old, attr))
+            table[name] = new
+            if new.state in (TimerState.WAITING, TimerState.ELAPSED):
+                new.state = TimerState.ELAPSED  # trigger_notify() re-arms from the new config
+                out.extend(new.trigger_notify(self.now_pair()))
+        return out
+
+    def _emit_all(self, actions: list[Action]) -> None:
+        for a in actions:
+            self.emit(a)
+
+    def _timer_trigger_notify(self, name: str) -> None:
+        if self.timers.timers and self.timers.triggered_by(name):
+            self._emit_all(self.timers.trigger_notify(name, self.now_pair()))
+
+    def _timer_request(self, name: str, job_type: JobType, request_id: int | None) -> None:
+        """Start/stop/restart of a .timer: its job runs at once (timer jobs never wait).
+        # systemd: timer_start(), timer_stop(); job_emit_done_message()"""
+        timer = self.timers[name]
+        desc = timer.unit.description
+        label = f"{name} - {desc}" if desc and desc != name else name
+        if self.shutting_down and job_type is not JobType.STOP:
+            self._timer_job_done(request_id, name, job_type, JobResult.INVALID,
+                                   error=f"Transaction for {name}/{job_type} is destructive "
+                                         f"(shutdown is in progress).")
+            return
+        now = self.now_pair()
+        result = JobResult.DONE
+        if job_type in (JobType.STOP, JobType.RESTART) or (
+                job_type is JobType.TRY_RESTART and timer.active_state not in _INACTIVE_OR_FAILED):
+            code, actions = timer.stop(now)
+            self._emit_all(actions)
+            if code == TIMER_OK:
+                self.emit(Log(f"Stopped {label}.", name, Priority.INFO, timer.invocation_id or None))
+            if job_type is JobType.STOP:
+                self._timer_job_done(request_id, name, job_type, result)
+                return
+        elif job_type is JobType.TRY_RESTART:
+            self._timer_job_done(request_id, name, job_type, result)
+            return
+        elif job_type is JobType.RELOAD:
+            self._timer_job_done(request_id, name, job_type, JobResult.INVALID,
+                                   error=f"Job type reload is not applicable for unit {name}.")
+            return
+        stamp = self.timer_stamps.get(name)
+        code, actions = timer.start(now, stamp_realtime=stamp,
+                                    invocation_id=self.new_invocation_id())
+        self._emit_all(actions)
+        if code == TIMER_OK:
+            self.emit(Log(f"Started {label}.", name, Priority.INFO, timer.invocation_id or None))
+        elif code != TIMER_EALREADY:
+            result = JobResult.FAILED
+            self.emit(Log(f"Failed to start {label}.", name, Priority.ERR, timer.invocation_id or None))
+        self._timer_job_done(request_id, name, job_type, result)
+
+    def _timer_job_done(self, request_id: int | None, name: str, job_type: JobType, result: JobResult,
+                        error: str | None = None) -> None:
+        if request_id is not None:  # as for services: only a client's job is answered
+            self.emit(JobCompleted(request_id, name, job_type, result, error=error))
