@@ -256,6 +256,11 @@ class InstallSection:
     alias: list[str] = field(default_factory=list)
     default_instance: str | None = None
 
+    def empty(self, template: bool) -> bool:
+        """Nothing to enable: systemctl's "has no installation config" case."""
+        return not (self.wanted_by or self.required_by or self.upheld_by or self.also or self.alias
+                    or (template and self.default_instance))
+
 
 @dataclass
 class Unit:

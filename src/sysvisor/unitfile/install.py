@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from sysvisor.core.units import InstallSection
 from sysvisor.unitfile import name as unit_name
 from sysvisor.unitfile.loader import SYSTEM_UNIT_PATH, UnitLoader, default_search_paths
 from sysvisor.unitfile.specifier import INSTALL_SPECIFIERS, HostFacts, SpecifierError, expand, specifier_values
@@ -69,20 +70,8 @@ class InstallPlan:
         return [line for c in self.changes for line in c.message().split("\n")]
 
 
-@dataclass
-class InstallInfo:
-    """[Install] of a unit file and its drop-ins, specifiers expanded for one name."""
-
-    wanted_by: list[str] = field(default_factory=list)
-    required_by: list[str] = field(default_factory=list)
-    upheld_by: list[str] = field(default_factory=list)
-    also: list[str] = field(default_factory=list)
-    alias: list[str] = field(default_factory=list)
-    default_instance: str | None = None
-
-    def empty(self, template: bool) -> bool:
-        return not (self.wanted_by or self.required_by or self.upheld_by or self.also or self.alias
-                    or (template and self.default_instance))
+# [Install] read from a unit file and its drop-ins for one name: the parser's own type
+InstallInfo = InstallSection
 
 
 _INSTALL_LISTS = {"WantedBy": "wanted_by", "RequiredBy": "required_by", "UpheldBy": "upheld_by",
