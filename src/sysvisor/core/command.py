@@ -9,18 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from sysvisor.core.types import EXEC_PHASES
 from sysvisor.core.units import ExecCommand
 
-# Exec command list names, in systemd's order (service_exec_command_table).
-PHASES = (
-    "ExecCondition",
-    "ExecStartPre",
-    "ExecStart",
-    "ExecStartPost",
-    "ExecReload",
-    "ExecStop",
-    "ExecStopPost",
-)
+PHASES = EXEC_PHASES
 PHASE_FIELD = {
     "ExecCondition": "exec_condition",
     "ExecStartPre": "exec_start_pre",

@@ -13,6 +13,11 @@ USEC_PER_SEC = 1_000_000
 USEC_PER_MSEC = 1_000
 USEC_INFINITY = (1 << 64) - 1  # systemd's USEC_INFINITY
 
+# Exec command list names, in systemd's order (service_exec_command_table); also the
+# Exec*= properties `show` prints.
+EXEC_PHASES = ("ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload",
+               "ExecStop", "ExecStopPost")
+
 
 class StrEnum(str, enum.Enum):
     """An enum whose value is systemd's spelling (str() gives it back)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from sysvisor.core.types import EXEC_PHASES
 from sysvisor.core.exit_status import code_number, code_word, signal_name
 from sysvisor.timefmt import format_timespan, format_timestamp
 
@@ -59,15 +60,7 @@ StopPropagatedFrom JoinsNamespaceOf SliceOf RequiresMountsFor WantsMountsFor Doc
 DropInPaths Markers Refs CanClean Environment PassEnvironment UnsetEnvironment SupplementaryGroups
 """.split()
 
-EXEC_PROPERTIES: tuple[str, ...] = (
-    "ExecCondition",
-    "ExecStartPre",
-    "ExecStart",
-    "ExecStartPost",
-    "ExecReload",
-    "ExecStop",
-    "ExecStopPost",
-)
+EXEC_PROPERTIES = EXEC_PHASES
 
 PROPERTY_KINDS: dict[str, str] = {
     **{n: BOOL for n in _BOOLS},
