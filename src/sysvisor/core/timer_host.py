@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from sysvisor.core.actions import Action, JobCompleted, Log
+from sysvisor.core.events import ClockChanged, TimezoneChanged
 from sysvisor.core.timer import EALREADY as TIMER_EALREADY
 from sysvisor.core.timer import OK as TIMER_OK
 from sysvisor.core.timer import DualTimestamp, Now, TriggeredUnitState
@@ -96,6 +97,16 @@ class TimerHostMixin:
                 new.state = TimerState.ELAPSED  # trigger_notify() re-arms from the new config
                 out.extend(new.trigger_notify(self.now_pair()))
         return out
+
+    def _timer_clock_event(self, event: ClockChanged | TimezoneChanged) -> None:
+        """The wall clock was set (the new realtime gives the offset) or the local time zone
+        changed: every timer recomputes. # systemd: manager_dispatch_time_change_fd(),
+        manager_dispatch_timezone_change()   # spec: timers.md §2"""
+        if isinstance(event, ClockChanged):
+            self.realtime_offset = event.realtime - self.now
+            self._emit_all(self.timers.clock_changed(self.now_pair()))
+        else:
+            self._emit_all(self.timers.timezone_changed(self.now_pair(), event.timezone))
 
     def _emit_all(self, actions: list[Action]) -> None:
         for a in actions:

@@ -11,6 +11,7 @@ then dispatch of every due timer, realtime ones first, each clock in order of du
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from sysvisor.core.actions import Action
@@ -84,7 +85,9 @@ class TimerTable:
         return out
 
     def timezone_changed(self, now: Now, timezone: str | None) -> list[Action]:
-        """The local time zone changed. # systemd: manager_dispatch_timezone_change()"""
+        """The local time zone changed; timers created later (daemon-reload) get it too.
+        # systemd: manager_dispatch_timezone_change()"""
+        self.ctx = dataclasses.replace(self.ctx, timezone=timezone)
         out: list[Action] = []
         for t in self.timers.values():
             out.extend(t.timezone_changed(now, timezone))
