@@ -27,6 +27,7 @@ class TimerTable:
     def __init__(self, units: dict[str, Unit], host: TimerHost, ctx: TimerContext | None = None,
                  seed: int = 0) -> None:
         self.ctx = ctx or TimerContext()
+        self.restored = False  # set when a saved state put the timers back (core.snapshot)
         rng = random.Random(seed)
         self.timers: dict[str, TimerUnit] = {
             name: TimerUnit(unit, host, self.ctx, rng)
