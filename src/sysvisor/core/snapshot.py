@@ -38,6 +38,12 @@ lose a child's exit status, sysvisor can, and the rule says what it does then):
 * The start limit keeps its window; its counter is kept only if StartLimitIntervalSec=/
   StartLimitBurst= did not change — # systemd: src/shared/serialize.c deserialize_ratelimit().
 * The invocation-ID generator is not restored: a fresh seed cannot repeat old IDs.
+* Timer units keep what systemd's timer_serialize()/unit_serialize_state() keep: sub-state,
+  result, last trigger, invocation ID, start limit and the unit timestamps. Their next
+  elapse is computed again by `TimerUnit.coldplug()` (timer_coldplug()): OnActiveSec=
+  counts from the restore and RandomizedDelaySec= is drawn again, as systemd 257 does
+  after daemon-reexec (tests/data/oracle/timer/reexec.json). A snapshot without "timers"
+  (older sysvisor) restores none; `manager.timers.restored` tells the shell which.
 
 # spec: issue 5 ("surviving its own crash"); restart-and-failure.md §5.2 (limiter)
 """
@@ -45,6 +51,7 @@ lose a child's exit status, sysvisor can, and the rule says what it does then):
 from __future__ import annotations
 
 from collections import deque
+from contextlib import contextmanager
 from typing import Callable
 
 from sysvisor.core import events as ev
@@ -259,6 +266,19 @@ def _bool(d: dict, key: str) -> bool:
     return v
 
 
+@contextmanager
+def _record(name: str, what: str):
+    """Turn what a malformed record raises into one SnapshotError naming the unit."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError) as e:
+        raise SnapshotError(f"{name}: malformed {what} ({type(e).__name__}: {e})") from None
+    except ValueError as e:
+        if isinstance(e, SnapshotError):
+            raise
+        raise SnapshotError(f"{name}: bad value ({e})") from None
+
+
 def _decode_status(d: dict) -> ExecStatus:
     st = ExecStatus(_int(d, "pid"), _int(d, "start"), _int(d, "exit"), _int(d, "code"), _int(d, "status"))
     ExitCode(st.code)  # validates
@@ -304,7 +324,7 @@ def _decode_run(svc: Service, d: dict | None, exec_status: dict) -> ExecRun | No
 
 def _decode_unit(svc: Service, d: dict) -> dict:
     """Validate one unit's record; returns the attribute values to set."""
-    try:
+    with _record(svc.name, "unit record"):
         exec_status: dict[tuple[str, int], ExecStatus] = {}
         for rec in d["exec_status"]:
             exec_status[(_str(rec, "phase"), _int(rec, "index"))] = _decode_status(rec)
@@ -347,12 +367,6 @@ def _decode_unit(svc: Service, d: dict) -> dict:
             "monitor_env": _env(d, "monitor_env"),
             "monitor_env_next": _env(d, "monitor_env_next"),
         }
-    except (KeyError, TypeError, AttributeError) as e:
-        raise SnapshotError(f"{svc.name}: malformed unit record ({type(e).__name__}: {e})") from None
-    except ValueError as e:
-        if isinstance(e, SnapshotError):
-            raise
-        raise SnapshotError(f"{svc.name}: bad value ({e})") from None
     if values["notify_state"] not in ("unknown", "ready", "reloading", "stopping"):
         raise SnapshotError(f"{svc.name}: bad notify_state {values['notify_state']!r}")
     return values
@@ -368,7 +382,7 @@ def _decode_dual(d: dict, key: str) -> DualTimestamp:
 
 def _decode_timer(name: str, d: dict) -> dict:
     """Validate one timer's record. # systemd: timer_deserialize_item()"""
-    try:
+    with _record(name, "timer record"):
         lim, ts = d["start_limit"], d["timestamps"]
         return {
             "state": TimerState(_str(d, "SubState")),
@@ -379,12 +393,6 @@ def _decode_timer(name: str, d: dict) -> dict:
             "start_limit_hit": _bool(d, "start_limit_hit"),
             **{attr: _decode_dual(ts, key) for key, attr in _TIMER_TIMESTAMPS},
         }
-    except (KeyError, TypeError, AttributeError) as e:
-        raise SnapshotError(f"{name}: malformed timer record ({type(e).__name__}: {e})") from None
-    except ValueError as e:
-        if isinstance(e, SnapshotError):
-            raise
-        raise SnapshotError(f"{name}: bad value ({e})") from None
 
 
 def _apply_timers(manager, decoded: dict[str, dict], out: list[Action]) -> None:
@@ -467,7 +475,7 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
                     ("next_job_id", "next_spawn_id", "activation_seq", "shutdown_exit_status")}
         shutting_down, exited = _bool(snapshot, "shutting_down"), _bool(snapshot, "exited")
         shutdown_queue = [str(u) for u in snapshot["shutdown_queue"] if u in manager.services]
-        # snapshots of a sysvisor before timers were saved have neither key
+        # a snapshot of a sysvisor before timers were saved has no "timers"
         timers = snapshot.get("timers")
         if timers is not None and not isinstance(timers, dict):
             raise SnapshotError("field 'timers' must be an object")

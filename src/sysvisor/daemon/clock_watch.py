@@ -108,23 +108,40 @@ class TimeChangeSource(Protocol):
     def close(self) -> None: ...
 
 
-class RealtimeCancelTimer:
+class _WatchFd:
+    """An fd that is armed once it exists, closed again if arming fails."""
+
+    fd = -1
+
+    def _take(self, fd: int) -> None:
+        self.fd = fd
+        try:
+            self.arm()
+        except OSError:
+            self.close()
+            raise
+
+    def arm(self) -> None:
+        raise NotImplementedError
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class RealtimeCancelTimer(_WatchFd):
     """A CLOCK_REALTIME timerfd that only ever reports that the clock was set.
     # systemd: time_change_fd()"""
 
     def __init__(self) -> None:
         if hasattr(os, "timerfd_create"):  # Python 3.13+
-            self.fd = os.timerfd_create(time.CLOCK_REALTIME, flags=os.TFD_NONBLOCK | os.TFD_CLOEXEC)
+            self._take(os.timerfd_create(time.CLOCK_REALTIME, flags=os.TFD_NONBLOCK | os.TFD_CLOEXEC))
         else:
-            self.fd = _call("timerfd_create", CLOCK_REALTIME, os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            self.arm()
-        except OSError:
-            os.close(self.fd)
-            raise
-
-    def fileno(self) -> int:
-        return self.fd
+            self._take(_call("timerfd_create", CLOCK_REALTIME, os.O_NONBLOCK | os.O_CLOEXEC))
 
     def arm(self) -> None:
         """Expire at the end of time, cancel on a clock set. Where the kernel refuses a 64-bit
@@ -170,11 +187,6 @@ class RealtimeCancelTimer:
         self.arm()  # expired (the end of time came): arm again
         return False
 
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
 
 # ---------------------------------------------------------------------- the time zone
 
@@ -204,23 +216,15 @@ def zone_name(localtime_path: str = "/etc/localtime", environ: dict[str, str] | 
     return None if name in ("UTC", "Etc/UTC") else name
 
 
-class LocaltimeWatch:
+class LocaltimeWatch(_WatchFd):
     """inotify on /etc/localtime (or on its directory while it is missing).
     # systemd: manager_setup_timezone_change()"""
 
     def __init__(self, path: str = "/etc/localtime") -> None:
         self.path = path
-        self.fd = _call("inotify_init1", os.O_NONBLOCK | os.O_CLOEXEC)
         self.wd = -1
         self.stat = self._read_stat()
-        try:
-            self.arm()
-        except OSError:
-            os.close(self.fd)
-            raise
-
-    def fileno(self) -> int:
-        return self.fd
+        self._take(_call("inotify_init1", os.O_NONBLOCK | os.O_CLOEXEC))
 
     def arm(self) -> None:
         """Watch the file itself; watch its directory while it does not exist."""
@@ -261,11 +265,6 @@ class LocaltimeWatch:
         self.stat = new
         self.arm()  # a replaced file is a new inode: watch that one
         return True
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
 
 
 # ---------------------------------------------------------------------- the watch
