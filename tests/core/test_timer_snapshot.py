@@ -210,3 +210,18 @@ def test_malformed_timer_records_are_refused_before_anything_changes(field, valu
     with pytest.raises(SnapshotError, match=message.replace("[", r"\[").replace("]", r"\]")):
         import_all(new.manager, snapshot, new.now, lambda pid: False)
     assert new.props("u.timer")["SubState"] == "dead" and not new.manager.timers.restored
+
+
+def test_on_startup_sec_keeps_counting_from_the_first_managers_start():
+    """systemd serializes MANAGER_TIMESTAMP_USERSPACE: a re-executed manager is the same one."""
+    import dataclasses
+
+    units = _units(s={"on_startup_usec": [HOUR]})
+    sim = _sim(units)
+    sim.manager.timers.set_context(dataclasses.replace(sim.manager.timers.ctx, startup_monotonic=MONO_BASE - MIN))
+    sim.start("s.timer")
+    due = sim.props("s.timer")["NextElapseUSecMonotonic"]
+    assert due == MONO_BASE - MIN + HOUR
+    new, _ = _restart(sim, units, 10 * MIN)
+    assert new.manager.timers.ctx.startup_monotonic == MONO_BASE - MIN
+    assert new.props("s.timer")["NextElapseUSecMonotonic"] == due

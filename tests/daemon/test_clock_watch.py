@@ -230,3 +230,24 @@ def test_real_wall_clock_is_what_start_feeds():
     watch.start()
     assert before <= rec.events[0].realtime <= realtime_usec()
     watch.close()
+
+
+# ---------------------------------------------------------------------- host context for timers
+
+
+def test_host_timer_context_from_the_managers_facts():
+    from types import SimpleNamespace
+
+    from sysvisor.core.timer_accuracy import perturb_from_id128
+    from sysvisor.daemon.clock_watch import host_timer_context
+
+    boot = "4f3c2b1a-0000-4000-8000-123456789abc"
+    facts = SimpleNamespace(virtualization="docker", machine_id="0123456789abcdef0123456789abcdef", uid=1000)
+    ctx = host_timer_context(facts, user_manager=True, startup_monotonic=77, boot_id=boot)
+    assert ctx.startup_monotonic == 77 and ctx.in_container and not ctx.system_manager and ctx.uid == 1000
+    assert ctx.machine_id == bytes.fromhex("0123456789abcdef0123456789abcdef")
+    assert ctx.perturb == perturb_from_id128(bytes.fromhex(boot.replace("-", "")))
+    bare = host_timer_context(SimpleNamespace(virtualization="none", machine_id="", uid=0), user_manager=False,
+                              boot_id="not-an-id")
+    assert not bare.in_container and bare.system_manager and bare.machine_id == bytes(16) and bare.perturb == 0
+    assert bare.startup_monotonic > 0  # this process's monotonic clock, read now

@@ -50,6 +50,7 @@ lose a child's exit status, sysvisor can, and the rule says what it does then):
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from contextlib import contextmanager
 from typing import Callable
@@ -215,6 +216,8 @@ def export_all(manager) -> dict:
         "saved_at": manager.now,
         "units": {name: export_unit(manager, name) for name in sorted(manager.services)},
         "timers": {name: export_timer(t) for name, t in sorted(manager.timers.timers.items())},
+        # MANAGER_TIMESTAMP_USERSPACE: OnStartupSec= keeps counting from the first start
+        "timer_startup_monotonic": manager.timers.ctx.startup_monotonic,
         "jobs": [_job(j) for _, j in sorted(jobs.by_unit.items())],
         "run_queue": [j.id for j in jobs.run_queue if jobs.by_unit.get(j.unit) is j],
         "next_job_id": jobs._next_id,
@@ -481,6 +484,7 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
             raise SnapshotError("field 'timers' must be an object")
         decoded_timers = {name: _decode_timer(name, d) for name, d in (timers or {}).items()
                           if name in manager.timers}
+        startup = _int(snapshot, "timer_startup_monotonic") if "timer_startup_monotonic" in snapshot else None
     except (KeyError, TypeError, AttributeError) as e:
         raise SnapshotError(f"malformed snapshot ({type(e).__name__}: {e})") from None
     except ValueError as e:
@@ -519,6 +523,8 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
     for name in sorted(set(timers or {}) - set(manager.timers.timers)):
         out.append(Log(f"{name}: Timer in the saved state is no longer loaded, dropping its state.",
                        name, Priority.WARNING))
+    if startup is not None:
+        manager.timers.set_context(dataclasses.replace(manager.timers.ctx, startup_monotonic=startup))
     if timers is not None:
         _apply_timers(manager, decoded_timers, out)
 

@@ -35,6 +35,13 @@ class TimerTable:
             if unit.kind == "timer" and unit.timer is not None and unit.load_state is LoadState.LOADED
         }
 
+    def set_context(self, ctx: TimerContext) -> None:
+        """The manager-wide facts (the shell's host context, or the one a saved state kept),
+        for every timer; the local zone stays the one TimezoneChanged set last."""
+        self.ctx = dataclasses.replace(ctx, timezone=self.ctx.timezone)
+        for t in self.timers.values():
+            t.ctx = self.ctx
+
     def __contains__(self, name: str) -> bool:
         return name in self.timers
 

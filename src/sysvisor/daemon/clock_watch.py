@@ -30,6 +30,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from sysvisor.core import events as E
+from sysvisor.core.timer import TimerContext
+from sysvisor.core.timer_accuracy import perturb_from_id128
 from sysvisor.core.types import Priority
 from sysvisor.daemon.clock import realtime_usec
 
@@ -265,6 +267,41 @@ class LocaltimeWatch(_WatchFd):
         self.stat = new
         self.arm()  # a replaced file is a new inode: watch that one
         return True
+
+
+# ---------------------------------------------------------------------- timers' host facts
+
+
+def host_timer_context(facts, *, user_manager: bool, startup_monotonic: int | None = None,
+                       boot_id: str | None = None) -> TimerContext:
+    """What the timers need to know of this host and this manager (`facts`: the Manager's
+    condition facts): the manager's start (base of OnStartupSec=, and of OnBootSec= in a
+    container), whether this is a container, the event loop's wake-up perturbation (from the
+    kernel's boot ID) and FixedRandomDelay='s hash inputs (machine ID, manager kind, uid).
+    # systemd: timer_enter_waiting() TIMER_BOOT/TIMER_STARTUP; sd-event initialize_perturb();
+    # timer.c add_random() → siphash of machine ID, manager scope, uid, unit name"""
+    from sysvisor.daemon.clock import monotonic_usec
+    from sysvisor.daemon.persist import kernel_boot_id
+
+    boot = (boot_id or kernel_boot_id() or "").replace("-", "")
+    machine = getattr(facts, "machine_id", "") or ""
+    return TimerContext(
+        startup_monotonic=monotonic_usec() if startup_monotonic is None else startup_monotonic,
+        in_container=getattr(facts, "virtualization", "none") not in ("none", ""),
+        perturb=perturb_from_id128(_id128(boot)),
+        machine_id=_id128(machine),
+        system_manager=not user_manager,
+        uid=getattr(facts, "uid", os.getuid()),
+    )
+
+
+def _id128(text: str) -> bytes:
+    """The 16 bytes of a printed ID128; zeros for a missing or malformed one."""
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError:
+        return bytes(16)
+    return raw if len(raw) == 16 else bytes(16)
 
 
 # ---------------------------------------------------------------------- the watch

@@ -27,7 +27,7 @@ from sysvisor.core.snapshot import awaiting_exec, tracked_pids
 from sysvisor.daemon import persist, reexec
 from sysvisor.daemon.children import reap
 from sysvisor.daemon.clock import monotonic_usec, realtime_offset_usec, realtime_usec
-from sysvisor.daemon.clock_watch import ClockWatch
+from sysvisor.daemon.clock_watch import ClockWatch, host_timer_context
 from sysvisor.daemon.containment import open_containment, process_comm
 from sysvisor.daemon.environment import EnvironmentFileError, build_environment, notify_variables, pid_variables
 from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, exec_request, read_exec_outcome, spawn
@@ -89,6 +89,7 @@ class Shell:
         self.adopted: persist.AdoptedProcesses | None = None
         self.reexec_requested = False
         self.clock_watch = ClockWatch(loop.selector, self.feed, self.log)  # wall-clock and time-zone changes
+        self.manager.timers.set_context(host_timer_context(self.manager.condition_facts, user_manager=user_manager))
         self._read_timer_stamps()
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
