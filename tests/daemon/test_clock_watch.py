@@ -251,3 +251,34 @@ def test_host_timer_context_from_the_managers_facts():
                               boot_id="not-an-id")
     assert not bare.in_container and bare.system_manager and bare.machine_id == bytes(16) and bare.perturb == 0
     assert bare.startup_monotonic > 0  # this process's monotonic clock, read now
+
+
+# ---------------------------------------------------------------------- wired into the shell
+
+
+def test_the_shell_registers_the_watch_and_feeds_its_events_to_the_manager(tmp_path):
+    from sysvisor.daemon.shell import Shell
+    from sysvisor.journal.store import JournalWriter
+
+    loop = EventLoop()
+    journal = JournalWriter(str(tmp_path / "journal"), boot_id=uuid.uuid4().hex)
+    shell = Shell({}, loop, journal, on_exit=lambda status: None, user_manager=True,
+                  containment_name=f"sysvisor-test-{uuid.uuid4().hex[:8]}", console=False)
+    try:
+        watch = shell.clock_watch
+        assert isinstance(watch.clock_source, RealtimeCancelTimer)
+        registered = {key.fd for key in loop.selector.get_map().values()}
+        assert watch.clock_source.fileno() in registered and watch.zone_source.fileno() in registered
+        assert abs(shell.manager.realtime_offset - (realtime_usec() - shell.manager.now)) < 60 * SEC
+        assert shell.manager.timers.ctx.startup_monotonic > 0
+        # the kernel's ECANCELED stands in as a fake source on the same shell
+        fake, wall = FakeClockSource(), REAL_BASE
+        test_watch = ClockWatch(loop.selector, shell.feed, shell.log, clock_source=fake,
+                                zone_source=FakeClockSource(), realtime=lambda: wall)
+        fake.set_clock()
+        _run_until(loop, lambda: abs(shell.manager.realtime_offset - (REAL_BASE - shell.manager.now)) < SEC)
+        test_watch.close()
+    finally:
+        shell.close()
+        journal.close()
+    assert watch.clock_source.fileno() == -1  # closed with the shell
