@@ -145,3 +145,48 @@ def test_on_timezone_change_triggers():
     sim.send(ev.TimezoneChanged("Europe/Berlin"))
     sim.run_for(SEC)
     assert len(sim.spawns("t.service")) == 1
+
+
+# ---------------------------------------------------------------------- any sequence of jumps
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sysvisor.core.timer import TimerState  # noqa: E402
+from tests.core.test_timer_harness import World  # noqa: E402
+
+_STEP = st.one_of(
+    st.tuples(st.just("run"), st.integers(1, 3 * 3600)),
+    st.tuples(st.just("jump"), st.integers(-6 * 3600, 6 * 3600).filter(bool)),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_STEP, min_size=1, max_size=12))
+def test_calendar_timer_under_clock_jumps_never_runs_twice_for_one_match(steps):
+    """Between two runs with no backward jump in between, the wall clock crossed a new
+    match (hourly) after the first run: a jump never repeats a run, and after every step
+    the timer is armed or running."""
+    w = World(timer_unit(on_calendar=["hourly"], accuracy_usec=1))
+    w.start("t.timer")
+    wall_runs: list[tuple[int, int]] = []  # (wall-clock µs of the run, backward jumps so far)
+    backward = 0
+    seen = 0
+    for kind, amount in steps:
+        if kind == "jump":
+            backward += amount < 0
+            w.jump_realtime(amount * SEC)
+        else:
+            for _ in range(amount // 60 + 1):  # a minute at a time: note each run's wall time
+                w.run_for(min(60, amount) * SEC)
+                for t in w.trigger_times("t.timer")[seen:]:
+                    wall_runs.append((t + w.offset, backward))
+                seen = len(w.trigger_times("t.timer"))
+        runs = w.trigger_times("t.timer")
+        for t in runs[seen:]:
+            wall_runs.append((t + w.offset, backward))
+        seen = len(runs)
+        assert w.timers["t.timer"].state in (TimerState.WAITING, TimerState.RUNNING)
+    for (w0, b0), (w1, b1) in zip(wall_runs, wall_runs[1:]):
+        if b0 == b1:
+            assert (w1 // HOUR) * HOUR > w0 - HOUR // 3600, (w0, w1)

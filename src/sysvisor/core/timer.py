@@ -30,6 +30,10 @@ tests/data/oracle/timer/):
 * A wall-clock jump clamps a last trigger lying in the future to now and recomputes
   (OnClockChange=yes triggers instead); a time-zone change recomputes (OnTimezoneChange=yes
   triggers).
+* Across daemon-reexec, daemon-reload and a manager restart the timer keeps its sub-state,
+  result, last trigger, invocation ID, start limit and timestamps; a waiting one computes
+  its next elapse again while still `dead` (timer_coldplug()), so OnActiveSec= counts from
+  then and RandomizedDelaySec= is drawn again (observed, tests/data/oracle/timer/reexec.json).
 * WakeSystem= is ignored: sysvisor has no CLOCK_*_ALARM timers; monotonic timers run on
   CLOCK_MONOTONIC (they pause during suspend, as systemd's do without WakeSystem=).
 
@@ -46,6 +50,8 @@ Interface with the Manager (pure, clock-injected; the Manager owns one TimerUnit
     time_passed(now)        the event loop woke up (`wakeup()` over all timers): fires if due
     clock_changed(now)      ClockChanged event (realtime jumped)
     timezone_changed(now, tz)  TimezoneChanged event
+    coldplug(now, state)    continue in a saved sub-state after daemon-reexec/-reload or a
+                            manager restart (core.snapshot puts the runtime fields back first)
   outputs:
     Log (systemd's wording; debug lines at Priority.DEBUG), StateChanged (timer sub-state,
     for unit_notify: timestamps, job completion), TouchTimerStamp (Persistent=), and the
