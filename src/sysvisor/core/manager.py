@@ -512,9 +512,8 @@ class Manager(TimerHostMixin):
                     self._job_timed_out(job)
             if self.timers.timers:
                 self._emit_all(self.timers.time_passed(self.now_pair()))
-        elif isinstance(event, ev.ClockChanged):
-            self.realtime_offset = event.realtime - self.now
-            self._emit_all(self.timers.clock_changed(self.now_pair()))
+        elif isinstance(event, (ev.ClockChanged, ev.TimezoneChanged)):
+            self._timer_clock_event(event)
         elif isinstance(event, ev.NotifyReceived):
             self._on_notify(event)
         elif isinstance(event, ev.UnitEmptied):

@@ -38,19 +38,28 @@ lose a child's exit status, sysvisor can, and the rule says what it does then):
 * The start limit keeps its window; its counter is kept only if StartLimitIntervalSec=/
   StartLimitBurst= did not change — # systemd: src/shared/serialize.c deserialize_ratelimit().
 * The invocation-ID generator is not restored: a fresh seed cannot repeat old IDs.
+* Timer units keep what systemd's timer_serialize()/unit_serialize_state() keep: sub-state,
+  result, last trigger, invocation ID, start limit and the unit timestamps. Their next
+  elapse is computed again by `TimerUnit.coldplug()` (timer_coldplug()): OnActiveSec=
+  counts from the restore and RandomizedDelaySec= is drawn again, as systemd 257 does
+  after daemon-reexec (tests/data/oracle/timer/reexec.json). A snapshot without "timers"
+  (older sysvisor) restores none; `manager.timers.restored` tells the shell which.
 
 # spec: issue 5 ("surviving its own crash"); restart-and-failure.md §5.2 (limiter)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
+from contextlib import contextmanager
 from typing import Callable
 
 from sysvisor.core import events as ev
 from sysvisor.core.actions import Action, Log, ReadPidFile
 from sysvisor.core.job import Job
 from sysvisor.core.service import ExecRun, ExecStatus, Service
+from sysvisor.core.timer import DualTimestamp, TimerResult, TimerState
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.types import (
     ExitCode,
@@ -74,6 +83,16 @@ _TIMESTAMPS = (
     "ActiveEnterTimestampMonotonic",
     "ActiveExitTimestampMonotonic",
     "InactiveEnterTimestampMonotonic",
+)
+
+
+# TimerUnit's unit_notify() timestamps: (snapshot key, attribute)
+_TIMER_TIMESTAMPS = (
+    ("StateChange", "state_change_timestamp"),
+    ("InactiveExit", "inactive_exit_timestamp"),
+    ("ActiveEnter", "active_enter_timestamp"),
+    ("ActiveExit", "active_exit_timestamp"),
+    ("InactiveEnter", "inactive_enter_timestamp"),
 )
 
 
@@ -168,6 +187,26 @@ def _job(job: Job) -> dict:
     }
 
 
+def _dual(ts) -> list[int]:
+    return [ts.realtime, ts.monotonic]
+
+
+def export_timer(timer) -> dict:
+    """A timer unit's runtime state: what timer_serialize() and unit_serialize_state()
+    write (state, result, last trigger, invocation ID, start limit, unit timestamps). The
+    next elapse is not saved: coldplug computes it again. # systemd: timer_serialize()"""
+    lim = timer.start_limit
+    return {
+        "SubState": str(timer.state),
+        "Result": str(timer.result),
+        "LastTrigger": _dual(timer.last_trigger),
+        "InvocationID": timer.invocation_id,
+        "start_limit": {"begin": lim.begin, "num": lim.num, "interval": lim.interval_usec, "burst": lim.burst},
+        "start_limit_hit": timer.start_limit_hit,
+        "timestamps": {k: _dual(getattr(timer, attr)) for k, attr in _TIMER_TIMESTAMPS},
+    }
+
+
 def export_all(manager) -> dict:
     """The whole engine state: every service unit, the job table, manager counters.
     # spec: issue 5"""
@@ -176,6 +215,9 @@ def export_all(manager) -> dict:
         "version": SNAPSHOT_VERSION,
         "saved_at": manager.now,
         "units": {name: export_unit(manager, name) for name in sorted(manager.services)},
+        "timers": {name: export_timer(t) for name, t in sorted(manager.timers.timers.items())},
+        # MANAGER_TIMESTAMP_USERSPACE: OnStartupSec= keeps counting from the first start
+        "timer_startup_monotonic": manager.timers.ctx.startup_monotonic,
         "jobs": [_job(j) for _, j in sorted(jobs.by_unit.items())],
         "run_queue": [j.id for j in jobs.run_queue if jobs.by_unit.get(j.unit) is j],
         "next_job_id": jobs._next_id,
@@ -227,6 +269,19 @@ def _bool(d: dict, key: str) -> bool:
     return v
 
 
+@contextmanager
+def _record(name: str, what: str):
+    """Turn what a malformed record raises into one SnapshotError naming the unit."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError) as e:
+        raise SnapshotError(f"{name}: malformed {what} ({type(e).__name__}: {e})") from None
+    except ValueError as e:
+        if isinstance(e, SnapshotError):
+            raise
+        raise SnapshotError(f"{name}: bad value ({e})") from None
+
+
 def _decode_status(d: dict) -> ExecStatus:
     st = ExecStatus(_int(d, "pid"), _int(d, "start"), _int(d, "exit"), _int(d, "code"), _int(d, "status"))
     ExitCode(st.code)  # validates
@@ -272,7 +327,7 @@ def _decode_run(svc: Service, d: dict | None, exec_status: dict) -> ExecRun | No
 
 def _decode_unit(svc: Service, d: dict) -> dict:
     """Validate one unit's record; returns the attribute values to set."""
-    try:
+    with _record(svc.name, "unit record"):
         exec_status: dict[tuple[str, int], ExecStatus] = {}
         for rec in d["exec_status"]:
             exec_status[(_str(rec, "phase"), _int(rec, "index"))] = _decode_status(rec)
@@ -315,15 +370,46 @@ def _decode_unit(svc: Service, d: dict) -> dict:
             "monitor_env": _env(d, "monitor_env"),
             "monitor_env_next": _env(d, "monitor_env_next"),
         }
-    except (KeyError, TypeError, AttributeError) as e:
-        raise SnapshotError(f"{svc.name}: malformed unit record ({type(e).__name__}: {e})") from None
-    except ValueError as e:
-        if isinstance(e, SnapshotError):
-            raise
-        raise SnapshotError(f"{svc.name}: bad value ({e})") from None
     if values["notify_state"] not in ("unknown", "ready", "reloading", "stopping"):
         raise SnapshotError(f"{svc.name}: bad notify_state {values['notify_state']!r}")
     return values
+
+
+def _decode_dual(d: dict, key: str) -> DualTimestamp:
+    v = d[key]
+    if (not isinstance(v, list) or len(v) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)):
+        raise SnapshotError(f"field {key!r} must be [realtime, monotonic]")
+    return DualTimestamp(v[0], v[1])
+
+
+def _decode_timer(name: str, d: dict) -> dict:
+    """Validate one timer's record. # systemd: timer_deserialize_item()"""
+    with _record(name, "timer record"):
+        lim, ts = d["start_limit"], d["timestamps"]
+        return {
+            "state": TimerState(_str(d, "SubState")),
+            "result": TimerResult(_str(d, "Result")),
+            "last_trigger": _decode_dual(d, "LastTrigger"),
+            "invocation_id": _str(d, "InvocationID"),
+            "_limit": (_int(lim, "begin", optional=True), _int(lim, "num"), _int(lim, "interval"), _int(lim, "burst")),
+            "start_limit_hit": _bool(d, "start_limit_hit"),
+            **{attr: _decode_dual(ts, key) for key, attr in _TIMER_TIMESTAMPS},
+        }
+
+
+def _apply_timers(manager, decoded: dict[str, dict], out: list[Action]) -> None:
+    """Put the saved runtime state back, then continue each timer in its saved state.
+    # systemd: timer_deserialize_item(), timer_coldplug()"""
+    now = manager.now_pair()
+    for name in sorted(decoded):
+        timer, values = manager.timers[name], dict(decoded[name])
+        state = values.pop("state")
+        restore_start_limit(timer.start_limit, *values.pop("_limit"))
+        for key, value in values.items():
+            setattr(timer, key, value)
+        out.extend(timer.coldplug(now, state))
+    manager.timers.restored = True
 
 
 def _decode_job(d: dict, services) -> Job:
@@ -392,6 +478,13 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
                     ("next_job_id", "next_spawn_id", "activation_seq", "shutdown_exit_status")}
         shutting_down, exited = _bool(snapshot, "shutting_down"), _bool(snapshot, "exited")
         shutdown_queue = [str(u) for u in snapshot["shutdown_queue"] if u in manager.services]
+        # a snapshot of a sysvisor before timers were saved has no "timers"
+        timers = snapshot.get("timers")
+        if timers is not None and not isinstance(timers, dict):
+            raise SnapshotError("field 'timers' must be an object")
+        decoded_timers = {name: _decode_timer(name, d) for name, d in (timers or {}).items()
+                          if name in manager.timers}
+        startup = _int(snapshot, "timer_startup_monotonic") if "timer_startup_monotonic" in snapshot else None
     except (KeyError, TypeError, AttributeError) as e:
         raise SnapshotError(f"malformed snapshot ({type(e).__name__}: {e})") from None
     except ValueError as e:
@@ -427,6 +520,13 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
         svc = manager.services[name]
         for pid in svc.pids():  # never lose the route of a tracked process
             manager._pid_owner.setdefault(pid, svc)
+    for name in sorted(set(timers or {}) - set(manager.timers.timers)):
+        out.append(Log(f"{name}: Timer in the saved state is no longer loaded, dropping its state.",
+                       name, Priority.WARNING))
+    if startup is not None:
+        manager.timers.set_context(dataclasses.replace(manager.timers.ctx, startup_monotonic=startup))
+    if timers is not None:
+        _apply_timers(manager, decoded_timers, out)
 
     return _continue(manager, decoded, now, alive, out, carry_out)
 

@@ -30,6 +30,10 @@ tests/data/oracle/timer/):
 * A wall-clock jump clamps a last trigger lying in the future to now and recomputes
   (OnClockChange=yes triggers instead); a time-zone change recomputes (OnTimezoneChange=yes
   triggers).
+* Across daemon-reexec, daemon-reload and a manager restart the timer keeps its sub-state,
+  result, last trigger, invocation ID, start limit and timestamps; a waiting one computes
+  its next elapse again while still `dead` (timer_coldplug()), so OnActiveSec= counts from
+  then and RandomizedDelaySec= is drawn again (observed, tests/data/oracle/timer/reexec.json).
 * WakeSystem= is ignored: sysvisor has no CLOCK_*_ALARM timers; monotonic timers run on
   CLOCK_MONOTONIC (they pause during suspend, as systemd's do without WakeSystem=).
 
@@ -46,6 +50,8 @@ Interface with the Manager (pure, clock-injected; the Manager owns one TimerUnit
     time_passed(now)        the event loop woke up (`wakeup()` over all timers): fires if due
     clock_changed(now)      ClockChanged event (realtime jumped)
     timezone_changed(now, tz)  TimezoneChanged event
+    coldplug(now, state)    continue in a saved sub-state after daemon-reexec/-reload or a
+                            manager restart (core.snapshot puts the runtime fields back first)
   outputs:
     Log (systemd's wording; debug lines at Priority.DEBUG), StateChanged (timer sub-state,
     for unit_notify: timestamps, job completion), TouchTimerStamp (Persistent=), and the
@@ -271,6 +277,7 @@ class TimerUnit:
         self.inactive_enter_timestamp = DualTimestamp()
         self._now = Now(0, 0)
         self._out: list[Action] = []
+        self._reloading = False  # coldplug(): unit_notify() leaves the timestamps alone
 
     # ------------------------------------------------------------------ queries
 
@@ -470,6 +477,25 @@ class TimerUnit:
             self._enter_running()
         return self._end()
 
+    def coldplug(self, now: Now, state: TimerState) -> list[Action]:
+        """Continue in `state`, the sub-state saved before a daemon-reexec or a manager
+        restart, after the saved result, last trigger, invocation ID, start limit and
+        timestamps were put back (the timer itself is still `dead`). A waiting timer computes
+        its next elapse afresh: the values' disabled flags and next elapses are not saved, so
+        OnActiveSec= counts from now (observed: tests/data/oracle/timer/reexec.json) and
+        RandomizedDelaySec= is drawn again. The unit timestamps keep their saved values.
+        # systemd: timer_coldplug(), timer_serialize(); unit_notify() while reloading"""
+        self._begin(now)
+        self._reloading = True
+        try:
+            if state is TimerState.WAITING:
+                self._enter_waiting(time_change=False)
+            elif state is not self.state:
+                self._set_state(state)
+        finally:
+            self._reloading = False
+        return self._end()
+
     def clock_changed(self, now: Now) -> list[Action]:
         """CLOCK_REALTIME jumped. # systemd: timer_time_change()"""
         self._begin(now)
@@ -513,6 +539,10 @@ class TimerUnit:
         if state is not old:
             self._log(f"Changed {old} -> {state}", Priority.DEBUG)
         os_, ns = TIMER_ACTIVE_STATE[old], TIMER_ACTIVE_STATE[state]
+        if self._reloading:  # systemd: unit_notify() skips them while MANAGER_IS_RELOADING()
+            if state is not old:
+                self._out.append(StateChanged(self.name, ns, str(state), str(self.result)))
+            return
         ts = DualTimestamp(self._now.realtime, self._now.monotonic)
         self.state_change_timestamp = ts
         inactive = (A.INACTIVE, A.FAILED)

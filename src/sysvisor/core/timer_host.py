@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from sysvisor.core.actions import Action, JobCompleted, Log
+from sysvisor.core.events import ClockChanged, TimezoneChanged
 from sysvisor.core.timer import EALREADY as TIMER_EALREADY
 from sysvisor.core.timer import OK as TIMER_OK
 from sysvisor.core.timer import DualTimestamp, Now, TriggeredUnitState
@@ -65,11 +66,13 @@ class TimerHostMixin:
         return False
 
     def sync_timers(self) -> list[Action]:
-        """After daemon-reload (`self.units` replaced): new timers are added, changed ones
-        take the new config and keep their runtime state (state, result, last trigger,
-        timestamps) and a waiting one re-arms from it, removed inactive ones go.
-        # systemd: timer_serialize()/timer_deserialize_item(), timer_coldplug()"""
-        from sysvisor.core.timer import TimerState, TimerUnit
+        """After daemon-reload (`self.units` replaced): every loaded timer is built afresh from
+        its config and keeps its runtime (result, last trigger, invocation ID, start limit,
+        timestamps), then continues in its state as after daemon-reexec: a waiting one
+        computes its next elapse again, OnActiveSec= counting from now (observed:
+        tests/data/oracle/timer/reexec.json). New timers are added; removed inactive ones go.
+        # systemd: manager_reload() → timer_serialize()/timer_deserialize_item(), timer_coldplug()"""
+        from sysvisor.core.timer import TimerUnit
 
         table = self.timers.timers
         for name in [n for n, t in table.items()
@@ -78,24 +81,32 @@ class TimerHostMixin:
                      and t.active_state in _INACTIVE_OR_FAILED]:
             del table[name]
         out: list[Action] = []
+        now = self.now_pair()
         for name in sorted(self.units):
             unit = self.units[name]
             if unit.kind != "timer" or unit.timer is None or unit.load_state is not LoadState.LOADED:
                 continue
             old = table.get(name)
-            if old is not None and old.unit is unit:
-                continue
             new = TimerUnit(unit, self, self.timers.ctx, old.rng if old is not None else random.Random(0))
-            if old is not None:
-                for attr in ("state", "result", "last_trigger", "invocation_id", "start_limit",
-                             "state_change_timestamp", "inactive_exit_timestamp", "active_enter_timestamp",
-                             "active_exit_timestamp", "inactive_enter_timestamp"):
-                    setattr(new, attr, getattr(old, attr))
             table[name] = new
-            if new.state in (TimerState.WAITING, TimerState.ELAPSED):
-                new.state = TimerState.ELAPSED  # trigger_notify() re-arms from the new config
-                out.extend(new.trigger_notify(self.now_pair()))
+            if old is None:
+                continue
+            for attr in ("result", "last_trigger", "invocation_id", "start_limit", "start_limit_hit",
+                         "state_change_timestamp", "inactive_exit_timestamp", "active_enter_timestamp",
+                         "active_exit_timestamp", "inactive_enter_timestamp"):
+                setattr(new, attr, getattr(old, attr))
+            out.extend(new.coldplug(now, old.state))
         return out
+
+    def _timer_clock_event(self, event: ClockChanged | TimezoneChanged) -> None:
+        """The wall clock was set (the new realtime gives the offset) or the local time zone
+        changed: every timer recomputes. # systemd: manager_dispatch_time_change_fd(),
+        manager_dispatch_timezone_change()   # spec: timers.md §2"""
+        if isinstance(event, ClockChanged):
+            self.realtime_offset = event.realtime - self.now
+            self._emit_all(self.timers.clock_changed(self.now_pair()))
+        else:
+            self._emit_all(self.timers.timezone_changed(self.now_pair(), event.timezone))
 
     def _emit_all(self, actions: list[Action]) -> None:
         for a in actions:

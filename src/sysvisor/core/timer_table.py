@@ -11,6 +11,7 @@ then dispatch of every due timer, realtime ones first, each clock in order of du
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from sysvisor.core.actions import Action
@@ -26,12 +27,20 @@ class TimerTable:
     def __init__(self, units: dict[str, Unit], host: TimerHost, ctx: TimerContext | None = None,
                  seed: int = 0) -> None:
         self.ctx = ctx or TimerContext()
+        self.restored = False  # set when a saved state put the timers back (core.snapshot)
         rng = random.Random(seed)
         self.timers: dict[str, TimerUnit] = {
             name: TimerUnit(unit, host, self.ctx, rng)
             for name, unit in sorted(units.items())
             if unit.kind == "timer" and unit.timer is not None and unit.load_state is LoadState.LOADED
         }
+
+    def set_context(self, ctx: TimerContext) -> None:
+        """The manager-wide facts (the shell's host context, or the one a saved state kept),
+        for every timer; the local zone stays the one TimezoneChanged set last."""
+        self.ctx = dataclasses.replace(ctx, timezone=self.ctx.timezone)
+        for t in self.timers.values():
+            t.ctx = self.ctx
 
     def __contains__(self, name: str) -> bool:
         return name in self.timers
@@ -84,7 +93,9 @@ class TimerTable:
         return out
 
     def timezone_changed(self, now: Now, timezone: str | None) -> list[Action]:
-        """The local time zone changed. # systemd: manager_dispatch_timezone_change()"""
+        """The local time zone changed; timers created later (daemon-reload) get it too.
+        # systemd: manager_dispatch_timezone_change()"""
+        self.ctx = dataclasses.replace(self.ctx, timezone=timezone)
         out: list[Action] = []
         for t in self.timers.values():
             out.extend(t.timezone_changed(now, timezone))

@@ -116,7 +116,7 @@ class Daemon:
         if not restored:  # else the units continue where the killed manager left them
             for name in self._boot_units(units):
                 shell.feed(E.StartRequested(name))
-        else:  # the saved state holds no timers: start the enabled ones afresh
+        elif not shell.manager.timers.restored:  # a saved state without timers (older sysvisor)
             for name in self._boot_units(units):
                 if name in shell.manager.timers:
                     shell.feed(E.StartRequested(name))

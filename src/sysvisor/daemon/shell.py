@@ -27,6 +27,7 @@ from sysvisor.core.snapshot import awaiting_exec, tracked_pids
 from sysvisor.daemon import persist, reexec
 from sysvisor.daemon.children import reap
 from sysvisor.daemon.clock import monotonic_usec, realtime_offset_usec, realtime_usec
+from sysvisor.daemon.clock_watch import ClockWatch, host_timer_context
 from sysvisor.daemon.containment import open_containment, process_comm
 from sysvisor.daemon.environment import EnvironmentFileError, build_environment, notify_variables, pid_variables
 from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, exec_request, read_exec_outcome, spawn
@@ -87,6 +88,8 @@ class Shell:
         self._idle_writers: list[int] = []
         self.adopted: persist.AdoptedProcesses | None = None
         self.reexec_requested = False
+        self.clock_watch = ClockWatch(loop.selector, self.feed, self.log)  # wall-clock and time-zone changes
+        self.manager.timers.set_context(host_timer_context(self.manager.condition_facts, user_manager=user_manager))
         self._read_timer_stamps()
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
@@ -101,7 +104,7 @@ class Shell:
     def _read_timer_stamps(self) -> None:
         """Give the engine the wall clock and the stamps left by earlier runs.
         # spec: timers.md §5   # systemd: timer_start() reads the stamp's mtime"""
-        self.feed(E.ClockChanged(realtime_usec()))
+        self.clock_watch.start()  # ClockChanged, TimezoneChanged
         for name in self.manager.timers.timers:
             path = self._stamp_path(name)
             try:
@@ -622,6 +625,7 @@ class Shell:
         for stream in self._relay_streams.values():
             stream.close_read_end()
         self.output.close_all()
+        self.clock_watch.close()
         self.journal.flush()
         self.containment.close()
 
