@@ -99,8 +99,8 @@ def alive_checker(start_times: dict[int, int | None], *, own_pid: int | None = N
 
     def alive(pid: int) -> bool:
         recorded = start_times.get(pid)
-        if kept and pid in kept:
-            return recorded is not None and kept[pid] == recorded
+        if kept and recorded is not None and kept.get(pid) == recorded:
+            return True  # the keeper reaped the saved process: its status is known
         st = stat(pid)
         if st is None:
             return False
