@@ -30,6 +30,7 @@ def _units(tmp: Path) -> dict[str, str]:
         "again.service": f"[Service]\nExecStart={waiter('again', 3)}\nRestart=on-failure\nRestartSec=0\n",
         "sig.service": "[Service]\nExecStart=/bin/sleep 600\n",
         "later.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=always\nRestartSec=0\n",
+        "kept.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=on-failure\nRestartSec=0\n",
     }
 
 
@@ -37,7 +38,7 @@ def _start(tmp: Path) -> Sysvisor:
     tmp.mkdir()
     m = Sysvisor(tmp, write_units(tmp / "units", _units(tmp)))
     m.wait_for("the control socket", lambda: m.cli("show", "-p", "Id", "none.service").returncode == 0, timeout=20)
-    assert m.cli("start", "three", "again", "sig", "later").returncode == 0
+    assert m.cli("start", "three", "again", "sig", "later", "kept").returncode == 0
     return m
 
 
@@ -103,7 +104,7 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
     try:
         keeper = m.proc.pid
         first = m.wait_for("the manager", lambda: _manager_of(keeper))
-        pids = {u: _pid(m, u) for u in ("three", "again", "sig", "later")}
+        pids = {u: _pid(m, u) for u in ("three", "again", "sig", "later", "kept")}
         # hold the keeper still so that the exits certainly happen while no manager runs
         os.kill(keeper, signal.SIGSTOP)
         try:
@@ -132,6 +133,15 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
         os.kill(restarted, signal.SIGKILL)
         m.wait_for("later restarted again", lambda: m.prop("later", "NRestarts") == "2" and m.prop("later", "SubState") == "running")
         assert _manager_of(keeper) == second
+
+        # daemon-reexec keeps the link to the keeper and what it reports for
+        assert m.cli("daemon-reexec").returncode == 0
+        m.wait_for("the re-executed manager", lambda: m.cli("is-active", "later").returncode == 0)
+        assert _manager_of(keeper) == second
+        os.kill(pids["kept"], signal.SIGSEGV)  # still the keeper's child
+        m.wait_for("kept restarted", lambda: m.prop("kept", "NRestarts") == "1" and m.prop("kept", "SubState") == "running")
+        assert "kept.service: Main process exited, code=killed, status=11/SEGV" in m.cli("logs", "-u", "kept", "-o", "cat").stdout
+        assert m.output().count("restarting it") == 1  # the one kill -9 above, nothing else
     finally:
         assert m.stop() == 0
         m.log.close()

@@ -115,6 +115,7 @@ def test_sigrtmin_5_reboots_in_place_and_sigrtmin_3_halts(pid1):
     assert "Received SIGRTMIN+5, rebooting." in out and "Stopped web.service" in out
     assert "All units stopped for reboot; starting them again in place" in out
     assert out.count("running in system mode") == 2  # a fresh manager image, same keeper
+    assert "restarting it" not in out and "The previous manager" not in out  # an exec, not a crash
     assert p.proc.poll() is None
     p.signal(RT + 3)
     assert p.proc.wait(timeout=30) == 0
@@ -130,6 +131,7 @@ def test_immediate_reboot_kills_then_starts_again_and_immediate_poweroff_exits(p
     p.wait("web started again", lambda: p.running_again("web", web))
     assert "Received SIGRTMIN+15, immediately rebooting." in p.output()
     assert "graceful stop" not in p.output()  # killed, not stopped
+    assert "restarting it" not in p.output()
     p.signal(RT + 14)
     assert p.proc.wait(timeout=30) == 0
     assert "graceful stop" not in p.output()
@@ -165,6 +167,7 @@ def test_failure_action_reboot_restarts_every_unit_in_place(pid1, tmp_path):
     out = p.output()
     assert "Rebooting: unit critical.service failed" in out and "Stopped web.service" in out
     assert p.proc.poll() is None  # still running: nothing rebooted, nothing exited
+    assert "restarting it" not in out and "The previous manager" not in out
     p.signal(signal.SIGTERM)
     assert p.proc.wait(timeout=30) == 0
 

@@ -156,7 +156,8 @@ class Daemon:
             for ns in notify_sockets:
                 ns.close()
             shell.close()
-            self._stop_relay()
+            if self.objective is None:  # restarting in place: the new image reuses the running relay
+                self._stop_relay()
             journal.close()
             signals.close()
         return self.exit_status or 0
@@ -368,6 +369,8 @@ class Daemon:
         argv = [sys.executable, *rest]
         fds = {"keeper": self.keeper.fileno()} if self.keeper is not None else {}
         try:
+            for fd in fds.values():
+                os.set_inheritable(fd, True)  # the command line names it (--keeper-fd)
             reexec.reexec(argv, fds, block=obj.MANAGER_SIGNALS)
         except OSError as e:
             print(f"sysvisor: cannot restart in place: {e}", file=sys.stderr)
