@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from sysvisor.core.types import ExitCode
 
-KEEPER_FD_OPTION = "--keeper-fd"
 PR_SET_PDEATHSIG = 1
 _CODES = {os.CLD_EXITED: ExitCode.EXITED, os.CLD_KILLED: ExitCode.KILLED, os.CLD_DUMPED: ExitCode.DUMPED}
 
@@ -159,16 +158,3 @@ class KeeperLink:
             self.sock.send(packet, socket.MSG_NOSIGNAL)
         except OSError:
             pass  # a busy or gone keeper: records are re-sent to the next manager anyway
-
-
-def take_keeper_option(argv: list[str]) -> tuple[int | None, list[str]]:
-    """Split `--keeper-fd N` off a command line."""
-    rest, fd, i = [], None, 0
-    while i < len(argv):
-        if argv[i] == KEEPER_FD_OPTION and i + 1 < len(argv):
-            fd = int(argv[i + 1])
-            i += 2
-            continue
-        rest.append(argv[i])
-        i += 1
-    return fd, rest
