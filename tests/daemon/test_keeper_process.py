@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from hypothesis import given
@@ -132,3 +133,54 @@ def test_a_process_the_keeper_reaped_counts_as_alive_if_it_is_the_saved_one():
     assert not alive_checker({10: 500}, keeper_pid=7, kept={10: 499}, stat=gone)(10)  # an older process with that pid
     # a record of an older process with that pid says nothing about the saved one
     assert alive_checker({10: 500}, keeper_pid=7, kept={10: 499}, stat=_stat({10: ProcStat("S", 7, 500)}))(10)
+
+
+# A stand-in manager that stops on SIGTERM. First run: ready, then wait to be killed.
+# Second run: ready, wait for the SIGTERM the keeper got while no manager ran.
+STOPPABLE = textwrap.dedent(r"""
+    import os, signal, sys, time
+    from sysvisor.daemon.keeper_link import KeeperLink
+    out = sys.argv[1]
+    got = []
+    signal.signal(signal.SIGTERM, lambda s, f: got.append(s))
+    link = KeeperLink(3)
+    link.hello()
+    link.ready()
+    first = not os.path.exists(out + ".first")
+    if first:
+        open(out + ".first", "w").write(str(os.getpid()))
+    deadline = time.monotonic() + 30
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if first:
+        sys.exit(9)  # not reached: the test kills this one first
+    open(out, "w").write("stopped by the keeper's SIGTERM" if got else "no SIGTERM")
+    link.goodbye(0)
+""")
+
+
+def test_a_sigterm_while_the_manager_is_dead_reaches_the_next_one(tmp_path):
+    script = tmp_path / "manager.py"
+    script.write_text(STOPPABLE)
+    out = str(tmp_path / "result")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC))
+    proc = subprocess.Popen([sys.executable, "-I", "-S", keeper.__file__, "--lock", str(tmp_path / "keeper.pid"), "--",
+                             sys.executable, str(script), out], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(out + ".first") or not open(out + ".first").read():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.01)
+        first = int(open(out + ".first").read())
+        os.kill(proc.pid, signal.SIGSTOP)  # the keeper sees the death and the SIGTERM together
+        try:
+            os.kill(first, signal.SIGKILL)
+            os.kill(proc.pid, signal.SIGTERM)
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+        assert open(out).read() == "stopped by the keeper's SIGTERM"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

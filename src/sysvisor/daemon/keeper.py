@@ -126,6 +126,7 @@ class Keeper:
         self.ready = False
         self.ready_deadline = 0.0
         self.pending = []  # signals for the next ready manager
+        self.delivered_stop = []  # SIGTERM/SIGINT the current manager got: re-sent if it crashes
         self.bye = None
         self.restart_at = 0.0
         self.crashes = 0
@@ -158,6 +159,7 @@ class Keeper:
         self.conn, self.manager, self.out = ours, pid, []
         self.greeted = self.ready = False
         self.bye = None
+        self.delivered_stop = []
         self.started = self.clock()
         self.ready_deadline = self.started + READY_TIMEOUT
         self.sel.register(ours, selectors.EVENT_READ, "conn")
@@ -173,6 +175,7 @@ class Keeper:
         if now - self.started >= STABLE_AFTER:
             self.crashes = 0
         delay = BACKOFF[min(self.crashes, len(BACKOFF) - 1)]
+        self.pending = (self.delivered_stop + self.pending)[:64]  # a stop it never finished
         if any(s in (signal.SIGTERM, signal.SIGINT) for s in self.pending):
             delay = 0.0  # someone wants the units stopped: a manager must do it
         self.crashes += 1
@@ -317,6 +320,8 @@ class Keeper:
                 os.kill(self.manager, sig)
             except ProcessLookupError:
                 pass
+            if sig in (signal.SIGTERM, signal.SIGINT):
+                self.delivered_stop.append(sig)
             return
         if len(self.pending) < 64:
             self.pending.append(sig)
@@ -349,7 +354,7 @@ class Keeper:
         deadlines = []
         if self.manager is None:
             deadlines.append(self.restart_at)
-        elif not self.ready:
+        elif not self.ready and now < self.ready_deadline:
             deadlines.append(self.ready_deadline)
         timeout = max(0.0, min(deadlines) - now) if deadlines else None
         received = []
@@ -368,10 +373,10 @@ class Keeper:
                     self.flush()
                 if mask & selectors.EVENT_READ:
                     self.receive()
+        self.reap()  # first: a signal for a manager that just died waits for the next one
         for sig in received:
             if sig != signal.SIGCHLD:
                 self.forward(sig)
-        self.reap()
         if self.manager is None and self.exit_status is None and self.clock() >= self.restart_at:
             self.spawn()
 

@@ -309,6 +309,8 @@ class AdoptedProcesses:
     `exited(fd)` and feeds `ProcessExited(pid, ExitCode.EXITED, 0)` — the same "exit status
     unknown, treated as success" rule as `core.snapshot.import_all()` — after logging
     "Process PID exited while not our child; its exit status is unknown."
+    With `keeper_pid`, processes that are the keeper's children get no watch: the keeper
+    reaps them and reports the real status (`keeper_children`: pid → start time).
     """
 
     def __init__(self, pids: dict[int, str], start_times: dict[int, int | None], *,
