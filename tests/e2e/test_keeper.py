@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from harness import ROOT, Sysvisor, alive, write_units
 
 PROPS = "ActiveState,SubState,Result,ExecMainCode,ExecMainStatus,NRestarts"
@@ -58,7 +60,7 @@ def _manager_of(keeper: int) -> int | None:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 if b"--keeper-fd" in f.read():
                     return pid
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # it just exited
             continue
     return None
 
@@ -67,7 +69,7 @@ def _children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             return [int(x) for x in f.read().split()]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return []
 
 
@@ -75,7 +77,7 @@ def _state(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return "gone"
 
 
@@ -88,7 +90,8 @@ def _settled(m: Sysvisor) -> bool:
             and m.prop("again", "NRestarts") == "1" and m.prop("again", "SubState") == "running")
 
 
-def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_path):
+@pytest.mark.parametrize("when", ["no manager runs", "the new manager restores"])
+def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_path, when):
     # the oracle: a manager that sees every exit itself
     watched = _start(tmp_path / "watched")
     try:
@@ -105,16 +108,30 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
         keeper = m.proc.pid
         first = m.wait_for("the manager", lambda: _manager_of(keeper))
         pids = {u: _pid(m, u) for u in ("three", "again", "sig", "later", "kept")}
-        # hold the keeper still so that the exits certainly happen while no manager runs
-        os.kill(keeper, signal.SIGSTOP)
-        try:
+        if when == "no manager runs":
+            # hold the keeper still so that the exits certainly happen while no manager runs
+            os.kill(keeper, signal.SIGSTOP)
+            try:
+                os.kill(first, signal.SIGKILL)
+                _trigger_exits(m, tmp, pids["sig"])
+                m.wait_for("zombies held by the stopped keeper",
+                           lambda: all(_state(pids[u]) == "Z" for u in ("three", "again", "sig")))
+            finally:
+                os.kill(keeper, signal.SIGCONT)
+            second = m.wait_for("a new manager", lambda: (lambda p: p if p not in (None, first) else None)(_manager_of(keeper)))
+        else:
+            # freeze the new manager as soon as it appears (long before it is ready), then let
+            # the services exit: the keeper holds them as zombies until the manager has restored
             os.kill(first, signal.SIGKILL)
-            _trigger_exits(m, tmp, pids["sig"])
-            m.wait_for("zombies held by the stopped keeper",
-                       lambda: all(_state(pids[u]) == "Z" for u in ("three", "again", "sig")))
-        finally:
-            os.kill(keeper, signal.SIGCONT)
-        second = m.wait_for("a new manager", lambda: (lambda p: p if p not in (None, first) else None)(_manager_of(keeper)))
+            deadline = time.monotonic() + 30
+            while (second := _manager_of(keeper)) in (None, first):
+                assert time.monotonic() < deadline, "no new manager"
+            os.kill(second, signal.SIGSTOP)
+            try:
+                _trigger_exits(m, tmp, pids["sig"])
+                m.wait_for("the services' exits", lambda: all(_state(pids[u]) in ("Z", "gone") for u in ("three", "again", "sig")))
+            finally:
+                os.kill(second, signal.SIGCONT)
         m.wait_for("the re-adopted units to settle", lambda: _settled(m))
         for unit, props in expected.items():
             assert _props(m, unit) == props, unit
@@ -198,5 +215,5 @@ def _cmd(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             return f.read().decode(errors="replace")
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return ""
