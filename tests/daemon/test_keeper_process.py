@@ -78,7 +78,7 @@ def test_keeper_refuses_a_held_lock(tmp_path):
         proc = subprocess.run([sys.executable, "-I", "-S", keeper.__file__, "--lock", lock, "--", "/bin/true"],
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode == 1
-        assert f"keeper PID {os.getpid()}" in proc.stderr and "not starting a second one" in proc.stderr
+        assert f"(PID {os.getpid()}, {lock})" in proc.stderr and "not starting a second one" in proc.stderr
     finally:
         os.close(fd)
 

@@ -188,6 +188,13 @@ def _delegate(verb: str, rest: list[str]) -> int:
             import os
 
             os.execve(argv[0], argv, env)
+        if a.no_keeper:  # also after daemon-reexec: the old image's lock closed with the exec
+            from sysvisor.daemon.main import hold_runtime_lock
+
+            refusal = hold_runtime_lock(a.runtime_dir)
+            if refusal:
+                print(refusal, file=sys.stderr)
+                return 1
         return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level), deserialize=a.deserialize, journal_max_use=max_use,
                    keeper_fd=a.keeper_fd, allow_host_reboot=a.allow_host_reboot)
     if verb in ("logs", "journal"):

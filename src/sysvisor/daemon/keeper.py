@@ -10,8 +10,8 @@ missed, so Result=, ExecMainStatus= and Restart= come out as if it had seen them
 Rules:
 - While the manager lives it reaps its own children; the keeper only waits for the manager
   and forwards signals (nothing here is on the manager's hot path).
-- From the manager's `hello` (it is restoring) to its `ready` the keeper reaps nothing but the
-  manager: an orphan that exits meanwhile stays a zombie whose /proc entry (and start time)
+- From a manager's start (or a re-executed image's `hello`) to its `ready` the keeper reaps
+  nothing but the manager: an orphan that exits meanwhile stays a zombie whose /proc entry (and start time)
   the restoring manager can still see; its status follows after `ready`.
 - Signals the manager handles are forwarded to it once it is ready (queued until then; a
   SIGTERM/SIGINT while no manager runs restarts one at once so that it can stop the units).
@@ -89,6 +89,11 @@ def take_lock(path):
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
+
+
+def refusal(path, holder):
+    return (f"sysvisor: a manager already runs for this runtime directory (PID {holder or '?'}, {path}); "
+            f"not starting a second one.")
 
 
 def lock_holder(path):
@@ -388,8 +393,7 @@ def main(argv):
     lock_path, command = argv[1], argv[3:]
     if take_lock(lock_path) is None:
         holder = lock_holder(lock_path)
-        print(f"sysvisor: a manager already runs for this runtime directory (keeper PID {holder or '?'}, "
-              f"{lock_path}); not starting a second one.", file=sys.stderr)
+        print(refusal(lock_path, holder), file=sys.stderr)
         return 1
     return Keeper(command).run()
 

@@ -322,9 +322,7 @@ class Daemon:
                 shell.log(f"-> Unit {unit}: {p.get('ActiveState')} ({p.get('SubState')}), MainPID={p.get('MainPID', 0)}, "
                           f"Result={p.get('Result', '')}, NRestarts={p.get('NRestarts', 0)}", unit=unit)
         elif what.kind == "log-level":
-            if not hasattr(self, "_configured_log_level"):
-                self._configured_log_level = shell.log_level
-            shell.log_level = Priority.DEBUG if what.debug else self._configured_log_level
+            shell.log_level = Priority.DEBUG if what.debug else self.log_level
             shell.log(f"Received {name}, log level set to {'debug' if what.debug else 'its configured value'}.")
         elif what.kind == "start":
             if what.target in shell.manager.units and shell.units[what.target].load_state == "loaded":
@@ -394,6 +392,22 @@ def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | N
     if daemon.keeper is not None:
         daemon.keeper.goodbye(status)
     return status
+
+
+def hold_runtime_lock(runtime_dir: str | None) -> str | None:
+    """`up --no-keeper`: take the keeper's lock ourselves, so that no keeper starts a second
+    manager beside us; the refusal message if someone else holds it."""
+    from sysvisor.daemon import keeper
+
+    path = os.path.join(runtime_dir or control.runtime_dir(), "keeper.pid")
+    fd = keeper.take_lock(path)
+    if fd is None:
+        return keeper.refusal(path, keeper.lock_holder(path))
+    _held_locks.append(fd)  # held until we exit (close-on-exec: never a unit's)
+    return None
+
+
+_held_locks: list[int] = []
 
 
 def keeper_command(argv: list[str], runtime_dir: str | None) -> tuple[list[str], dict[str, str]]:
