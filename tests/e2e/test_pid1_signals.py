@@ -183,3 +183,46 @@ def test_soft_reboot_without_a_keeper_keeps_pid_1(pid1):
     assert _children(p.proc.pid)[:1] == [p.init]  # the same process: re-executed in place
     p.signal(signal.SIGTERM)
     assert p.proc.wait(timeout=30) == 0
+
+
+@pytest.mark.skipif(shutil.which("nsenter") is None, reason="needs nsenter")
+def test_no_zombie_lingers_neither_under_the_manager_nor_under_the_keeper(pid1):
+    # litter.service leaves orphans (re-parented to the manager, the subreaper of its units);
+    # a `docker exec`-like process that enters the namespace leaves one for PID 1, the keeper
+    p = pid1({"litter.service": "[Service]\nExecStart=/bin/sh -c 'while :; do (sleep 0.1 &); sleep 0.3; done'\n"
+                                "[Install]\nWantedBy=multi-user.target\n"})
+    p.wait("litter", lambda: p.prop("litter", "ActiveState") == "active")
+    manager = p.wait("the manager", lambda: [c for c in _children(p.init) if b"--keeper-fd" in _cmdline(c)][:1])[0]
+    for _ in range(3):
+        subprocess.run(["nsenter", "-t", str(p.init), "--pid", "--mount", "--", "/bin/sh", "-c", "sleep 0.2 & exit 0"],
+                       check=True, timeout=30)
+    seen_at_keeper = set()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        for parent in (p.init, manager):
+            kids = _children(parent)
+            if parent == p.init:
+                seen_at_keeper.update(k for k in kids if k != manager and b"sleep" in _cmdline(k))
+            zombies = [k for k in kids if _state(k) == "Z"]
+            assert len(zombies) <= 1, f"zombies left unreaped under {parent}: {zombies}"  # one may be mid-reap
+        time.sleep(0.05)
+    assert seen_at_keeper, "the exec'd orphans were re-parented to the keeper"
+    assert not [k for k in _children(p.init) if k != manager and _state(k) == "Z"]
+    p.signal(signal.SIGTERM)
+    assert p.proc.wait(timeout=30) == 0
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return "gone"
