@@ -31,7 +31,6 @@ SOCK_SEQPACKET socket pair as fd 3. Messages, one per packet, ASCII:
 # spec: issue 5 ("surviving its own crash", "container PID 1")
 """
 
-import errno
 import fcntl
 import os
 import selectors

@@ -19,7 +19,7 @@ from sysvisor.daemon import persist, reexec
 from sysvisor.daemon.children import reap
 from sysvisor.daemon.containment import set_child_subreaper
 from sysvisor.daemon.control_server import ControlServer
-from sysvisor.daemon.keeper_link import KeeperError, KeeperLink, KeptExit
+from sysvisor.daemon.keeper_link import KeeperError, KeeperLink
 from sysvisor.daemon.loop import EventLoop
 from sysvisor.daemon.notify_socket import NotifySocket
 from sysvisor.daemon.requests import RequestHandler
