@@ -226,3 +226,24 @@ def _state(pid: int) -> str:
             return f.read().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError):
         return "gone"
+
+
+def test_success_action_kexec_force_kills_and_starts_everything_again(pid1, tmp_path):
+    flag = tmp_path / "succeeded-once"
+    p = pid1({
+        "web.service": "[Service]\nExecStart=/bin/sleep 600\nExecStop=/bin/sh -c 'echo graceful stop'\n"
+                       "[Install]\nWantedBy=multi-user.target\n",
+        # succeeds on its first run only (then the action would loop)
+        "once.service": f"[Unit]\nSuccessAction=kexec-force\n[Service]\nType=oneshot\n"
+                        f"ExecStart=/bin/sh -c '[ -e {flag} ] && exit 1; touch {flag}; sleep 0.5'\n"
+                        f"[Install]\nWantedBy=multi-user.target\n",
+    })
+    p.wait("web", lambda: p.prop("web", "ActiveState") == "active")
+    web = p.prop("web", "MainPID")
+    p.wait("web started again", lambda: p.running_again("web", web), timeout=40)
+    p.wait("once ran again", lambda: p.prop("once", "ActiveState") == "failed")
+    out = p.output()
+    assert "Forcibly rebooting via kexec: unit once.service succeeded" in out
+    assert "graceful stop" not in out and "restarting it" not in out
+    p.signal(signal.SIGTERM)
+    assert p.proc.wait(timeout=30) == 0
