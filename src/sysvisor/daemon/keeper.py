@@ -3,7 +3,7 @@
 `sysvisor up` becomes this process (execv, so in a container it is PID 1) and runs the
 manager as its only child. The keeper is a child subreaper, so when the manager dies its
 services are re-parented here instead of to init: the keeper reaps them and keeps their exit
-statuses (wait status, start time, time of death) until a manager acknowledges them. It then
+statuses (wait status, start time, when reaped) until a manager acknowledges them. It then
 starts the manager again; the new manager restores the state file and learns the exits it
 missed, so Result=, ExecMainStatus= and Restart= come out as if it had seen them itself.
 
