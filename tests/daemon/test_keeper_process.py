@@ -184,3 +184,76 @@ def test_a_sigterm_while_the_manager_is_dead_reaches_the_next_one(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --- the keeper's decisions, without processes ---
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _crash(k: keeper.Keeper, clock: FakeClock, ran_for: float) -> float:
+    k.manager, k.started = 4242, clock.now
+    clock.now += ran_for
+    k.manager_exited(4242, os.CLD_KILLED, signal.SIGKILL)
+    return k.restart_at - clock.now
+
+
+def test_crash_restarts_back_off_and_reset_after_a_stable_run():
+    clock = FakeClock()
+    k = keeper.Keeper(["/bin/false"], clock=clock)
+    delays = [_crash(k, clock, 0.5) for _ in range(10)]
+    assert delays == pytest.approx([*keeper.BACKOFF, keeper.BACKOFF[-1], keeper.BACKOFF[-1]])
+    assert _crash(k, clock, keeper.STABLE_AFTER) == 0.0  # it ran long enough: start over
+    assert k.note == f"manager 4242 {os.CLD_KILLED} {signal.SIGKILL}".encode() and k.exit_status is None
+
+
+def test_a_manager_that_said_bye_ends_the_keeper_with_its_status():
+    clock = FakeClock()
+    k = keeper.Keeper(["/bin/false"], clock=clock)
+    k.handle(b"bye 3".split())
+    _crash(k, clock, 0.1)
+    assert k.exit_status == 3
+
+
+def test_a_stop_the_dead_manager_got_goes_to_the_next_one_at_once():
+    clock = FakeClock()
+    k = keeper.Keeper(["/bin/false"], clock=clock)
+    for _ in range(5):
+        _crash(k, clock, 0.1)  # deep in the back-off
+    k.manager, k.ready, k.started = os.getpid(), True, clock.now
+    k.delivered_stop = [signal.SIGTERM]  # as forward() records it
+    k.manager_exited(os.getpid(), os.CLD_KILLED, signal.SIGKILL)
+    assert k.restart_at == clock.now and k.pending == [signal.SIGTERM]
+
+
+def test_signals_wait_for_a_ready_manager_and_a_stop_with_none_running_starts_one():
+    clock = FakeClock()
+    k = keeper.Keeper(["/bin/false"], clock=clock)
+    k.restart_at = clock.now + 10
+    k.forward(signal.SIGHUP)
+    assert k.pending == [signal.SIGHUP] and k.restart_at == clock.now + 10
+    k.forward(signal.SIGTERM)
+    assert k.pending == [signal.SIGHUP, signal.SIGTERM] and k.restart_at == clock.now
+
+
+def test_acks_drop_only_the_record_they_name():
+    k = keeper.Keeper(["/bin/false"])
+    k.record(10, os.CLD_EXITED, 3, 500)
+    k.record(11, os.CLD_EXITED, 0, None)
+    k.handle(b"ack 10 499".split())  # an older process with that pid
+    k.handle(b"ack 11 -".split())
+    assert list(k.records) == [10]
+    k.handle(b"ack 10 500".split())
+    assert k.records == {}
+
+
+def test_records_are_bounded_oldest_first():
+    k = keeper.Keeper(["/bin/false"])
+    for pid in range(keeper.MAX_RECORDS + 5):
+        k.record(pid + 2, os.CLD_EXITED, 0, pid)
+    assert len(k.records) == keeper.MAX_RECORDS and next(iter(k.records)) == 7
