@@ -191,6 +191,9 @@ def test_killing_the_keeper_takes_the_manager_along_and_the_services_survive(run
         time.sleep(0.02)
     assert alive(web)
     os.kill(web, signal.SIGKILL)
+    for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:  # the orphaned journal relay
+        if str(tmp_path) in _cmd(pid) and "sysvisor.journal.relay" in _cmd(pid):
+            os.kill(pid, signal.SIGTERM)
 
 
 def test_no_keeper_runs_the_manager_directly(tmp_path):
