@@ -183,7 +183,7 @@ def _delegate(verb: str, rest: list[str]) -> int:
 
         if not a.no_keeper and a.keeper_fd is None and a.deserialize is None:
             # become the keeper (same PID: PID 1 in a container); it runs the manager as its child
-            argv, env = keeper_command([x for x in rest if x != "--no-keeper"], a.runtime_dir)
+            argv, env = keeper_command(rest, a.runtime_dir)
             sys.stdout.flush()
             import os
 
