@@ -167,6 +167,9 @@ def _delegate(verb: str, rest: list[str]) -> int:
         p.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="most verbose manager message kept (default info)")
         p.add_argument("--deserialize", metavar="FILE", help=argparse.SUPPRESS)  # daemon-reexec
         p.add_argument("--journal-max-use", metavar="SIZE", help="journal size limit, e.g. 500M (default: 10%% of the file system, at most 4G, as journald)")
+        p.add_argument("--no-keeper", action="store_true", help="run the manager without its keeper process (exit statuses of services that end while the manager is down are then unknown, and nobody restarts a crashed manager)")
+        p.add_argument("--allow-host-reboot", action="store_true", help="as PID 1 of a real machine (never in a container), let reboot/poweroff/halt/kexec actions reboot or power off the machine instead of restarting all units in place or exiting")
+        p.add_argument("--keeper-fd", type=int, help=argparse.SUPPRESS)  # the keeper's child
         a = p.parse_args(rest)
         max_use = None
         if a.journal_max_use:
@@ -176,9 +179,24 @@ def _delegate(verb: str, rest: list[str]) -> int:
                 max_use = parse_size(a.journal_max_use)
             except ValueError:
                 p.error(f"invalid size '{a.journal_max_use}' for --journal-max-use (examples: 500M, 2G)")
-        from sysvisor.daemon.main import run
+        from sysvisor.daemon.main import keeper_command, run
 
-        return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level), deserialize=a.deserialize, journal_max_use=max_use)
+        if not a.no_keeper and a.keeper_fd is None and a.deserialize is None:
+            # become the keeper (same PID: PID 1 in a container); it runs the manager as its child
+            argv, env = keeper_command(rest, a.runtime_dir)
+            sys.stdout.flush()
+            import os
+
+            os.execve(argv[0], argv, env)
+        if a.no_keeper:  # also after daemon-reexec: the old image's lock closed with the exec
+            from sysvisor.daemon.main import hold_runtime_lock
+
+            refusal = hold_runtime_lock(a.runtime_dir)
+            if refusal:
+                print(refusal, file=sys.stderr)
+                return 1
+        return run(a.units, a.runtime_dir, a.state_dir, log_level=LOG_LEVELS.index(a.log_level), deserialize=a.deserialize, journal_max_use=max_use,
+                   keeper_fd=a.keeper_fd, allow_host_reboot=a.allow_host_reboot)
     if verb in ("logs", "journal"):
         return _logs(rest)
     if verb == "simulate":

@@ -12,11 +12,14 @@ import uuid
 
 from sysvisor import __version__
 from sysvisor.core import events as E
-from sysvisor.core.types import Priority
+from sysvisor.core.actions import RunEmergencyAction
+from sysvisor.core.types import EmergencyAction, ExitCode, Priority
+from sysvisor.daemon import objective as obj
 from sysvisor.daemon import persist, reexec
 from sysvisor.daemon.children import reap
 from sysvisor.daemon.containment import set_child_subreaper
 from sysvisor.daemon.control_server import ControlServer
+from sysvisor.daemon.keeper_link import KeeperError, KeeperLink
 from sysvisor.daemon.loop import EventLoop
 from sysvisor.daemon.notify_socket import NotifySocket
 from sysvisor.daemon.requests import RequestHandler
@@ -35,8 +38,13 @@ BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target", "time
 class Daemon:
     """One manager instance: directories, loop, shell, control socket."""
 
-    def __init__(self, unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, console: bool = True, log_level: int = Priority.INFO, deserialize: str | None = None, journal_max_use: int | None = None) -> None:
+    def __init__(self, unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, console: bool = True, log_level: int = Priority.INFO, deserialize: str | None = None, journal_max_use: int | None = None,
+                 keeper_fd: int | None = None, allow_host_reboot: bool = False) -> None:
         self.deserialize = deserialize
+        self.keeper_fd = keeper_fd
+        self.keeper: KeeperLink | None = None
+        self.allow_host_reboot = allow_host_reboot
+        self.objective: obj.Objective | None = None  # set when the loop stops to restart in place
         self.journal_max_use = journal_max_use
         self.log_level = log_level
         self.user_manager = os.getuid() != 0
@@ -48,6 +56,16 @@ class Daemon:
         self.console = console
 
     def run(self) -> int:
+        kept_exits, deaths = [], []
+        if self.keeper_fd is not None:
+            try:
+                self.keeper = KeeperLink(self.keeper_fd)
+                if not self.keeper.bind_lifetime():
+                    raise KeeperError("the keeper is gone")
+                kept_exits, deaths = self.keeper.hello()
+            except (KeeperError, OSError) as e:
+                print(f"sysvisor: cannot talk to the keeper: {e}", file=sys.stderr)
+                return 1
         try:
             os.makedirs(self.runtime_dir, mode=0o755, exist_ok=True)
             os.makedirs(self.state_dir, mode=0o755, exist_ok=True)
@@ -75,8 +93,12 @@ class Daemon:
             timer_stamp_dir=os.path.join(self.state_dir, "timers"),
         )
         self.shell = shell
+        for d in deaths:
+            how = f"exited with status {d.status}" if d.code == ExitCode.EXITED else f"was killed by signal {d.status} ({obj.signal_name(d.status)})"
+            shell.log(f"The previous manager (PID {d.pid}) {how}; the keeper (PID {self.keeper.keeper_pid}) started this one.", priority=Priority.WARNING)
         self._start_relay(journal)
-        kept = shell.restore_after_reexec(self.deserialize) if self.deserialize else {}
+        keeper_pid = self.keeper.keeper_pid if self.keeper else None
+        kept = shell.restore_after_reexec(self.deserialize, kept_exits, keeper_pid) if self.deserialize else {}
         notify_sockets = self._notify_sockets(notify_paths, kept)
         info = {
             "runtime_dir": self.runtime_dir,
@@ -96,9 +118,11 @@ class Daemon:
         loop.add_deadline(server.next_deadline, server.expire)
         for ns in notify_sockets:
             loop.selector.register(ns, selectors.EVENT_READ, (0, lambda mask, now, ns=ns: self._on_notify(ns)))
-        signals = SignalPipe()
+        signals = SignalPipe(obj.MANAGER_SIGNALS)
         loop.selector.register(signals, selectors.EVENT_READ, (1, lambda mask, now: self._on_signals(signals.drain(), now)))
-        reexec.release_signals()
+        reexec.release_signals(obj.MANAGER_SIGNALS)
+        if self.keeper is not None:
+            loop.selector.register(self.keeper, selectors.EVENT_READ, (1, lambda mask, now: self._on_keeper()))
         subreaper = set_child_subreaper()
 
         mode = "user" if self.user_manager else "system"
@@ -109,9 +133,12 @@ class Daemon:
             for d in loader.diagnostics(name):
                 shell.log(str(d), unit=name, priority=Priority.ERR if getattr(d, "severity", "") == "error" else Priority.WARNING)
         state_path = os.path.join(self.state_dir, persist.STATE_FILE_NAME)
-        restored = bool(kept) or shell.restore(state_path)
+        restored = bool(kept) or shell.restore(state_path, kept_exits, keeper_pid)
         shell.state_file = persist.StateFile(state_path, lambda m: shell.log(m, priority=Priority.WARNING))
         loop.after_iteration.append(lambda: shell.state_file is not None and shell.state_file.flush(shell.manager))
+        if self.keeper is not None:  # what the keeper kept is safe to forget once the state is saved
+            self.keeper.ack_later(kept_exits)
+            loop.after_iteration.append(self.keeper.flush_acks)
         loop.after_iteration.append(lambda: shell.reexec_requested and self._reexec(server, notify_sockets))
         if not restored:  # else the units continue where the killed manager left them
             for name in self._boot_units(units):
@@ -120,6 +147,8 @@ class Daemon:
             for name in self._boot_units(units):
                 if name in shell.manager.timers:
                     shell.feed(E.StartRequested(name))
+        if self.keeper is not None:
+            self.keeper.ready()
         try:
             loop.run()
         finally:
@@ -127,7 +156,8 @@ class Daemon:
             for ns in notify_sockets:
                 ns.close()
             shell.close()
-            self._stop_relay()
+            if self.objective is None:  # restarting in place: the new image reuses the running relay
+                self._stop_relay()
             journal.close()
             signals.close()
         return self.exit_status or 0
@@ -175,12 +205,15 @@ class Daemon:
         fds.update({f"notify:{ns.path}": ns.fileno() for ns in notify_sockets})
         out_fds, out_info = shell.output_fds()
         fds.update(out_fds)
+        if self.keeper is not None:
+            fds["keeper"] = self.keeper.fileno()  # same number: the command line names it
         path = os.path.join(self.runtime_dir, "reexec-state.json")
         shell.log("Reexecuting.")
         try:
-            argv = reexec.prepare_reexec(shell.manager, path, fds, reexec.current_command(), extra={"output": out_info})
+            extra = {"output": out_info, "keeper_children": {str(p): t for p, t in shell.keeper_children.items()}}
+            argv = reexec.prepare_reexec(shell.manager, path, fds, reexec.current_command(), extra=extra)
             shell.journal.flush()
-            reexec.reexec(argv, fds)
+            reexec.reexec(argv, fds, block=obj.MANAGER_SIGNALS)
         except Exception as e:  # noqa: BLE001 - keep running in the old image
             shell.log(f"Failed to reexecute: {e}", priority=Priority.ERR)
 
@@ -201,7 +234,7 @@ class Daemon:
 
     def _notify_paths(self) -> list[str]:
         paths = [os.path.join(self.runtime_dir, "notify")]
-        if os.getpid() == 1 and not os.path.exists("/run/systemd/system"):
+        if self._pid1() and not os.path.exists("/run/systemd/system"):
             os.makedirs("/run/systemd", exist_ok=True)
             paths.append("/run/systemd/notify")
         return paths
@@ -226,15 +259,41 @@ class Daemon:
             finally:
                 message.close_fds()  # after handling: this answers BARRIER=1
 
+    def _pid1(self) -> bool:
+        """sysvisor is the init of its PID namespace: this process, or the keeper (our parent)."""
+        return os.getpid() == 1 or (self.keeper is not None and self.keeper.keeper_pid == 1)
+
     def _exit(self, status: int) -> None:
         self.exit_status = status
+        action = self.shell.emergency_action
+        ending = obj.objective_of(action) if action is not None else None
+        if ending is not None and (ending[0] in obj.IN_PLACE or self._host_reboot(ending[0]) is not None):
+            self.objective = ending[0]  # run() restarts in place (or reboots the machine) after the cleanup
+            if self._host_reboot(self.objective) is None:
+                self.shell.log(f"All units stopped for {self.objective}; starting them again in place "
+                               f"(sysvisor reboots the host only as PID 1 of a real machine with --allow-host-reboot).")
         sf = self.shell.state_file
-        if sf is not None and all(s.active_state in ("inactive", "failed") for s in self.shell.manager.services.values()):
+        if sf is not None and (self.objective is not None or all(s.active_state in ("inactive", "failed") for s in self.shell.manager.services.values())):
             sf.remove()  # nothing left to continue; otherwise (second SIGTERM) a new manager adopts the units
             self.shell.state_file = None
         self.loop.stop()
 
+    def _host_reboot(self, objective: obj.Objective) -> int | None:
+        return obj.host_reboot_command(objective, pid1=self._pid1(), container=obj.in_container(), allowed=self.allow_host_reboot)
+
+    def _on_keeper(self) -> None:
+        """Exits the keeper reaped (processes re-parented to it when an earlier manager died)."""
+        exits = self.keeper.receive()
+        if self.relay_pid and any(e.pid == self.relay_pid for e in exits):
+            self.shell.log("The journal relay died; starting a new one.", priority=Priority.WARNING)
+            self._start_relay(self.shell.journal)
+        self.shell.on_kept_exits(exits)
+        self.keeper.ack_later(exits)
+        if self.keeper.closed:
+            self.loop.selector.unregister(self.keeper)
+
     def _on_signals(self, received: list[int], now: int) -> None:
+        """# spec: issue 5 "container PID 1"; the table is daemon/objective.py meaning()."""
         # Reap on every wake-up of the signal pipe: SIGCHLDs coalesce.
         exited = reap()
         if self.relay_pid and any(pid == self.relay_pid for pid, _c, _s in exited):
@@ -242,15 +301,77 @@ class Daemon:
             self._start_relay(self.shell.journal)
         self.shell.on_children_exited(exited)
         for signum in received:
-            if signum == signal.SIGHUP:  # systemd: SIGHUP → daemon-reload
-                self.shell.reload_units(self.search_paths)
-            elif signum in (signal.SIGTERM, signal.SIGINT):
-                if self.shell.manager.shutting_down:
-                    self.shell.log("Received second termination request, exiting without waiting for units.", priority=Priority.WARNING)
-                    self._exit(self.exit_status or 0)
-                else:
-                    self.shell.log(f"Received {signal.Signals(signum).name}, stopping all units.")
-                    self.shell.feed(E.ShutdownRequested(0))
+            if signum != signal.SIGCHLD:
+                self._on_signal(signum)
+
+    def _on_signal(self, signum: int) -> None:
+        shell = self.shell
+        name = obj.signal_name(signum)
+        what = obj.meaning(signum)
+        if what.kind == "reload":  # systemd: SIGHUP → daemon-reload
+            shell.reload_units(self.search_paths)
+        elif what.kind == "reexec":
+            shell.log(f"Received {name}, reexecuting.")
+            shell.reexec_requested = True
+        elif what.kind == "end":
+            self._on_end_signal(name, what)
+        elif what.kind == "dump":
+            shell.log(f"Received {name}, dumping the manager state.")
+            for unit in sorted(shell.manager.services):
+                p = shell.manager.runtime_properties(unit)
+                shell.log(f"-> Unit {unit}: {p.get('ActiveState')} ({p.get('SubState')}), MainPID={p.get('MainPID', 0)}, "
+                          f"Result={p.get('Result', '')}, NRestarts={p.get('NRestarts', 0)}", unit=unit)
+        elif what.kind == "log-level":
+            shell.log_level = Priority.DEBUG if what.debug else self.log_level
+            shell.log(f"Received {name}, log level set to {'debug' if what.debug else 'its configured value'}.")
+        elif what.kind == "start":
+            if what.target in shell.manager.units and shell.units[what.target].load_state == "loaded":
+                shell.log(f"Received {name}, starting {what.target}.")
+                shell.feed(E.StartRequested(what.target))
+            else:
+                shell.log(f"Received {name}, but {what.target} does not exist; ignoring.", priority=Priority.DEBUG)
+        else:
+            shell.log(f"Received {name}, ignoring: {what.why}.", priority=Priority.DEBUG)
+
+    def _on_end_signal(self, name: str, what: obj.SignalMeaning) -> None:
+        """SIGTERM/SIGINT and systemd's halt/poweroff/reboot/kexec/soft-reboot signals."""
+        shell = self.shell
+        action = EmergencyAction(f"{what.objective}-force" if what.force else str(what.objective))
+        if shell.manager.shutting_down and not what.force:
+            if what.objective is obj.Objective.EXIT:
+                shell.log("Received second termination request, exiting without waiting for units.", priority=Priority.WARNING)
+                shell.emergency_action = None
+                self._exit(self.exit_status or 0)
+            else:
+                shell.emergency_action = action  # the newest request decides what follows the stop
+            return
+        verb = {obj.Objective.EXIT: "stopping all units", obj.Objective.HALT: "halting", obj.Objective.POWEROFF: "powering off",
+                obj.Objective.REBOOT: "rebooting", obj.Objective.KEXEC: "rebooting via kexec",
+                obj.Objective.SOFT_REBOOT: "soft-rebooting"}[what.objective]
+        shell.log(f"Received {name}, {'immediately ' if what.force else ''}{verb}.")
+        if what.objective is obj.Objective.EXIT and not what.force:
+            shell.emergency_action = None
+            shell.feed(E.ShutdownRequested(0))
+        else:
+            shell._carry_out_batch([RunEmergencyAction(action, f"received {name}", 0)])
+
+    def restart_in_place(self) -> None:
+        """After every unit stopped for reboot/kexec/soft-reboot: reboot(2) the machine when
+        allowed (daemon/objective.py), else execute ourselves afresh, without the saved state:
+        a boot in place. Returns only if that failed."""
+        command = self._host_reboot(self.objective)
+        if command is not None:
+            print(f"sysvisor: {obj.reboot_host(command)}: reboot(2) failed.", file=sys.stderr)
+            return
+        _, rest = reexec.take_reexec_option(reexec.current_command()[1:])
+        argv = [sys.executable, *rest]
+        fds = {"keeper": self.keeper.fileno()} if self.keeper is not None else {}
+        try:
+            for fd in fds.values():
+                os.set_inheritable(fd, True)  # the command line names it (--keeper-fd)
+            reexec.reexec(argv, fds, block=obj.MANAGER_SIGNALS)
+        except OSError as e:
+            print(f"sysvisor: cannot restart in place: {e}", file=sys.stderr)
 
 
 def _containment_name(runtime_dir: str) -> str:
@@ -260,6 +381,43 @@ def _containment_name(runtime_dir: str) -> str:
     return "sysvisor-" + hashlib.sha1(os.path.abspath(runtime_dir).encode()).hexdigest()[:10]
 
 
-def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, log_level: int = Priority.INFO, deserialize: str | None = None, journal_max_use: int | None = None) -> int:
-    """Entry point of `sysvisor up`."""
-    return Daemon(unit_dirs, runtime_dir, state_dir, log_level=log_level, deserialize=deserialize, journal_max_use=journal_max_use).run()
+def run(unit_dirs: list[str] | None, runtime_dir: str | None, state_dir: str | None, log_level: int = Priority.INFO, deserialize: str | None = None, journal_max_use: int | None = None,
+        keeper_fd: int | None = None, allow_host_reboot: bool = False) -> int:
+    """Entry point of the manager (`sysvisor up --no-keeper`, or the keeper's child)."""
+    daemon = Daemon(unit_dirs, runtime_dir, state_dir, log_level=log_level, deserialize=deserialize, journal_max_use=journal_max_use,
+                    keeper_fd=keeper_fd, allow_host_reboot=allow_host_reboot)
+    status = daemon.run()
+    if daemon.objective is not None:
+        daemon.restart_in_place()  # returns only on failure: then exit
+    if daemon.keeper is not None:
+        daemon.keeper.goodbye(status)
+    return status
+
+
+def hold_runtime_lock(runtime_dir: str | None) -> str | None:
+    """`up --no-keeper`: take the keeper's lock ourselves, so that no keeper starts a second
+    manager beside us; the refusal message if someone else holds it."""
+    from sysvisor.daemon import keeper
+
+    path = os.path.join(runtime_dir or control.runtime_dir(), "keeper.pid")
+    fd = keeper.take_lock(path)
+    if fd is None:
+        return keeper.refusal(path, keeper.lock_holder(path))
+    _held_locks.append(fd)  # held until we exit (close-on-exec: never a unit's)
+    return None
+
+
+_held_locks: list[int] = []
+
+
+def keeper_command(argv: list[str], runtime_dir: str | None) -> tuple[list[str], dict[str, str]]:
+    """`sysvisor up ARGS` → the keeper's command line and environment (the keeper then runs
+    `python -m sysvisor up ARGS --keeper-fd 3` as the manager). # daemon/keeper.py"""
+    from sysvisor.daemon import keeper
+
+    lock = os.path.join(runtime_dir or control.runtime_dir(), "keeper.pid")
+    manager = [sys.executable, "-m", "sysvisor", "up", *argv, "--keeper-fd", str(keeper.MANAGER_FD)]
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the dir holding sysvisor/
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return [sys.executable, "-I", "-S", os.path.abspath(keeper.__file__), "--lock", lock, "--", *manager], env

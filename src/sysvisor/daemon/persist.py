@@ -85,23 +85,29 @@ def snapshot_pids(snapshot: dict) -> list[int]:
 
 
 def alive_checker(start_times: dict[int, int | None], *, own_pid: int | None = None,
+                  keeper_pid: int | None = None, kept: dict[int, int | None] | None = None,
                   stat: Callable[[int], ProcStat | None] = proc_stat) -> Callable[[int], bool]:
     """`alive(pid)` for `import_all`: the pid runs and is the process that was saved.
 
     A process counts as alive when /proc/PID exists with the recorded start time. A zombie
-    counts only if it is our own child (`own_pid`, after daemon-reexec): its exit status is
-    then still waiting for our reaper. Anyone else's zombie is gone for us.
+    counts only if it is our own child (`own_pid`, after daemon-reexec) or the keeper's
+    (`keeper_pid`, which holds orphans as zombies while we restore): its exit status is then
+    still to come. Anyone else's zombie is gone for us. `kept` (pid → start time): processes
+    the keeper already reaped; they count as alive so that their real exit status, fed right
+    after the restore, decides what happens (daemon/keeper.py).
     """
 
     def alive(pid: int) -> bool:
+        recorded = start_times.get(pid)
+        if kept and recorded is not None and kept.get(pid) == recorded:
+            return True  # the keeper reaped the saved process: its status is known
         st = stat(pid)
         if st is None:
             return False
-        recorded = start_times.get(pid)
         if recorded is None or st.start_time != recorded:
             return False  # a different process now has this pid
         if st.state in ("Z", "X"):
-            return own_pid is not None and st.ppid == own_pid
+            return st.ppid in (own_pid, keeper_pid) and st.ppid is not None
         return True
 
     return alive
@@ -212,19 +218,21 @@ class Recovered:
 
 
 def recover(manager, path: str, now: int, log: Logger, *, own_pid: int | None = None,
+            keeper_pid: int | None = None, kept: dict[int, int | None] | None = None,
             boot_id: str | None = None,
             carry_out: Callable[[list[Action]], None] | None = None) -> Recovered | None:
     """Load `path` and restore it into the fresh `manager`. None when there was nothing
     usable (the manager then starts from scratch). After a crash, then watch the restored
     processes with `AdoptedProcesses(tracked_pids(manager), recovered.start_times)`.
     `own_pid`: set after daemon-reexec, when the units' processes are still our children.
+    `keeper_pid`, `kept`: as for `alive_checker()`.
     `carry_out`: as for `import_all()` (the shell passes its executor)."""
     saved = load(path, log, boot_id=boot_id)
     if saved is None:
         return None
+    alive = alive_checker(saved.start_times, own_pid=own_pid, keeper_pid=keeper_pid, kept=kept)
     try:
-        actions = import_all(manager, saved.snapshot, now, alive_checker(saved.start_times, own_pid=own_pid),
-                             carry_out=carry_out)
+        actions = import_all(manager, saved.snapshot, now, alive, carry_out=carry_out)
     except SnapshotError as e:
         log(f"Ignoring saved manager state {path}: {e}.")
         return None
@@ -301,11 +309,14 @@ class AdoptedProcesses:
     `exited(fd)` and feeds `ProcessExited(pid, ExitCode.EXITED, 0)` — the same "exit status
     unknown, treated as success" rule as `core.snapshot.import_all()` — after logging
     "Process PID exited while not our child; its exit status is unknown."
+    With `keeper_pid`, processes that are the keeper's children get no watch: the keeper
+    reaps them and reports the real status (`keeper_children`: pid → start time).
     """
 
     def __init__(self, pids: dict[int, str], start_times: dict[int, int | None], *,
-                 own_pid: int | None = None) -> None:
+                 own_pid: int | None = None, keeper_pid: int | None = None) -> None:
         self._by_fd: dict[int, tuple[int, str]] = {}
+        self.keeper_children: dict[int, int | None] = {}  # pid → start time: the keeper reports their exit
         for pid, unit in sorted(pids.items()):
             try:
                 fd = os.pidfd_open(pid)
@@ -315,6 +326,10 @@ class AdoptedProcesses:
             st = proc_stat(pid)
             if st is None or st.start_time != start_times.get(pid) or st.ppid == own_pid:
                 os.close(fd)  # reused pid, or our own child (waitid reports it)
+                continue
+            if keeper_pid is not None and st.ppid == keeper_pid:
+                os.close(fd)  # the keeper reaps it and sends us its real exit status
+                self.keeper_children[pid] = st.start_time
                 continue
             self._by_fd[fd] = (pid, unit)
 

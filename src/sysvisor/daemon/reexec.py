@@ -129,12 +129,14 @@ def release_signals(block: tuple[int, ...] = HELD_SIGNALS) -> None:
 
 
 def restore_after_reexec(manager, path: str, now: int, log: Logger, *,
-                         carry_out: Callable[[list[Action]], None] | None = None) -> Restored | None:
+                         carry_out: Callable[[list[Action]], None] | None = None,
+                         keeper_pid: int | None = None, kept: dict[int, int | None] | None = None) -> Restored | None:
     """In the new image: restore the engine from `path` into the fresh `manager`, take the
     kept fds back (close-on-exec again, so units do not inherit them), and delete the file.
     None (with a log line) if the file is unusable; the manager then starts from scratch.
     Children that exited during the exec are still zombies: reap as usual afterwards and
-    route their pids with `Restored.pids`. `carry_out`: as for `core.snapshot.import_all()`."""
+    route their pids with `Restored.pids`. `carry_out`: as for `core.snapshot.import_all()`;
+    `keeper_pid`, `kept`: as for `persist.alive_checker()`."""
     try:
         with open(path, "rb") as f:
             record = json.loads(f.read())
@@ -161,7 +163,7 @@ def restore_after_reexec(manager, path: str, now: int, log: Logger, *,
         log(f"Ignoring reexec state {path}: malformed process table.")
         return Restored([], fds, record["extra"], {})
     try:
-        actions = import_all(manager, record["snapshot"], now, alive_checker(start_times, own_pid=os.getpid()),
+        actions = import_all(manager, record["snapshot"], now, alive_checker(start_times, own_pid=os.getpid(), keeper_pid=keeper_pid, kept=kept),
                              carry_out=carry_out)
     except SnapshotError as e:
         log(f"Ignoring reexec state {path}: {e}.")

@@ -87,6 +87,8 @@ class Shell:
         self._relay_streams: dict[int, object] = {}
         self._idle_writers: list[int] = []
         self.adopted: persist.AdoptedProcesses | None = None
+        self.keeper_children: dict[int, int | None] = {}  # pid → start time, see on_kept_exits()
+        self.emergency_action = None  # the last FailureAction=-like action run (daemon/objective.py)
         self.reexec_requested = False
         self.clock_watch = ClockWatch(loop.selector, self.feed, self.log)  # wall-clock and time-zone changes
         self.manager.timers.set_context(host_timer_context(self.manager.condition_facts, user_manager=user_manager))
@@ -167,15 +169,22 @@ class Shell:
 
     # --- continuing after the manager died (issue 5) ---
 
-    def restore(self, state_path: str) -> bool:
-        """Continue from the state file a killed manager left; False if there was none."""
+    def restore(self, state_path: str, kept_exits=(), keeper_pid: int | None = None) -> bool:
+        """Continue from the state file a killed manager left; False if there was none.
+        `kept_exits`: what the keeper reaped meanwhile (daemon/keeper_link.py), fed to the
+        engine as if we had seen it."""
+        kept = {e.pid: e.start_time for e in kept_exits}
         recovered = persist.recover(self.manager, state_path, monotonic_usec(),
-                                    lambda m: self.log(m, priority=Priority.WARNING), carry_out=self._carry_out_batch)
+                                    lambda m: self.log(m, priority=Priority.WARNING), carry_out=self._carry_out_batch,
+                                    own_pid=os.getpid(), keeper_pid=keeper_pid, kept=kept)
         if recovered is None:
             return False
         pids = tracked_pids(self.manager)
         self._pid_unit.update(pids)
-        self.adopted = persist.AdoptedProcesses(pids, recovered.start_times, own_pid=os.getpid())
+        self.adopted = persist.AdoptedProcesses(pids, recovered.start_times, own_pid=os.getpid(), keeper_pid=keeper_pid)
+        self.keeper_children.update(self.adopted.keeper_children)
+        self.keeper_children.update({pid: t for pid, t in kept.items() if pid in pids and recovered.start_times.get(pid) == t})
+        self.on_kept_exits(sorted(kept_exits, key=lambda e: e.monotonic_usec))
         for fd in self.adopted.fds():
             self.loop.selector.register(fd, selectors.EVENT_READ, (1, lambda mask, now, fd=fd: self._on_adopted_exit(fd)))
         for pid in awaiting_exec(self.manager):
@@ -187,13 +196,18 @@ class Shell:
                     self.feed(E.UnitEmptied(name))
         return True
 
-    def restore_after_reexec(self, path: str) -> dict[str, int]:
-        """In the new image: continue the engine; returns the kept fds by name."""
+    def restore_after_reexec(self, path: str, kept_exits=(), keeper_pid: int | None = None) -> dict[str, int]:
+        """In the new image: continue the engine; returns the kept fds by name.
+        `kept_exits`, `keeper_pid`: as for restore()."""
+        kept = {e.pid: e.start_time for e in kept_exits}
         restored = reexec.restore_after_reexec(self.manager, path, monotonic_usec(),
-                                               lambda m: self.log(m, priority=Priority.WARNING), carry_out=self._carry_out_batch)
+                                               lambda m: self.log(m, priority=Priority.WARNING), carry_out=self._carry_out_batch,
+                                               keeper_pid=keeper_pid, kept=kept)
         if restored is None:
             return {}
         self._pid_unit.update(restored.pids)
+        self.keeper_children.update({int(pid): t for pid, t in restored.extra.get("keeper_children", {}).items()})
+        self.on_kept_exits(sorted(kept_exits, key=lambda e: e.monotonic_usec))
         for name, fd in restored.fds.items():
             if name.startswith("output:"):
                 info = restored.extra["output"][name]
@@ -221,6 +235,17 @@ class Shell:
         for action in actions:
             self._carry_out(action)
         self._drain()
+
+    def on_kept_exits(self, exits) -> None:
+        """Exits the keeper reaped: processes of ours that were re-parented to it when an
+        earlier manager died. Their real status reaches the engine like our own reaper's."""
+        for e in exits:
+            if e.pid not in self.keeper_children or self.keeper_children[e.pid] != e.start_time:
+                continue  # not one of ours (or an older process with that pid)
+            del self.keeper_children[e.pid]
+            self.log(f"Process {e.pid} exited while not our child; the keeper reaped it.", unit=self._pid_unit.get(e.pid),
+                     priority=Priority.DEBUG)
+            self.on_children_exited([(e.pid, e.code, e.status)])
 
     def _on_adopted_exit(self, fd: int) -> None:
         self.loop.selector.unregister(fd)
@@ -482,6 +507,7 @@ class Shell:
         verb = action.action.value
         if verb == "none":
             return
+        self.emergency_action = action.action  # the daemon's objective: exit, or restart in place
         status = max(action.exit_status, 0)  # the engine has logged "<Verb>: unit X failed"
         if verb.endswith("-force") or verb.endswith("-immediate"):
             for unit in self.units:
