@@ -26,7 +26,7 @@ order → finish → propagation) is the `Driver` in tests/core/test_transaction
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sysvisor.core.deps import Atom, DependencyGraph
@@ -142,6 +142,9 @@ class World:
     jobs: Mapping[str, InstalledJob] = field(default_factory=dict)
     can_reload: Collection[str] = ()
     ignore_on_isolate: Collection[str] = ()
+    # which loaded units have a runtime the manager can run jobs for (None: all); a job for
+    # another loaded unit (a .socket, .mount … here) is "not applicable"
+    runnable: Callable[[str], bool] | None = None
 
     def state(self, unit: str) -> ActiveState:
         return self.state_of.get(self.graph.canonical(unit), A.INACTIVE)
@@ -266,7 +269,9 @@ class Transaction:
             raise TransactionError("EINVAL", f"Unit {unit} failed to load properly, please adjust/correct "
                                              f"and reload service manager.")
         applicable = True
-        if t in ("reload", TRY_RELOAD):
+        if ls is LoadState.LOADED and self.world.runnable is not None and not self.world.runnable(unit):
+            applicable = False
+        elif t in ("reload", TRY_RELOAD):
             applicable = unit in self.world.can_reload
         elif t == RELOAD_OR_START:
             applicable = unit in self.world.can_reload and u is not None
