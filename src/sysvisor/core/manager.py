@@ -38,7 +38,7 @@ from sysvisor.core.actions import (
     StateChanged,
 )
 from sysvisor.core.condition import Facts
-from sysvisor.core.deps import SHUTDOWN_TARGET, build_graph
+from sysvisor.core.deps import DEFAULT_TARGET, SHUTDOWN_TARGET, build_graph
 from sysvisor.core.job import Job, JobTable
 from sysvisor.core.job_runner import JobRunnerMixin
 from sysvisor.core.restart import restart_delay
@@ -155,7 +155,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         self._deadlines: list[tuple[int, str]] = []
         self._indexed: dict[str, int | None] = {}
         self._touched: set[Service] = set()
-        self.units = units
+        self.units = dict(units)  # the built-in targets are added: never the caller's dict
         self.cgroup_events = cgroup_events
         self.service_watchdogs = service_watchdogs
         self._random = random.Random(seed)
@@ -577,6 +577,8 @@ class Manager(JobRunnerMixin, TimerHostMixin):
                     self.emit(RequestFailed(event.request_id, event.unit, error))
         elif isinstance(event, ev.ShutdownRequested):
             self._begin_shutdown(event.exit_status)
+        elif isinstance(event, ev.BootRequested):
+            self._boot(event.isolate)
 
 
     def _guard(self, svc: Service, fn, *args) -> None:
@@ -656,7 +658,24 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         `.wants/` folders, default and implicit dependencies). # spec: systemctl-and-journal.md §4"""
         return self.graph.properties(name)
 
-    # ------------------------------------------------------------------ shutdown
+    # ------------------------------------------------------------------ boot and shutdown
+
+    def _boot(self, isolate: bool) -> None:
+        """Start default.target, isolating unless told otherwise; a target that may not be
+        isolated is started with mode replace. # spec: dependencies-and-jobs.md §4
+        # systemd: manager_startup() (JOB_ISOLATE, falling back to JOB_REPLACE on -EPERM)"""
+        name = self.graph.canonical(DEFAULT_TARGET)
+        if self.runtime_of(name) is None:
+            self.log(f"Failed to load default target: Unit {name} not found.", Priority.ERR)
+            return
+        e = self.enqueue_job(name, JobType.START, JobMode.ISOLATE if isolate else JobMode.REPLACE)
+        if e is not None and e.errno == "EPERM":
+            self.log(f"Default target could not be isolated, starting instead: {e.message}", Priority.DEBUG)
+            e = self.enqueue_job(name, JobType.START, JobMode.REPLACE)
+        if e is not None:
+            self.log(f"Failed to start default target: {e.message}", Priority.ERR)
+        else:
+            self.log(f"Queued start job for default target {name}.", Priority.DEBUG)
 
     def _begin_shutdown(self, exit_status: int) -> None:
         """Stop every unit in reverse dependency order (one irreversible transaction: start

@@ -14,6 +14,7 @@ from sysvisor import __version__
 from sysvisor.core import events as E
 from sysvisor.core.types import Priority
 from sysvisor.daemon import persist, reexec
+from sysvisor.daemon.boot import enablement
 from sysvisor.daemon.children import reap
 from sysvisor.daemon.containment import set_child_subreaper
 from sysvisor.daemon.control_server import ControlServer
@@ -26,11 +27,6 @@ from sysvisor.journal.relay import RelayClient, RelayError, start_relay
 from sysvisor.journal.store import JournalError, JournalWriter
 from sysvisor.protocol import control
 from sysvisor.unitfile.loader import UnitLoader, default_search_paths
-
-# Until targets and the transaction engine are wired in (issue 7), booting means: start
-# what is enabled into these targets.
-BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target", "timers.target")
-
 
 class Daemon:
     """One manager instance: directories, loop, shell, control socket."""
@@ -73,6 +69,7 @@ class Daemon:
             console=self.console,
             log_level=self.log_level,
             timer_stamp_dir=os.path.join(self.state_dir, "timers"),
+            enablement=lambda units: enablement(self.search_paths, units, explicit=self.explicit_units),
         )
         self.shell = shell
         self._start_relay(journal)
@@ -113,13 +110,10 @@ class Daemon:
         shell.state_file = persist.StateFile(state_path, lambda m: shell.log(m, priority=Priority.WARNING))
         loop.after_iteration.append(lambda: shell.state_file is not None and shell.state_file.flush(shell.manager))
         loop.after_iteration.append(lambda: shell.reexec_requested and self._reexec(server, notify_sockets))
-        if not restored:  # else the units continue where the killed manager left them
-            for name in self._boot_units(units):
-                shell.feed(E.StartRequested(name))
-        else:  # the saved state holds no timers: start the enabled ones afresh
-            for name in self._boot_units(units):
-                if name in shell.manager.timers:
-                    shell.feed(E.StartRequested(name))
+        # boot: default.target and everything enabled into it, in dependency order. A manager
+        # that continues from saved state starts it without isolating (what runs stays; the
+        # saved state holds no timers and targets, so those come up afresh)
+        shell.feed(E.BootRequested(isolate=not restored))
         try:
             loop.run()
         finally:
@@ -183,21 +177,6 @@ class Daemon:
             reexec.reexec(argv, fds)
         except Exception as e:  # noqa: BLE001 - keep running in the old image
             shell.log(f"Failed to reexecute: {e}", priority=Priority.ERR)
-
-    def _boot_units(self, units) -> list[str]:
-        """Units enabled into a boot target (`TARGET.wants/` links in the unit path, as
-        `enable` makes them). A folder given with --units counts as enabled as a whole: its
-        units with WantedBy= a boot target start too, so dropping a file in is enough."""
-        names: set[str] = set()
-        for path in self.search_paths:
-            for target in BOOT_TARGETS:
-                try:
-                    names.update(os.listdir(os.path.join(path, target + ".wants")))
-                except OSError:
-                    continue
-        if self.explicit_units:
-            names.update(n for n, u in units.items() if set(u.install.wanted_by) & set(BOOT_TARGETS))
-        return sorted(n for n in names if n in units and units[n].load_state == "loaded")
 
     def _notify_paths(self) -> list[str]:
         paths = [os.path.join(self.runtime_dir, "notify")]
