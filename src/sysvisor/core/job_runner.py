@@ -309,6 +309,9 @@ class JobRunnerMixin:
                 self._finish_job(job, JobResult.DONE, already=True)
                 return
             self._set_target(t, False)
+            if self.jobs.get(t.name) is job:  # a restart, now waiting to start
+                # systemd: job_perform_on_unit() logs the start message only if the job survived
+                self.emit(Log(f"Stopping {t.status_string()}...", t.name, Priority.INFO, t.invocation_id or None))
         else:
             self._finish_job(job, JobResult.INVALID)
 
