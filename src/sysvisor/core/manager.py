@@ -289,6 +289,8 @@ class Manager(JobRunnerMixin, TimerHostMixin):
     def runtime_properties(self, name: str) -> dict:
         """systemd `show` properties of a unit, raw values (ints are µs; 0 = unset).
         # spec: systemctl-and-journal.md §4"""
+        if name not in self.units:
+            name = self.graph.canonical(name)  # an alias: default.target
         props = self._own_properties(name)
         props.update(self.dependency_properties(name))
         return props
