@@ -69,6 +69,7 @@ class RequestHandler:
         """Properties of each named unit (globs match loaded units), not-found ones included."""
         found = []
         for name in self._expand(units, keep_unmatched=True):
+            name = name if name in self.shell.units else self.shell.manager.graph.canonical(name)  # default.target
             found.append(self.shell.properties(name) if name in self.shell.units else _not_found_properties(name))
         return {"ok": True, "units": found}
 
