@@ -3,11 +3,16 @@
 `Manager.handle(event, now)` is the engine's only entry point. It is pure: no I/O, no
 clock — `now` (monotonic µs) comes in with every event. Within one call it
   1. dispatches the event to the unit it concerns,
-  2. drains the job run queue (jobs enqueued by step 1 run now, as systemd's run queue
-     does before the next event), and
-  3. advances an ongoing shutdown.
-Unit-level effects of a state change (timestamps, job completion, OnFailure=/OnSuccess=,
-FailureAction=/SuccessAction=) live in `unit_notify()`, a port of systemd's unit_notify().
+  2. drains the job run queue and then the dependency checks (jobs enqueued by step 1 run
+     now, as systemd's run queue does before the next event; core/job_runner.py), and
+  3. ends the manager once a shutdown has stopped everything.
+Units: services (core/service.py), timers (core/timer.py), targets (core/target.py); the
+standard targets exist built in where no file provides them (core/deps.py). Every job request
+— client verbs, OnFailure=/OnSuccess= handlers, automatic restarts, timer elapses, retroactive
+dependency effects — is a transaction over the dependency graph (core/transaction.py).
+Unit-level effects of a state change (timestamps, job completion, dependency consequences,
+OnFailure=/OnSuccess=, FailureAction=/SuccessAction=) live in `unit_notify()`, a port of
+systemd's unit_notify().
 
 Deliberate deviations from systemd 257:
   * D2 — MONITOR_* for OnFailure=/OnSuccess= handlers are a snapshot of the failing unit taken
@@ -17,8 +22,18 @@ Deliberate deviations from systemd 257:
   * Units are never garbage-collected: systemd unloads an unreferenced inactive unit, after
     which `show` reports Result=success, NRestarts=0 and a fresh start limiter
     (tests/data/oracle/hurry-up-and-gc.json). sysvisor keeps the last run's values.
-  * Shutdown stops units one at a time in reverse activation order (no ordering deps yet).
-# spec: restart-and-failure.md §7, §9, §10; ARCHITECTURE.md "The one idea"
+  * Shutdown (SIGTERM, `exit`, `poweroff`, FailureAction=exit …) is one irreversible
+    transaction: start shutdown.target and stop every other unit, so units stop in reverse
+    dependency order (A After=B: A stops first), independent ones in parallel, then the
+    manager exits. systemd gets there through poweroff.target/exit.target →
+    systemd-poweroff.service/systemd-exit.service, which sysvisor does not have; units with
+    DefaultDependencies=no and IgnoreOnIsolate=yes are stopped too (systemd would leave
+    those running until its final kill).
+  * Which job of an ordering cycle is deleted follows the order jobs were added (systemd walks
+    a hash map, so its choice varies from boot to boot; tests/data/oracle/deps/ordering-cycle).
+  * Unit types other than service, timer and target (socket, path, mount …) load but have no
+    runtime: a job for one is "not applicable" (a Requires= on one is ignored).
+# spec: restart-and-failure.md §7, §9, §10; dependencies-and-jobs.md; ARCHITECTURE.md
 """
 
 from __future__ import annotations
