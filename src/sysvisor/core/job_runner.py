@@ -84,6 +84,25 @@ class _States(Mapping):
         return len(self.m.services) + len(self.m.timers.timers) + len(self.m.targets)
 
 
+class _WillRestart(Mapping):
+    """Services waiting for their automatic restart (asked only about a few units)."""
+
+    def __init__(self, services) -> None:
+        self.services = services
+
+    def __getitem__(self, name: str) -> bool:
+        svc = self.services.get(name)
+        if svc is None:
+            raise KeyError(name)
+        return svc.state in (ServiceState.AUTO_RESTART, ServiceState.AUTO_RESTART_QUEUED)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.services)
+
+    def __len__(self) -> int:
+        return len(self.services)
+
+
 class JobRunnerMixin:
     """Requests, transactions, the run queue and job results, mixed into `Manager`."""
 
@@ -560,9 +579,8 @@ class JobRunnerMixin:
         if not pending or self.shutting_down:
             return False
         states = _States(self)
-        has_job = {u: True for u in self.jobs.by_unit}
-        will_restart = {n: True for n, s in self.services.items()
-                        if s.state in (ServiceState.AUTO_RESTART, ServiceState.AUTO_RESTART_QUEUED)}
+        has_job = self.jobs.by_unit  # truthy where a unit has a job
+        will_restart = _WillRestart(self.services)
         reqs: list[JobRequest] = []
         for name in pending.get("stop-when-unneeded", {}):
             if (r := stop_when_unneeded_check(self.graph, name, states, has_job, will_restart)) is not None:
