@@ -414,3 +414,19 @@ def test_network_online_target_is_reached_at_once_without_a_network_manager():
     sim.start("app.service")
     assert spawn_times(sim, "app.service") == [0]
     assert state(sim, "network-online.target") == "active"
+
+
+def test_a_target_whose_start_fails_with_dependency_triggers_its_on_failure():
+    # trap 13, as observed with local-fs.target: OnFailure= of a target that never failed
+    db = service("db.service", type=ServiceType.ONESHOT)
+    group = target("group.target", requires=["db.service"], on_failure=["alert.service"])
+    alert = service("alert.service", type=ServiceType.ONESHOT)
+    sim = Simulation([db, group, alert], {"db.service": Behaviour.exits(1), "alert.service": Behaviour.exits(0)})
+    rid = sim.start("group.target")
+    sim.run_for(msec(1))
+    assert results(sim, rid) == ["dependency"]
+    assert state(sim, "group.target") == "inactive"
+    notices = sim.logs()
+    i = notices.index("group.target: Job group.target/start failed with result 'dependency'.")
+    assert notices[i + 1] == "group.target: Triggering OnFailure= dependencies."
+    assert spawn_times(sim, "alert.service") == [0]

@@ -466,10 +466,10 @@ class JobRunnerMixin:
         if notice is not None:  # trap 13: OnFailure= although the unit did not fail
             # observed (systemd 257): tests/data/oracle/d4/r-jt.json
             self._emit_lines([notice])
-            svc = self.services.get(unit)
-            if svc is not None:
-                self._start_on_termination(svc, "OnFailure=", svc.unit.unit.on_failure,
-                                           svc.unit.unit.on_failure_job_mode)
+            rt = self.runtime_of(unit)
+            if isinstance(rt, (Service, Target)):
+                self._start_on_termination(rt, "OnFailure=", rt.unit.unit.on_failure,
+                                           rt.unit.unit.on_failure_job_mode)
         self._timer_trigger_notify(unit)  # systemd: unit_trigger_notify()
         self._requeue_neighbours(unit)
 

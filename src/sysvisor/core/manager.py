@@ -494,27 +494,32 @@ class Manager(JobRunnerMixin, TimerHostMixin):
             return -1
         return st.status if st.code == ExitCode.EXITED else 255
 
-    def _start_on_termination(self, svc: Service, what: str, targets: list[str], mode: JobMode) -> None:
-        """# spec: restart-and-failure.md §7   # systemd: unit_start_on_termination_deps()"""
+    def _start_on_termination(self, svc, what: str, targets: list[str], mode: JobMode) -> None:
+        """`svc`: the unit whose OnFailure=/OnSuccess= units start (a service or a target).
+        # spec: restart-and-failure.md §7   # systemd: unit_start_on_termination_deps()"""
         n = 0
+
+        def log(message: str, priority: Priority = Priority.INFO) -> None:
+            self.emit(Log(f"{svc.name}: {message}", svc.name, priority, svc.invocation_id or None))
+
         for other in dict.fromkeys(targets):
             if n == 0:
-                svc._log(f"Triggering {what} dependencies.")
+                log(f"Triggering {what} dependencies.")
             n += 1
             error = self._refusal(other)
             if error is None and self.shutting_down:
                 error = "Transaction is destructive."
             if error is not None:
-                svc._log(f"Failed to enqueue {what}{other} job, ignoring: {error}", Priority.WARNING)
+                log(f"Failed to enqueue {what}{other} job, ignoring: {error}", Priority.WARNING)
                 continue
             target = self.services.get(other)
-            if target is not None:
+            if target is not None and isinstance(svc, Service):
                 target.monitor_env_next = svc.monitor_snapshot()
             e = self.enqueue_job(other, JobType.START, mode)
             if e is not None:
-                svc._log(f"Failed to enqueue {what}{other} job, ignoring: {e.message}", Priority.WARNING)
+                log(f"Failed to enqueue {what}{other} job, ignoring: {e.message}", Priority.WARNING)
         if n:
-            svc._log(f"Triggering {what} dependencies done ({n} {'job' if n == 1 else 'jobs'}).", Priority.DEBUG)
+            log(f"Triggering {what} dependencies done ({n} {'job' if n == 1 else 'jobs'}).", Priority.DEBUG)
 
     # ------------------------------------------------------------------ event dispatch
 
