@@ -430,3 +430,21 @@ def test_a_target_whose_start_fails_with_dependency_triggers_its_on_failure():
     i = notices.index("group.target: Job group.target/start failed with result 'dependency'.")
     assert notices[i + 1] == "group.target: Triggering OnFailure= dependencies."
     assert spawn_times(sim, "alert.service") == [0]
+
+
+def test_triggering_mode_stops_the_timer_too():
+    work = service("work.service")
+    t = timer("work.timer", on_unit_active_usec=[sec(60)])
+    sim = Simulation([work, t], {"*": HANG})
+    sim.start("work.timer")
+    sim.start("work.service")
+    sim.stop("work.service")
+    sim.run_for(msec(1))
+    assert state(sim, "work.timer") == "active"
+    sim.start("work.service")
+    rid = sim.stop("work.service", mode=JobMode.TRIGGERING)
+    sim.run_for(msec(1))
+    assert results(sim, rid) == ["done"]
+    assert state(sim, "work.timer") == "inactive" and state(sim, "work.service") == "inactive"
+    [job] = sim.jobs(sim.start("work.service", mode=JobMode.TRIGGERING))
+    assert (str(job.result), job.error) == ("invalid", "--job-mode=triggering is only valid for stop.")
