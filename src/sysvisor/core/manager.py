@@ -46,7 +46,6 @@ from sysvisor.core import events as ev
 from sysvisor.core.actions import (
     Action,
     ExitManager,
-    JobCompleted,
     Log,
     RequestFailed,
     RunEmergencyAction,
@@ -64,19 +63,16 @@ from sysvisor.core.timer_table import TimerTable
 from sysvisor.core.timespan import format_timespan
 from sysvisor.core.transaction import Transaction, TransactionError
 from sysvisor.core.types import (
-    USEC_INFINITY,
     ActiveState,
     EmergencyAction,
     ExitCode,
     JobMode,
-    JobResult,
     JobType,
     LoadState,
     Priority,
     RestartMode,
     ServiceResult,
     ServiceState,
-    ServiceType,
 )
 from sysvisor.core.units import (
     DEFAULT_RESTART_USEC,
