@@ -26,7 +26,9 @@ from tests.core.test_transaction_flow import _compare
 from tests.core.test_transaction_oracle import DATA
 
 SIGNALS = {"SIGKILL": 9, "SIGTERM": 15}
-SCRIPT = {"/bin/sleep": Behaviour.hangs(), "/bin/false": Behaviour.exits(1), "/bin/true": Behaviour.exits(0)}
+SCRIPT = {"/bin/sleep": Behaviour.hangs(), "/bin/false": Behaviour.exits(1), "/bin/true": Behaviour.exits(0),
+          # notify-ordering's k3s.service: sh -c 'sleep 0.5; systemd-notify --ready; exec sleep infinity'
+          "/bin/sh": Behaviour.ready(after=msec(500))}
 PROPS = ("ActiveState", "SubState", "Result", "ConditionResult", "AssertResult")
 # the manager messages that say how a job ended or began, for one unit
 _DONE = re.compile(r"^(Started|Stopped|Stopping|Starting|Dependency failed for|Reached target|Stopped target|"
@@ -74,6 +76,13 @@ def _done_messages(messages: list[str], units: set[str]) -> dict[str, list[str]]
     return dict(out)
 
 
+def _wait(sim: Simulation, rid: int) -> None:
+    """As systemctl does: until the request's job finished (bounded, in virtual time)."""
+    limit = sim.now + sec(60)
+    while not sim.jobs(rid) and sim.now < limit:
+        sim.run_for(msec(10))
+
+
 def replay(scenario: str) -> tuple[Simulation, list[dict], list[str]]:
     """Run the recorded steps; returns the simulation, the recorded shows and ours, side by side
     (`show` steps carry `ours`)."""
@@ -85,9 +94,9 @@ def replay(scenario: str) -> tuple[Simulation, list[dict], list[str]]:
         names = step.get("units") or [step.get("unit")]
         if do in ("start", "stop", "restart"):
             for name in names:
-                getattr(sim, do)(name)
+                _wait(sim, getattr(sim, do)(name))
         elif do == "systemctl" and step["args"][0] == "isolate":
-            sim.start(step["args"][1], mode=JobMode.ISOLATE)
+            _wait(sim, sim.start(step["args"][1], mode=JobMode.ISOLATE))
         elif do == "kill":
             sim.kill(step["unit"], SIGNALS[step["signal"]], step.get("who", "all"))
         elif do == "show":
@@ -97,7 +106,7 @@ def replay(scenario: str) -> tuple[Simulation, list[dict], list[str]]:
 
 
 SCENARIOS = ["requires-failing", "bindsto-stop", "partof-restart", "requires-stop-restart",
-             "requisite-condition", "conflicts", "isolate", "ordering-cycle", "retroactive"]
+             "requisite-condition", "conflicts", "isolate", "ordering-cycle", "retroactive", "notify-ordering"]
 # the ordering-cycle recording used keeps only the cycle lines of the journal (test below)
 WITH_JOURNAL = [s for s in SCENARIOS if s != "ordering-cycle"]
 
@@ -160,3 +169,13 @@ def test_bound_unit_stops_when_its_binding_exits_unexpectedly():
     sim, steps, messages = replay("bindsto-stop")
     assert sim.props("app.service")["ActiveState"] == "inactive"
     assert sim.now < sec(10)
+
+
+def test_a_unit_after_a_notify_unit_starts_after_ready_and_the_target_last():
+    sim, steps, messages = replay("notify-ordering")
+    started = {s.unit: t for t, s in sim.spawns(phase="ExecStart")}
+    reached = {a.unit: t for t, a in sim.trace if isinstance(a, Log) and a.message.startswith("Reached target")}
+    assert started["after-k3s.service"] == msec(500) and reached["stack.target"] == msec(500)
+    assert reached["network-online.target"] == 0  # no network manager: reached at once
+    held = [m for m in messages if "held back" in m]
+    assert held and set(held) <= {m for _, a in sim.trace if isinstance(a, Log) for m in [a.message]}
