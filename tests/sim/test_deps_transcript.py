@@ -448,3 +448,14 @@ def test_triggering_mode_stops_the_timer_too():
     assert state(sim, "work.timer") == "inactive" and state(sim, "work.service") == "inactive"
     [job] = sim.jobs(sim.start("work.service", mode=JobMode.TRIGGERING))
     assert (str(job.result), job.error) == ("invalid", "--job-mode=triggering is only valid for stop.")
+
+
+def test_isolating_poweroff_target_stops_everything_and_exits():
+    web = service("web.service")
+    sim = Simulation([web], {"*": HANG})
+    sim.start("web.service")
+    rid = sim.start("poweroff.target", mode=JobMode.ISOLATE)
+    sim.run_for(msec(10))
+    assert results(sim, rid) == ["done"]
+    assert state(sim, "web.service") == "inactive"
+    assert [a for _, a in sim.trace if isinstance(a, ExitManager)] == [ExitManager(0)]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from sysvisor.core.actions import JobCompleted, Log
+from sysvisor.core.actions import JobCompleted, Log, StateChanged
 from sysvisor.core.condition import check_start, skip_message, unit_conditions
 from sysvisor.core.deps import (
     Atom,
@@ -59,8 +59,8 @@ from sysvisor.core.types import USEC_INFINITY, ActiveState, JobMode, JobResult, 
 A = ActiveState
 _INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
 _ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
-# the unit kinds the engine can run jobs for
-RUNNABLE_KINDS = ("service", "timer", "target")
+# reaching one of these ends the manager (systemd-exit.service … are not there to do it)
+FINAL_TARGETS = ("exit.target", "poweroff.target", "halt.target", "reboot.target", "kexec.target")
 
 
 class _States(Mapping):
@@ -338,10 +338,12 @@ class JobRunnerMixin:
         old = t.active_state
         t.active = active
         self._stamp(t.ts, old, t.active_state)
-        from sysvisor.core.actions import StateChanged
-
         self.emit(StateChanged(t.name, t.active_state, t.sub_state, "success"))
         self.unit_changed(t.name, old, t.active_state)
+        if active and t.name in FINAL_TARGETS and not self.shutting_down:
+            # systemd: these targets pull in systemd-{exit,poweroff,halt,reboot}.service, which
+            # ask the manager to go down; sysvisor never reboots the host, it stops and exits
+            self._begin_shutdown(0)
 
     def _stamp(self, ts: dict[str, int], old: ActiveState, new: ActiveState) -> None:
         """The unit timestamps of a state change. # systemd: unit_notify()"""
