@@ -459,3 +459,17 @@ def test_isolating_poweroff_target_stops_everything_and_exits():
     assert results(sim, rid) == ["done"]
     assert state(sim, "web.service") == "inactive"
     assert [a for _, a in sim.trace if isinstance(a, ExitManager)] == [ExitManager(0)]
+
+
+def test_upholds_is_rate_limited_and_retried_later():
+    # the upheld unit dies at once, every time; no start limit of its own stops the loop
+    upheld = service("upheld.service", unit=dict(start_limit_burst=0))
+    holder = service("holder.service", unit=dict(upholds=["upheld.service"]))
+    sim = Simulation([upheld, holder], {"upheld.service": Behaviour.exits(0), "holder.service": HANG})
+    sim.start("holder.service")
+    sim.run_for(sec(1))
+    assert len(spawn_times(sim, "upheld.service")) == 1 + 16  # pulled in by holder's start, then upheld
+    assert any("not doing so since we tried this too often recently. Will retry later." in m
+               for m in sim.logs(min_priority=4))
+    sim.run_for(sec(10))
+    assert len(spawn_times(sim, "upheld.service")) == 1 + 32  # a new window: 16 more

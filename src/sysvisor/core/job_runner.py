@@ -39,6 +39,7 @@ from sysvisor.core.deps import (
     verify_bound_dependencies,
 )
 from sysvisor.core.job import Job, process_job
+from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
 from sysvisor.core.target import Target
 from sysvisor.core.transaction import (
@@ -59,6 +60,9 @@ from sysvisor.core.types import USEC_INFINITY, ActiveState, JobMode, JobResult, 
 A = ActiveState
 _INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
 _ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
+# systemd: unit_new() auto_start_stop_ratelimit
+AUTO_START_STOP_INTERVAL_USEC = 10_000_000
+AUTO_START_STOP_BURST = 16
 # reaching one of these ends the manager (systemd-exit.service … are not there to do it)
 FINAL_TARGETS = ("exit.target", "poweroff.target", "halt.target", "reboot.target", "kexec.target")
 
@@ -583,19 +587,45 @@ class JobRunnerMixin:
         states = _States(self)
         has_job = self.jobs.by_unit  # truthy where a unit has a job
         will_restart = _WillRestart(self.services)
-        reqs: list[JobRequest] = []
+        reqs: list[tuple[str, JobRequest]] = []
         for name in pending.get("stop-when-unneeded", {}):
             if (r := stop_when_unneeded_check(self.graph, name, states, has_job, will_restart)) is not None:
-                reqs.append(r)
+                reqs.append(("stop-when-unneeded", r))
         for name in pending.get("bound-by-inactive", {}):
             if (r := bound_by_inactive_check(self.graph, name, states, has_job)) is not None:
-                reqs.append(r)
+                reqs.append(("bound-by-inactive", r))
         for name in pending.get("upheld", {}):
             if (r := upheld_check(self.graph, name, states, has_job, will_restart)) is not None:
-                reqs.append(r)
+                reqs.append(("upheld", r))
         enqueued = False
-        for r in dict.fromkeys(reqs):
-            if self.jobs.get(r.unit) is None:
-                self._enqueue_consequence(r)
-                enqueued = True
+        for kind, r in reqs:
+            if self.jobs.get(r.unit) is not None or not self._auto_start_stop_below(kind, r):
+                continue
+            self._enqueue_consequence(r)
+            enqueued = True
         return enqueued
+
+    def _auto_start_stop_below(self, kind: str, r: JobRequest) -> bool:
+        """At most 16 automatic starts/stops of a unit per 10 s; over that, the check is tried
+        again when the window ends. # systemd: manager_ratelimit_check_and_queue()
+        (v257 wording from the source, not observed)"""
+        limit = self._auto_start_stop.setdefault(r.unit, StartLimit(AUTO_START_STOP_INTERVAL_USEC,
+                                                                    AUTO_START_STOP_BURST))
+        if limit.below(self.now):
+            return True
+        culprit = (r.message or "").rstrip(".").rsplit(" ", 1)[-1]
+        why = {"stop-when-unneeded": "Unit not needed anymore, but not stopping",
+               "bound-by-inactive": f"Unit needs to be stopped because it is bound to inactive unit {culprit} it, "
+                                    f"but not stopping",
+               "upheld": f"Unit needs to be started because active unit {culprit} upholds it, but not doing so"}[kind]
+        self.emit(Log(f"{r.unit}: {why} since we tried this too often recently. Will retry later.", r.unit,
+                      Priority.WARNING, self._invocation_id(r.unit)))
+        assert limit.begin is not None
+        self._recheck_at[(kind, r.unit)] = limit.begin + limit.interval_usec + 1
+        return False
+
+    def _due_rechecks(self) -> None:
+        for key, when in list(self._recheck_at.items()):
+            if when <= self.now:
+                del self._recheck_at[key]
+                self._pending_checks.setdefault(key[0], {})[key[1]] = None

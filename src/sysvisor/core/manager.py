@@ -55,6 +55,7 @@ from sysvisor.core.condition import Facts
 from sysvisor.core.deps import DEFAULT_TARGET, SHUTDOWN_TARGET, build_graph
 from sysvisor.core.job import Job, JobTable
 from sysvisor.core.job_runner import JobRunnerMixin
+from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import Service
 from sysvisor.core.target import Target
@@ -185,6 +186,8 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         self.targets: dict[str, Target] = {}
         self._builtin_names: set[str] = set()
         self._pending_checks: dict[str, dict[str, None]] = {}
+        self._auto_start_stop: dict[str, StartLimit] = {}  # per unit: systemd's auto_start_stop_ratelimit
+        self._recheck_at: dict[tuple[str, str], int] = {}  # (check, unit) -> when to try again
         self._graph_inputs: dict = dict(wants_dirs=wants_dirs, requires_dirs=requires_dirs,
                                         upholds_dirs=upholds_dirs, default_target=default_target,
                                         user=user_manager)
@@ -255,6 +258,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
 
     def _job_deadline(self) -> int | None:
         ds = [j.deadline for j in self.jobs.by_unit.values() if j.deadline is not None]
+        ds.extend(self._recheck_at.values())  # rate-limited dependency checks
         return min(ds) if ds else None
 
     def _reindex(self) -> None:
@@ -548,6 +552,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
             for job in [j for j in self.jobs.by_unit.values() if j.deadline is not None and j.deadline <= self.now]:
                 if self.jobs.get(job.unit) is job:
                     self._job_timed_out(job)
+            self._due_rechecks()
             if self.timers.timers:
                 self._emit_all(self.timers.time_passed(self.now_pair()))
         elif isinstance(event, ev.ClockChanged):
