@@ -473,3 +473,22 @@ def test_upholds_is_rate_limited_and_retried_later():
                for m in sim.logs(min_priority=4))
     sim.run_for(sec(10))
     assert len(spawn_times(sim, "upheld.service")) == 1 + 32  # a new window: 16 more
+
+
+def test_daemon_reload_keeps_target_state_and_a_new_target_file_replaces_the_built_in():
+    from sysvisor.core.reload import reload_units
+
+    web = service("web.service")
+    sim = Simulation([web], {"*": HANG}, booted=False, wants_dirs={"multi-user.target": ["web.service"]})
+    sim.send(ev.BootRequested())
+    assert state(sim, "multi-user.target") == "active"
+    mine = target("multi-user.target", description="Mine", allow_isolate=True, wants=["web.service", "extra.service"])
+    extra = service("extra.service")
+    reload_units(sim.manager, {"web.service": web, "multi-user.target": mine, "extra.service": extra})
+    sim.manager.rebuild_graph()
+    assert state(sim, "multi-user.target") == "active"
+    assert sim.props("multi-user.target")["Description"] == "Mine"
+    assert state(sim, "basic.target") == "active"  # a built-in: kept with its state
+    assert "extra.service" in sim.props("multi-user.target")["Wants"]
+    sim.start("multi-user.target")  # active already, but its Wants= are started (systemd does too)
+    assert state(sim, "extra.service") == "active"

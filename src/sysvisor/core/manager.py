@@ -184,7 +184,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         self._shutdown_queue: list[str] = []  # the snapshot format's field; shutdown is a transaction now
         self._shutdown_exit_status = 0
         self.targets: dict[str, Target] = {}
-        self._builtin_names: set[str] = set()
+        self._builtin_units: dict[str, Unit] = {}  # the built-in targets added to `units`
         self._pending_checks: dict[str, dict[str, None]] = {}
         self._auto_start_stop: dict[str, StartLimit] = {}  # per unit: systemd's auto_start_stop_ratelimit
         self._recheck_at: dict[tuple[str, str], int] = {}  # (check, unit) -> when to try again
@@ -651,16 +651,16 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         # spec: dependencies-and-jobs.md §1, §2   # systemd: unit_load(), manager_load_unit()"""
         self._graph_inputs.update({k: v for k, v in inputs.items() if v is not None})
         gi = self._graph_inputs
-        files = {n: u for n, u in self.units.items() if n not in self._builtin_names}
+        # a built-in is known by identity: a file of the same name (after a reload) replaces it
+        files = {n: u for n, u in self.units.items() if self._builtin_units.get(n) is not u}
         graph = build_graph(files, wants_dirs=gi["wants_dirs"], requires_dirs=gi["requires_dirs"],
                             upholds_dirs=gi["upholds_dirs"], default_target=gi["default_target"],
                             user=gi["user"])
-        for name in self._builtin_names - set(graph.units):
-            if name not in self.targets or self.targets[name].unit is self.units.get(name):
-                self.units.pop(name, None)
-        self._builtin_names = {n for n in graph.units if n not in files}
-        for name in self._builtin_names:
-            self.units[name] = graph.units[name]
+        for name, unit in self._builtin_units.items():
+            if self.units.get(name) is unit:
+                del self.units[name]
+        self._builtin_units = {n: u for n, u in graph.units.items() if n not in files}
+        self.units.update(self._builtin_units)
         for name, unit in self.units.items():
             if unit.kind != "target" or unit.load_state is not LoadState.LOADED:
                 continue
