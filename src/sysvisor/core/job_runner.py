@@ -67,6 +67,17 @@ AUTO_START_STOP_BURST = 16
 FINAL_TARGETS = ("exit.target", "poweroff.target", "halt.target", "reboot.target", "kexec.target")
 
 
+class UnitNotFoundError(KeyError):
+    """A request or query named a unit the manager does not have."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"Unit {self.name} could not be found."
+
+
 class _States(Mapping):
     """Every runnable unit's ActiveState, read live (a transaction's `World.state_of`)."""
 
@@ -124,8 +135,8 @@ class JobRunnerMixin:
         return A.INACTIVE if rt is None else rt.active_state
 
     def _world(self, *, isolate: bool = True) -> World:
-        can_reload = [n for n, s in self.services.items() if s.can_reload()]
-        ignore = [n for n, u in self.units.items() if u.unit.ignore_on_isolate] if isolate else []
+        can_reload = {n for n, s in self.services.items() if s.can_reload()}
+        ignore = {n for n, u in self.units.items() if u.unit.ignore_on_isolate} if isolate else set()
         return World(self.graph, state_of=_States(self), jobs=self.jobs.by_unit, can_reload=can_reload,
                      ignore_on_isolate=ignore, runnable=self._runnable)
 
@@ -162,8 +173,6 @@ class JobRunnerMixin:
         if name not in self.units:
             name = self.graph.canonical(name)
             if name not in self.units:
-                from sysvisor.core.manager import UnitNotFoundError
-
                 raise UnitNotFoundError(name)
         error = self._refusal(name)
         if error is None and self.shutting_down and job_type is not JobType.STOP:

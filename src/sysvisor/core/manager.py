@@ -54,7 +54,7 @@ from sysvisor.core.actions import (
 from sysvisor.core.condition import Facts
 from sysvisor.core.deps import DEFAULT_TARGET, SHUTDOWN_TARGET, build_graph
 from sysvisor.core.job import Job, JobTable
-from sysvisor.core.job_runner import JobRunnerMixin
+from sysvisor.core.job_runner import JobRunnerMixin, UnitNotFoundError
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import Service
@@ -105,17 +105,6 @@ _EMERGENCY_VERB = {
     EmergencyAction.EXIT: "Exiting",
     EmergencyAction.EXIT_FORCE: "Forcibly exiting",
 }
-
-
-class UnitNotFoundError(KeyError):
-    """A request or query named a unit the manager does not have."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"Unit {self.name} could not be found."
 
 
 class Manager(JobRunnerMixin, TimerHostMixin):
