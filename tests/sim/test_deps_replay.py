@@ -26,9 +26,14 @@ from tests.core.test_transaction_flow import _compare
 from tests.core.test_transaction_oracle import DATA
 
 SIGNALS = {"SIGKILL": 9, "SIGTERM": 15}
-SCRIPT = {"/bin/sleep": Behaviour.hangs(), "/bin/false": Behaviour.exits(1), "/bin/true": Behaviour.exits(0),
-          # notify-ordering's k3s.service: sh -c 'sleep 0.5; systemd-notify --ready; exec sleep infinity'
-          "/bin/sh": Behaviour.ready(after=msec(500))}
+SCRIPT = {"/bin/sleep": Behaviour.hangs(), "/bin/false": Behaviour.exits(1), "/bin/true": Behaviour.exits(0)}
+# what the scenarios' shell scripts do
+SCRIPTS = {
+    # sh -c 'sleep 0.5; systemd-notify --ready; exec sleep infinity'
+    "notify-ordering": {("k3s.service", "ExecStart"): Behaviour.ready(after=msec(500))},
+    # sh -c 'sleep 1; exit 0'
+    "restart-dependencies": {("db.service", "ExecStart"): Behaviour.exits(0, after=sec(1))},
+}
 PROPS = ("ActiveState", "SubState", "Result", "ConditionResult", "AssertResult")
 # the manager messages that say how a job ended or began, for one unit
 _DONE = re.compile(r"^(Started|Stopped|Stopping|Starting|Dependency failed for|Reached target|Stopped target|"
@@ -87,7 +92,7 @@ def replay(scenario: str) -> tuple[Simulation, list[dict], list[str]]:
     """Run the recorded steps; returns the simulation, the recorded shows and ours, side by side
     (`show` steps carry `ours`)."""
     units = UnitLoader([str(DATA / scenario / "units")]).load_all()
-    sim = Simulation(units, SCRIPT, paths=PATHS)
+    sim = Simulation(units, {**SCRIPT, **SCRIPTS.get(scenario, {})}, paths=PATHS)
     steps = _recording(scenario)
     for step in steps:
         do = step["do"]
@@ -101,12 +106,16 @@ def replay(scenario: str) -> tuple[Simulation, list[dict], list[str]]:
             sim.kill(step["unit"], SIGNALS[step["signal"]], step.get("who", "all"))
         elif do == "show":
             step["ours"] = {n: {k: _value(sim.props(n).get(k)) for k in step["props"][n]} for n in step["props"]}
-        sim.run_for(msec(300) if do in ("watch", "sleep") else msec(10))
+        if do == "sleep":
+            sim.run_for(int(step["s"] * 1_000_000))
+        else:
+            sim.run_for(msec(300) if do == "watch" else msec(10))
     return sim, steps, _journal(steps)
 
 
 SCENARIOS = ["requires-failing", "bindsto-stop", "partof-restart", "requires-stop-restart",
-             "requisite-condition", "conflicts", "isolate", "ordering-cycle", "retroactive", "notify-ordering"]
+             "requisite-condition", "conflicts", "isolate", "ordering-cycle", "retroactive", "notify-ordering",
+             "restart-dependencies"]
 # the ordering-cycle recording used keeps only the cycle lines of the journal (test below)
 WITH_JOURNAL = [s for s in SCENARIOS if s != "ordering-cycle"]
 
@@ -179,3 +188,12 @@ def test_a_unit_after_a_notify_unit_starts_after_ready_and_the_target_last():
     assert reached["network-online.target"] == 0  # no network manager: reached at once
     held = [m for m in messages if "held back" in m]
     assert held and set(held) <= {m for _, a in sim.trace if isinstance(a, Log) for m in [a.message]}
+
+
+def test_an_automatic_restart_restarts_what_requires_the_unit_not_what_wants_it():
+    sim, steps, messages = replay("restart-dependencies")
+    spawns = {u: [t for t, s in sim.spawns(u, "ExecStart")] for u in ("db.service", "app.service", "peer.service")}
+    assert spawns["db.service"][:2] == [0, sec(2)]
+    assert spawns["app.service"] == [0, sec(2)] and spawns["peer.service"] == [0]
+    assert "db.service: Trying to enqueue job db.service/start/restart-dependencies" in messages
+    assert "db.service: Trying to enqueue job db.service/start/restart-dependencies" in _our_messages(sim)
