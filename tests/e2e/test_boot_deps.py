@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from harness import alive
+from harness import Sysvisor, alive, write_units
 
 K3S = """\
 [Unit]
@@ -125,3 +125,23 @@ def test_isolate_switches_targets_and_list_dependencies_shows_the_graph(run):
     assert "Operation refused, unit may not be isolated." in r.stderr
     assert m.cli("isolate", "default").returncode == 0
     assert m.prop("web.service", "ActiveState") == "active"
+
+
+def test_a_default_target_link_chooses_what_boots(tmp_path):
+    units = write_units(tmp_path / "units", {
+        "app.target": "[Unit]\nDescription=App stack\nAllowIsolate=yes\n",
+        "api.service": "[Service]\nExecStart=/bin/sleep 300\n[Install]\nWantedBy=app.target\n",
+        "web.service": "[Service]\nExecStart=/bin/sleep 300\n[Install]\nWantedBy=multi-user.target\n",
+    })
+    (units / "default.target").symlink_to("app.target")
+    m = Sysvisor(tmp_path, units)
+    try:
+        m.wait_for("app.target", lambda: m.prop("app.target", "ActiveState") == "active", timeout=30)
+        assert m.prop("default.target", "Id") == "app.target"
+        assert m.prop("api.service", "ActiveState") == "active"
+        assert m.prop("web.service", "ActiveState") == "inactive"  # multi-user.target is not the default
+        assert m.prop("multi-user.target", "ActiveState") == "inactive"
+        assert m.prop("basic.target", "ActiveState") == "inactive"  # app.target asks for nothing else
+    finally:
+        assert m.stop() == 0
+        m.log.close()
