@@ -17,8 +17,9 @@ Rules (systemd's, kept):
    with `dependency` (recursively); Wants= never propagates failure.
 
 Everything is pure: the Manager passes a `World` snapshot (graph, unit states, installed jobs)
-and gets back a `Plan` plus log lines to emit. The reference wiring (request → install → run
-order → finish → propagation) is the `Driver` in tests/core/test_transaction_flow.py.
+and gets back a `Plan` plus log lines to emit. The Manager's wiring (request → install → run
+order → finish → propagation) is core/job_runner.py; the `Driver` in
+tests/core/test_transaction_flow.py is the same flow in miniature.
 # spec: dependencies-and-jobs.md §1.1, §3
 # systemd: transaction.c, job.c job_type_lookup_merge(), job_is_runnable(), job_compare(),
 #          job_install(), job_finish_and_invalidate(), job_fail_dependencies()
