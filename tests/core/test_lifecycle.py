@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from sysvisor.core import events as ev
-from sysvisor.core.actions import ExitManager, Kill, RunEmergencyAction
+from sysvisor.core.actions import ExitManager, Kill, Log, RunEmergencyAction
 from sysvisor.core.exit_status import SIGKILL, SIGTERM
 from sysvisor.core.manager import Manager, UnitNotFoundError
 from sysvisor.core.types import EmergencyAction, RestartPolicy, ServiceType
-from sysvisor.testing.clock import sec
+from sysvisor.testing.clock import msec, sec
 from sysvisor.testing.executor import Behaviour
 from sysvisor.testing.simulate import Simulation
 from tests.core.helpers import service
@@ -262,22 +262,33 @@ def test_reload_runs_exec_reload():
     assert sim.logs()[-2:] == ["Reloading foo.service - Foo...", "Reloaded foo.service - Foo."]
 
 
-def test_shutdown_stops_in_reverse_start_order_then_exits():
-    a, b = service("a.service"), service("b.service")
-    sim = Simulation([a, b], {"*": TERM_OK})
-    sim.start("a.service")
-    sim.start("b.service")
+def test_shutdown_stops_in_reverse_dependency_order_then_exits():
+    # b After=a: b stops first; c is ordered against neither and stops in parallel with b
+    a, b, c = service("a.service"), service("b.service", unit=dict(after=["a.service"])), service("c.service")
+    sim = Simulation([a, b, c], {"*": Behaviour.hangs(on_signal=((SIGTERM, 0),), signal_delay=msec(100))})
+    for name in ("b.service", "a.service", "c.service"):
+        sim.start(name)
     sim.send(ev.ShutdownRequested(3))
     sim.run_until(sec(1))
-    stopped = [m for m in sim.logs() if m.startswith("Stopped")]
-    assert stopped == ["Stopped b.service.", "Stopped a.service."]
+    stopped = [(t, a.message) for t, a in sim.trace if isinstance(a, Log) and a.message.startswith("Stopped")]
+    services = [(t, m) for t, m in stopped if ".service" in m]
+    assert services == [(msec(100), "Stopped b.service."), (msec(100), "Stopped c.service."),
+                        (msec(200), "Stopped a.service.")]
+    assert ("Stopped target sysinit.target - System Initialization.") in [m for _, m in stopped]
+    reached = [t for t, a in sim.trace if isinstance(a, Log) and a.message.startswith("Reached target shutdown.target")]
+    assert reached == [msec(200)]  # after every service stopped (they are Before=shutdown.target)
     assert [a for _, a in sim.trace if isinstance(a, ExitManager)] == [ExitManager(3)]
 
 
 def test_shutdown_with_nothing_running_exits_at_once():
     sim = Simulation([service("a.service")])
     acts = sim.send(ev.ShutdownRequested())
-    assert acts == [ExitManager(0)]
+    assert acts[-1] == ExitManager(0)
+    logs = [a.message for a in acts if isinstance(a, Log) and a.priority <= 6]
+    assert "Reached target shutdown.target - System Shutdown." in logs
+    assert {m.split(" - ")[0] for m in logs if "shutdown.target" not in m} == {  # what the booted system had
+        f"Stopped target {t}" for t in ("basic.target", "sysinit.target", "local-fs.target", "swap.target",
+                                        "timers.target", "sockets.target", "paths.target", "slices.target")}
 
 
 def test_kill_main_with_sigterm_is_not_a_stop():

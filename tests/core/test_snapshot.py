@@ -93,7 +93,8 @@ def _build(specs):
                                 ("exec_stop", "stop", "/bin/stop"), ("exec_stop_post", "stop_post", "/bin/stoppost")):
             if s[flag]:
                 kw[key] = line
-        units.append(service(f"u{i}.service", unit=dict(start_limit_burst=s["burst"],
+        # DefaultDependencies=no: the snapshot holds services only, not the targets they pull in
+        units.append(service(f"u{i}.service", unit=dict(start_limit_burst=s["burst"], default_dependencies=False,
                                                            start_limit_interval_usec=sec(10)), **kw))
     return units
 

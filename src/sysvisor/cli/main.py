@@ -503,7 +503,12 @@ def _job_verb(verb: str):
         if not args.args:
             print("Too few arguments.", file=sys.stderr)
             return 1
-        reply = request(socket_path, {"verb": verb, "units": [mangle(n) for n in args.args], "no_block": args.no_block, "mode": args.job_mode})
+        if verb == "isolate" and len(args.args) > 1:
+            print("Too many arguments.", file=sys.stderr)
+            return 1
+        # systemctl isolate NAME: a name without suffix is a target
+        names = [n if verb != "isolate" or n.endswith(UNIT_SUFFIXES) else n + ".target" for n in args.args]
+        reply = request(socket_path, {"verb": verb, "units": [mangle(n) for n in names], "no_block": args.no_block, "mode": args.job_mode})
         if reply.get("error"):
             return _fail(reply)
         for failure in reply.get("failures", []):
@@ -607,6 +612,7 @@ VERBS = {
     "reload": _job_verb("reload"),
     "reload-or-restart": _job_verb("reload-or-restart"),
     "try-reload-or-restart": _job_verb("try-reload-or-restart"),
+    "isolate": _job_verb("isolate"),
     "is-system-running": verb_is_system_running,
     "list-jobs": verb_list_jobs,
     "list-dependencies": verb_list_dependencies,

@@ -151,6 +151,8 @@ ATOMS: dict[Dep, Atom] = {
     D.JOINS_NAMESPACE_OF: T.JOINS_NAMESPACE_OF,
 }
 
+_ATOM_BITS: dict[Dep, int] = {dep: int(atom) for dep, atom in ATOMS.items()}  # IntFlag & is slow
+
 # [Unit] field -> dependency type
 _FIELDS: tuple[tuple[str, Dep], ...] = (
     ("requires", D.REQUIRES), ("requisite", D.REQUISITE), ("wants", D.WANTS),
@@ -260,6 +262,7 @@ class DependencyGraph:
     aliases: dict[str, str] = field(default_factory=dict)  # alias -> canonical name
     deps: dict[str, dict[Dep, dict[str, None]]] = field(default_factory=dict)
     diagnostics: list[str] = field(default_factory=list)
+    _atom_cache: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def canonical(self, name: str) -> str:
         return self.aliases.get(name, name)
@@ -273,6 +276,7 @@ class DependencyGraph:
 
     def add(self, a: str, dep: Dep, b: str) -> None:
         """Record `a dep b` and its inverse. # systemd: unit_add_dependency()"""
+        self._atom_cache.clear()
         a, b = self.canonical(a), self.canonical(b)
         if a == b:
             # systemd drops self-references (unit_add_dependency: "Dependency … dropped")
@@ -292,11 +296,16 @@ class DependencyGraph:
     def with_atom(self, name: str, atom: Atom) -> list[str]:
         """Every unit linked to `name` by a dependency type that has `atom`, once each, in
         order of dependency type then insertion. # systemd: UNIT_FOREACH_DEPENDENCY()"""
-        out: dict[str, None] = {}
-        for dep, others in self.deps.get(self.canonical(name), {}).items():
-            if ATOMS[dep] & atom:
-                out.update(others)
-        return list(out)
+        key = (name, int(atom))
+        cached = self._atom_cache.get(key)
+        if cached is None:  # the graph is read-only once built: answers are kept
+            out: dict[str, None] = {}
+            bits = key[1]
+            for dep, others in self.deps.get(self.canonical(name), {}).items():
+                if _ATOM_BITS[dep] & bits:
+                    out.update(others)
+            cached = self._atom_cache[key] = tuple(out)
+        return list(cached)
 
     def has_atom(self, a: str, atom: Atom, b: str) -> bool:
         """# systemd: unit_has_dependency()"""

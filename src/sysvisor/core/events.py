@@ -63,6 +63,14 @@ class KillRequested(Event):
 
 
 @dataclass(frozen=True)
+class BootRequested(Event):
+    """Manager start-up: start default.target (isolate: stop what it does not need; a
+    manager continuing from saved state uses replace). # systemd: manager_startup()"""
+
+    isolate: bool = True
+
+
+@dataclass(frozen=True)
 class ShutdownRequested(Event):
     """SIGTERM/SIGINT to the manager, `sysvisor exit`: stop every unit, then exit."""
 

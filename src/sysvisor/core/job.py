@@ -1,12 +1,9 @@
-"""A simple job layer: at most one job per unit, merged with systemd's rules.
+"""Installed jobs: at most one per unit, the run queue, and when a state change ends a job.
 
-Enough for start/stop/restart/try-restart/reload requests, automatic restarts and
-OnFailure=/OnSuccess= starts without dependencies. A dependency/transaction engine
-(issue 7) replaces `JobTable.install()` and keeps `Job`, the run queue and the
-completion rules (`finish_for_state`).
-# spec: dependencies-and-jobs.md (job types/results); restart-and-failure.md §2.4
-# systemd: job.c job_install(), job_type_lookup_merge(), job_run_and_invalidate(),
-#          unit.c unit_process_job()
+Which jobs a request installs, and how they merge with installed ones, is decided by
+core/transaction.py; core/job_runner.py installs and runs them.
+# spec: dependencies-and-jobs.md §3 (job types/results); restart-and-failure.md §2.4
+# systemd: job.c job_install(), job_run_and_invalidate(), unit.c unit_process_job()
 """
 
 from __future__ import annotations
@@ -37,28 +34,13 @@ class Job:
     message: str = ""  # "Starting"/"Stopping"/"Reloading", shown once the spawn is confirmed
     queued: bool = False  # in the run queue
     deadline: int | None = None  # JobTimeoutSec=/JobRunningTimeoutSec= (µs monotonic)
+    irreversible: bool = False  # replace-irreversibly: later transactions may not replace it
+    ignore_order: bool = False  # ignore-dependencies: runs whatever it is ordered against
 
     def add_request(self, request_id: int | None, job_type: JobType) -> None:
         if request_id is not None:
             self.requests.append(request_id)
             self.request_types.append(job_type)
-
-
-# systemd: job_type_lookup_merge() (restricted to the types this layer creates)
-_MERGE: dict[frozenset[JobType], JobType] = {
-    frozenset({JobType.START, JobType.RESTART}): JobType.RESTART,
-    frozenset({JobType.START, JobType.RELOAD}): JobType.START,  # reload-or-start ≈ start
-    frozenset({JobType.RELOAD, JobType.RESTART}): JobType.RESTART,
-}
-
-
-def merge_types(a: JobType, b: JobType) -> JobType | None:
-    """The merged type, or None if the two conflict (one of them is stop)."""
-    if a is b:
-        return a
-    if JobType.STOP in (a, b):
-        return None
-    return _MERGE.get(frozenset({a, b}))
 
 
 def collapse(job_type: JobType, state: ActiveState) -> JobType | None:
@@ -94,37 +76,14 @@ class JobTable:
     def get(self, unit: str) -> Job | None:
         return self.by_unit.get(unit)
 
-    def install(
-        self, unit: str, job_type: JobType, mode: JobMode, request_id: int | None
-    ) -> tuple[Job | None, list[Job]]:
-        """Install (or merge into) the unit's job.
-
-        Returns (job, replaced): `job` None means refused (mode=fail and a conflicting
-        job exists); `replaced` are jobs that must finish as `canceled`.
-        # systemd: job_install()
-        """
-        old = self.by_unit.get(unit)
-        if old is not None:
-            merged = merge_types(old.type, job_type)
-            if merged is not None:
-                if merged is not old.type and old.state == "running":
-                    old.state = "waiting"  # systemd: re-run a merged running job
-                old.type = merged
-                old.add_request(request_id, job_type)
-                self.enqueue(old)
-                return old, []
-            if mode is JobMode.FAIL:
-                return None, []
-            self.remove(old)
-            replaced = [old]
-        else:
-            replaced = []
+    def add(self, unit: str, job_type: JobType, mode: JobMode) -> Job:
+        """Install a new job for `unit` (the caller removed any old one) and queue it.
+        # systemd: job_install()"""
         job = Job(self._next_id, unit, job_type, mode)
         self._next_id += 1
-        job.add_request(request_id, job_type)
         self.by_unit[unit] = job
         self.enqueue(job)
-        return job, replaced
+        return job
 
     def enqueue(self, job: Job) -> None:
         if not job.queued:
@@ -144,25 +103,29 @@ class JobTable:
         return None
 
 
-def finish_for_state(job: Job, new: ActiveState, *, reload_success: bool = True) -> JobResult | None:
-    """Does this state change complete the job? # systemd: unit_process_job()"""
+def process_job(job: Job, new: ActiveState, *, reload_success: bool = True) -> tuple[JobResult | None, bool]:
+    """Does this state change complete the unit's job, and was the change unexpected (not
+    what the job was doing)? Returns (result or None, unexpected).
+    # spec: dependencies-and-jobs.md §3.3   # systemd: unit_process_job()"""
     t = job.type
-    if t is JobType.START:
+    running = job.state == "running"
+    if t in (JobType.START, JobType.VERIFY_ACTIVE):
         if new in _ACTIVE_OR_RELOADING:
-            return JobResult.DONE
-        if job.state == "running" and new is not A.ACTIVATING and new in _INACTIVE_OR_FAILED:
-            return JobResult.FAILED if new is A.FAILED else JobResult.DONE
-        return None
-    if t in (JobType.STOP, JobType.RESTART):
+            return JobResult.DONE, False
+        if running and new is not A.ACTIVATING:
+            if new in _INACTIVE_OR_FAILED:
+                return (JobResult.FAILED if new is A.FAILED else JobResult.DONE), True
+            return None, True
+        return None, False
+    if t in (JobType.STOP, JobType.RESTART, JobType.TRY_RESTART):
         if new in _INACTIVE_OR_FAILED:
-            return JobResult.DONE
-        if job.state == "running" and new is not A.DEACTIVATING:
-            return JobResult.FAILED
-        return None
-    if t is JobType.RELOAD:
-        if job.state == "running" and new in (A.ACTIVE, *_INACTIVE_OR_FAILED):
-            if new is A.ACTIVE:
-                return JobResult.DONE if reload_success else JobResult.FAILED
-            return JobResult.FAILED
-        return None
-    return None
+            return JobResult.DONE, False
+        if running and new is not A.DEACTIVATING:
+            return JobResult.FAILED, True
+        return None, False
+    if t is JobType.RELOAD and running:
+        if new is A.ACTIVE:
+            return (JobResult.DONE if reload_success else JobResult.FAILED), False
+        if new not in (A.ACTIVATING, A.RELOADING):
+            return JobResult.FAILED, True
+    return None, False

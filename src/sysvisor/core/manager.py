@@ -3,11 +3,16 @@
 `Manager.handle(event, now)` is the engine's only entry point. It is pure: no I/O, no
 clock — `now` (monotonic µs) comes in with every event. Within one call it
   1. dispatches the event to the unit it concerns,
-  2. drains the job run queue (jobs enqueued by step 1 run now, as systemd's run queue
-     does before the next event), and
-  3. advances an ongoing shutdown.
-Unit-level effects of a state change (timestamps, job completion, OnFailure=/OnSuccess=,
-FailureAction=/SuccessAction=) live in `unit_notify()`, a port of systemd's unit_notify().
+  2. drains the job run queue and then the dependency checks (jobs enqueued by step 1 run
+     now, as systemd's run queue does before the next event; core/job_runner.py), and
+  3. ends the manager once a shutdown has stopped everything.
+Units: services (core/service.py), timers (core/timer.py), targets (core/target.py); the
+standard targets exist built in where no file provides them (core/deps.py). Every job request
+— client verbs, OnFailure=/OnSuccess= handlers, automatic restarts, timer elapses, retroactive
+dependency effects — is a transaction over the dependency graph (core/transaction.py).
+Unit-level effects of a state change (timestamps, job completion, dependency consequences,
+OnFailure=/OnSuccess=, FailureAction=/SuccessAction=) live in `unit_notify()`, a port of
+systemd's unit_notify().
 
 Deliberate deviations from systemd 257:
   * D2 — MONITOR_* for OnFailure=/OnSuccess= handlers are a snapshot of the failing unit taken
@@ -17,47 +22,58 @@ Deliberate deviations from systemd 257:
   * Units are never garbage-collected: systemd unloads an unreferenced inactive unit, after
     which `show` reports Result=success, NRestarts=0 and a fresh start limiter
     (tests/data/oracle/hurry-up-and-gc.json). sysvisor keeps the last run's values.
-  * Shutdown stops units one at a time in reverse activation order (no ordering deps yet).
-# spec: restart-and-failure.md §7, §9, §10; ARCHITECTURE.md "The one idea"
+  * Shutdown (SIGTERM, `exit`, `poweroff`, FailureAction=exit …) is one irreversible
+    transaction: start shutdown.target and stop every other unit, so units stop in reverse
+    dependency order (A After=B: A stops first), independent ones in parallel, then the
+    manager exits. systemd gets there through poweroff.target/exit.target →
+    systemd-poweroff.service/systemd-exit.service, which sysvisor does not have; units with
+    DefaultDependencies=no and IgnoreOnIsolate=yes are stopped too (systemd would leave
+    those running until its final kill).
+  * Which job of an ordering cycle is deleted follows the order jobs were added (systemd walks
+    a hash map, so its choice varies from boot to boot; tests/data/oracle/deps/ordering-cycle).
+  * Unit types other than service, timer and target (socket, path, mount …) load but have no
+    runtime: a job for one is "not applicable" (a Requires= on one is ignored).
+# spec: restart-and-failure.md §7, §9, §10; dependencies-and-jobs.md; ARCHITECTURE.md
 """
 
 from __future__ import annotations
 
 import heapq
 import random
-from typing import Iterable
+from collections.abc import Iterable, Mapping
 
 from sysvisor.core import events as ev
 from sysvisor.core.actions import (
     Action,
     ExitManager,
-    JobCompleted,
     Log,
     RequestFailed,
     RunEmergencyAction,
     StateChanged,
 )
-from sysvisor.core.condition import Facts, check_start, skip_message, unit_conditions
-from sysvisor.core.job import Job, JobTable, collapse, finish_for_state
+from sysvisor.core.condition import Facts
+from sysvisor.core.deps import DEFAULT_TARGET, SHUTDOWN_TARGET, build_graph
+from sysvisor.core.job import Job, JobTable
+from sysvisor.core.job_runner import JobRunnerMixin, UnitNotFoundError
+from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.restart import restart_delay
-from sysvisor.core.service import EAGAIN, EALREADY, ECANCELED, ENOEXEC, OK, Service
+from sysvisor.core.service import Service
+from sysvisor.core.target import Target
 from sysvisor.core.timer_host import TimerHostMixin
 from sysvisor.core.timer_table import TimerTable
 from sysvisor.core.timespan import format_timespan
+from sysvisor.core.transaction import Transaction, TransactionError
 from sysvisor.core.types import (
-    USEC_INFINITY,
     ActiveState,
     EmergencyAction,
     ExitCode,
     JobMode,
-    JobResult,
     JobType,
     LoadState,
     Priority,
     RestartMode,
     ServiceResult,
     ServiceState,
-    ServiceType,
 )
 from sysvisor.core.units import (
     DEFAULT_RESTART_USEC,
@@ -91,18 +107,7 @@ _EMERGENCY_VERB = {
 }
 
 
-class UnitNotFoundError(KeyError):
-    """A request or query named a unit the manager does not have."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"Unit {self.name} could not be found."
-
-
-class Manager(TimerHostMixin):
+class Manager(JobRunnerMixin, TimerHostMixin):
     """The pure engine. # spec: ARCHITECTURE.md "The state machine"
 
     `units`: loaded units by name (non-service units are kept for lookups but not run yet).
@@ -116,6 +121,11 @@ class Manager(TimerHostMixin):
     important than this are not produced at all (saves work; debug lines are many).
     `condition_facts`: what Condition*=/Assert*= may ask about the host (core/condition.py
     `Facts`, filled in by the shell); without it they are not checked at all.
+    `wants_dirs`/`requires_dirs`/`upholds_dirs`: target → units named by its `.wants/` …
+    folder where no unit file of that target was loaded (the loader adds them to loaded
+    units itself); `default_target`: what default.target is when no file provides it;
+    `user_manager`: a user manager's default dependencies. The standard targets are added to
+    `units` where no file provides them (core/deps.py `builtin_targets`).
     """
 
     def __init__(
@@ -131,6 +141,11 @@ class Manager(TimerHostMixin):
         service_watchdogs: bool = True,
         log_level: Priority = Priority.DEBUG,
         condition_facts: Facts | None = None,
+        wants_dirs: Mapping[str, Iterable[str]] | None = None,
+        requires_dirs: Mapping[str, Iterable[str]] | None = None,
+        upholds_dirs: Mapping[str, Iterable[str]] | None = None,
+        default_target: str = "multi-user.target",
+        user_manager: bool = False,
     ) -> None:
         self.now = 0
         self.condition_facts = condition_facts
@@ -141,7 +156,7 @@ class Manager(TimerHostMixin):
         self._deadlines: list[tuple[int, str]] = []
         self._indexed: dict[str, int | None] = {}
         self._touched: set[Service] = set()
-        self.units = units
+        self.units = dict(units)  # the built-in targets are added: never the caller's dict
         self.cgroup_events = cgroup_events
         self.service_watchdogs = service_watchdogs
         self._random = random.Random(seed)
@@ -155,8 +170,17 @@ class Manager(TimerHostMixin):
         self._activated_at: dict[str, int] = {}
         self._pending_start_message: dict[str, Job] = {}
         self.shutting_down = False
-        self._shutdown_queue: list[str] = []
+        self._shutdown_queue: list[str] = []  # the snapshot format's field; shutdown is a transaction now
         self._shutdown_exit_status = 0
+        self.targets: dict[str, Target] = {}
+        self._builtin_units: dict[str, Unit] = {}  # the built-in targets added to `units`
+        self._pending_checks: dict[str, dict[str, None]] = {}
+        self._auto_start_stop: dict[str, StartLimit] = {}  # per unit: systemd's auto_start_stop_ratelimit
+        self._recheck_at: dict[tuple[str, str], int] = {}  # (check, unit) -> when to try again
+        self._graph_inputs: dict = dict(wants_dirs=wants_dirs, requires_dirs=requires_dirs,
+                                        upholds_dirs=upholds_dirs, default_target=default_target,
+                                        user=user_manager)
+        self.rebuild_graph()
         self._exited = False
         self._trigger_sources: dict[str, list[str]] = {}
         for name, unit in units.items():
@@ -223,6 +247,7 @@ class Manager(TimerHostMixin):
 
     def _job_deadline(self) -> int | None:
         ds = [j.deadline for j in self.jobs.by_unit.values() if j.deadline is not None]
+        ds.extend(self._recheck_at.values())  # rate-limited dependency checks
         return min(ds) if ds else None
 
     def _reindex(self) -> None:
@@ -268,8 +293,18 @@ class Manager(TimerHostMixin):
     def runtime_properties(self, name: str) -> dict:
         """systemd `show` properties of a unit, raw values (ints are µs; 0 = unset).
         # spec: systemctl-and-journal.md §4"""
+        if name not in self.units:
+            name = self.graph.canonical(name)  # an alias: default.target
+        props = self._own_properties(name)
+        props.update(self.dependency_properties(name))
+        return props
+
+    def _own_properties(self, name: str) -> dict:
         if name in self.timers:
             return self.timers[name].properties()
+        if name in self.targets:
+            job = self.jobs.get(name)
+            return {**self.targets[name].properties(), "Job": job.type.value if job else ""}
         svc = self.services.get(name)
         if svc is None:
             unit = self.units.get(name)
@@ -360,17 +395,15 @@ class Manager(TimerHostMixin):
         return job.type if job else None
 
     def enqueue_restart_job(self, svc: Service) -> str | None:
-        """The automatic restart's start job. # systemd: service_enter_restart()"""
+        """The automatic restart's start job (RestartMode=normal: units that depend on it get
+        restart jobs too). # systemd: service_enter_restart()"""
         if self.shutting_down:
             return "Transaction is destructive."
         mode = JobMode.REPLACE if svc.cfg.restart_mode is RestartMode.DIRECT else JobMode.RESTART_DEPENDENCIES
-        job = self._install(svc.name, JobType.START, mode, None)
-        if job is not None and job.state == "running":
-            # RestartMode=direct keeps the unit activating, so the original start job may
-            # still be running: re-run it (systemd: TRANSACTION_REENQUEUE_ANCHOR)
-            job.state = "waiting"
-            self.jobs.enqueue(job)
-        return None
+        # RestartMode=direct keeps the unit activating, so the original start job may still be
+        # running: re-run it (systemd: TRANSACTION_REENQUEUE_ANCHOR)
+        e = self.enqueue_job(svc.name, JobType.START, mode, reenqueue_anchor=True)
+        return None if e is None else e.message
 
     def monitor_environment(self, svc: Service) -> dict[str, str]:
         """MONITOR_* for a unit started via OnFailure=/OnSuccess=.
@@ -421,13 +454,8 @@ class Manager(TimerHostMixin):
         if changed:
             self.emit(StateChanged(svc.name, new, str(svc.state), str(svc.result)))
 
-        job = self.jobs.get(svc.name)
-        if job is not None:
-            result = finish_for_state(job, new, reload_success=svc.reload_result.value == "success")
-            if result is not None:
-                self._finish_job(job, result)
-            elif job.state == "waiting":
-                self.jobs.enqueue(job)  # it may be runnable now (it got EAGAIN before)
+        # the unit's job, retroactive dependency jobs, BindsTo=/Upholds=/StopWhenUnneeded= checks
+        self.unit_changed(svc.name, old, new, reload_success=svc.reload_result.value == "success")
 
         if old is not new and new is A.FAILED:
             self._start_on_termination(svc, "OnFailure=", svc.unit.unit.on_failure, svc.unit.unit.on_failure_job_mode)
@@ -455,29 +483,32 @@ class Manager(TimerHostMixin):
             return -1
         return st.status if st.code == ExitCode.EXITED else 255
 
-    def _start_on_termination(self, svc: Service, what: str, targets: list[str], mode: JobMode) -> None:
-        """# spec: restart-and-failure.md §7   # systemd: unit_start_on_termination_deps()"""
+    def _start_on_termination(self, svc, what: str, targets: list[str], mode: JobMode) -> None:
+        """`svc`: the unit whose OnFailure=/OnSuccess= units start (a service or a target).
+        # spec: restart-and-failure.md §7   # systemd: unit_start_on_termination_deps()"""
         n = 0
+
+        def log(message: str, priority: Priority = Priority.INFO) -> None:
+            self.emit(Log(f"{svc.name}: {message}", svc.name, priority, svc.invocation_id or None))
+
         for other in dict.fromkeys(targets):
             if n == 0:
-                svc._log(f"Triggering {what} dependencies.")
+                log(f"Triggering {what} dependencies.")
             n += 1
             error = self._refusal(other)
             if error is None and self.shutting_down:
                 error = "Transaction is destructive."
             if error is not None:
-                svc._log(f"Failed to enqueue {what}{other} job, ignoring: {error}", Priority.WARNING)
+                log(f"Failed to enqueue {what}{other} job, ignoring: {error}", Priority.WARNING)
                 continue
             target = self.services.get(other)
-            if target is not None:
+            if target is not None and isinstance(svc, Service):
                 target.monitor_env_next = svc.monitor_snapshot()
-            if self._install(other, JobType.START, mode, None) is None:
-                queued = self.jobs.get(other)
-                svc._log(f"Failed to enqueue {what}{other} job, ignoring: Transaction for {other}/start is "
-                         f"destructive ({other} has '{queued.type if queued else 'stop'}' job queued, but 'start' "
-                         f"is included in transaction).", Priority.WARNING)
+            e = self.enqueue_job(other, JobType.START, mode)
+            if e is not None:
+                log(f"Failed to enqueue {what}{other} job, ignoring: {e.message}", Priority.WARNING)
         if n:
-            svc._log(f"Triggering {what} dependencies done ({n} {'job' if n == 1 else 'jobs'}).", Priority.DEBUG)
+            log(f"Triggering {what} dependencies done ({n} {'job' if n == 1 else 'jobs'}).", Priority.DEBUG)
 
     # ------------------------------------------------------------------ event dispatch
 
@@ -510,6 +541,7 @@ class Manager(TimerHostMixin):
             for job in [j for j in self.jobs.by_unit.values() if j.deadline is not None and j.deadline <= self.now]:
                 if self.jobs.get(job.unit) is job:
                     self._job_timed_out(job)
+            self._due_rechecks()
             if self.timers.timers:
                 self._emit_all(self.timers.time_passed(self.now_pair()))
         elif isinstance(event, (ev.ClockChanged, ev.TimezoneChanged)):
@@ -534,7 +566,7 @@ class Manager(TimerHostMixin):
             t = JobType.TRY_RESTART if event.only_if_active else JobType.RESTART
             self._request(event.unit, t, event.mode, event.request_id)
         elif isinstance(event, ev.ReloadRequested):
-            self._request(event.unit, JobType.RELOAD, JobMode.REPLACE, event.request_id)
+            self._request(event.unit, JobType.RELOAD, getattr(event, "mode", JobMode.REPLACE), event.request_id)
         elif isinstance(event, ev.ResetFailedRequested):
             names = [event.unit] if event.unit else list(self.services)
             if event.unit and event.unit not in self.units:
@@ -556,6 +588,8 @@ class Manager(TimerHostMixin):
                     self.emit(RequestFailed(event.request_id, event.unit, error))
         elif isinstance(event, ev.ShutdownRequested):
             self._begin_shutdown(event.exit_status)
+        elif isinstance(event, ev.BootRequested):
+            self._boot(event.isolate)
 
 
     def _guard(self, svc: Service, fn, *args) -> None:
@@ -596,294 +630,94 @@ class Manager(TimerHostMixin):
         """A unit adopted `pid` (MAINPID=): route its exit to the unit."""
         self._pid_owner[pid] = svc
 
-    # ------------------------------------------------------------------ jobs
+    # ------------------------------------------------------------------ the dependency graph
 
-    def _refusal(self, name: str) -> str | None:
-        """Why a job for `name` cannot be enqueued (systemctl's wording), or None."""
-        unit = self.units.get(name)
-        if unit is None:
-            return f"Unit {name} not found."
-        if unit.load_state is LoadState.NOT_FOUND:
-            return f"Unit {name} not found."
-        if unit.load_state is LoadState.MASKED:
-            return f"Unit {name} is masked."
-        if unit.load_state is LoadState.BAD_SETTING:
-            return f"Unit {name} has a bad unit file setting."
-        if unit.load_state is not LoadState.LOADED:
-            return f"Unit {name} failed to load properly, please adjust/correct and reload service manager."
-        if name not in self.services:
-            return f"Job type start is not applicable for unit {name}."
-        return None
-
-    def _request(self, name: str, job_type: JobType, mode: JobMode, request_id: int | None) -> None:
-        """A client's job request. # spec: dependencies-and-jobs.md (verb → job)"""
-        if name not in self.units:
-            raise UnitNotFoundError(name)
-        if name in self.timers:
-            self._timer_request(name, job_type, request_id)
-            return
-        error = self._refusal(name)
-        if error is None and self.shutting_down and job_type is not JobType.STOP:
-            error = f"Transaction for {name}/{job_type} is destructive (shutdown is in progress)."
-        svc = self.services.get(name)
-        if error is None and svc is not None:
-            refuse = (svc.unit.unit.refuse_manual_stop if job_type is JobType.STOP
-                      else svc.unit.unit.refuse_manual_start)
-            if refuse:
-                error = (f"Operation refused, unit {name} may be requested by dependency only "
-                         f"(it is configured to refuse manual start/stop).")
-            elif job_type is JobType.RELOAD and not svc.can_reload():
-                error = f"Job type reload is not applicable for unit {name}."
-            elif job_type is JobType.RELOAD and svc.active_state in _INACTIVE_OR_FAILED:
-                error = f"Unit {name} is not active, cannot reload."
-        if error is not None or svc is None:
-            self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID, error=error))
-            return
-        resolved = collapse(job_type, svc.active_state)
-        if resolved is None:  # try-restart of an inactive unit
-            self.emit(JobCompleted(request_id, name, job_type, JobResult.DONE))
-            return
-        job = self._install(name, resolved, mode, request_id, request_type=job_type)
-        if job is None:
-            self.emit(JobCompleted(request_id, name, job_type, JobResult.FAILED,
-                                   error=f"Transaction for {name}/{job_type} is destructive "
-                                         f"({name} has '{self.jobs.get(name).type}' job queued, "
-                                         f"but '{job_type}' is included in transaction)."))
-
-    def _install(self, name: str, job_type: JobType, mode: JobMode, request_id: int | None,
-                 request_type: JobType | None = None) -> Job | None:
-        job, replaced = self.jobs.install(name, job_type, mode, request_id)
-        if job is not None and request_type is not None and job.request_types:
-            job.request_types[-1] = request_type
-        if job is not None and job.deadline is None:
-            t = self.units[name].unit.job_timeout_usec
-            if 0 < t < USEC_INFINITY:
-                job.deadline = self.now + t  # systemd: job_start_timer() at install
-        for old in replaced:
-            self._complete_requests(old, JobResult.CANCELED)
-        return job
-
-    def _run_jobs(self) -> None:
-        guard = 0
-        while (job := self.jobs.pop_runnable()) is not None:
-            guard += 1
-            if guard > 100_000:  # pragma: no cover - a bug, not a state
-                raise RuntimeError("job run queue does not drain")
-            if job.unit in self._shutdown_blocked():
+    def rebuild_graph(self, **inputs) -> None:
+        """(Re)build the dependency graph from `units` (after a daemon-reload too): built-in
+        targets are added where no file provides them, targets get their runtime. `inputs`
+        replace the constructor's wants_dirs/requires_dirs/upholds_dirs/default_target.
+        # spec: dependencies-and-jobs.md §1, §2   # systemd: unit_load(), manager_load_unit()"""
+        self._graph_inputs.update({k: v for k, v in inputs.items() if v is not None})
+        gi = self._graph_inputs
+        # a built-in is known by identity: a file of the same name (after a reload) replaces it
+        files = {n: u for n, u in self.units.items() if self._builtin_units.get(n) is not u}
+        graph = build_graph(files, wants_dirs=gi["wants_dirs"], requires_dirs=gi["requires_dirs"],
+                            upholds_dirs=gi["upholds_dirs"], default_target=gi["default_target"],
+                            user=gi["user"])
+        for name, unit in self._builtin_units.items():
+            if self.units.get(name) is unit:
+                del self.units[name]
+        self._builtin_units = {n: u for n, u in graph.units.items() if n not in files}
+        self.units.update(self._builtin_units)
+        for name, unit in self.units.items():
+            if unit.kind != "target" or unit.load_state is not LoadState.LOADED:
                 continue
-            svc = self.services[job.unit]
-            try:
-                self._run_job(job, svc)
-            except Exception as exc:  # noqa: BLE001 - isolation boundary
-                self._guard(svc, self._reraise, exc)
-
-    @staticmethod
-    def _reraise(exc: Exception) -> None:
-        raise exc
-
-    def _run_job(self, job: Job, svc: Service) -> None:
-        """# systemd: job_run_and_invalidate(), job_perform_on_unit()"""
-        self._touched.add(svc)
-        job.state = "running"
-        t = svc.unit.unit.job_running_timeout_usec
-        if 0 < t < USEC_INFINITY:
-            d = self.now + t
-            job.deadline = d if job.deadline is None else min(job.deadline, d)
-        t = job.type
-        if t is JobType.START:
-            env = self._trigger_env_next.pop(job.unit, None)
-            if svc.active_state in _ACTIVE_OR_RELOADING:
-                self._finish_job(job, JobResult.DONE, already=True)
-                return
-            # the activation a timer asked for carries its TRIGGER_* (else none)
-            if env is None:
-                self._trigger_env.pop(job.unit, None)
+            t = self.targets.get(name)
+            if t is None:
+                self.targets[name] = Target(unit)
             else:
-                self._trigger_env[job.unit] = env
-            if self.condition_facts is not None and not self._test_conditions(job, svc):
-                return
-            r = svc.start()
-            message = "Starting"
-        elif t in (JobType.STOP, JobType.RESTART):
-            if svc.active_state in _INACTIVE_OR_FAILED:
-                self._finish_job(job, JobResult.DONE, already=True)
-                return
-            r = svc.stop()
-            message = "Stopping"
-        else:  # reload
-            r = svc.reload()
-            message = "Reloading"
-        current = self.jobs.get(job.unit) is job
-        if r == EAGAIN:
-            if current:
-                job.state = "waiting"
-        elif r == EALREADY:
-            if current:
-                self._finish_job(job, JobResult.DONE, already=True)
-        elif r == ECANCELED:
-            if current:
-                self._finish_job(job, JobResult.FAILED)
-        elif r == ENOEXEC:
-            if current:
-                self._finish_job(job, JobResult.INVALID)
-        elif r == OK and current:
-            if svc._pending:
-                # the effect shows once the shell confirmed the spawn
-                self._pending_start_message[job.unit] = job
-                job.message = message
-            else:
-                self._status_message(svc, f"{message} {svc.status_string()}...")
+                t.unit = unit
+        for name in [n for n, t in self.targets.items()
+                     if (n not in self.units or self.units[n].load_state is not LoadState.LOADED)
+                     and not t.active and self.jobs.get(n) is None]:
+            del self.targets[name]
+        self.graph = graph
+        self._graph_units = [id(u) for u in self.units.values()]
 
-    def _flush_start_message(self, svc: Service) -> None:
-        job = self._pending_start_message.get(svc.name)
-        if job is None or svc._pending:
+    def dependency_properties(self, name: str) -> dict[str, list[str]]:
+        """Requires=, WantedBy=, After= … of a unit as the graph has them (explicit,
+        `.wants/` folders, default and implicit dependencies). # spec: systemctl-and-journal.md §4"""
+        return self.graph.properties(name)
+
+    # ------------------------------------------------------------------ boot and shutdown
+
+    def _boot(self, isolate: bool) -> None:
+        """Start default.target, isolating unless told otherwise; a target that may not be
+        isolated is started with mode replace. # spec: dependencies-and-jobs.md §4
+        # systemd: manager_startup() (JOB_ISOLATE, falling back to JOB_REPLACE on -EPERM)"""
+        name = self.graph.canonical(DEFAULT_TARGET)
+        if self.runtime_of(name) is None:
+            self.log(f"Failed to load default target: Unit {name} not found.", Priority.ERR)
             return
-        del self._pending_start_message[svc.name]
-        if self.jobs.get(svc.name) is job:
-            self._status_message(svc, f"{job.message} {svc.status_string()}...")
-
-    def _status_message(self, svc: Service, text: str, priority: Priority = Priority.INFO) -> None:
-        self.emit(Log(text, svc.name, priority, svc.invocation_id or None))
-
-    def _finish_job(self, job: Job, result: JobResult, *, already: bool = False) -> None:
-        """# systemd: job_finish_and_invalidate()"""
-        svc = self.services[job.unit]
-        self._pending_start_message.pop(job.unit, None)
-        if not already:
-            self._done_message(svc, job.type, result)
-        if result is JobResult.DONE and job.type is JobType.RESTART:
-            job.type = JobType.START  # the stop half is done; now start
-            job.state = "waiting"
-            self.jobs.enqueue(job)
-            return
-        self.jobs.remove(job)
-        self._complete_requests(job, result)
-        self._timer_trigger_notify(job.unit)  # systemd: job_finish_and_invalidate()
-
-    def _test_conditions(self, job: Job, svc: Service) -> bool:
-        """Condition*=/Assert*= before starting; False if the job ended here (a failed
-        condition: `done` with ConditionResult=no, not counted by the limiter; a failed
-        assert: `assert`). # spec: dependencies-and-jobs.md §5
-        # systemd: unit_start() → unit_test_condition(), unit_test_assert()"""
-        assert self.condition_facts is not None
-        conditions, asserts = unit_conditions(svc.unit.unit)
-        check = check_start(conditions, asserts, self.condition_facts,
-                            activating=svc.active_state is A.ACTIVATING)
-        if check.conditions is None:
-            return True  # not re-tested while activating
-        for priority, line in check.logs:
-            svc._log(line, priority)
-        svc.condition_timestamp = self.now
-        svc.condition_result = check.condition_result
-        svc.condition_evaluation = check.conditions
-        if check.asserts is not None:  # not tested when a condition failed: AssertResult stays
-            svc.assert_timestamp = self.now
-            svc.assert_evaluation = check.asserts
-            svc.assert_result = check.assert_result
-        if check.job_result is None:
-            return True
-        self._finish_job(job, check.job_result)
-        return False
-
-    def _job_timed_out(self, job: Job) -> None:
-        """JobTimeoutSec=/JobRunningTimeoutSec=: the job fails, the unit keeps its state.
-        # spec: restart-and-failure.md §9   # systemd: job_dispatch_timer()"""
-        svc = self.services[job.unit]
-        svc._log(f"Job {job.unit}/{job.type} timed out.", Priority.WARNING)
-        was_start = job.type is JobType.START
-        self._finish_job(job, JobResult.TIMEOUT)
-        if was_start:  # trap 13: OnFailure= although the unit did not fail
-            # observed (systemd 257): tests/data/oracle/d4/r-jt.json
-            svc._log(f"Job {job.unit}/start failed with result 'timeout'.", Priority.NOTICE)
-            self._start_on_termination(svc, "OnFailure=", svc.unit.unit.on_failure, svc.unit.unit.on_failure_job_mode)
-        self.emergency_action(svc, svc.unit.unit.job_timeout_action, "job timed out", -1, watchdog=True)
-
-    def _complete_requests(self, job: Job, result: JobResult) -> None:
-        for request_id, rtype in zip(job.requests, job.request_types):
-            self.emit(JobCompleted(request_id, job.unit, rtype, result))
-
-    def _done_message(self, svc: Service, t: JobType, result: JobResult) -> None:
-        """systemd: job_emit_done_message(), service_finished_job()"""
-        name = svc.status_string()
-        text: str | None = None
-        prio = Priority.INFO
-        if t is JobType.START:
-            if result is JobResult.DONE and not svc.condition_result:
-                ev_ = svc.condition_evaluation
-                if ev_ is not None and not ev_.ok:  # a Condition*= (not ExecCondition=) failed
-                    text = skip_message(name, ev_)
-                else:
-                    text = f"Condition check resulted in {name} being skipped."
-            elif result is JobResult.DONE:
-                text = f"Finished {name}." if svc.type is ServiceType.ONESHOT else f"Started {name}."
-            elif result is JobResult.FAILED:
-                text, prio = f"Failed to start {name}.", Priority.ERR
-            elif result is JobResult.TIMEOUT:
-                text, prio = f"Timed out starting {name}.", Priority.ERR
-            elif result is JobResult.DEPENDENCY:
-                text, prio = f"Dependency failed for {name}.", Priority.WARNING
-            elif result is JobResult.ASSERT:
-                text, prio = f"Assertion failed for {name}.", Priority.WARNING
-        elif t in (JobType.STOP, JobType.RESTART):
-            if result is JobResult.DONE:
-                text = f"Stopped {name}."
-            elif result is JobResult.FAILED:
-                text, prio = f"Stopped {name} with error.", Priority.ERR
-            elif result is JobResult.TIMEOUT:
-                text, prio = f"Timed out stopping {name}.", Priority.ERR
-        elif t is JobType.RELOAD:
-            if result is JobResult.DONE:
-                text = f"Reloaded {name}."
-            elif result is JobResult.FAILED:
-                text, prio = f"Reload failed for {name}.", Priority.ERR
-            elif result is JobResult.TIMEOUT:
-                text, prio = f"Timed out reloading {name}.", Priority.ERR
-        if text:
-            self._status_message(svc, text, prio)
-
-    # ------------------------------------------------------------------ shutdown
+        e = self.enqueue_job(name, JobType.START, JobMode.ISOLATE if isolate else JobMode.REPLACE)
+        if e is not None and e.errno == "EPERM":
+            self.log(f"Default target could not be isolated, starting instead: {e.message}", Priority.DEBUG)
+            e = self.enqueue_job(name, JobType.START, JobMode.REPLACE)
+        if e is not None:
+            self.log(f"Failed to start default target: {e.message}", Priority.ERR)
+        else:
+            self.log(f"Queued start job for default target {name}.", Priority.DEBUG)
 
     def _begin_shutdown(self, exit_status: int) -> None:
-        """Stop every unit in reverse activation order, then `ExitManager`."""
+        """Stop every unit in reverse dependency order (one irreversible transaction: start
+        shutdown.target, which every unit with default dependencies conflicts with and is
+        ordered before, and stop everything else as isolate does), then `ExitManager`.
+        # systemd: poweroff.target/exit.target → shutdown.target; transaction_add_isolate_jobs()"""
         if self.shutting_down:
             return
         self.shutting_down = True
         self._shutdown_exit_status = exit_status
-        for name, timer in self.timers.timers.items():  # first: no trigger during the stop
-            if timer.active_state not in _INACTIVE_OR_FAILED:
-                self._timer_request(name, JobType.STOP, None)
-        order = sorted(self.services, key=lambda n: self._activated_at.get(n, 0), reverse=True)
-        self._shutdown_queue = [n for n in order if self.services[n].active_state not in _INACTIVE_OR_FAILED]
-        for name in self._shutdown_queue:
-            self._install(name, JobType.STOP, JobMode.REPLACE_IRREVERSIBLY, None)
-
-    def _shutdown_blocked(self) -> Iterable[str]:
-        # only the head of the shutdown queue may run its stop job
-        return self._shutdown_queue[1:] if self.shutting_down else ()
+        self._pending_checks = {}
+        tr = Transaction(self._world(isolate=False), irreversible=True)
+        try:
+            if self.runtime_of(SHUTDOWN_TARGET) is None:
+                raise TransactionError("ENOENT", f"Unit {SHUTDOWN_TARGET} not found.")
+            tr.add_job_and_dependencies("start", SHUTDOWN_TARGET, None)
+            tr.add_isolate_jobs()
+            plan = tr.activate(JobMode.ISOLATE)
+        except TransactionError as e:  # a broken shutdown.target file: stop unit by unit
+            self.log(f"Failed to enqueue shutdown job: {e.message}; stopping every unit.", Priority.WARNING)
+            for name in list(self.services) + list(self.timers.timers) + list(self.targets):
+                if self.active_state_of(name) not in _INACTIVE_OR_FAILED:
+                    self.enqueue_job(name, JobType.STOP, JobMode.REPLACE_IRREVERSIBLY)
+            return
+        self._emit_lines(plan.logs)
+        self._install_plan(plan, JobMode.REPLACE_IRREVERSIBLY, None, JobType.START)
 
     def _advance_shutdown(self) -> None:
-        if not self.shutting_down or self._exited:
+        if not self.shutting_down or self._exited or self.jobs.by_unit:
             return
-        while True:
-            while self._shutdown_queue:
-                head = self._shutdown_queue[0]
-                job = self.jobs.get(head)
-                if self.services[head].active_state in _INACTIVE_OR_FAILED and (job is None or job.type is not JobType.STOP):
-                    self._shutdown_queue.pop(0)
-                    continue
-                if job is None:
-                    self._install(head, JobType.STOP, JobMode.REPLACE_IRREVERSIBLY, None)
-                else:
-                    self.jobs.enqueue(job)
-                break
-            if not self._shutdown_queue:
-                break
-            before = len(self._out)
-            self._run_jobs()
-            if len(self._out) == before:
-                break
-        if not self._shutdown_queue and not any(
-            s.active_state not in _INACTIVE_OR_FAILED for s in self.services.values()
-        ):
-            self._exited = True
-            self.emit(ExitManager(self._shutdown_exit_status))
+        if any(s.active_state not in _INACTIVE_OR_FAILED for s in self.services.values()):
+            return
+        self._exited = True
+        self.emit(ExitManager(self._shutdown_exit_status))

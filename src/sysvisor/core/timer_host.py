@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from sysvisor.core.actions import Action, JobCompleted, Log
+from sysvisor.core.actions import Action, Log
 from sysvisor.core.events import ClockChanged, TimezoneChanged
 from sysvisor.core.timer import EALREADY as TIMER_EALREADY
 from sysvisor.core.timer import OK as TIMER_OK
@@ -45,25 +45,24 @@ class TimerHostMixin:
         )
 
     def start_triggered_unit(self, timer: str, unit: str, environment: dict[str, str]) -> str | None:
-        """Enqueue (never run) the start job a timer asks for, mode replace.
-        # systemd: timer_enter_running() → manager_add_job()"""
+        """Enqueue (never run) the start job a timer asks for, mode replace, through a
+        transaction like any other request. # systemd: timer_enter_running() → manager_add_job()"""
         error = self._refusal(unit)
         if error is None and self.shutting_down:
             error = "Transaction is destructive."
         if error is not None:
             return error
-        job = self._install(unit, JobType.START, JobMode.REPLACE, None)
-        if job is not None:
-            self._trigger_env_next[unit] = dict(environment)
-        else:
-            queued = self.jobs.get(unit)
-            return (f"Transaction for {unit}/start is destructive ({unit} has "
-                    f"'{queued.type if queued else 'stop'}' job queued, but 'start' is included in transaction).")
+        e = self.enqueue_job(unit, JobType.START, JobMode.REPLACE)
+        if e is not None:
+            return e.message
+        self._trigger_env_next[unit] = dict(environment)
         return None
 
     def stop_pending(self, timer: str) -> bool:
-        """Timer jobs run at once here, so no stop job of a timer is ever queued."""
-        return False
+        """A stop job of the timer is queued: it does not trigger any more.
+        # systemd: timer_enter_running() (`job_type_is_conflicting(…, JOB_STOP)`)"""
+        job = self.jobs.get(timer)
+        return job is not None and job.type is JobType.STOP
 
     def sync_timers(self) -> list[Action]:
         """After daemon-reload (`self.units` replaced): every loaded timer is built afresh from
@@ -116,47 +115,26 @@ class TimerHostMixin:
         if self.timers.timers and self.timers.triggered_by(name):
             self._emit_all(self.timers.trigger_notify(name, self.now_pair()))
 
-    def _timer_request(self, name: str, job_type: JobType, request_id: int | None) -> None:
-        """Start/stop/restart of a .timer: its job runs at once (timer jobs never wait).
-        # systemd: timer_start(), timer_stop(); job_emit_done_message()"""
+    def _timer_job(self, name: str, job_type: JobType) -> tuple[JobResult, bool]:
+        """Run a .timer's start/stop/restart job: (result, already — the done message is logged
+        here, or nothing happened). # systemd: timer_start(), timer_stop(); job_emit_done_message()"""
         timer = self.timers[name]
         desc = timer.unit.description
         label = f"{name} - {desc}" if desc and desc != name else name
-        if self.shutting_down and job_type is not JobType.STOP:
-            self._timer_job_done(request_id, name, job_type, JobResult.INVALID,
-                                   error=f"Transaction for {name}/{job_type} is destructive "
-                                         f"(shutdown is in progress).")
-            return
         now = self.now_pair()
-        result = JobResult.DONE
-        if job_type in (JobType.STOP, JobType.RESTART) or (
-                job_type is JobType.TRY_RESTART and timer.active_state not in _INACTIVE_OR_FAILED):
+        if job_type in (JobType.STOP, JobType.RESTART):
             code, actions = timer.stop(now)
             self._emit_all(actions)
             if code == TIMER_OK:
                 self.emit(Log(f"Stopped {label}.", name, Priority.INFO, timer.invocation_id or None))
-            if job_type is JobType.STOP:
-                self._timer_job_done(request_id, name, job_type, result)
-                return
-        elif job_type is JobType.TRY_RESTART:
-            self._timer_job_done(request_id, name, job_type, result)
-            return
-        elif job_type is JobType.RELOAD:
-            self._timer_job_done(request_id, name, job_type, JobResult.INVALID,
-                                   error=f"Job type reload is not applicable for unit {name}.")
-            return
+            return JobResult.DONE, True
         stamp = self.timer_stamps.get(name)
-        code, actions = timer.start(now, stamp_realtime=stamp,
-                                    invocation_id=self.new_invocation_id())
+        code, actions = timer.start(now, stamp_realtime=stamp, invocation_id=self.new_invocation_id())
         self._emit_all(actions)
         if code == TIMER_OK:
             self.emit(Log(f"Started {label}.", name, Priority.INFO, timer.invocation_id or None))
-        elif code != TIMER_EALREADY:
-            result = JobResult.FAILED
-            self.emit(Log(f"Failed to start {label}.", name, Priority.ERR, timer.invocation_id or None))
-        self._timer_job_done(request_id, name, job_type, result)
-
-    def _timer_job_done(self, request_id: int | None, name: str, job_type: JobType, result: JobResult,
-                        error: str | None = None) -> None:
-        if request_id is not None:  # as for services: only a client's job is answered
-            self.emit(JobCompleted(request_id, name, job_type, result, error=error))
+            return JobResult.DONE, True
+        if code == TIMER_EALREADY:
+            return JobResult.DONE, True
+        self.emit(Log(f"Failed to start {label}.", name, Priority.ERR, timer.invocation_id or None))
+        return JobResult.FAILED, True

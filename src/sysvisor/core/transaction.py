@@ -17,8 +17,9 @@ Rules (systemd's, kept):
    with `dependency` (recursively); Wants= never propagates failure.
 
 Everything is pure: the Manager passes a `World` snapshot (graph, unit states, installed jobs)
-and gets back a `Plan` plus log lines to emit. The reference wiring (request → install → run
-order → finish → propagation) is the `Driver` in tests/core/test_transaction_flow.py.
+and gets back a `Plan` plus log lines to emit. The Manager's wiring (request → install → run
+order → finish → propagation) is core/job_runner.py; the `Driver` in
+tests/core/test_transaction_flow.py is the same flow in miniature.
 # spec: dependencies-and-jobs.md §1.1, §3
 # systemd: transaction.c, job.c job_type_lookup_merge(), job_is_runnable(), job_compare(),
 #          job_install(), job_finish_and_invalidate(), job_fail_dependencies()
@@ -26,7 +27,7 @@ order → finish → propagation) is the `Driver` in tests/core/test_transaction
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sysvisor.core.deps import Atom, DependencyGraph
@@ -142,6 +143,9 @@ class World:
     jobs: Mapping[str, InstalledJob] = field(default_factory=dict)
     can_reload: Collection[str] = ()
     ignore_on_isolate: Collection[str] = ()
+    # which loaded units have a runtime the manager can run jobs for (None: all); a job for
+    # another loaded unit (a .socket, .mount … here) is "not applicable"
+    runnable: Callable[[str], bool] | None = None
 
     def state(self, unit: str) -> ActiveState:
         return self.state_of.get(self.graph.canonical(unit), A.INACTIVE)
@@ -266,7 +270,9 @@ class Transaction:
             raise TransactionError("EINVAL", f"Unit {unit} failed to load properly, please adjust/correct "
                                              f"and reload service manager.")
         applicable = True
-        if t in ("reload", TRY_RELOAD):
+        if ls is LoadState.LOADED and self.world.runnable is not None and not self.world.runnable(unit):
+            applicable = False
+        elif t in ("reload", TRY_RELOAD):
             applicable = unit in self.world.can_reload
         elif t == RELOAD_OR_START:
             applicable = unit in self.world.can_reload and u is not None

@@ -118,6 +118,7 @@ class UnitSection:
     refuse_manual_start: bool = False
     refuse_manual_stop: bool = False
     allow_isolate: bool = False
+    ignore_on_isolate: bool = False
     # Condition*=/Assert*=: (name, trigger '|', negate '!', value) in file order
     conditions: list[tuple[str, bool, bool, str]] = field(default_factory=list)
     asserts: list[tuple[str, bool, bool, str]] = field(default_factory=list)

@@ -16,6 +16,7 @@ from sysvisor.core.actions import RunEmergencyAction
 from sysvisor.core.types import EmergencyAction, ExitCode, Priority
 from sysvisor.daemon import objective as obj
 from sysvisor.daemon import persist, reexec
+from sysvisor.daemon.boot import enablement
 from sysvisor.daemon.children import reap
 from sysvisor.daemon.containment import set_child_subreaper
 from sysvisor.daemon.control_server import ControlServer
@@ -29,11 +30,6 @@ from sysvisor.journal.relay import RelayClient, RelayError, start_relay
 from sysvisor.journal.store import JournalError, JournalWriter
 from sysvisor.protocol import control
 from sysvisor.unitfile.loader import UnitLoader, default_search_paths
-
-# Until targets and the transaction engine are wired in (issue 7), booting means: start
-# what is enabled into these targets.
-BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target", "timers.target")
-
 
 class Daemon:
     """One manager instance: directories, loop, shell, control socket."""
@@ -91,6 +87,7 @@ class Daemon:
             console=self.console,
             log_level=self.log_level,
             timer_stamp_dir=os.path.join(self.state_dir, "timers"),
+            enablement=lambda units: enablement(self.search_paths, units, explicit=self.explicit_units),
         )
         self.shell = shell
         for d in deaths:
@@ -140,13 +137,10 @@ class Daemon:
             self.keeper.ack_later(kept_exits)
             loop.after_iteration.append(self.keeper.flush_acks)
         loop.after_iteration.append(lambda: shell.reexec_requested and self._reexec(server, notify_sockets))
-        if not restored:  # else the units continue where the killed manager left them
-            for name in self._boot_units(units):
-                shell.feed(E.StartRequested(name))
-        elif not shell.manager.timers.restored:  # a saved state without timers (older sysvisor)
-            for name in self._boot_units(units):
-                if name in shell.manager.timers:
-                    shell.feed(E.StartRequested(name))
+        # boot: default.target and everything enabled into it, in dependency order. A manager
+        # that continues from saved state starts it without isolating (what runs stays; the
+        # saved state holds no targets, so those come up afresh)
+        shell.feed(E.BootRequested(isolate=not restored))
         if self.keeper is not None:
             self.keeper.ready()
         try:
@@ -216,21 +210,6 @@ class Daemon:
             reexec.reexec(argv, fds, block=obj.MANAGER_SIGNALS)
         except Exception as e:  # noqa: BLE001 - keep running in the old image
             shell.log(f"Failed to reexecute: {e}", priority=Priority.ERR)
-
-    def _boot_units(self, units) -> list[str]:
-        """Units enabled into a boot target (`TARGET.wants/` links in the unit path, as
-        `enable` makes them). A folder given with --units counts as enabled as a whole: its
-        units with WantedBy= a boot target start too, so dropping a file in is enough."""
-        names: set[str] = set()
-        for path in self.search_paths:
-            for target in BOOT_TARGETS:
-                try:
-                    names.update(os.listdir(os.path.join(path, target + ".wants")))
-                except OSError:
-                    continue
-        if self.explicit_units:
-            names.update(n for n, u in units.items() if set(u.install.wanted_by) & set(BOOT_TARGETS))
-        return sorted(n for n in names if n in units and units[n].load_state == "loaded")
 
     def _notify_paths(self) -> list[str]:
         paths = [os.path.join(self.runtime_dir, "notify")]

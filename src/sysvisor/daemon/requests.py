@@ -13,16 +13,17 @@ import signal as signal_module
 
 from sysvisor.core import actions as A
 from sysvisor.core import events as E
-from sysvisor.core.types import JobResult
+from sysvisor.core.types import JobMode, JobResult
 from sysvisor.daemon.control_server import Connection, ControlServer
 from sysvisor.protocol.control import error_reply
 
 JOB_VERBS = {
-    "start": lambda unit, rid: E.StartRequested(unit, rid),
-    "stop": lambda unit, rid: E.StopRequested(unit, rid),
-    "restart": lambda unit, rid: E.RestartRequested(unit, rid),
-    "try-restart": lambda unit, rid: E.RestartRequested(unit, rid, only_if_active=True),
-    "reload": lambda unit, rid: E.ReloadRequested(unit, rid),
+    "start": lambda unit, rid, mode: E.StartRequested(unit, rid, mode),
+    "isolate": lambda unit, rid, mode: E.StartRequested(unit, rid, JobMode.ISOLATE),
+    "stop": lambda unit, rid, mode: E.StopRequested(unit, rid, mode),
+    "restart": lambda unit, rid, mode: E.RestartRequested(unit, rid, mode=mode),
+    "try-restart": lambda unit, rid, mode: E.RestartRequested(unit, rid, only_if_active=True, mode=mode),
+    "reload": lambda unit, rid, mode: E.ReloadRequested(unit, rid),
 }
 READ_ONLY_VERBS = {"ping", "manager-info", "units", "list-units", "manager", "list-jobs"}
 # the verb word systemctl uses in "Failed to start x: …"
@@ -68,6 +69,7 @@ class RequestHandler:
         """Properties of each named unit (globs match loaded units), not-found ones included."""
         found = []
         for name in self._expand(units, keep_unmatched=True):
+            name = name if name in self.shell.units else self.shell.manager.graph.canonical(name)  # default.target
             found.append(self.shell.properties(name) if name in self.shell.units else _not_found_properties(name))
         return {"ok": True, "units": found}
 
@@ -135,7 +137,7 @@ class RequestHandler:
     def verb_start(self, conn, request, units):
         return self._job(conn, request, units)
 
-    verb_stop = verb_restart = verb_try_restart = verb_reload = verb_start
+    verb_stop = verb_restart = verb_try_restart = verb_reload = verb_isolate = verb_start
 
     def verb_reload_or_restart(self, conn, request, units):
         """Reload where the unit can reload and is running, else restart (try-: only if
@@ -157,7 +159,11 @@ class RequestHandler:
 
     def _job(self, conn: Connection, request: dict, units: list[str], collapse=None) -> dict | None:
         verb = request["verb"]
-        names = self._expand(units, keep_unmatched=True)
+        try:
+            mode = JobMode(request.get("mode") or "replace")
+        except ValueError:
+            return error_reply(f"Invalid job mode: {request.get('mode')}")
+        names = [self.shell.manager.graph.canonical(n) for n in self._expand(units, keep_unmatched=True)]
         for name in names:
             if name not in self.shell.units:
                 word = _VERB_WORDS.get(verb, verb)
@@ -165,7 +171,7 @@ class RequestHandler:
         verbs = {name: collapse(name) if collapse else verb for name in names}
         if request.get("no_block"):
             for name in names:
-                self.shell.feed(JOB_VERBS[verbs[name]](name, None))
+                self.shell.feed(JOB_VERBS[verbs[name]](name, None, mode))
             return {"ok": True}
         outstanding: dict[int, str] = {}
         failures: list[dict] = []
@@ -181,7 +187,7 @@ class RequestHandler:
         rids = [self.shell.new_request_id(done) for _ in names]
         outstanding.update(zip(rids, names))
         for rid, name in zip(rids, names):
-            self.shell.feed(JOB_VERBS[verbs[name]](name, rid))
+            self.shell.feed(JOB_VERBS[verbs[name]](name, rid, mode))
         return None  # answered from `done`, possibly already
 
     def _expand(self, patterns: list[str], keep_unmatched: bool = False) -> list[str]:

@@ -56,7 +56,11 @@ class Shell:
         console: bool = True,
         log_level: int = Priority.INFO,
         timer_stamp_dir: str | None = None,
+        enablement: Callable[[dict[str, Unit]], dict] | None = None,
     ) -> None:
+        """`enablement(units)`: the `.wants/`/`.requires/`/`.upholds/` folders of targets that
+        have no unit file, as `Manager(wants_dirs=…, requires_dirs=…, upholds_dirs=…)` takes
+        them (daemon/boot.py)."""
         self.log_level = log_level
         # Persistent= timer stamps: <dir>/stamp-<unit>, mtime = last trigger (spec decision D4)
         self.timer_stamp_dir = timer_stamp_dir  # like systemd's LogLevel=: more verbose messages are dropped
@@ -74,7 +78,10 @@ class Shell:
         from sysvisor.daemon.facts import host_facts
 
         self.manager = Manager(units, seed=int.from_bytes(os.urandom(8), "little"), cgroup_events=True,
-                               condition_facts=host_facts())
+                               condition_facts=host_facts(), user_manager=user_manager,
+                               **(enablement(units) if enablement else {}))
+        self.units = self.manager.units  # with the built-in targets
+        self.enablement = enablement
         self.output = OutputCapture(loop.selector, self._on_output)
         self._events: deque[E.Event] = deque()
         self._pid_unit: dict[int, str] = {}
@@ -266,6 +273,7 @@ class Shell:
         units = loader.load_all()
         self.log("Reloading requested from client, reloading units.", priority=Priority.INFO)
         self._carry_out_batch(reload_units(self.manager, units))
+        self.manager.rebuild_graph(**(self.enablement(units) if self.enablement else {}))
         self.manager.now = monotonic_usec()
         self._carry_out_batch(self.manager.sync_timers())
         for name in sorted(units):
@@ -598,7 +606,7 @@ class Shell:
             if pid > 0:
                 props[pid_key + "Comm"] = process_comm(pid)
         c = self.containment
-        if props.get("ActiveState") not in ("inactive", "failed") and name not in self.manager.timers:
+        if props.get("ActiveState") not in ("inactive", "failed") and name in self.manager.services:
             props["TasksCurrent"] = c.tasks(name)
             props["MemoryCurrent"] = c.memory(name)
             props["CPUUsageNSec"] = c.cpu_usage_nsec(name)

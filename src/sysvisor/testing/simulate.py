@@ -34,8 +34,12 @@ class Simulation:
         cgroup_events: bool = False,
         record: bool = True,
         paths: set[str] | None = None,
+        booted: bool = True,
         **manager_kwargs,
     ) -> None:
+        """`booted`: the scenario begins on a booted system — basic.target (and so sysinit.target)
+        already active, as in the systemd-oracle's container — so a service's default
+        dependencies pull in nothing new; the boot itself is not traced."""
         if not isinstance(units, dict):
             units = {u.name: u for u in units}
         self.clock = FakeClock(start)
@@ -48,6 +52,10 @@ class Simulation:
         self.manager = Manager(units, cgroup_events=cgroup_events, **manager_kwargs)
         self.trace: list[tuple[int, Action]] = []
         self._next_request = 1
+        if booted and "basic.target" in self.manager.targets:
+            record, self.record = self.record, False
+            self.send(ev.StartRequested("basic.target"))
+            self.record = record
 
     @property
     def now(self) -> int:

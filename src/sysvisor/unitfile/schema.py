@@ -76,6 +76,7 @@ DIRECTIVES: dict[tuple[str, str], Directive] = {
     ("Unit", "RefuseManualStart"): D(U, "refuse_manual_start", "bool"),
     ("Unit", "RefuseManualStop"): D(U, "refuse_manual_stop", "bool"),
     ("Unit", "AllowIsolate"): D(U, "allow_isolate", "bool"),
+    ("Unit", "IgnoreOnIsolate"): D(U, "ignore_on_isolate", "bool"),
     # [Service] — spec: service-lifecycle.md §2–§7; restart-and-failure.md §1–§3
     ("Service", "Type"): D(S, "type", "enum", (ServiceType, "Failed to parse service type")),
     ("Service", "ExecCondition"): D(S, "exec_condition", "exec"),
