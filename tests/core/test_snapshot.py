@@ -333,3 +333,41 @@ def test_carry_out_answers_each_spawn_before_the_next_vanished_exit():
     spawns = [b for b in batches if "Spawn" in b]
     assert len(spawns) == 2  # one batch per vanished exit, each answered before the next
     assert [fresh.runtime_properties(n)["SubState"] for n in ("a.service", "b.service")] == ["stop-post"] * 2
+
+
+def test_targets_keep_their_state_and_a_restored_manager_does_not_boot_again():
+    web = service("web.service")
+    sim = Simulation([web], {"*": TERM_OK})
+    sim.send(ev.BootRequested())
+    sim.run_for(msec(10))
+    assert sim.props("multi-user.target")["ActiveState"] == "active"
+    sim.stop("web.service")
+    sim.run_for(sec(1))
+    fresh, _ = restored(sim)
+    assert fresh.targets_restored
+    props = fresh.runtime_properties("multi-user.target")
+    assert props["ActiveState"] == "active"
+    assert props["ActiveEnterTimestampMonotonic"] == sim.props("multi-user.target")["ActiveEnterTimestampMonotonic"]
+    assert fresh.runtime_properties("web.service")["ActiveState"] == "inactive"
+
+
+def test_a_snapshot_from_before_targets_restores_none():
+    sim = Simulation([service("web.service")], {"*": TERM_OK})
+    sim.send(ev.BootRequested())
+    sim.run_for(msec(10))
+    snap = json.loads(json.dumps(export_all(sim.manager)))
+    del snap["targets"]
+    fresh = Manager(copy.deepcopy(sim.manager.units), seed=99)
+    import_all(fresh, snap, sim.manager.now, lambda pid: True)
+    assert not fresh.targets_restored
+    assert fresh.runtime_properties("multi-user.target")["ActiveState"] == "inactive"
+
+
+def test_bad_target_record_is_refused():
+    sim = Simulation([service("web.service")], {"*": TERM_OK})
+    sim.send(ev.BootRequested())
+    sim.run_for(msec(10))
+    snap = json.loads(json.dumps(export_all(sim.manager)))
+    snap["targets"]["multi-user.target"]["SubState"] = "flying"
+    with pytest.raises(SnapshotError, match="multi-user.target.*bad target state 'flying'"):
+        import_all(Manager(copy.deepcopy(sim.manager.units)), snap, sim.manager.now, lambda pid: True)

@@ -225,3 +225,21 @@ def _cmd(pid: int) -> str:
             return f.read().decode(errors="replace")
     except (FileNotFoundError, ProcessLookupError):
         return ""
+
+
+def test_a_restarted_manager_keeps_targets_and_does_not_boot_again(run):
+    # a unit stopped on purpose stays stopped after the manager's crash (as after systemd's
+    # daemon-reexec): the saved state holds the targets, so there is no second boot
+    enabled = "[Service]\nExecStart=/bin/sleep 600\n[Install]\nWantedBy=multi-user.target\n"
+    m = run({"web.service": enabled, "api.service": enabled})
+    m.wait_for("both up", lambda: m.prop("web", "ActiveState") == m.prop("api", "ActiveState") == "active")
+    assert m.cli("stop", "web").returncode == 0
+    target_since = m.prop("multi-user.target", "ActiveEnterTimestampMonotonic")
+    api = _pid(m, "api")
+    first = m.wait_for("the manager", lambda: _manager_of(m.proc.pid))
+    os.kill(first, signal.SIGKILL)
+    m.wait_for("a new manager", lambda: _manager_of(m.proc.pid) not in (None, first)
+               and m.prop("api", "MainPID") == str(api))
+    assert m.prop("web", "ActiveState") == "inactive"
+    assert m.prop("multi-user.target", "ActiveState") == "active"
+    assert m.prop("multi-user.target", "ActiveEnterTimestampMonotonic") == target_since

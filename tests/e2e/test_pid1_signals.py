@@ -247,3 +247,18 @@ def test_success_action_kexec_force_kills_and_starts_everything_again(pid1, tmp_
     assert "graceful stop" not in out and "restarting it" not in out
     p.signal(signal.SIGTERM)
     assert p.proc.wait(timeout=30) == 0
+
+
+def test_isolating_reboot_target_restarts_in_place_and_poweroff_target_exits(pid1):
+    # reaching reboot.target asks for what FailureAction=reboot asks for (core/job_runner.py
+    # FINAL_TARGETS): the same restart in place, not an exit
+    p = pid1({"web.service": WEB})
+    p.wait("web", lambda: p.prop("web", "ActiveState") == "active")
+    web = p.prop("web", "MainPID")
+    assert p.cli("isolate", "reboot.target").returncode == 0
+    p.wait("web started again after the reboot", lambda: p.running_again("web", web))
+    assert "All units stopped for reboot; starting them again in place" in p.output()
+    assert p.proc.poll() is None
+    p.cli("isolate", "--no-block", "poweroff.target")
+    assert p.proc.wait(timeout=30) == 0
+    assert "starting them again in place" not in p.output().split("running in system mode")[-1]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from sysvisor.core import events as ev
-from sysvisor.core.actions import ExitManager, Log
+from sysvisor.core.actions import ExitManager, Log, RunEmergencyAction
 from sysvisor.core.exit_status import SIGKILL, SIGTERM
 from sysvisor.core.types import EmergencyAction, JobMode, RestartPolicy, ServiceType
 from sysvisor.core.units import TimerSection, Unit, UnitSection
@@ -458,6 +458,11 @@ def test_isolating_poweroff_target_stops_everything_and_exits():
     sim.run_for(msec(10))
     assert results(sim, rid) == ["done"]
     assert state(sim, "web.service") == "inactive"
+    # reaching poweroff.target asks for what FailureAction=poweroff asks for: the shell decides
+    # (stop and exit; reboot.target would restart in place), here played by hand
+    assert [a.action for _, a in sim.trace if isinstance(a, RunEmergencyAction)] == [EmergencyAction.POWEROFF]
+    assert [a for _, a in sim.trace if isinstance(a, ExitManager)] == []
+    sim.send(ev.ShutdownRequested(0))
     assert [a for _, a in sim.trace if isinstance(a, ExitManager)] == [ExitManager(0)]
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from sysvisor.core.actions import JobCompleted, Log, StateChanged
+from sysvisor.core.actions import JobCompleted, Log, RunEmergencyAction, StateChanged
 from sysvisor.core.condition import check_start, skip_message, unit_conditions
 from sysvisor.core.deps import (
     Atom,
@@ -55,7 +55,7 @@ from sysvisor.core.transaction import (
     install_decision,
     verify_active_result,
 )
-from sysvisor.core.types import USEC_INFINITY, ActiveState, JobMode, JobResult, JobType, Priority, ServiceState, ServiceType
+from sysvisor.core.types import USEC_INFINITY, ActiveState, EmergencyAction, JobMode, JobResult, JobType, Priority, ServiceState, ServiceType
 
 A = ActiveState
 _INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
@@ -63,8 +63,12 @@ _ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
 # systemd: unit_new() auto_start_stop_ratelimit
 AUTO_START_STOP_INTERVAL_USEC = 10_000_000
 AUTO_START_STOP_BURST = 16
-# reaching one of these ends the manager (systemd-exit.service … are not there to do it)
-FINAL_TARGETS = ("exit.target", "poweroff.target", "halt.target", "reboot.target", "kexec.target")
+# reaching one of these ends the manager (systemd-exit.service … are not there to do it) the
+# way the matching emergency action does: the shell decides between exiting and a restart in
+# place (daemon/objective.py), so `isolate reboot.target` and FailureAction=reboot agree
+FINAL_TARGETS = {"exit.target": EmergencyAction.EXIT, "poweroff.target": EmergencyAction.POWEROFF,
+                 "halt.target": EmergencyAction.HALT, "reboot.target": EmergencyAction.REBOOT,
+                 "kexec.target": EmergencyAction.KEXEC}
 
 
 class UnitNotFoundError(KeyError):
@@ -355,8 +359,8 @@ class JobRunnerMixin:
         self.unit_changed(t.name, old, t.active_state)
         if active and t.name in FINAL_TARGETS and not self.shutting_down:
             # systemd: these targets pull in systemd-{exit,poweroff,halt,reboot}.service, which
-            # ask the manager to go down; sysvisor never reboots the host, it stops and exits
-            self._begin_shutdown(0)
+            # ask the manager to go down
+            self.emit(RunEmergencyAction(FINAL_TARGETS[t.name], f"{t.name} reached", 0))
 
     def _stamp(self, ts: dict[str, int], old: ActiveState, new: ActiveState) -> None:
         """The unit timestamps of a state change. # systemd: unit_notify()"""

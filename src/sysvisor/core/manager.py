@@ -173,6 +173,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         self._shutdown_queue: list[str] = []  # the snapshot format's field; shutdown is a transaction now
         self._shutdown_exit_status = 0
         self.targets: dict[str, Target] = {}
+        self.targets_restored = False  # a saved state put the targets' states back (snapshot.py)
         self._builtin_units: dict[str, Unit] = {}  # the built-in targets added to `units`
         self._pending_checks: dict[str, dict[str, None]] = {}
         self._auto_start_stop: dict[str, StartLimit] = {}  # per unit: systemd's auto_start_stop_ratelimit

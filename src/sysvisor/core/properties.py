@@ -264,6 +264,7 @@ def unit_properties(unit: Unit) -> dict[str, Any]:
             "RefuseManualStart": u.refuse_manual_start,
             "RefuseManualStop": u.refuse_manual_stop,
             "AllowIsolate": u.allow_isolate,
+            "IgnoreOnIsolate": u.ignore_on_isolate,
             "DefaultDependencies": u.default_dependencies,
             "OnSuccessJobMode": str(u.on_success_job_mode),
             "OnFailureJobMode": str(u.on_failure_job_mode),

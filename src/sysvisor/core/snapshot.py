@@ -184,7 +184,16 @@ def _job(job: Job) -> dict:
         "requests": list(job.requests),
         "request_types": [str(t) for t in job.request_types],
         "message": job.message,
+        "deadline": job.deadline,
+        "irreversible": job.irreversible,
+        "ignore_order": job.ignore_order,
     }
+
+
+def export_target(target) -> dict:
+    """A target's runtime: active or not, invocation ID, unit timestamps.
+    # systemd: target_serialize(), unit_serialize_state()"""
+    return {"SubState": target.sub_state, "InvocationID": target.invocation_id, "timestamps": dict(target.ts)}
 
 
 def _dual(ts) -> list[int]:
@@ -218,6 +227,7 @@ def export_all(manager) -> dict:
         "timers": {name: export_timer(t) for name, t in sorted(manager.timers.timers.items())},
         # MANAGER_TIMESTAMP_USERSPACE: OnStartupSec= keeps counting from the first start
         "timer_startup_monotonic": manager.timers.ctx.startup_monotonic,
+        "targets": {name: export_target(t) for name, t in sorted(manager.targets.items())},
         "jobs": [_job(j) for _, j in sorted(jobs.by_unit.items())],
         "run_queue": [j.id for j in jobs.run_queue if jobs.by_unit.get(j.unit) is j],
         "next_job_id": jobs._next_id,
@@ -398,6 +408,15 @@ def _decode_timer(name: str, d: dict) -> dict:
         }
 
 
+def _decode_target(name: str, d: dict) -> tuple[bool, str, dict[str, int]]:
+    with _record(name, "target record"):
+        sub = _str(d, "SubState")
+        if sub not in ("active", "dead"):
+            raise SnapshotError(f"{name}: bad target state {sub!r}")
+        ts = d["timestamps"]
+        return sub == "active", _str(d, "InvocationID"), {str(k): _int(ts, k) for k in ts}
+
+
 def _apply_timers(manager, decoded: dict[str, dict], out: list[Action]) -> None:
     """Put the saved runtime state back, then continue each timer in its saved state.
     # systemd: timer_deserialize_item(), timer_coldplug()"""
@@ -423,8 +442,13 @@ def _decode_job(d: dict, services) -> Job:
         state = _str(d, "state")
         if state not in ("waiting", "running"):
             raise SnapshotError(f"bad job state {state!r}")
-        return Job(_int(d, "id"), unit, JobType(_str(d, "type")), JobMode(_str(d, "mode")), state,
-                   list(requests), [JobType(t) for t in d["request_types"]], _str(d, "message"))
+        job = Job(_int(d, "id"), unit, JobType(_str(d, "type")), JobMode(_str(d, "mode")), state,
+                  list(requests), [JobType(t) for t in d["request_types"]], _str(d, "message"))
+        # absent in snapshots of a sysvisor before the transaction engine
+        job.deadline = _int(d, "deadline", optional=True)
+        job.irreversible = bool(d.get("irreversible", False))
+        job.ignore_order = bool(d.get("ignore_order", False))
+        return job
     except (KeyError, TypeError) as e:
         raise SnapshotError(f"malformed job record ({type(e).__name__}: {e})") from None
     except ValueError as e:
@@ -465,8 +489,9 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
         decoded = {name: _decode_unit(manager.services[name], d)
                    for name, d in units.items() if name in manager.services}
         # jobs of units that are no longer loaded go with their units
-        jobs = [_decode_job(d, manager.services) for d in snapshot["jobs"]
-                if not isinstance(d, dict) or d.get("unit") in manager.services]
+        runnable = set(manager.services) | set(manager.timers.timers) | set(manager.targets)
+        jobs = [_decode_job(d, runnable) for d in snapshot["jobs"]
+                if not isinstance(d, dict) or d.get("unit") in runnable]
         by_id = {j.id: j for j in jobs}
         if len(by_id) != len(jobs) or len({j.unit for j in jobs}) != len(jobs):
             raise SnapshotError("duplicate job ids or several jobs for one unit")
@@ -485,6 +510,11 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
         decoded_timers = {name: _decode_timer(name, d) for name, d in (timers or {}).items()
                           if name in manager.timers}
         startup = _int(snapshot, "timer_startup_monotonic") if "timer_startup_monotonic" in snapshot else None
+        targets = snapshot.get("targets")  # absent before targets were units
+        if targets is not None and not isinstance(targets, dict):
+            raise SnapshotError("field 'targets' must be an object")
+        decoded_targets = {name: _decode_target(name, d) for name, d in (targets or {}).items()
+                           if name in manager.targets}
     except (KeyError, TypeError, AttributeError) as e:
         raise SnapshotError(f"malformed snapshot ({type(e).__name__}: {e})") from None
     except ValueError as e:
@@ -527,6 +557,10 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
         manager.timers.set_context(dataclasses.replace(manager.timers.ctx, startup_monotonic=startup))
     if timers is not None:
         _apply_timers(manager, decoded_timers, out)
+    for name, (active, invocation_id, ts) in decoded_targets.items():
+        t = manager.targets[name]
+        t.active, t.invocation_id, t.ts = active, invocation_id, ts
+    manager.targets_restored = targets is not None
 
     return _continue(manager, decoded, now, alive, out, carry_out)
 

@@ -138,9 +138,11 @@ class Daemon:
             loop.after_iteration.append(self.keeper.flush_acks)
         loop.after_iteration.append(lambda: shell.reexec_requested and self._reexec(server, notify_sockets))
         # boot: default.target and everything enabled into it, in dependency order. A manager
-        # that continues from saved state starts it without isolating (what runs stays; the
-        # saved state holds no targets, so those come up afresh)
-        shell.feed(E.BootRequested(isolate=not restored))
+        # that continues from a saved state does not boot (a unit stopped on purpose stays
+        # stopped, as after systemd's daemon-reexec) unless that state predates targets: then
+        # it starts default.target without isolating, so what runs stays
+        if not restored or not shell.manager.targets_restored:
+            shell.feed(E.BootRequested(isolate=not restored))
         if self.keeper is not None:
             self.keeper.ready()
         try:
