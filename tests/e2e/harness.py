@@ -37,17 +37,18 @@ class Sysvisor:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"manager exited with {self.proc.returncode} while waiting for {what}:\n{self.output()}")
+                pytest.fail(f"manager exited with {self.proc.returncode} while waiting for {what}:\n{self.output()[-5000:]}")
             value = predicate()
             if value:
                 return value
             time.sleep(0.05)  # polling interval of a bounded wait, not a fixed delay
-        pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.output()}")
+        pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.output()[-5000:]}")
 
     def output(self) -> str:
+        """The manager's whole console output (tests count lines in it: never cut it)."""
         self.log.flush()
         self.log.seek(0)
-        return self.log.read()[-5000:]
+        return self.log.read()
 
     def stop(self) -> int:
         if self.proc.poll() is None:
