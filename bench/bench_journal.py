@@ -32,6 +32,7 @@ import argparse
 import os
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -137,22 +138,40 @@ def bench_store(n_lines: int, batch: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-# A unit's ExecStart: writes MB of LINE-byte lines to stdout as fast as it can.
-#   lines:  one write() call per line through Python's buffered stdout (a typical service)
-#   blocks: 1 MiB write()s of ready-made lines (the upper bound of any writer)
+# A unit's ExecStart: writes MB of LINE-byte lines to stdout as fast as it can, then (when
+# given a third argument) writes its own run time, from its first line to its last byte
+# written, to that file — so interpreter start-up is in no figure.
+#   lines:    one write() per line (a line-buffered service, or Python with PYTHONUNBUFFERED=1)
+#   buffered: 8 KiB write()s (C stdio's full buffering on a pipe)
+#   blocks:   1 MiB write()s of ready-made lines (the upper bound of any writer)
+_WRITER_HEAD = (
+    "import os, sys, time\n"
+    "total, size = int(sys.argv[1]), int(sys.argv[2])\n"
+    "stamp = sys.argv[3] if len(sys.argv) > 3 else None\n"
+    "t0 = time.perf_counter()\n"
+)
+_WRITER_TAIL = (
+    "if stamp:\n"
+    "    with open(stamp, 'w') as f:\n"
+    "        f.write(repr(time.perf_counter() - t0))\n"
+)
 WRITERS = {
-    "lines": (
-        "import sys\n"
-        "total, size = int(sys.argv[1]), int(sys.argv[2])\n"
-        "w = sys.stdout.write\n"
+    "lines": _WRITER_HEAD + (
+        "out = open(1, 'w', buffering=1, closefd=False)\n"  # line-buffered: a write() per line
+        "w = out.write\n"
         "line = 'x' * (size - 1) + '\\n'\n"
         "for _ in range(total // size):\n"
         "    w(line)\n"
-        "sys.stdout.flush()\n"
-    ),
-    "blocks": (
-        "import os, sys\n"
-        "total, size = int(sys.argv[1]), int(sys.argv[2])\n"
+    ) + _WRITER_TAIL,
+    "buffered": _WRITER_HEAD + (
+        "out = open(1, 'w', buffering=8192, closefd=False)\n"
+        "w = out.write\n"
+        "line = 'x' * (size - 1) + '\\n'\n"
+        "for _ in range(total // size):\n"
+        "    w(line)\n"
+        "out.flush()\n"
+    ) + _WRITER_TAIL,
+    "blocks": _WRITER_HEAD + (
         "block = (b'x' * (size - 1) + b'\\n') * ((1 << 20) // size)\n"
         "left = (total // size) * size\n"
         "while left:\n"
@@ -161,7 +180,7 @@ WRITERS = {
         "    while view:\n"
         "        view = view[os.write(1, view):]\n"
         "    left -= len(chunk)\n"
-    ),
+    ) + _WRITER_TAIL,
 }
 
 
@@ -169,7 +188,7 @@ LAST_RUSAGE: list = [None]
 
 
 def _run_writer(kind: str, total: int, size: int, stdout_fd: int) -> float:
-    """Wall time of the writer; its rusage goes to LAST_RUSAGE[0]."""
+    """Wall time of the writer (spawn to exit); its rusage goes to LAST_RUSAGE[0]."""
     t = time.perf_counter()
     pid = os.posix_spawn(
         sys.executable, [sys.executable, "-c", WRITERS[kind], str(total), str(size)], os.environ,
@@ -190,13 +209,18 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_of_last() -> float:
+    u = LAST_RUSAGE[0]
+    return u.ru_utime + u.ru_stime
+
+
 def _cpu() -> str:
     u = LAST_RUSAGE[0]
-    return f"cpu {u.ru_utime + u.ru_stime:.2f}s (sys {u.ru_stime:.2f}) csw {u.ru_nvcsw + u.ru_nivcsw}"
+    return f"cpu {u.ru_utime + u.ru_stime:.2f}s (sys {u.ru_stime:.2f}) csw {u.ru_nvcsw}+{u.ru_nivcsw}"
 
 
 def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
-    """Reference: the cheapest possible pipe reader (cat into /dev/null)."""
+    """Reference: a plain pipe reader (cat into /dev/null)."""
     import subprocess  # noqa: PLC0415
 
     r, w = os.pipe()
@@ -209,60 +233,170 @@ def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
         cat.wait()
 
 
-def bench_pipe(mb: int, size: int, which: str, runs: int, tmpdir: str | None = None) -> int:
-    """The unit's run time writing to /dev/null vs into the journal through the relay."""
+def _count_lines(journal: str, unit: str, size: int) -> tuple[int, bool]:
+    got = 0
+    ok = True
+    line = "x" * (size - 1)
+    for e in JournalReader(journal).entries(lambda e: e.get("_SYSTEMD_UNIT") == unit):
+        got += 1
+        ok = ok and e["MESSAGE"] == line
+    return got, ok
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _summary(kind: str, rows: list[dict]) -> str:
+    """The medians of the runs; a ratio is taken per run (pairs measured back to back)."""
+    ratios = [r["journal"] / r["null"] for r in rows]
+    cpu = [r["journal_cpu"] / r["null_cpu"] for r in rows]
+    text = (f"{kind:8} median of {len(rows)}: /dev/null {_median([r['null'] for r in rows]):.3f}s  "
+            f"journal {_median([r['journal'] for r in rows]):.3f}s  ratio {_median(ratios):.2f}x "
+            f"(runs {min(ratios):.2f}–{max(ratios):.2f}x)  writer cpu ratio {_median(cpu):.2f}x")
+    if all("relay_cpu" in r for r in rows):
+        text += f"  relay cpu {_median([r['relay_cpu'] for r in rows]):.2f}s"
+    if all("cat" in r for r in rows):
+        text += f"  cat {_median([r['cat'] / r['null'] for r in rows]):.2f}x"
+    return text + f"  lines {'all stored' if all(r['ok'] for r in rows) else 'MISSING'}"
+
+
+def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None, cat: bool = True) -> int:
+    """The unit's run time writing to /dev/null vs into the journal through the relay,
+    measured back to back in every run (and `cat` as a reference)."""
     from sysvisor.journal.relay import RelayClient, start_relay  # noqa: PLC0415
 
     total = mb * 1000 * 1000
     expected = total // size
-    kinds = ["lines", "blocks"] if which == "both" else [which]
-    worst = 0.0
+    summaries = []
+    failed = False
     for kind in kinds:
+        rows = []
         for run in range(runs):
             tmp = tempfile.mkdtemp(prefix="bench-relay-", dir=tmpdir)
             try:
+                row: dict = {}
                 with open(os.devnull, "wb") as null:
-                    t_null = _run_writer(kind, total, size, null.fileno())
-                    cpu_null = _cpu()
-                    t_cat = _run_into_cat(kind, total, size, null.fileno())
-                    cpu_cat = _cpu()
+                    row["null"] = _run_writer(kind, total, size, null.fileno())
+                    row["null_cpu"], cpu_null = _cpu_of_last(), _cpu()
+                    if cat:
+                        row["cat"] = _run_into_cat(kind, total, size, null.fileno())
+                        cpu_cat = _cpu()
                 journal, sock = os.path.join(tmp, "journal"), os.path.join(tmp, "relay.sock")
                 relay_pid = start_relay(journal, sock)
                 client = RelayClient(sock, timeout=120)
                 handle = client.open_stream("bench.service", "f" * 32, "bench", 6, True, wait_pid=False)
                 relay_cpu0 = _proc_cpu(relay_pid)
-                t_journal = _run_writer(kind, total, size, handle.write_fd)
-                cpu_journal = _cpu()
+                row["journal"] = _run_writer(kind, total, size, handle.write_fd)
+                row["journal_cpu"], cpu_journal = _cpu_of_last(), _cpu()
                 os.close(handle.write_fd)
                 t = time.perf_counter()
                 client.sync()
                 t_drain = time.perf_counter() - t
-                relay_cpu = _proc_cpu(relay_pid) - relay_cpu0
+                row["relay_cpu"] = _proc_cpu(relay_pid) - relay_cpu0
                 client.close()
                 os.kill(relay_pid, 15)
                 os.waitpid(relay_pid, 0)
-                t = time.perf_counter()
-                got = 0
-                ok = True
-                line = "x" * (size - 1)
-                for e in JournalReader(journal).entries(lambda e: e.get("_SYSTEMD_UNIT") == "bench.service"):
-                    got += 1
-                    ok = ok and e["MESSAGE"] == line
-                t_read = time.perf_counter() - t
-                ratio = t_journal / t_null
-                worst = max(worst, ratio) if kind == "lines" else worst
+                got, ok = _count_lines(journal, "bench.service", size)
+                row["ok"] = ok and got == expected
+                rows.append(row)
+                cat_text = f"cat {row['cat']:.3f}s ({row['cat'] / row['null']:.2f}x) [{cpu_cat}]  " if cat else ""
                 print(
-                    f"{kind:6} run {run + 1}: /dev/null {t_null:.3f}s [{cpu_null}]  "
-                    f"cat {t_cat:.3f}s ({t_cat / t_null:.2f}x) [{cpu_cat}]  "
-                    f"journal {t_journal:.3f}s ({ratio:.2f}x) [{cpu_journal}; relay cpu {relay_cpu:.2f}s]  drain {t_drain:.3f}s  "
-                    f"lines {got}/{expected} {'ok' if ok and got == expected else 'MISMATCH'}  "
-                    f"disk {_du(journal) / 1e6:.0f} MB  read back {t_read:.1f}s"
+                    f"{kind:8} run {run + 1}: /dev/null {row['null']:.3f}s [{cpu_null}]  {cat_text}"
+                    f"journal {row['journal']:.3f}s ({row['journal'] / row['null']:.2f}x) [{cpu_journal}; "
+                    f"relay cpu {row['relay_cpu']:.2f}s]  drain {t_drain:.3f}s  "
+                    f"lines {got}/{expected} {'ok' if row['ok'] else 'MISMATCH'}  disk {_du(journal) / 1e6:.0f} MB",
+                    flush=True,
                 )
-                if got != expected or not ok:
-                    return 1
+                failed = failed or not row["ok"]
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+        summaries.append(_summary(kind, rows))
+    for text in summaries:
+        print(text)
+    return 1 if failed else 0
+
+
+_UNIT = """[Service]
+Type=oneshot
+ExecStart={python} {script} {total} {size} {stamp}
+StandardOutput={output}
+"""
+
+
+def bench_unit(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None) -> int:
+    """A real `sysvisor up` runs the writer as a oneshot unit, once with StandardOutput=null
+    and once with the journal, back to back; the writer times itself (first line to last
+    byte written), and every line is looked up in the journal afterwards."""
+    import subprocess  # noqa: PLC0415
+
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    total = mb * 1000 * 1000
+    expected = total // size
+    tmp = tempfile.mkdtemp(prefix="bench-unit-", dir=tmpdir)
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "src"), SYSVISOR_SOCKET=os.path.join(tmp, "run", "control"))
+    summaries = []
+    failed = False
+    manager = None
+    try:
+        units = os.path.join(tmp, "units")
+        os.makedirs(units)
+        for kind in kinds:
+            script = os.path.join(tmp, f"writer-{kind}.py")
+            with open(script, "w") as f:
+                f.write(WRITERS[kind])
+            for output in ("null", "journal"):
+                with open(os.path.join(units, f"{kind}-{output}.service"), "w") as f:
+                    f.write(_UNIT.format(python=sys.executable, script=script, total=total, size=size,
+                                         stamp=os.path.join(tmp, f"{kind}-{output}.time"), output=output))
+        log = open(os.path.join(tmp, "manager.log"), "w")
+        manager = subprocess.Popen(
+            [sys.executable, "-m", "sysvisor", "up", "--units", units, "--runtime-dir", os.path.join(tmp, "run"),
+             "--state-dir", os.path.join(tmp, "state")], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def cli(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "sysvisor", *args], env=env, capture_output=True, text=True, timeout=600)
+
+        deadline = time.monotonic() + 30
+        while cli("is-system-running").returncode not in (0, 1) or not os.path.exists(env["SYSVISOR_SOCKET"]):
+            if time.monotonic() > deadline or manager.poll() is not None:
+                raise SystemExit("the manager did not start; see " + log.name)
+            time.sleep(0.05)
+        journal = os.path.join(tmp, "state", "journal")
+        for kind in kinds:
+            rows = []
+            for run in range(runs):
+                row: dict = {}
+                for output in ("null", "journal"):
+                    unit = f"{kind}-{output}.service"
+                    res = cli("start", unit)  # a oneshot: returns once it has finished
+                    if res.returncode != 0:
+                        raise SystemExit(f"start {unit} failed: {res.stderr}")
+                    with open(os.path.join(tmp, f"{kind}-{output}.time")) as f:
+                        row[output] = float(f.read())
+                    row[f"{output}_cpu"] = float(cli("show", unit, "-p", "CPUUsageNSec", "--value").stdout.strip() or "nan") / 1e9
+                want = expected * (run + 1)
+                deadline = time.monotonic() + 120  # the relay may still be storing the end
+                while True:
+                    got, ok = _count_lines(journal, f"{kind}-journal.service", size)
+                    if got >= want or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.2)
+                row["ok"] = ok and got == want
+                rows.append(row)
+                print(f"{kind:8} run {run + 1}: /dev/null {row['null']:.3f}s  journal {row['journal']:.3f}s "
+                      f"({row['journal'] / row['null']:.2f}x)  lines {got}/{expected * (run + 1)} "
+                      f"{'ok' if row['ok'] else 'MISMATCH'}", flush=True)
+                failed = failed or not row["ok"]
+            summaries.append(_summary(kind, rows))
+    finally:
+        if manager is not None:
+            manager.terminate()
+            manager.wait(timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+    for text in summaries:
+        print(text)
+    return 1 if failed else 0
 
 
 def main() -> int:
@@ -271,18 +405,27 @@ def main() -> int:
     s = sub.add_parser("store")
     s.add_argument("--lines", type=int, default=200_000)
     s.add_argument("--batch", type=int, default=500)
-    p = sub.add_parser("pipe")
-    p.add_argument("--mb", type=int, default=200)
-    p.add_argument("--line", type=int, default=100, help="bytes per line")
-    p.add_argument("--writer", choices=["lines", "blocks", "both"], default="both")
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
+    for name in ("pipe", "unit"):
+        p = sub.add_parser(name)
+        p.add_argument("--mb", type=int, default=200)
+        p.add_argument("--line", type=int, default=100, help="bytes per line")
+        p.add_argument("--writer", default="lines,buffered,blocks",
+                       help="comma-separated writers: " + ", ".join(WRITERS))
+        p.add_argument("--runs", type=int, default=5)
+        p.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
+        if name == "pipe":
+            p.add_argument("--no-cat", action="store_true", help="skip the cat reference")
     args = ap.parse_args()
     if args.what == "store":
         bench_store(args.lines, args.batch)
-    else:
-        return bench_pipe(args.mb, args.line, args.writer, args.runs, args.tmpdir)
-    return 0
+        return 0
+    kinds = [k for k in args.writer.split(",") if k]
+    unknown = [k for k in kinds if k not in WRITERS]
+    if unknown:
+        ap.error(f"unknown writer {unknown[0]!r}")
+    if args.what == "unit":
+        return bench_unit(args.mb, args.line, kinds, args.runs, args.tmpdir)
+    return bench_pipe(args.mb, args.line, kinds, args.runs, args.tmpdir, cat=not args.no_cat)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from sysvisor.journal.store import JournalWriter, PreparedFields
-from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, split_raw
+from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter
 
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size default
@@ -52,7 +52,8 @@ F_GETPIPE_SZ = 1032
 SPLICE_F_NONBLOCK = getattr(os, "SPLICE_F_NONBLOCK", 2)
 PUMP_STACK = 256 * 1024  # a pump thread runs no deep Python: a small stack per stream
 
-# `--echo`: a callback(fields, StreamLines) the relay sets to also print every stored line.
+# `--echo`: a callback(stream, raw, lines) the relay sets to also print every stored line:
+# `raw` complete stream lines as read (see LineSplitter.feed_raw), then `lines` already cut.
 ECHO: Callable | None = None
 
 _read_buffer = bytearray(READ_SIZE)
@@ -261,12 +262,12 @@ class Stream:
             self._store(chunk, writer)
 
     def _store(self, chunk: bytes, writer: JournalWriter) -> None:
-        if ECHO is not None:
-            ECHO(self.fields, split_raw(chunk, priority=self.priority, level_prefix=self.level_prefix, line_max=self.line_max))
         prepared = self._prepared
         if prepared is None or prepared.writer is not writer:
             prepared = self._prepared = writer.prepare_fields(self.fields)
         raw, tail = self.splitter.feed_raw(chunk)
+        if ECHO is not None:
+            ECHO(self, raw, tail)
         if raw:
             writer.append_raw(
                 prepared, raw, priority=self.priority, level_prefix=self.level_prefix, line_max=self.line_max
@@ -277,7 +278,7 @@ class Stream:
     def _finish(self, writer: JournalWriter) -> None:
         tail = self.splitter.finish()
         if ECHO is not None and tail:
-            ECHO(self.fields, tail)
+            ECHO(self, b"", tail)
         writer.append_lines(self.fields, tail)
 
     def close(self) -> None:
