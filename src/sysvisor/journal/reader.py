@@ -9,12 +9,146 @@ spec: systemctl-and-journal.md §6
 from __future__ import annotations
 
 import heapq
+import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from sysvisor.journal.store import Entry, Match, RecordMatch, list_segments, parse_records
+from sysvisor.journal.store import (
+    _HEAD,
+    _HEADER_KEYS,
+    _TAIL,
+    MAGIC,
+    Entry,
+    Match,
+    RecordMatch,
+    list_segments,
+    parse_records,
+)
 from sysvisor.journal.stream import split_raw
+
+_WINDOW = 64 * 1024  # bytes read at a time when walking a segment backwards
+
+
+class _Torn(Exception):
+    """The segment cannot be walked backwards from here (torn tail, or older format)."""
+
+
+class _Window:
+    """pread() through a window of the file that slides towards its start."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.start = self.end = 0
+        self.data = b""
+
+    def get(self, lo: int, hi: int) -> bytes:
+        if not (self.start <= lo and hi <= self.end):
+            if hi - lo > _WINDOW:
+                return os.pread(self.fd, hi - lo, lo)
+            self.start = max(0, hi - _WINDOW)
+            self.data = os.pread(self.fd, hi - self.start, self.start)
+            self.end = self.start + len(self.data)
+            if hi > self.end:
+                raise _Torn
+        return self.data[lo - self.start : hi - self.start]
+
+
+def records_backward(
+    path: str, want: RecordMatch | None = None, on_end: Callable[[int, bool], None] | None = None, *, retries: int = 3
+) -> Iterator[tuple[dict, bytes]]:
+    """The records of the segment at `path`, newest first, for `status` and `logs -n`: read
+    from the end through the records' trailers, so the cost is the records visited, not the
+    segment's size. `want(fields)` false skips a record without reading its payload.
+    `on_end(end, whole)` learns where the last complete record ends (and whether every field
+    set was seen, i.e. the segment was parsed whole). A segment whose end is torn (being
+    written, or its writer was killed) or of the older trailer-less format is parsed forwards
+    instead. # spec: systemctl-and-journal.md §3"""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        window = _Window(fd)
+        for _ in range(retries):  # a record being appended right now: look again
+            size = os.fstat(fd).st_size
+            try:
+                first = _record_before(window, size) if size else None
+            except _Torn:
+                window = _Window(fd)
+                continue
+            if on_end is not None:
+                on_end(size, False)
+            yield from _walk_back(window, first, want)
+            return
+        records, end = parse_records(os.pread(fd, os.fstat(fd).st_size, 0))
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    if on_end is not None:
+        on_end(end, True)
+    for header, payload in reversed(records):
+        if want is None or want(header["f"]):
+            yield header, payload
+
+
+def _record_before(window: _Window, end: int) -> tuple[dict, int, int, int]:
+    """(header, payload offset, payload length, start) of the record ending at `end`."""
+    if end < _HEAD.size + _TAIL.size:
+        raise _Torn
+    length, magic = _TAIL.unpack(window.get(end - _TAIL.size, end))
+    start = end - length
+    if magic != MAGIC or start < 0:
+        raise _Torn
+    magic, hlen, plen = _HEAD.unpack(window.get(start, start + _HEAD.size))
+    if magic != MAGIC or _HEAD.size + hlen + plen + _TAIL.size != length:
+        raise _Torn
+    try:
+        header = json.loads(window.get(start + _HEAD.size, start + _HEAD.size + hlen))
+    except ValueError:
+        raise _Torn from None
+    if type(header) is not dict or not _HEADER_KEYS <= header.keys():
+        raise _Torn
+    return header, start + _HEAD.size + hlen, plen, start
+
+
+def _walk_back(
+    window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch | None
+) -> Iterator[tuple[dict, bytes]]:
+    """Records before `end`, newest first. A record whose field set ("c") is stored further
+    back waits until the walk reaches that copy (at most REDEFINE_DISTANCE away)."""
+    contexts: dict[int, dict] = {}
+    pending: deque[tuple[dict, int, int, int]] = deque()
+    current = first
+    while current is not None:
+        header = current[0]
+        ctx = header.get("c")
+        if "f" in header:
+            if ctx is not None:
+                contexts.setdefault(ctx, header["f"])
+        elif ctx is None:
+            header["f"] = {}
+        pending.append(current)
+        while pending:
+            h, o, n, _start = pending[0]
+            if "f" not in h:
+                if h["c"] not in contexts:
+                    break
+                h["f"] = contexts[h["c"]]
+            pending.popleft()
+            if want is None or want(h["f"]):
+                yield h, window.get(o, o + n)
+        end = current[3]
+        try:
+            current = _record_before(window, end) if end > 0 else None
+        except _Torn:
+            current = None  # damaged inside: what is before it is lost to a backward walk
+    for h, o, n, _start in pending:  # field sets never found: the segment's start is damaged
+        h.setdefault("f", contexts.get(h.get("c"), {}))
+        if want is None or want(h["f"]):
+            yield h, window.get(o, o + n)
 
 
 def _record_entries(writer: str, header: dict, payload: bytes, reverse: bool) -> Iterator[tuple[int, str, int, Entry]]:
@@ -158,13 +292,20 @@ class JournalReader:
             size = self._size(path)
             if size <= start:
                 continue
+            contexts = self._contexts.get(path)
             try:
                 with open(path, "rb") as f:
+                    if contexts is None and start:  # the field sets defined before `start`
+                        contexts = {}
+                        parse_records(f.read(start), 0, contexts)
                     f.seek(start)
                     data = f.read()
             except OSError:
                 continue
-            records, end = parse_records(data, 0, self._contexts.setdefault(path, {}))
+            if contexts is None:
+                contexts = {}
+            self._contexts[path] = contexts
+            records, end = parse_records(data, 0, contexts)
             self._position[path] = start + end
             for header, payload in records:
                 if record_match is None or record_match(header["f"]):
@@ -216,6 +357,12 @@ class JournalReader:
         except OSError:
             return 0
 
+    def _walked(self, path: str, end: int, whole: bool) -> None:
+        """A backward walk found the segment's end. It saw only some field sets: poll()
+        rebuilds them from the segment's start when it reads on from `end`."""
+        self._position[path] = end
+        self._contexts.pop(path, None)
+
     def _read_records(self, path: str) -> list[tuple[dict, bytes]]:
         try:
             with open(path, "rb") as f:
@@ -231,7 +378,12 @@ class JournalReader:
     def _writer_stream(
         self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None
     ) -> Iterator[tuple[int, str, int, Entry]]:
-        for path in reversed(paths) if reverse else paths:
+        if reverse:  # newest first: walk each segment back from its end
+            for path in reversed(paths):
+                for header, payload in records_backward(path, record_match, lambda end, whole, p=path: self._walked(p, end, whole)):
+                    yield from _record_entries(name, header, payload, True)
+            return
+        for path in paths:
             records = self._read_records(path)
             for header, payload in reversed(records) if reverse else records:
                 if record_match is None or record_match(header["f"]):
