@@ -2,6 +2,7 @@
 records as a forward parse, newest first, whatever the mix of records and field sets; torn
 and older segments fall back to the forward parse. # spec: systemctl-and-journal.md §3"""
 
+import itertools
 import json
 import os
 
@@ -60,6 +61,10 @@ def test_backward_walk_equals_the_forward_parse_reversed(tmp_path_factory, ops, 
     assert ends == [(os.path.getsize(path), False)]
     want = lambda f: f.get("_SYSTEMD_UNIT") == "a.service"  # noqa: E731
     assert list(records_backward(path, want)) == [r for r in forward[::-1] if want(r[0]["f"])]
+    if forward:  # down to a floor: the newer records, each with its field set
+        floor = forward[len(forward) // 2][0]["t"]
+        newer = list(itertools.takewhile(lambda r: r[0]["t"] >= floor, forward[::-1]))
+        assert list(records_backward(path, floor=floor)) == newer
 
 
 def test_torn_tail_and_older_segments_are_parsed_forwards(tmp_path):
@@ -123,3 +128,32 @@ def test_split_of_raw_records_read_backwards(tmp_path):
     got = JournalReader(directory).tail(2)
     assert [(e["MESSAGE"], e["PRIORITY"]) for e in got] == [("one", "3"), ("two", "6")]
     assert split_raw(b"<3>one\ntwo\n").messages == [b"one", b"two"]
+
+
+def test_boot_start_bounds_the_walk_of_a_unit_with_few_lines(tmp_path, monkeypatch):
+    from sysvisor.journal.message import unit_log
+    from sysvisor.journal.reader import boot_start
+
+    directory = str(tmp_path / "j")
+    old = JournalWriter(directory, name="system", boot_id="1" * 32)
+    for i in range(3000):
+        old.append({"MESSAGE": f"old {i}", "UNIT": "web.service" if i % 2 else "db.service"})
+    old.close()
+    relay = JournalWriter(directory, name="relay", boot_id="1" * 32)  # survives the manager
+    relay.append_raw({"_SYSTEMD_UNIT": "db.service"}, b"old output\n")
+    relay.flush()
+    new = JournalWriter(directory, name="system", boot_id="2" * 32)
+    new.append({"MESSAGE": "Started web.service.", "UNIT": "web.service"})
+    new.flush()
+    relay.append_raw({"_SYSTEMD_UNIT": "web.service", "_BOOT_ID": "2" * 32}, b"listening\n")
+    relay.close()
+    new.close()
+    start = boot_start(directory, "2" * 32)
+    assert start == [s[2] for s in list_segments(directory) if s[0] == "system"][-1]
+    assert boot_start(directory, "3" * 32) is None
+    visited = []
+    real = reader_mod._record_before
+    monkeypatch.setattr(reader_mod, "_record_before", lambda *a: visited.append(1) or real(*a))
+    got = unit_log(directory, "web.service", lines=10, boot_id="2" * 32)
+    assert [e["MESSAGE"] for e in got] == ["Started web.service.", "listening"]
+    assert len(visited) < 20  # the 3 000 records of the old instance are not walked

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from sysvisor.journal.reader import JournalReader
+from sysvisor.journal.reader import JournalReader, boot_start
 from sysvisor.journal.store import Entry
 
 MANAGER_IDENTIFIER = "sysvisor"  # D5; pass identifier="systemd" for log-parser compatibility
@@ -82,4 +82,5 @@ def unit_log(
             return False
         return boot_id is None or fields.get("_BOOT_ID") == boot_id
 
-    return JournalReader(directory).tail(lines, match, record_match=record_match)
+    since = boot_start(directory, boot_id) if boot_id is not None else None
+    return JournalReader(directory).tail(lines, match, record_match=record_match, since_usec=since)

@@ -56,13 +56,15 @@ class _Window:
 
 
 def records_backward(
-    path: str, want: RecordMatch | None = None, on_end: Callable[[int, bool], None] | None = None, *, retries: int = 3
+    path: str, want: RecordMatch | None = None, on_end: Callable[[int, bool], None] | None = None, *,
+    floor: int | None = None, retries: int = 3,
 ) -> Iterator[tuple[dict, bytes]]:
     """The records of the segment at `path`, newest first, for `status` and `logs -n`: read
     from the end through the records' trailers, so the cost is the records visited, not the
     segment's size. `want(fields)` false skips a record without reading its payload.
     `on_end(end, whole)` learns where the last complete record ends (and whether every field
-    set was seen, i.e. the segment was parsed whole). A segment whose end is torn (being
+    set was seen, i.e. the segment was parsed whole). The walk ends at the first record
+    written before realtime `floor` (µs). A segment whose end is torn (being
     written, or its writer was killed) or of the older trailer-less format is parsed forwards
     instead. # spec: systemctl-and-journal.md §3"""
     try:
@@ -80,7 +82,7 @@ def records_backward(
                 continue
             if on_end is not None:
                 on_end(size, False)
-            yield from _walk_back(window, first, want)
+            yield from _walk_back(window, first, want, floor)
             return
         records, end = parse_records(os.pread(fd, os.fstat(fd).st_size, 0))
     except OSError:
@@ -90,8 +92,47 @@ def records_backward(
     if on_end is not None:
         on_end(end, True)
     for header, payload in reversed(records):
+        if floor is not None and header["t"] < floor:
+            return
         if want is None or want(header["f"]):
             yield header, payload
+
+
+def first_record_fields(path: str) -> dict | None:
+    """The fields of a segment's first record (which always carries them), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD.size)
+            if len(head) < _HEAD.size:
+                return None
+            _magic, hlen, _plen = _HEAD.unpack(head)
+            header = json.loads(f.read(hlen))
+    except (OSError, ValueError):
+        return None
+    return header.get("f") if type(header) is dict else None
+
+
+def boot_start(directory: str, boot_id: str) -> int | None:
+    """A realtime (µs) before which no entry of manager instance `boot_id` was written, from
+    segment names and first records alone: each writer opens a new segment when it starts, so
+    walking a writer's segments back until one starts with another instance finds where this
+    one began. None if no segment starts with it. # spec: systemctl-and-journal.md §3"""
+    by_writer: dict[str, list[tuple[int, str]]] = {}
+    for name, _seq, realtime, path in list_segments(directory):
+        by_writer.setdefault(name, []).append((realtime, path))
+    found = None
+    for segments in by_writer.values():
+        start = None
+        for realtime, path in reversed(segments):
+            fields = first_record_fields(path)
+            if fields is None:
+                continue
+            if fields.get("_BOOT_ID") != boot_id:
+                break
+            start = realtime
+        if start is not None:
+            found = start if found is None else min(found, start)
+    return found
 
 
 def _record_before(window: _Window, end: int) -> tuple[dict, int, int, int]:
@@ -115,7 +156,7 @@ def _record_before(window: _Window, end: int) -> tuple[dict, int, int, int]:
 
 
 def _walk_back(
-    window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch | None
+    window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch | None, floor: int | None
 ) -> Iterator[tuple[dict, bytes]]:
     """Records before `end`, newest first. A record whose field set ("c") is stored further
     back waits until the walk reaches that copy (at most REDEFINE_DISTANCE away)."""
@@ -124,13 +165,17 @@ def _walk_back(
     current = first
     while current is not None:
         header = current[0]
+        below = floor is not None and header["t"] < floor
+        if below and not pending:
+            break  # (below the floor only to find field sets still missing)
         ctx = header.get("c")
         if "f" in header:
             if ctx is not None:
                 contexts.setdefault(ctx, header["f"])
         elif ctx is None:
             header["f"] = {}
-        pending.append(current)
+        if not below:
+            pending.append(current)
         while pending:
             h, o, n, _start = pending[0]
             if "f" not in h:
@@ -228,12 +273,15 @@ class JournalReader:
         """Entries in time order (or reverse) that pass `match` and lie in [since, until];
         `record_match` (optional) rules out whole records cheaply."""
         by_writer: dict[str, list[str]] = {}
-        for name, _seq, _rt, path in list_segments(self.directory):
+        opened: dict[str, int] = {}  # segment → realtime its writer opened it
+        for name, _seq, rt, path in list_segments(self.directory):
             by_writer.setdefault(name, []).append(path)
+            opened[path] = rt
         for paths in by_writer.values():
             for path in paths:  # unvisited segments count as read (they no longer grow)
                 self._position[path] = self._size(path)
-        streams = [self._writer_stream(name, paths, reverse, record_match) for name, paths in by_writer.items()]
+        floor = since_usec if reverse else None
+        streams = [self._writer_stream(name, paths, reverse, record_match, floor, opened) for name, paths in by_writer.items()]
         merged: Iterator[tuple[int, str, int, Entry]]
         if len(streams) == 1:
             merged = streams[0]
@@ -376,12 +424,16 @@ class JournalReader:
         return records
 
     def _writer_stream(
-        self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None
+        self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None,
+        floor: int | None = None, opened: dict[str, int] | None = None,
     ) -> Iterator[tuple[int, str, int, Entry]]:
-        if reverse:  # newest first: walk each segment back from its end
+        if reverse:  # newest first: walk each segment back from its end, down to `floor`
             for path in reversed(paths):
-                for header, payload in records_backward(path, record_match, lambda end, whole, p=path: self._walked(p, end, whole)):
+                walk = records_backward(path, record_match, lambda end, whole, p=path: self._walked(p, end, whole), floor=floor)
+                for header, payload in walk:
                     yield from _record_entries(name, header, payload, True)
+                if floor is not None and opened is not None and opened.get(path, 0) < floor:
+                    return  # older segments hold only older records
             return
         for path in paths:
             records = self._read_records(path)
