@@ -134,9 +134,15 @@ def bench_status(calls: int, units: int, journal_mb: int, settle: float) -> int:
             cli("start", "web")
             cli("start", "--no-block", *[f"crash{i}" for i in range(units)])
             time.sleep(settle)  # let the crash loop run and the journal grow
-            boot = None
-            for label, unit in (("status web (crash loop running)", "web"), ("status crash0 (crash-looping unit)", "crash0")):
-                whole = time_calls([str(launcher), "status", unit], env, calls, expect_rc=None)
+            from sysvisor.cli.client import request  # noqa: PLC0415
+
+            boot = request(str(work / "run" / "control"), {"verb": "manager-info"})["boot_id"]
+            for label, unit, more in (("status web (crash loop running)", "web", []), ("status crash0 (crash-looping unit)", "crash0", []),
+                                      ("status -n 0 web (no journal part)", "web", ["-n", "0"])):
+                whole = time_calls([str(launcher), "status", *more, unit], env, calls, expect_rc=None)
+                if more:
+                    results[label] = (whole, [])
+                    continue
                 part = []
                 for _ in range(calls):
                     t = time.perf_counter()
@@ -146,8 +152,8 @@ def bench_status(calls: int, units: int, journal_mb: int, settle: float) -> int:
                 results[label] = (whole, part)
             restarts = cli("show", "crash0", "-p", "NRestarts", "--value").stdout.strip()
             cli("stop", *[f"crash{i}" for i in range(units)])
-            quiet_whole = time_calls([str(launcher), "status", "web"], env, calls, expect_rc=None)
-            results["status web (crash loop stopped)"] = (quiet_whole, [])
+            results["status web (crash loop stopped)"] = (time_calls([str(launcher), "status", "web"], env, calls, expect_rc=None), [])
+            results["is-active web (crash loop stopped)"] = (time_calls([str(launcher), "is-active", "web"], env, calls, expect_rc=None), [])
         finally:
             manager.terminate()
             manager.wait(timeout=60)

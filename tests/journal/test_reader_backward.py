@@ -61,6 +61,7 @@ def test_backward_walk_equals_the_forward_parse_reversed(tmp_path_factory, ops, 
     assert ends == [(os.path.getsize(path), False)]
     want = lambda f: f.get("_SYSTEMD_UNIT") == "a.service"  # noqa: E731
     assert list(records_backward(path, want)) == [r for r in forward[::-1] if want(r[0]["f"])]
+    assert list(records_backward(path, want, needle=b'"a.service"')) == [r for r in forward[::-1] if want(r[0]["f"])]
     if forward:  # down to a floor: the newer records, each with its field set
         floor = forward[len(forward) // 2][0]["t"]
         newer = list(itertools.takewhile(lambda r: r[0]["t"] >= floor, forward[::-1]))

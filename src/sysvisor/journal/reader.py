@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -57,14 +58,16 @@ class _Window:
 
 def records_backward(
     path: str, want: RecordMatch | None = None, on_end: Callable[[int, bool], None] | None = None, *,
-    floor: int | None = None, retries: int = 3,
+    floor: int | None = None, needle: bytes | None = None, retries: int = 3,
 ) -> Iterator[tuple[dict, bytes]]:
     """The records of the segment at `path`, newest first, for `status` and `logs -n`: read
     from the end through the records' trailers, so the cost is the records visited, not the
     segment's size. `want(fields)` false skips a record without reading its payload.
     `on_end(end, whole)` learns where the last complete record ends (and whether every field
     set was seen, i.e. the segment was parsed whole). The walk ends at the first record
-    written before realtime `floor` (µs). A segment whose end is torn (being
+    written before realtime `floor` (µs). `needle` (with `want`): bytes that every wanted
+    record's field set contains as JSON (e.g. b'"web.service"'); records storing a field
+    set without them are skipped undecoded. A segment whose end is torn (being
     written, or its writer was killed) or of the older trailer-less format is parsed forwards
     instead. # spec: systemctl-and-journal.md §3"""
     try:
@@ -82,7 +85,7 @@ def records_backward(
                 continue
             if on_end is not None:
                 on_end(size, False)
-            yield from _walk_back(window, first, want, floor)
+            yield from _walk_back(window, first, want, floor, needle if want is not None else None)
             return
         records, end = parse_records(os.pread(fd, os.fstat(fd).st_size, 0))
     except OSError:
@@ -135,8 +138,20 @@ def boot_start(directory: str, boot_id: str) -> int | None:
     return found
 
 
-def _record_before(window: _Window, end: int) -> tuple[dict, int, int, int]:
-    """(header, payload offset, payload length, start) of the record ending at `end`."""
+# "t" and "c" of a header read without decoding its JSON: in a header without a field set
+# they are the only such keys; with one, "c" is the last key (store: JournalWriter._context)
+_PEEK = re.compile(rb'"t":(\d+),.*"c":(\d+)[,}]', re.S)
+_PEEK_DEFINING = re.compile(rb'"t":(\d+),.*,"c":(\d+)}$', re.S)
+
+
+def _record_before(
+    window: _Window, end: int, unwanted: set[int] | None = None, needle: bytes | None = None
+) -> tuple[dict, int, int, int]:
+    """(header, payload offset, payload length, start) of the record ending at `end`.
+
+    Records that cannot be wanted are not decoded and get only {"t", "c", "skip"}: those of a
+    field set in `unwanted`, and those that store a field set without `needle` in it (whose
+    field set is then added to `unwanted`)."""
     if end < _HEAD.size + _TAIL.size:
         raise _Torn
     length, magic = _TAIL.unpack(window.get(end - _TAIL.size, end))
@@ -146,8 +161,19 @@ def _record_before(window: _Window, end: int) -> tuple[dict, int, int, int]:
     magic, hlen, plen = _HEAD.unpack(window.get(start, start + _HEAD.size))
     if magic != MAGIC or _HEAD.size + hlen + plen + _TAIL.size != length:
         raise _Torn
+    raw = window.get(start + _HEAD.size, start + _HEAD.size + hlen)
+    if unwanted is not None:
+        if b'"f":' not in raw:
+            peek = _PEEK.search(raw)
+            if peek is not None and int(peek[2]) in unwanted:
+                return {"t": int(peek[1]), "c": int(peek[2]), "skip": True}, 0, 0, start
+        elif needle is not None and needle not in raw:
+            peek = _PEEK_DEFINING.search(raw)
+            if peek is not None:
+                unwanted.add(int(peek[2]))
+                return {"t": int(peek[1]), "c": int(peek[2]), "skip": True}, 0, 0, start
     try:
-        header = json.loads(window.get(start + _HEAD.size, start + _HEAD.size + hlen))
+        header = json.loads(raw)
     except ValueError:
         raise _Torn from None
     if type(header) is not dict or not _HEADER_KEYS <= header.keys():
@@ -156,11 +182,13 @@ def _record_before(window: _Window, end: int) -> tuple[dict, int, int, int]:
 
 
 def _walk_back(
-    window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch | None, floor: int | None
+    window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch | None, floor: int | None,
+    needle: bytes | None = None,
 ) -> Iterator[tuple[dict, bytes]]:
     """Records before `end`, newest first. A record whose field set ("c") is stored further
     back waits until the walk reaches that copy (at most REDEFINE_DISTANCE away)."""
     contexts: dict[int, dict] = {}
+    unwanted: set[int] = set()  # field sets `want` refused: their records are not decoded
     pending: deque[tuple[dict, int, int, int]] = deque()
     current = first
     while current is not None:
@@ -168,6 +196,9 @@ def _walk_back(
         below = floor is not None and header["t"] < floor
         if below and not pending:
             break  # (below the floor only to find field sets still missing)
+        if "skip" in header:
+            current = _next_back(window, current[3], unwanted, needle)
+            continue
         ctx = header.get("c")
         if "f" in header:
             if ctx is not None:
@@ -179,21 +210,31 @@ def _walk_back(
         while pending:
             h, o, n, _start = pending[0]
             if "f" not in h:
+                if h["c"] in unwanted:
+                    pending.popleft()
+                    continue
                 if h["c"] not in contexts:
                     break
                 h["f"] = contexts[h["c"]]
             pending.popleft()
             if want is None or want(h["f"]):
                 yield h, window.get(o, o + n)
-        end = current[3]
-        try:
-            current = _record_before(window, end) if end > 0 else None
-        except _Torn:
-            current = None  # damaged inside: what is before it is lost to a backward walk
+            elif "c" in h:
+                unwanted.add(h["c"])
+        current = _next_back(window, current[3], unwanted, needle)
     for h, o, n, _start in pending:  # field sets never found: the segment's start is damaged
+        if h.get("c") in unwanted:
+            continue
         h.setdefault("f", contexts.get(h.get("c"), {}))
         if want is None or want(h["f"]):
             yield h, window.get(o, o + n)
+
+
+def _next_back(window: _Window, end: int, unwanted: set[int], needle: bytes | None) -> tuple[dict, int, int, int] | None:
+    try:
+        return _record_before(window, end, unwanted, needle) if end > 0 else None
+    except _Torn:
+        return None  # damaged inside: what is before it is lost to a backward walk
 
 
 def _record_entries(writer: str, header: dict, payload: bytes, reverse: bool) -> Iterator[tuple[int, str, int, Entry]]:
@@ -269,9 +310,11 @@ class JournalReader:
         until_usec: int | None = None,
         reverse: bool = False,
         record_match: RecordMatch | None = None,
+        record_needle: bytes | None = None,
     ) -> Iterator[Entry]:
         """Entries in time order (or reverse) that pass `match` and lie in [since, until];
-        `record_match` (optional) rules out whole records cheaply."""
+        `record_match` (optional) rules out whole records cheaply; `record_needle`, bytes every
+        field set it accepts contains as JSON, lets a reverse walk skip records undecoded."""
         by_writer: dict[str, list[str]] = {}
         opened: dict[str, int] = {}  # segment → realtime its writer opened it
         for name, _seq, rt, path in list_segments(self.directory):
@@ -281,7 +324,8 @@ class JournalReader:
             for path in paths:  # unvisited segments count as read (they no longer grow)
                 self._position[path] = self._size(path)
         floor = since_usec if reverse else None
-        streams = [self._writer_stream(name, paths, reverse, record_match, floor, opened) for name, paths in by_writer.items()]
+        streams = [self._writer_stream(name, paths, reverse, record_match, floor, opened, record_needle)
+                   for name, paths in by_writer.items()]
         merged: Iterator[tuple[int, str, int, Entry]]
         if len(streams) == 1:
             merged = streams[0]
@@ -425,11 +469,12 @@ class JournalReader:
 
     def _writer_stream(
         self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None,
-        floor: int | None = None, opened: dict[str, int] | None = None,
+        floor: int | None = None, opened: dict[str, int] | None = None, needle: bytes | None = None,
     ) -> Iterator[tuple[int, str, int, Entry]]:
         if reverse:  # newest first: walk each segment back from its end, down to `floor`
             for path in reversed(paths):
-                walk = records_backward(path, record_match, lambda end, whole, p=path: self._walked(p, end, whole), floor=floor)
+                walk = records_backward(path, record_match, lambda end, whole, p=path: self._walked(p, end, whole),
+                                        floor=floor, needle=needle)
                 for header, payload in walk:
                     yield from _record_entries(name, header, payload, True)
                 if floor is not None and opened is not None and opened.get(path, 0) < floor:
