@@ -40,7 +40,7 @@ class Context:
         if self.search_paths is not None:
             return UnitLoader(self.search_paths)
         paths = default_search_paths(user=self.user)
-        return UnitLoader([_rooted(self.root, p) for p in paths])
+        return UnitLoader([_rooted(self.root, p) for p in paths], root=self.root)
 
     def write_dir(self) -> str:
         """Where mask and edit write: the manager's first unit dir, else /etc (or /run with --runtime)."""
