@@ -444,7 +444,7 @@ def verb_list_units(args, socket_path: str) -> int:
 
     from sysvisor.cli.client import request
     from sysvisor.cli.format import colors_enabled
-    from sysvisor.cli.render import render_list_units, select_units
+    from sysvisor.cli.listing import render_list_units, select_units
 
     reply = request(socket_path, {"verb": "list-units"})
     if not reply.get("ok"):
@@ -464,7 +464,7 @@ def verb_list_timers(args, socket_path: str) -> int:
     import time
 
     from sysvisor.cli.format import colors_enabled
-    from sysvisor.cli.render import render_list_timers
+    from sysvisor.cli.listing import render_list_timers
 
     patterns = [mangle(n) for n in args.args] or ["*.timer"]
     rows = [r for r in _units(args, socket_path, patterns)
