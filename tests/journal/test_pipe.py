@@ -6,11 +6,14 @@ import signal
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sysvisor.journal.pipe import COALESCE, PIPE_SIZE, Stream, coalesce_pause
 from sysvisor.journal.reader import JournalReader
 from sysvisor.journal.relay import RelayClient, start_relay
 from sysvisor.journal.store import JournalWriter
+from sysvisor.journal.stream import LineSplitter
 
 DEADLINE = 20.0
 FIELDS = {"_SYSTEMD_UNIT": "p.service", "_PID": "42"}
@@ -145,3 +148,33 @@ def test_the_relay_never_polls_a_service_pipe(tmp_path):
     finally:
         os.kill(pid, signal.SIGTERM)
         os.waitpid(pid, 0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.binary(max_size=300) | st.sampled_from([b"\n", b"\0", b"<3>x\n", b"<1>crit\n", b"a" * 100, b"  \n"]), max_size=25),
+    st.integers(1, 97),
+)
+def test_chunked_reads_store_what_journald_would(tmp_path_factory, parts, max_bytes):
+    """Reads that cut lines anywhere, NULs, LineMax= (79 here) and level prefixes: what the
+    stream stores equals journald's splitting of the whole output."""
+    directory = str(tmp_path_factory.mktemp("j"))
+    writer = JournalWriter(directory, name="relay")
+    r, w = os.pipe2(os.O_CLOEXEC)
+    stream = Stream(r, FIELDS, line_max=79)
+    for part in parts:
+        os.write(w, part)
+        while stream.read_into(writer, max_bytes) and stream.last_read:
+            pass
+    os.close(w)
+    while stream.read_into(writer, max_bytes):
+        pass
+    stream.close()
+    writer.close()
+    splitter = LineSplitter(line_max=79)
+    want = splitter.feed(b"".join(parts))
+    want.extend(splitter.finish())
+    got = [e for e in JournalReader(directory).entries()]
+    assert [e["MESSAGE"].encode("utf-8", "surrogateescape") for e in got] == want.messages
+    assert [int(e["PRIORITY"]) for e in got] == want.priorities
+    assert {i: e["_LINE_BREAK"] for i, e in enumerate(got) if "_LINE_BREAK" in e} == want.line_breaks

@@ -204,7 +204,7 @@ class Relay:
                 pass
         for stream in list(self.streams.values()) + list(self.waiting.values()):
             if stream.drain_into(self.writer):
-                self.writer.append_lines(stream.fields, stream.splitter.finish())
+                stream.store_tail(self.writer)
             stream.close()
         self.log("Journal relay stopped.")
         self.writer.close()

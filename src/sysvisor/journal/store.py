@@ -341,15 +341,21 @@ class JournalWriter:
         line_max: int = LINE_MAX_DEFAULT,
         realtime_usec: int | None = None,
         monotonic_usec: int | None = None,
+        lines: int | None = None,
+        urgent: bool | None = None,
     ) -> None:
         """Complete stream lines as read (`LineSplitter.feed_raw()`), stored unsplit and
-        split with the same settings when read: the cost is per chunk, not per line."""
+        split with the same settings when read: the cost is per chunk, not per line.
+
+        `raw` may be any bytes-like object (a memoryview of a reader's buffer: it is written
+        or copied before this returns); then pass `lines` (`stream.max_lines()`) and
+        `urgent` (a `<0>`–`<2>` prefix may be in it), which a memoryview cannot tell."""
         if not raw:
             return
         common = self.prepare_fields(fields)
         header = {
             "i": self._seq,
-            "n": max_lines(raw, line_max),
+            "n": lines if lines is not None else max_lines(raw, line_max),
             "t": realtime_usec if realtime_usec is not None else _now_realtime(),
             "m": monotonic_usec if monotonic_usec is not None else _now_monotonic(),
             "raw": 1,
@@ -358,7 +364,9 @@ class JournalWriter:
             "lm": line_max,
         }
         self._context(header, common)
-        if priority <= 2 or (level_prefix and b"<" in raw and any(p in raw for p in _URGENT_PREFIXES)):
+        if urgent is None:
+            urgent = level_prefix and b"<" in raw and any(p in raw for p in _URGENT_PREFIXES)
+        if priority <= 2 or urgent:
             self._sync_due = True  # (a prefix inside a line may make this happen needlessly)
         self._seq += header["n"]
         self._add(header, raw)
