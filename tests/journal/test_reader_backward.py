@@ -158,3 +158,54 @@ def test_boot_start_bounds_the_walk_of_a_unit_with_few_lines(tmp_path, monkeypat
     got = unit_log(directory, "web.service", lines=10, boot_id="2" * 32)
     assert [e["MESSAGE"] for e in got] == ["Started web.service.", "listening"]
     assert len(visited) < 20  # the 3 000 records of the old instance are not walked
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(op, max_size=60), st.integers(0, 4096), st.integers(1, 4), st.sampled_from(["ok", "damaged", "none"]))
+def test_walk_with_the_tail_index_equals_the_forward_parse(tmp_path_factory, ops, redefine, keep, index_state):
+    """The index lists each unit's last `keep` records (written at every flush here, so it
+    is stale by whatever came after the last one); damaged or missing, it is not used."""
+    from sysvisor.journal import index
+
+    old = store.REDEFINE_DISTANCE, index.INTERVAL, index.KEEP
+    store.REDEFINE_DISTANCE, index.INTERVAL, index.KEEP = redefine, 0.0, keep
+    try:
+        path = _write(str(tmp_path_factory.mktemp("j")), ops + [("entry", "a.service", "last")])
+    finally:
+        store.REDEFINE_DISTANCE, index.INTERVAL, index.KEEP = old
+    assert os.path.exists(path + index.SUFFIX)
+    if index_state == "damaged":
+        with open(path + index.SUFFIX, "w") as f:
+            f.write('{"end": 0, "units": {"a.service": [[5, 5]]}, "defs": {"0": 1}}')
+    elif index_state == "none":
+        os.unlink(path + index.SUFFIX)
+    forward = _forward(path)
+    for unit in UNITS:
+        want = lambda f, u=unit: u in (f.get("_SYSTEMD_UNIT"), f.get("UNIT"))  # noqa: E731
+        expected = [r for r in forward[::-1] if want(r[0]["f"])]
+        needle = json.dumps(unit).encode()
+        assert list(records_backward(path, want, unit=unit, needle=needle)) == expected
+        floor = forward[len(forward) // 2][0]["t"]
+        newer = [r for r in itertools.takewhile(lambda r: r[0]["t"] >= floor, forward[::-1]) if want(r[0]["f"])]
+        assert list(records_backward(path, want, unit=unit, needle=needle, floor=floor)) == newer
+
+
+def test_status_of_a_quiet_unit_jumps_through_the_index(tmp_path, monkeypatch):
+    """A quiet unit among 20 000 records of others: its lines come from the index, not a walk."""
+    from sysvisor.journal.message import unit_log
+
+    directory = str(tmp_path / "j")
+    w = JournalWriter(directory, name="system", boot_id="b" * 32)
+    w.append({"MESSAGE": "Started web.service.", "UNIT": "web.service"})
+    for i in range(20000):
+        w.append({"MESSAGE": f"crash{i % 50}.service: Scheduled restart job.", "UNIT": f"crash{i % 50}.service",
+                  "INVOCATION_ID": f"{i:032x}"})  # a new field set per restart, as in a crash loop
+        if i % 100 == 0:
+            w.flush()
+    w.close()  # (the index is written when the segment is closed)
+    visited = []
+    real = reader_mod._record_before
+    monkeypatch.setattr(reader_mod, "_record_before", lambda *a, **k: visited.append(1) or real(*a, **k))
+    got = unit_log(directory, "web.service", lines=10, boot_id="b" * 32)
+    assert [e["MESSAGE"] for e in got] == ["Started web.service."]
+    assert len(visited) < 20

@@ -85,4 +85,5 @@ def unit_log(
 
     since = boot_start(directory, boot_id) if boot_id is not None else None
     needle = json.dumps(unit).encode()  # every record of the unit stores this in its fields
-    return JournalReader(directory).tail(lines, match, record_match=record_match, since_usec=since, record_needle=needle)
+    return JournalReader(directory).tail(lines, match, record_match=record_match, since_usec=since,
+                                         record_needle=needle, record_unit=unit)

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
+from sysvisor.journal import index as tail_index
 from sysvisor.journal.store import (
     _HEAD,
     _HEADER_KEYS,
@@ -58,7 +59,7 @@ class _Window:
 
 def records_backward(
     path: str, want: RecordMatch | None = None, on_end: Callable[[int, bool], None] | None = None, *,
-    floor: int | None = None, needle: bytes | None = None, retries: int = 3,
+    floor: int | None = None, needle: bytes | None = None, unit: str | None = None, retries: int = 3,
 ) -> Iterator[tuple[dict, bytes]]:
     """The records of the segment at `path`, newest first, for `status` and `logs -n`: read
     from the end through the records' trailers, so the cost is the records visited, not the
@@ -67,7 +68,9 @@ def records_backward(
     set was seen, i.e. the segment was parsed whole). The walk ends at the first record
     written before realtime `floor` (µs). `needle` (with `want`): bytes that every wanted
     record's field set contains as JSON (e.g. b'"web.service"'); records storing a field
-    set without them are skipped undecoded. A segment whose end is torn (being
+    set without them are skipped undecoded. `unit` (with `want` accepting only records that
+    name it): the segment's tail index (index.py) lets the walk jump to that unit's last
+    records. A segment whose end is torn (being
     written, or its writer was killed) or of the older trailer-less format is parsed forwards
     instead. # spec: systemctl-and-journal.md §3"""
     try:
@@ -85,7 +88,12 @@ def records_backward(
                 continue
             if on_end is not None:
                 on_end(size, False)
-            yield from _walk_back(window, first, want, floor, needle if want is not None else None)
+            needle = needle if want is not None else None
+            idx = tail_index.load(path, size) if unit is not None and want is not None else None
+            if idx is None:
+                yield from _walk_back(window, first, want, floor, needle)
+            else:
+                yield from _walk_indexed(window, first, want, floor, needle, idx, unit)  # type: ignore[arg-type]
             return
         records, end = parse_records(os.pread(fd, os.fstat(fd).st_size, 0))
     except OSError:
@@ -181,19 +189,86 @@ def _record_before(
     return header, start + _HEAD.size + hlen, plen, start
 
 
+def _walk_indexed(
+    window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch, floor: int | None,
+    needle: bytes | None, idx: dict, unit: str,
+) -> Iterator[tuple[dict, bytes]]:
+    """`_walk_back` with the segment's tail index: the records after its "end" as usual, then
+    straight to the unit's listed records; on anything unexpected, the plain walk from there."""
+    defs = idx["defs"]
+    contexts: dict[int, dict] = {}
+
+    def resolve(ctx: int) -> dict | None:
+        off = defs.get(str(ctx))
+        if not isinstance(off, int):
+            return None
+        try:
+            fields = _record_before(window, _end_of(window, off))[0].get("f")
+        except (_Torn, OSError):
+            return None
+        if not isinstance(fields, dict):
+            return None
+        contexts[ctx] = fields
+        return fields
+
+    end = idx["end"]
+    yield from _walk_back(window, first, want, floor, needle, stop=end, resolve=resolve, contexts=contexts)
+    if floor is not None and first is not None and first[0]["t"] < floor:
+        return
+    listed = [e for e in idx["units"].get(unit, []) if isinstance(e, list) and len(e) == 2 and e[0] < end]
+    oldest = end
+    for offset, fieldset in reversed(listed):
+        try:
+            header, poff, plen, start = _record_before(window, _end_of(window, offset))
+            if start != offset or "skip" in header:
+                raise _Torn
+            if "f" not in header:
+                fields = contexts.get(header.get("c"))
+                if fields is None:
+                    fields = _record_before(window, _end_of(window, fieldset))[0]["f"]
+                header["f"] = fields
+        except (_Torn, OSError, KeyError, TypeError, ValueError):
+            break  # not what the index said: walk from here on
+        oldest = offset
+        if floor is not None and header["t"] < floor:
+            return
+        if want(header["f"]):
+            yield header, window.get(poff, poff + plen)
+    else:
+        if len(listed) < int(idx.get("keep") or 0):
+            return  # the index lists every record of the unit before "end"
+    if oldest > 0:  # more than the index lists: the plain walk from the oldest listed on
+        try:
+            before = _record_before(window, oldest)
+        except (_Torn, OSError):
+            return
+        yield from _walk_back(window, before, want, floor, needle)
+
+
+def _end_of(window: _Window, start: int) -> int:
+    """The end of the record that starts at `start` (from its head)."""
+    magic, hlen, plen = _HEAD.unpack(window.get(start, start + _HEAD.size))
+    if magic != MAGIC:
+        raise _Torn
+    return start + _HEAD.size + hlen + plen + _TAIL.size
+
+
 def _walk_back(
     window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch | None, floor: int | None,
-    needle: bytes | None = None,
+    needle: bytes | None = None, *, stop: int = 0, resolve: Callable[[int], dict | None] | None = None,
+    contexts: dict[int, dict] | None = None,
 ) -> Iterator[tuple[dict, bytes]]:
-    """Records before `end`, newest first. A record whose field set ("c") is stored further
-    back waits until the walk reaches that copy (at most REDEFINE_DISTANCE away)."""
-    contexts: dict[int, dict] = {}
+    """Records before `end`, newest first, those starting before `stop` or written before
+    `floor` left out. A record whose field set ("c") is stored further back waits until the
+    walk reaches that copy (at most REDEFINE_DISTANCE away), unless `resolve(c)` finds it."""
+    if contexts is None:
+        contexts = {}
     unwanted: set[int] = set()  # field sets `want` refused: their records are not decoded
     pending: deque[tuple[dict, int, int, int]] = deque()
     current = first
     while current is not None:
         header = current[0]
-        below = floor is not None and header["t"] < floor
+        below = (floor is not None and header["t"] < floor) or current[3] < stop
         if below and not pending:
             break  # (below the floor only to find field sets still missing)
         if "skip" in header:
@@ -213,7 +288,7 @@ def _walk_back(
                 if h["c"] in unwanted:
                     pending.popleft()
                     continue
-                if h["c"] not in contexts:
+                if h["c"] not in contexts and (resolve is None or resolve(h["c"]) is None):
                     break
                 h["f"] = contexts[h["c"]]
             pending.popleft()
@@ -311,10 +386,13 @@ class JournalReader:
         reverse: bool = False,
         record_match: RecordMatch | None = None,
         record_needle: bytes | None = None,
+        record_unit: str | None = None,
     ) -> Iterator[Entry]:
         """Entries in time order (or reverse) that pass `match` and lie in [since, until];
         `record_match` (optional) rules out whole records cheaply; `record_needle`, bytes every
-        field set it accepts contains as JSON, lets a reverse walk skip records undecoded."""
+        field set it accepts contains as JSON, lets a reverse walk skip records undecoded;
+        `record_unit`, the one unit whose records (by _SYSTEMD_UNIT or UNIT) `record_match`
+        accepts, lets it use the segments' tail indexes."""
         by_writer: dict[str, list[str]] = {}
         opened: dict[str, int] = {}  # segment → realtime its writer opened it
         for name, _seq, rt, path in list_segments(self.directory):
@@ -324,7 +402,7 @@ class JournalReader:
             for path in paths:  # unvisited segments count as read (they no longer grow)
                 self._position[path] = self._size(path)
         floor = since_usec if reverse else None
-        streams = [self._writer_stream(name, paths, reverse, record_match, floor, opened, record_needle)
+        streams = [self._writer_stream(name, paths, reverse, record_match, floor, opened, record_needle, record_unit)
                    for name, paths in by_writer.items()]
         merged: Iterator[tuple[int, str, int, Entry]]
         if len(streams) == 1:
@@ -470,11 +548,12 @@ class JournalReader:
     def _writer_stream(
         self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None,
         floor: int | None = None, opened: dict[str, int] | None = None, needle: bytes | None = None,
+        unit: str | None = None,
     ) -> Iterator[tuple[int, str, int, Entry]]:
         if reverse:  # newest first: walk each segment back from its end, down to `floor`
             for path in reversed(paths):
                 walk = records_backward(path, record_match, lambda end, whole, p=path: self._walked(p, end, whole),
-                                        floor=floor, needle=needle)
+                                        floor=floor, needle=needle, unit=unit)
                 for header, payload in walk:
                     yield from _record_entries(name, header, payload, True)
                 if floor is not None and opened is not None and opened.get(path, 0) < floor:

@@ -69,6 +69,8 @@ import struct
 import time
 from collections.abc import Callable, Mapping
 
+from sysvisor.journal.index import TailIndex
+from sysvisor.journal.index import remove as remove_index
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines, split_raw
 
 MAGIC = b"SVJ2"  # records with a trailer
@@ -388,6 +390,8 @@ class JournalWriter:
                     self.last_error = e
         if self._size >= self.max_file:
             self.rotate()
+        elif self._index.due() and self._fd >= 0:
+            self._index.write(self._path, self._size)
 
     def rotate(self) -> None:
         """Close the active segment and start a new one; then vacuum."""
@@ -510,6 +514,7 @@ class JournalWriter:
             header["f"] = fields
             self._defined_at[ctx] = here
         header["c"] = ctx
+        self._index.note(here, self._defined_at[ctx], ctx, fields)
 
     def _add(self, header: dict, payload: bytes) -> None:
         raw = json.dumps(header, separators=(",", ":")).encode()
@@ -555,9 +560,12 @@ class JournalWriter:
         self._size = 0
         self._contexts: dict[tuple, int] = {}
         self._defined_at: dict[int, int] = {}  # field set → offset of its last copy
+        self._index = TailIndex()
 
     def _close_segment(self) -> None:
         if self._fd >= 0:
+            if self._index.dirty:
+                self._index.write(self._path, self._size)  # final: complete up to the end
             os.close(self._fd)  # closing drops the flock
             self._fd = -1
 
@@ -600,6 +608,7 @@ def vacuum_directory(
             pass
         except OSError:
             continue
+        remove_index(path)
         total -= size
         excess_files -= 1
         deleted.append((path, size))
