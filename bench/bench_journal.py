@@ -2,6 +2,7 @@
 
   python3 bench/bench_journal.py store [--lines N]   segment store vs SQLite WAL (the choice in store.py)
   python3 bench/bench_journal.py pipe [--mb 200]     a unit writing MB to stdout through the relay vs /dev/null
+  python3 bench/bench_journal.py unit [--mb 200]     the same as units of a real `sysvisor up`
 
 Run from the repository root; prints one line per measurement.
 
@@ -10,20 +11,13 @@ possible pipe reader, for reference) and into a pipe owned by the journal relay.
 the process's wall time, its CPU time (and how much of it is system time), its context
 switches, the relay's CPU time, and checks that every line is in the journal afterwards.
 
-Results on the 2-CPU development machine, shared with other jobs (load average 5–12), 200 MB
-of 100-byte lines (2 000 000 lines), 2026-11-26:
+`unit` runs the writers as oneshot units of a real `sysvisor up` (StandardOutput=null vs
+journal, back to back; the writer times itself) and checks every line.
 
-  lines writer (Python, one write() per line, 8 KiB stdio buffer), 10 runs:
-    /dev/null 1.2–3.6 s wall, 0.9–1.3 s CPU
-    cat       2.3–4.3x wall, ~250 000 context switches
-    journal   0.97–2.06x wall (median ~1.5x), 1.4–1.8 s CPU (~1.5x), 500–1400 context
-              switches; relay 0.35–0.58 s CPU; every line stored
-  blocks writer (1 MiB write()s, the upper bound of any writer):
-    /dev/null 0.04–0.2 s; journal 0.6–1.5 s wall, relay 0.23–0.29 s CPU (~700–900 MB/s),
-    so here the journal is the bottleneck (as journald would be, at far lower rates)
-
-The wall-time ratio swings with the machine's load; the writer's CPU ratio (~1.5x, the
-extra being the kernel's pipe copy) is the stable figure.
+Results, what changed and why: docs/benchmarks.md ("Journal throughput"); raw output in
+bench/results/2026-11-26-journal.txt. In short (200 MB of 100-byte lines, overloaded 2-CPU
+machine, medians of 5): a line-per-write() writer 1.39x its /dev/null time, 8 KiB writes
+2.3x, 1 MiB writes 6x (the relay's ~600 MB/s is then the limit; `cat` alone costs 2x).
 """
 
 from __future__ import annotations
