@@ -178,3 +178,23 @@ def test_chunked_reads_store_what_journald_would(tmp_path_factory, parts, max_by
     assert [e["MESSAGE"].encode("utf-8", "surrogateescape") for e in got] == want.messages
     assert [int(e["PRIORITY"]) for e in got] == want.priorities
     assert {i: e["_LINE_BREAK"] for i, e in enumerate(got) if "_LINE_BREAK" in e} == want.line_breaks
+
+
+def test_without_a_descriptor_for_the_pump_the_pipe_is_read_directly(tmp_path, monkeypatch):
+    writer = JournalWriter(str(tmp_path / "j"), name="relay")
+    r, w = os.pipe2(os.O_CLOEXEC)
+    stream = Stream(r, FIELDS)
+
+    def no_fd(fd):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(os, "dup", no_fd)
+    assert not stream.start_pump()
+    assert stream.read_fd == r and stream.pump is None
+    os.write(w, b"still read\n")
+    os.close(w)
+    while stream.read_into(writer):
+        pass
+    stream.close()
+    writer.close()
+    assert _messages(str(tmp_path / "j")) == ["still read"]

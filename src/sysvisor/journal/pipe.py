@@ -128,7 +128,10 @@ class Stream:
             return True
         if not _is_pipe(self.fd):
             return False
-        src = os.dup(self.fd)  # the thread's own: it closes it when it ends
+        try:
+            src = os.dup(self.fd)  # the thread's own: it closes it when it ends
+        except OSError:  # out of file descriptors: read the pipe directly
+            return False
         try:
             r, w = os.pipe2(os.O_CLOEXEC)
         except OSError:

@@ -381,6 +381,22 @@ def _listen(socket_path: str) -> socket.socket:
     return sock
 
 
+def _raise_fd_limit() -> None:
+    """A stream takes four descriptors here (its pipe, the pump's copy, the private pipe's
+    two ends): lift the soft limit to the hard one, as systemd does for itself."""
+    import resource
+
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY:
+            with open("/proc/sys/fs/nr_open") as f:
+                hard = int(f.read())
+        if soft != resource.RLIM_INFINITY and soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (OSError, ValueError):
+        pass
+
+
 def relay_main(argv: list[str] | None = None) -> int:
     """Entry point of the relay process. fd 3, if open, gets b"1" once it listens."""
     ap = argparse.ArgumentParser(prog="sysvisor-journal-relay")
@@ -393,6 +409,7 @@ def relay_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ready-fd", type=int, default=None)
     ap.add_argument("--echo", action="store_true", help="also print each line on stderr")
     args = ap.parse_args(argv)
+    _raise_fd_limit()
     if args.echo:
         pipe.ECHO = _echo_to_stderr
     try:
