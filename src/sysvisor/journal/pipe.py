@@ -55,6 +55,18 @@ PUMP_STACK = 256 * 1024  # a pump thread runs no deep Python: a small stack per 
 # `raw` complete stream lines as read (see LineSplitter.feed_raw), then `lines` already cut.
 ECHO: Callable | None = None
 
+_buffers = threading.local()
+
+
+def _buffer(size: int) -> bytearray:
+    """The calling thread's read buffer, at least `size` bytes: one for all streams, since
+    a thread reads one stream at a time (a buffer per stream would cost 1 MiB each)."""
+    buf = getattr(_buffers, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = _buffers.buf = bytearray(max(size, READ_SIZE + LINE_MAX_DEFAULT))
+    return buf
+
+
 def _is_pipe(fd: int) -> bool:
     try:
         return stat.S_ISFIFO(os.fstat(fd).st_mode)
@@ -109,8 +121,7 @@ class Stream:
         self.splitter = LineSplitter(priority=priority, level_prefix=level_prefix, line_max=line_max)
         self.line_max = self.splitter.line_max
         self.pump: threading.Thread | None = None
-        self._buf: bytearray | None = None  # read buffer: the kept unfinished line, then a read
-        self._kept = 0
+        self._tail = b""  # the unfinished last line, until the next read completes it
         self._pump_w = -1  # the private pipe's write end; the thread's, closed by it
         self._pump_lock = threading.Lock()  # held to use or close _pump_w
         os.set_blocking(fd, False)
@@ -206,14 +217,12 @@ class Stream:
         return True
 
     def _read_chunk(self, fd: int, writer: JournalWriter, max_bytes: int = READ_SIZE) -> int:
-        """Read into this stream's own buffer, after the unfinished line kept from before,
-        and store the complete lines straight from it: no allocation and no copy per chunk
+        """Read into the reading thread's buffer, after this stream's unfinished line, and
+        store the complete lines straight from it: no allocation and no copy of the chunk
         (a fresh 1 MiB object per read costs page faults that showed in the relay's CPU).
         Returns the bytes read, 0 at end of stream (tail stored), -1 if there was nothing."""
-        buf = self._buf
-        if buf is None:
-            buf = self._buf = bytearray(READ_SIZE + self.line_max)
-        kept = self._kept
+        kept = len(self._tail)
+        buf = _buffer(kept + READ_SIZE)
         view = memoryview(buf)
         try:
             n = os.readv(fd, [view[kept : kept + min(max_bytes, READ_SIZE)]])
@@ -222,10 +231,11 @@ class Stream:
         except OSError:
             n = 0
         if not n:
-            self.splitter._buffer = bytes(view[:kept])  # the unfinished line, for finish()
-            self._kept = 0
+            self.splitter._buffer = self._tail  # the unfinished line, for finish()
+            self._tail = b""
             self._finish(writer)
             return 0
+        buf[:kept] = self._tail
         end = kept + n
         cut = buf.rfind(b"\n", 0, end) + 1
         prepared = self._prepared
@@ -250,11 +260,9 @@ class Stream:
             if ECHO is not None:
                 ECHO(self, b"", tail)
             writer.append_lines(prepared, tail)
-            buf[: len(left)] = left
-            self._kept = len(left)
+            self._tail = left
         else:
-            buf[:rest] = view[cut:end]
-            self._kept = rest
+            self._tail = bytes(view[cut:end])
         view.release()
         return n
 
@@ -291,9 +299,9 @@ class Stream:
 
     def store_tail(self, writer: JournalWriter) -> None:
         """Store the unfinished last line as if the stream ended (the relay is stopping)."""
-        if self._buf is not None and self._kept:
-            self.splitter._buffer = bytes(self._buf[: self._kept])
-            self._kept = 0
+        if self._tail:
+            self.splitter._buffer = self._tail
+            self._tail = b""
         self._finish(writer)
 
     def _finish(self, writer: JournalWriter) -> None:
