@@ -3,6 +3,7 @@
   python3 bench/bench_journal.py store [--lines N]   segment store vs SQLite WAL (the choice in store.py)
   python3 bench/bench_journal.py pipe [--mb 200]     a unit writing MB to stdout through the relay vs /dev/null
   python3 bench/bench_journal.py unit [--mb 200]     the same as units of a real `sysvisor up`
+  python3 bench/bench_journal.py peers [--mb 200]    the same under supervisord, s6 (s6-log), runit (svlogd)
 
 Run from the repository root; prints one line per measurement.
 
@@ -402,13 +403,258 @@ def bench_unit(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | No
     return 1 if failed else 0
 
 
+# --- peers: the same writer under supervisord, s6 and runit, in the same run ------------------
+
+class _LogPeer:
+    """A peer that captures a service's stdout into log files: set up once, then `trigger()`
+    runs the writer once; `lines()` counts what it stored. Every process it starts is ours
+    to stop (by PID)."""
+
+    name = ""
+
+    def __init__(self, work: str, script: str, total: int, size: int) -> None:
+        self.work, self.script, self.total, self.size = work, script, total, size
+        self.stamp = os.path.join(work, "stamp")
+        self.procs: list = []
+
+    def argv(self) -> str:
+        return f"{sys.executable} {self.script} {self.total} {self.size} {self.stamp}"
+
+    def missing(self) -> str | None:
+        return None
+
+    def stop(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(15)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        for pid in self._leftovers():  # e.g. svlogd, whose runsv outlives runsvdir's TERM
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+
+    def _leftovers(self) -> list[int]:
+        """PIDs whose command line or working directory is in this peer's private work
+        directory (runsv runs in the service's directory, as `runsv w`)."""
+        mine = self.work
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read()
+                cwd = os.readlink(f"/proc/{entry}/cwd")
+            except OSError:
+                continue
+            if mine.encode() in cmdline or cwd == mine or cwd.startswith(mine + "/"):
+                found.append(int(entry))
+        return found
+
+    def _count(self, directory: str, names) -> int:
+        line = b"x" * (self.size - 1) + b"\n"
+        n = 0
+        for name in names:
+            try:
+                with open(os.path.join(directory, name), "rb") as f:
+                    n += sum(1 for got in f if got == line)
+            except OSError:
+                pass
+        return n
+
+
+def _script(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+
+
+class _S6(_LogPeer):
+    name = "s6 (s6-log)"
+
+    def missing(self) -> str | None:
+        return None if shutil.which("s6-svscan") and shutil.which("s6-log") else "s6 not installed"
+
+    def start(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        svc = os.path.join(self.work, "scan", "w")
+        os.makedirs(os.path.join(svc, "log"))
+        self.logdir = os.path.join(self.work, "log")
+        os.makedirs(self.logdir)
+        _script(os.path.join(svc, "run"), f"#!/bin/sh\nexec {self.argv()}\n")
+        open(os.path.join(svc, "down"), "w").close()  # run only when told (s6-svc -o)
+        _script(os.path.join(svc, "log", "run"), f"#!/bin/sh\nexec s6-log n3 s268435455 {self.logdir}\n")
+        self.procs.append(subprocess.Popen(["s6-svscan", os.path.join(self.work, "scan")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.svc = svc
+        _wait(lambda: os.path.exists(os.path.join(svc, "supervise", "control")), 10)
+
+    def trigger(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        subprocess.run(["s6-svc", "-o", self.svc], check=True)
+
+    def lines(self) -> int:
+        return self._count(self.logdir, [n for n in os.listdir(self.logdir) if n == "current" or n.startswith("@")])
+
+
+class _Runit(_LogPeer):
+    name = "runit (svlogd)"
+
+    def missing(self) -> str | None:
+        return None if shutil.which("runsvdir") and shutil.which("svlogd") else "runit not installed"
+
+    def start(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        svc = os.path.join(self.work, "sv", "w")
+        os.makedirs(os.path.join(svc, "log"))
+        self.logdir = os.path.join(self.work, "log")
+        os.makedirs(self.logdir)
+        with open(os.path.join(self.logdir, "config"), "w") as f:
+            f.write("s0\n")  # no rotation: every line stays
+        _script(os.path.join(svc, "run"), f"#!/bin/sh\nexec {self.argv()}\n")
+        open(os.path.join(svc, "down"), "w").close()
+        _script(os.path.join(svc, "log", "run"), f"#!/bin/sh\nexec svlogd {self.logdir}\n")
+        self.procs.append(subprocess.Popen(["runsvdir", os.path.join(self.work, "sv")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.svc = svc
+        _wait(lambda: os.path.exists(os.path.join(svc, "supervise", "control")), 10)
+
+    def trigger(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        subprocess.run(["sv", "once", self.svc], check=True, capture_output=True)
+
+    def stop(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        subprocess.run(["sv", "exit", self.svc, os.path.join(self.svc, "log")], capture_output=True, timeout=30)
+        super().stop()
+
+    def lines(self) -> int:
+        return self._count(self.logdir, [n for n in os.listdir(self.logdir) if n == "current" or n.startswith("@")])
+
+
+class _Supervisord(_LogPeer):
+    name = "supervisord"
+
+    def _bin(self, tool: str) -> str | None:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from peer import VENV  # noqa: PLC0415
+
+        path = VENV / "bin" / tool
+        return str(path) if path.exists() else shutil.which(tool)
+
+    def missing(self) -> str | None:
+        return None if self._bin("supervisord") else "supervisor not installed (python3 bench/bench_daemon.py installs it)"
+
+    def start(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        self.log = os.path.join(self.work, "w.log")
+        self.conf = os.path.join(self.work, "supervisord.conf")
+        sock = os.path.join(self.work, "s.sock")
+        with open(self.conf, "w") as f:
+            f.write(f"[supervisord]\nnodaemon=true\nlogfile={self.work}/supervisord.log\npidfile={self.work}/s.pid\n"
+                    f"[unix_http_server]\nfile={sock}\n[supervisorctl]\nserverurl=unix://{sock}\n"
+                    "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
+                    f"[program:w]\ncommand={self.argv()}\nautostart=false\nautorestart=false\nstartsecs=0\n"
+                    f"stdout_logfile={self.log}\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n")
+        self.procs.append(subprocess.Popen([self._bin("supervisord"), "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait(lambda: os.path.exists(sock), 20)
+
+    def trigger(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        subprocess.run([self._bin("supervisorctl"), "-c", self.conf, "start", "w"], check=True, capture_output=True, timeout=60)
+
+    def lines(self) -> int:
+        return self._count(self.work, ["w.log"])
+
+
+def _wait(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def bench_peers(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None) -> int:
+    """The writer under each installed peer that logs a service's stdout, back to back with
+    the same writer into /dev/null; every line must be in the peer's log files."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from peer import ensure_venv  # noqa: PLC0415
+
+    err = ensure_venv(["supervisor", "circus"])  # into bench/.peers/venv (as bench_daemon.py does)
+    if err:
+        print(f"bench: could not install supervisor: {err}", file=sys.stderr)
+    total = mb * 1000 * 1000
+    expected = total // size
+    summaries = []
+    for kind in kinds:
+        for cls in (_Supervisord, _S6, _Runit):
+            tmp = tempfile.mkdtemp(prefix="bench-peer-", dir=tmpdir)
+            script = os.path.join(tmp, "writer.py")
+            with open(script, "w") as f:
+                f.write(WRITERS[kind])
+            peer = cls(tmp, script, total, size)
+            why = peer.missing()
+            if why:
+                summaries.append(f"{kind:8} {peer.name}: n/a ({why})")
+                shutil.rmtree(tmp, ignore_errors=True)
+                continue
+            rows = []
+            try:
+                peer.start()
+                for run in range(runs):
+                    null_stamp = os.path.join(tmp, "null-stamp")
+                    with open(os.devnull, "wb") as null:
+                        pid = os.posix_spawn(sys.executable, [sys.executable, script, str(total), str(size), null_stamp],
+                                             os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, null.fileno(), 1)])
+                        os.waitpid(pid, 0)
+                    with open(null_stamp) as f:
+                        t_null = float(f.read())
+                    if os.path.exists(peer.stamp):
+                        os.unlink(peer.stamp)
+                    peer.trigger()
+                    if not _wait(lambda: os.path.exists(peer.stamp) and os.path.getsize(peer.stamp) > 0, 300):
+                        raise SystemExit(f"{peer.name}: the writer did not finish")
+                    with open(peer.stamp) as f:
+                        t_peer = float(f.read())
+                    want = expected * (run + 1)
+                    _wait(lambda: peer.lines() >= want, 120)
+                    got = peer.lines()
+                    rows.append({"null": t_null, "journal": t_peer, "ok": got == want})
+                    print(f"{kind:8} {peer.name} run {run + 1}: /dev/null {t_null:.3f}s  {peer.name} {t_peer:.3f}s "
+                          f"({t_peer / t_null:.2f}x)  lines {got}/{want} {'ok' if got == want else 'MISSING'}", flush=True)
+            finally:
+                peer.stop()
+                shutil.rmtree(tmp, ignore_errors=True)
+            ratios = [r["journal"] / r["null"] for r in rows]
+            if ratios:
+                summaries.append(f"{kind:8} {peer.name}: median of {len(rows)}: ratio {_median(ratios):.2f}x "
+                                 f"(runs {min(ratios):.2f}–{max(ratios):.2f}x)  lines {'all stored' if all(r['ok'] for r in rows) else 'MISSING'}")
+    for text in summaries:
+        print(text)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="what", required=True)
     s = sub.add_parser("store")
     s.add_argument("--lines", type=int, default=200_000)
     s.add_argument("--batch", type=int, default=500)
-    for name in ("pipe", "unit"):
+    for name in ("pipe", "unit", "peers"):
         p = sub.add_parser(name)
         p.add_argument("--mb", type=int, default=200)
         p.add_argument("--line", type=int, default=100, help="bytes per line")
@@ -428,6 +674,8 @@ def main() -> int:
         ap.error(f"unknown writer {unknown[0]!r}")
     if args.what == "unit":
         return bench_unit(args.mb, args.line, kinds, args.runs, args.tmpdir)
+    if args.what == "peers":
+        return bench_peers(args.mb, args.line, kinds, args.runs, args.tmpdir)
     return bench_pipe(args.mb, args.line, kinds, args.runs, args.tmpdir, cat=not args.no_cat)
 
 
