@@ -12,6 +12,11 @@ peer.sysvisor_python) with its bytecode cached; extra rows show this session's i
 cold bytecode cache (PYTHONDONTWRITEBYTECODE=1, as this sandbox sets it).
 
 Run: `python3 bench/bench_cli.py` (3 runs of 30 calls, medians, < 2 min) or `--quick`.
+
+`python3 bench/bench_cli.py status` (issue 6): `sysvisor status X` while 50 units crash-loop
+(RestartSec=0, no start limit) and the journal grows, against a pre-filled journal of
+--journal-mb MB; prints the latency of the whole call and of its journal part alone (the
+last 10 lines of the unit, read in process as `status` reads them), p50/p99.
 """
 
 from __future__ import annotations
@@ -67,7 +72,114 @@ def import_costs(python: str, launcher: Path, env: dict, verb: list[str], reps: 
     return {k: (median(selfs[k]), median(cums[k]), order[k]) for k in selfs}
 
 
+CRASH_UNIT = """[Unit]
+StartLimitIntervalSec=0
+[Service]
+ExecStart=/bin/sh -c 'echo starting; echo failing >&2; exit 1'
+Restart=always
+RestartSec=0
+"""
+WEB_UNIT = """[Service]
+ExecStart=/bin/sh -c 'echo listening; exec sleep infinity'
+"""
+
+
+def _fill_journal(directory: Path, mb: int) -> None:
+    """A journal that already holds `mb` MB: manager messages of 500 units and output chunks."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from sysvisor.journal.store import JournalWriter  # noqa: PLC0415
+
+    w = JournalWriter(str(directory), name="old", boot_id="0" * 32)
+    chunk = b"".join(b"old line %d of a chatty service\n" % i for i in range(2000))
+    i = written = 0
+    while written < mb * 1_000_000:
+        written += len(chunk) + 150
+        unit = f"u{i % 500}.service"
+        w.append({"MESSAGE": f"{unit}: Scheduled restart job, restart counter is at {i}.", "UNIT": unit, "PRIORITY": "6"})
+        w.append_raw({"_SYSTEMD_UNIT": unit, "_PID": str(1000 + i)}, chunk)
+        i += 1
+        if i % 50 == 0:
+            w.flush()
+    w.close()
+
+
+def bench_status(calls: int, units: int, journal_mb: int, settle: float) -> int:
+    """`status` latency during a crash loop of `units` units (see the module's doc)."""
+    python = sysvisor_python()
+    warm_bytecode(python)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from sysvisor.journal.message import unit_log  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="sysvisor-bench-status-", ignore_cleanup_errors=True) as tmp:
+        work = Path(tmp)
+        (work / "units").mkdir()
+        (work / "units" / "web.service").write_text(WEB_UNIT)
+        for i in range(units):
+            (work / "units" / f"crash{i}.service").write_text(CRASH_UNIT)
+        journal = work / "state" / "journal"
+        t = time.perf_counter()
+        _fill_journal(journal, journal_mb)
+        print(f"journal pre-filled with {journal_mb} MB in {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+        launcher = write_launcher(work / "sysvisor", python)
+        env = sysvisor_env(work / "run" / "control")
+        manager = subprocess.Popen([str(launcher), "up", "--units", str(work / "units"), "--runtime-dir", str(work / "run"),
+                                    "--state-dir", str(work / "state")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        results = {}
+        try:
+            def cli(*args: str) -> subprocess.CompletedProcess:
+                return subprocess.run([str(launcher), *args], env=env, capture_output=True, text=True, timeout=120)
+
+            if not wait_until(lambda: cli("is-active", "web").returncode in (0, 3), 30, 0.05):
+                raise RuntimeError("the manager did not answer within 30 s")
+            cli("start", "web")
+            cli("start", "--no-block", *[f"crash{i}" for i in range(units)])
+            time.sleep(settle)  # let the crash loop run and the journal grow
+            from sysvisor.cli.client import request  # noqa: PLC0415
+
+            boot = request(str(work / "run" / "control"), {"verb": "manager-info"})["boot_id"]
+            for label, unit, more in (("status web (crash loop running)", "web", []), ("status crash0 (crash-looping unit)", "crash0", []),
+                                      ("status -n 0 web (no journal part)", "web", ["-n", "0"])):
+                whole = time_calls([str(launcher), "status", *more, unit], env, calls, expect_rc=None)
+                if more:
+                    results[label] = (whole, [])
+                    continue
+                part = []
+                for _ in range(calls):
+                    t = time.perf_counter()
+                    got = unit_log(str(journal), unit + ".service", lines=10, boot_id=boot)
+                    part.append((time.perf_counter() - t) * 1000)
+                assert got, f"no journal lines for {unit}"
+                results[label] = (whole, part)
+            restarts = cli("show", "crash0", "-p", "NRestarts", "--value").stdout.strip()
+            cli("stop", *[f"crash{i}" for i in range(units)])
+            results["status web (crash loop stopped)"] = (time_calls([str(launcher), "status", "web"], env, calls, expect_rc=None), [])
+            results["is-active web (crash loop stopped)"] = (time_calls([str(launcher), "is-active", "web"], env, calls, expect_rc=None), [])
+        finally:
+            manager.terminate()
+            manager.wait(timeout=60)
+        size = sum(f.stat().st_size for f in journal.iterdir() if f.suffix == ".jseg")
+    rows = []
+    for label, (whole, part) in results.items():
+        rows.append([label, f"{median(whole):.1f} ms", f"{percentile(whole, 99):.1f} ms",
+                     f"{median(part):.1f} ms" if part else "—", f"{percentile(part, 99):.1f} ms" if part else "—"])
+    title = (f"bench_cli status: {units} units crash-looping (crash0 restarted {restarts} times), journal {size / 1e6:.0f} MB, "
+             f"{calls} calls each; target status p99 ≤ 100 ms")
+    print(render(title, ["command", "p50", "p99", "journal part p50", "journal part p99"], rows, False))
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f}")
+    return 0
+
+
 def main(argv=None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "status":
+        sp = argparse.ArgumentParser(prog="bench_cli.py status")
+        sp.add_argument("--calls", type=int, default=50)
+        sp.add_argument("--units", type=int, default=50)
+        sp.add_argument("--journal-mb", type=int, default=200)
+        sp.add_argument("--settle", type=float, default=5.0, help="seconds of crash loop before measuring")
+        sa = sp.parse_args(argv[1:])
+        return bench_status(sa.calls, sa.units, sa.journal_mb, sa.settle)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="1 run of 10 calls (< 1 min)")
     ap.add_argument("--runs", type=int)

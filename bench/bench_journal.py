@@ -2,6 +2,8 @@
 
   python3 bench/bench_journal.py store [--lines N]   segment store vs SQLite WAL (the choice in store.py)
   python3 bench/bench_journal.py pipe [--mb 200]     a unit writing MB to stdout through the relay vs /dev/null
+  python3 bench/bench_journal.py unit [--mb 200]     the same as units of a real `sysvisor up`
+  python3 bench/bench_journal.py peers [--mb 200]    the same under supervisord, s6 (s6-log), runit (svlogd)
 
 Run from the repository root; prints one line per measurement.
 
@@ -10,20 +12,13 @@ possible pipe reader, for reference) and into a pipe owned by the journal relay.
 the process's wall time, its CPU time (and how much of it is system time), its context
 switches, the relay's CPU time, and checks that every line is in the journal afterwards.
 
-Results on the 2-CPU development machine, shared with other jobs (load average 5–12), 200 MB
-of 100-byte lines (2 000 000 lines), 2026-11-26:
+`unit` runs the writers as oneshot units of a real `sysvisor up` (StandardOutput=null vs
+journal, back to back; the writer times itself) and checks every line.
 
-  lines writer (Python, one write() per line, 8 KiB stdio buffer), 10 runs:
-    /dev/null 1.2–3.6 s wall, 0.9–1.3 s CPU
-    cat       2.3–4.3x wall, ~250 000 context switches
-    journal   0.97–2.06x wall (median ~1.5x), 1.4–1.8 s CPU (~1.5x), 500–1400 context
-              switches; relay 0.35–0.58 s CPU; every line stored
-  blocks writer (1 MiB write()s, the upper bound of any writer):
-    /dev/null 0.04–0.2 s; journal 0.6–1.5 s wall, relay 0.23–0.29 s CPU (~700–900 MB/s),
-    so here the journal is the bottleneck (as journald would be, at far lower rates)
-
-The wall-time ratio swings with the machine's load; the writer's CPU ratio (~1.5x, the
-extra being the kernel's pipe copy) is the stable figure.
+Results, what changed and why: docs/benchmarks.md ("Journal throughput"); raw output in
+bench/results/2026-11-26-journal.txt. In short (200 MB of 100-byte lines, overloaded 2-CPU
+machine, medians of 5): a line-per-write() writer 1.39x its /dev/null time, 8 KiB writes
+2.3x, 1 MiB writes 6x (the relay's ~600 MB/s is then the limit; `cat` alone costs 2x).
 """
 
 from __future__ import annotations
@@ -32,6 +27,7 @@ import argparse
 import os
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -137,22 +133,40 @@ def bench_store(n_lines: int, batch: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-# A unit's ExecStart: writes MB of LINE-byte lines to stdout as fast as it can.
-#   lines:  one write() call per line through Python's buffered stdout (a typical service)
-#   blocks: 1 MiB write()s of ready-made lines (the upper bound of any writer)
+# A unit's ExecStart: writes MB of LINE-byte lines to stdout as fast as it can, then (when
+# given a third argument) writes its own run time, from its first line to its last byte
+# written, to that file — so interpreter start-up is in no figure.
+#   lines:    one write() per line (a line-buffered service, or Python with PYTHONUNBUFFERED=1)
+#   buffered: 8 KiB write()s (C stdio's full buffering on a pipe)
+#   blocks:   1 MiB write()s of ready-made lines (the upper bound of any writer)
+_WRITER_HEAD = (
+    "import os, sys, time\n"
+    "total, size = int(sys.argv[1]), int(sys.argv[2])\n"
+    "stamp = sys.argv[3] if len(sys.argv) > 3 else None\n"
+    "t0 = time.perf_counter()\n"
+)
+_WRITER_TAIL = (
+    "if stamp:\n"
+    "    with open(stamp, 'w') as f:\n"
+    "        f.write(repr(time.perf_counter() - t0))\n"
+)
 WRITERS = {
-    "lines": (
-        "import sys\n"
-        "total, size = int(sys.argv[1]), int(sys.argv[2])\n"
-        "w = sys.stdout.write\n"
+    "lines": _WRITER_HEAD + (
+        "out = open(1, 'w', buffering=1, closefd=False)\n"  # line-buffered: a write() per line
+        "w = out.write\n"
         "line = 'x' * (size - 1) + '\\n'\n"
         "for _ in range(total // size):\n"
         "    w(line)\n"
-        "sys.stdout.flush()\n"
-    ),
-    "blocks": (
-        "import os, sys\n"
-        "total, size = int(sys.argv[1]), int(sys.argv[2])\n"
+    ) + _WRITER_TAIL,
+    "buffered": _WRITER_HEAD + (
+        "out = open(1, 'w', buffering=8192, closefd=False)\n"
+        "w = out.write\n"
+        "line = 'x' * (size - 1) + '\\n'\n"
+        "for _ in range(total // size):\n"
+        "    w(line)\n"
+        "out.flush()\n"
+    ) + _WRITER_TAIL,
+    "blocks": _WRITER_HEAD + (
         "block = (b'x' * (size - 1) + b'\\n') * ((1 << 20) // size)\n"
         "left = (total // size) * size\n"
         "while left:\n"
@@ -161,7 +175,7 @@ WRITERS = {
         "    while view:\n"
         "        view = view[os.write(1, view):]\n"
         "    left -= len(chunk)\n"
-    ),
+    ) + _WRITER_TAIL,
 }
 
 
@@ -169,7 +183,7 @@ LAST_RUSAGE: list = [None]
 
 
 def _run_writer(kind: str, total: int, size: int, stdout_fd: int) -> float:
-    """Wall time of the writer; its rusage goes to LAST_RUSAGE[0]."""
+    """Wall time of the writer (spawn to exit); its rusage goes to LAST_RUSAGE[0]."""
     t = time.perf_counter()
     pid = os.posix_spawn(
         sys.executable, [sys.executable, "-c", WRITERS[kind], str(total), str(size)], os.environ,
@@ -190,13 +204,18 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_of_last() -> float:
+    u = LAST_RUSAGE[0]
+    return u.ru_utime + u.ru_stime
+
+
 def _cpu() -> str:
     u = LAST_RUSAGE[0]
-    return f"cpu {u.ru_utime + u.ru_stime:.2f}s (sys {u.ru_stime:.2f}) csw {u.ru_nvcsw + u.ru_nivcsw}"
+    return f"cpu {u.ru_utime + u.ru_stime:.2f}s (sys {u.ru_stime:.2f}) csw {u.ru_nvcsw}+{u.ru_nivcsw}"
 
 
 def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
-    """Reference: the cheapest possible pipe reader (cat into /dev/null)."""
+    """Reference: a plain pipe reader (cat into /dev/null)."""
     import subprocess  # noqa: PLC0415
 
     r, w = os.pipe()
@@ -209,59 +228,423 @@ def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
         cat.wait()
 
 
-def bench_pipe(mb: int, size: int, which: str, runs: int, tmpdir: str | None = None) -> int:
-    """The unit's run time writing to /dev/null vs into the journal through the relay."""
+def _count_lines(journal: str, unit: str, size: int, since_usec: int | None = None) -> tuple[int, bool]:
+    """Lines of `unit` in the journal (since realtime `since_usec`: walked back from the end)."""
+    got = 0
+    ok = True
+    line = "x" * (size - 1)
+    if since_usec is not None:
+        walk = JournalReader(journal).entries(
+            lambda e: e.get("_SYSTEMD_UNIT") == unit, reverse=True, since_usec=since_usec,
+            record_match=lambda f: f.get("_SYSTEMD_UNIT") == unit)
+    else:
+        walk = JournalReader(journal).entries(lambda e: e.get("_SYSTEMD_UNIT") == unit)
+    for e in walk:
+        got += 1
+        ok = ok and e["MESSAGE"] == line
+    return got, ok
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _summary(kind: str, rows: list[dict]) -> str:
+    """The medians of the runs; a ratio is taken per run (pairs measured back to back)."""
+    ratios = [r["journal"] / r["null"] for r in rows]
+    cpu = [r["journal_cpu"] / r["null_cpu"] for r in rows if r.get("null_cpu")]
+    text = (f"{kind:8} median of {len(rows)}: /dev/null {_median([r['null'] for r in rows]):.3f}s  "
+            f"journal {_median([r['journal'] for r in rows]):.3f}s  ratio {_median(ratios):.2f}x "
+            f"(runs {min(ratios):.2f}–{max(ratios):.2f}x)")
+    if cpu and all(c == c for c in cpu):  # (no NaN: the CPU time was known)
+        text += f"  writer cpu ratio {_median(cpu):.2f}x"
+    if all("relay_cpu" in r for r in rows):
+        text += f"  relay cpu {_median([r['relay_cpu'] for r in rows]):.2f}s"
+    if all("cat" in r for r in rows):
+        text += f"  cat {_median([r['cat'] / r['null'] for r in rows]):.2f}x"
+    return text + f"  lines {'all stored' if all(r['ok'] for r in rows) else 'MISSING'}"
+
+
+def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None, cat: bool = True) -> int:
+    """The unit's run time writing to /dev/null vs into the journal through the relay,
+    measured back to back in every run (and `cat` as a reference)."""
     from sysvisor.journal.relay import RelayClient, start_relay  # noqa: PLC0415
 
     total = mb * 1000 * 1000
     expected = total // size
-    kinds = ["lines", "blocks"] if which == "both" else [which]
-    worst = 0.0
+    summaries = []
+    failed = False
     for kind in kinds:
+        rows = []
         for run in range(runs):
             tmp = tempfile.mkdtemp(prefix="bench-relay-", dir=tmpdir)
             try:
+                row: dict = {}
                 with open(os.devnull, "wb") as null:
-                    t_null = _run_writer(kind, total, size, null.fileno())
-                    cpu_null = _cpu()
-                    t_cat = _run_into_cat(kind, total, size, null.fileno())
-                    cpu_cat = _cpu()
+                    row["null"] = _run_writer(kind, total, size, null.fileno())
+                    row["null_cpu"], cpu_null = _cpu_of_last(), _cpu()
+                    if cat:
+                        row["cat"] = _run_into_cat(kind, total, size, null.fileno())
+                        cpu_cat = _cpu()
                 journal, sock = os.path.join(tmp, "journal"), os.path.join(tmp, "relay.sock")
                 relay_pid = start_relay(journal, sock)
                 client = RelayClient(sock, timeout=120)
                 handle = client.open_stream("bench.service", "f" * 32, "bench", 6, True, wait_pid=False)
                 relay_cpu0 = _proc_cpu(relay_pid)
-                t_journal = _run_writer(kind, total, size, handle.write_fd)
-                cpu_journal = _cpu()
+                row["journal"] = _run_writer(kind, total, size, handle.write_fd)
+                row["journal_cpu"], cpu_journal = _cpu_of_last(), _cpu()
                 os.close(handle.write_fd)
                 t = time.perf_counter()
                 client.sync()
                 t_drain = time.perf_counter() - t
-                relay_cpu = _proc_cpu(relay_pid) - relay_cpu0
+                row["relay_cpu"] = _proc_cpu(relay_pid) - relay_cpu0
                 client.close()
                 os.kill(relay_pid, 15)
                 os.waitpid(relay_pid, 0)
-                t = time.perf_counter()
-                got = 0
-                ok = True
-                line = "x" * (size - 1)
-                for e in JournalReader(journal).entries(lambda e: e.get("_SYSTEMD_UNIT") == "bench.service"):
-                    got += 1
-                    ok = ok and e["MESSAGE"] == line
-                t_read = time.perf_counter() - t
-                ratio = t_journal / t_null
-                worst = max(worst, ratio) if kind == "lines" else worst
+                got, ok = _count_lines(journal, "bench.service", size)
+                row["ok"] = ok and got == expected
+                rows.append(row)
+                cat_text = f"cat {row['cat']:.3f}s ({row['cat'] / row['null']:.2f}x) [{cpu_cat}]  " if cat else ""
                 print(
-                    f"{kind:6} run {run + 1}: /dev/null {t_null:.3f}s [{cpu_null}]  "
-                    f"cat {t_cat:.3f}s ({t_cat / t_null:.2f}x) [{cpu_cat}]  "
-                    f"journal {t_journal:.3f}s ({ratio:.2f}x) [{cpu_journal}; relay cpu {relay_cpu:.2f}s]  drain {t_drain:.3f}s  "
-                    f"lines {got}/{expected} {'ok' if ok and got == expected else 'MISMATCH'}  "
-                    f"disk {_du(journal) / 1e6:.0f} MB  read back {t_read:.1f}s"
+                    f"{kind:8} run {run + 1}: /dev/null {row['null']:.3f}s [{cpu_null}]  {cat_text}"
+                    f"journal {row['journal']:.3f}s ({row['journal'] / row['null']:.2f}x) [{cpu_journal}; "
+                    f"relay cpu {row['relay_cpu']:.2f}s]  drain {t_drain:.3f}s  "
+                    f"lines {got}/{expected} {'ok' if row['ok'] else 'MISMATCH'}  disk {_du(journal) / 1e6:.0f} MB",
+                    flush=True,
                 )
-                if got != expected or not ok:
-                    return 1
+                failed = failed or not row["ok"]
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+        summaries.append(_summary(kind, rows))
+    for text in summaries:
+        print(text)
+    return 1 if failed else 0
+
+
+_UNIT = """[Service]
+Type=oneshot
+ExecStart={python} {script} {total} {size} {stamp}
+StandardOutput={output}
+"""
+
+
+def bench_unit(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None) -> int:
+    """A real `sysvisor up` runs the writer as a oneshot unit, once with StandardOutput=null
+    and once with the journal, back to back; the writer times itself (first line to last
+    byte written), and every line is looked up in the journal afterwards."""
+    import subprocess  # noqa: PLC0415
+
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    total = mb * 1000 * 1000
+    expected = total // size
+    tmp = tempfile.mkdtemp(prefix="bench-unit-", dir=tmpdir)
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "src"), SYSVISOR_SOCKET=os.path.join(tmp, "run", "control"))
+    summaries = []
+    failed = False
+    manager = None
+    try:
+        units = os.path.join(tmp, "units")
+        os.makedirs(units)
+        for kind in kinds:
+            script = os.path.join(tmp, f"writer-{kind}.py")
+            with open(script, "w") as f:
+                f.write(WRITERS[kind])
+            for output in ("null", "journal"):
+                with open(os.path.join(units, f"{kind}-{output}.service"), "w") as f:
+                    f.write(_UNIT.format(python=sys.executable, script=script, total=total, size=size,
+                                         stamp=os.path.join(tmp, f"{kind}-{output}.time"), output=output))
+        log = open(os.path.join(tmp, "manager.log"), "w")
+        manager = subprocess.Popen(
+            [sys.executable, "-m", "sysvisor", "up", "--units", units, "--runtime-dir", os.path.join(tmp, "run"),
+             "--state-dir", os.path.join(tmp, "state")], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def cli(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "sysvisor", *args], env=env, capture_output=True, text=True, timeout=600)
+
+        deadline = time.monotonic() + 30
+        while cli("is-system-running").returncode not in (0, 1) or not os.path.exists(env["SYSVISOR_SOCKET"]):
+            if time.monotonic() > deadline or manager.poll() is not None:
+                raise SystemExit("the manager did not start; see " + log.name)
+            time.sleep(0.05)
+        journal = os.path.join(tmp, "state", "journal")
+        for kind in kinds:
+            rows = []
+            for run in range(runs):
+                row: dict = {}
+                since = time.time_ns() // 1000
+                for output in ("null", "journal"):
+                    unit = f"{kind}-{output}.service"
+                    res = cli("start", unit)  # a oneshot: returns once it has finished
+                    if res.returncode != 0:
+                        raise SystemExit(f"start {unit} failed: {res.stderr}")
+                    with open(os.path.join(tmp, f"{kind}-{output}.time")) as f:
+                        row[output] = float(f.read())
+                want = expected
+                deadline = time.monotonic() + 120  # the relay may still be storing the end
+                while True:
+                    got, ok = _count_lines(journal, f"{kind}-journal.service", size, since)
+                    if got >= want or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.2)
+                row["ok"] = ok and got == want
+                rows.append(row)
+                print(f"{kind:8} run {run + 1}: /dev/null {row['null']:.3f}s  journal {row['journal']:.3f}s "
+                      f"({row['journal'] / row['null']:.2f}x)  lines {got}/{expected} "
+                      f"{'ok' if row['ok'] else 'MISMATCH'}", flush=True)
+                failed = failed or not row["ok"]
+            summaries.append(_summary(kind, rows))
+    finally:
+        if manager is not None:
+            manager.terminate()
+            manager.wait(timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+    for text in summaries:
+        print(text)
+    return 1 if failed else 0
+
+
+# --- peers: the same writer under supervisord, s6 and runit, in the same run ------------------
+
+class _LogPeer:
+    """A peer that captures a service's stdout into log files: set up once, then `trigger()`
+    runs the writer once; `lines()` counts what it stored. Every process it starts is ours
+    to stop (by PID)."""
+
+    name = ""
+
+    def __init__(self, work: str, script: str, total: int, size: int) -> None:
+        self.work, self.script, self.total, self.size = work, script, total, size
+        self.stamp = os.path.join(work, "stamp")
+        self.procs: list = []
+
+    def argv(self) -> str:
+        return f"{sys.executable} {self.script} {self.total} {self.size} {self.stamp}"
+
+    def missing(self) -> str | None:
+        return None
+
+    def stop(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(15)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        for pid in self._leftovers():  # e.g. svlogd, whose runsv outlives runsvdir's TERM
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+
+    def _leftovers(self) -> list[int]:
+        """PIDs whose command line or working directory is in this peer's private work
+        directory (runsv runs in the service's directory, as `runsv w`)."""
+        mine = self.work
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read()
+                cwd = os.readlink(f"/proc/{entry}/cwd")
+            except OSError:
+                continue
+            if mine.encode() in cmdline or cwd == mine or cwd.startswith(mine + "/"):
+                found.append(int(entry))
+        return found
+
+    def _count(self, directory: str, names) -> int:
+        line = b"x" * (self.size - 1) + b"\n"
+        n = 0
+        for name in names:
+            try:
+                with open(os.path.join(directory, name), "rb") as f:
+                    n += sum(1 for got in f if got == line)
+            except OSError:
+                pass
+        return n
+
+
+def _script(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+
+
+class _S6(_LogPeer):
+    name = "s6 (s6-log)"
+
+    def missing(self) -> str | None:
+        return None if shutil.which("s6-svscan") and shutil.which("s6-log") else "s6 not installed"
+
+    def start(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        svc = os.path.join(self.work, "scan", "w")
+        os.makedirs(os.path.join(svc, "log"))
+        self.logdir = os.path.join(self.work, "log")
+        os.makedirs(self.logdir)
+        _script(os.path.join(svc, "run"), f"#!/bin/sh\nexec {self.argv()}\n")
+        open(os.path.join(svc, "down"), "w").close()  # run only when told (s6-svc -o)
+        _script(os.path.join(svc, "log", "run"), f"#!/bin/sh\nexec s6-log n3 s268435455 {self.logdir}\n")
+        self.procs.append(subprocess.Popen(["s6-svscan", os.path.join(self.work, "scan")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.svc = svc
+        _wait(lambda: os.path.exists(os.path.join(svc, "supervise", "control")), 10)
+
+    def trigger(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        subprocess.run(["s6-svc", "-o", self.svc], check=True)
+
+    def lines(self) -> int:
+        return self._count(self.logdir, [n for n in os.listdir(self.logdir) if n == "current" or n.startswith("@")])
+
+
+class _Runit(_LogPeer):
+    name = "runit (svlogd)"
+
+    def missing(self) -> str | None:
+        return None if shutil.which("runsvdir") and shutil.which("svlogd") else "runit not installed"
+
+    def start(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        svc = os.path.join(self.work, "sv", "w")
+        os.makedirs(os.path.join(svc, "log"))
+        self.logdir = os.path.join(self.work, "log")
+        os.makedirs(self.logdir)
+        with open(os.path.join(self.logdir, "config"), "w") as f:
+            f.write("s0\n")  # no rotation: every line stays
+        _script(os.path.join(svc, "run"), f"#!/bin/sh\nexec {self.argv()}\n")
+        open(os.path.join(svc, "down"), "w").close()
+        _script(os.path.join(svc, "log", "run"), f"#!/bin/sh\nexec svlogd {self.logdir}\n")
+        self.procs.append(subprocess.Popen(["runsvdir", os.path.join(self.work, "sv")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.svc = svc
+        _wait(lambda: os.path.exists(os.path.join(svc, "supervise", "control")), 10)
+
+    def trigger(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        subprocess.run(["sv", "once", self.svc], check=True, capture_output=True)
+
+    def stop(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        subprocess.run(["sv", "exit", self.svc, os.path.join(self.svc, "log")], capture_output=True, timeout=30)
+        super().stop()
+
+    def lines(self) -> int:
+        return self._count(self.logdir, [n for n in os.listdir(self.logdir) if n == "current" or n.startswith("@")])
+
+
+class _Supervisord(_LogPeer):
+    name = "supervisord"
+
+    def _bin(self, tool: str) -> str | None:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from peer import VENV  # noqa: PLC0415
+
+        path = VENV / "bin" / tool
+        return str(path) if path.exists() else shutil.which(tool)
+
+    def missing(self) -> str | None:
+        return None if self._bin("supervisord") else "supervisor not installed (python3 bench/bench_daemon.py installs it)"
+
+    def start(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        self.log = os.path.join(self.work, "w.log")
+        self.conf = os.path.join(self.work, "supervisord.conf")
+        sock = os.path.join(self.work, "s.sock")
+        with open(self.conf, "w") as f:
+            f.write(f"[supervisord]\nnodaemon=true\nlogfile={self.work}/supervisord.log\npidfile={self.work}/s.pid\n"
+                    f"[unix_http_server]\nfile={sock}\n[supervisorctl]\nserverurl=unix://{sock}\n"
+                    "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
+                    f"[program:w]\ncommand={self.argv()}\nautostart=false\nautorestart=false\nstartsecs=0\n"
+                    f"stdout_logfile={self.log}\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n")
+        self.procs.append(subprocess.Popen([self._bin("supervisord"), "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait(lambda: os.path.exists(sock), 20)
+
+    def trigger(self) -> None:
+        import subprocess  # noqa: PLC0415
+
+        subprocess.run([self._bin("supervisorctl"), "-c", self.conf, "start", "w"], check=True, capture_output=True, timeout=60)
+
+    def lines(self) -> int:
+        return self._count(self.work, ["w.log"])
+
+
+def _wait(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def bench_peers(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None) -> int:
+    """The writer under each installed peer that logs a service's stdout, back to back with
+    the same writer into /dev/null; every line must be in the peer's log files."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from peer import ensure_venv  # noqa: PLC0415
+
+    err = ensure_venv(["supervisor", "circus"])  # into bench/.peers/venv (as bench_daemon.py does)
+    if err:
+        print(f"bench: could not install supervisor: {err}", file=sys.stderr)
+    total = mb * 1000 * 1000
+    expected = total // size
+    summaries = []
+    for kind in kinds:
+        for cls in (_Supervisord, _S6, _Runit):
+            tmp = tempfile.mkdtemp(prefix="bench-peer-", dir=tmpdir)
+            script = os.path.join(tmp, "writer.py")
+            with open(script, "w") as f:
+                f.write(WRITERS[kind])
+            peer = cls(tmp, script, total, size)
+            why = peer.missing()
+            if why:
+                summaries.append(f"{kind:8} {peer.name}: n/a ({why})")
+                shutil.rmtree(tmp, ignore_errors=True)
+                continue
+            rows = []
+            try:
+                peer.start()
+                for run in range(runs):
+                    null_stamp = os.path.join(tmp, "null-stamp")
+                    with open(os.devnull, "wb") as null:
+                        pid = os.posix_spawn(sys.executable, [sys.executable, script, str(total), str(size), null_stamp],
+                                             os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, null.fileno(), 1)])
+                        os.waitpid(pid, 0)
+                    with open(null_stamp) as f:
+                        t_null = float(f.read())
+                    if os.path.exists(peer.stamp):
+                        os.unlink(peer.stamp)
+                    peer.trigger()
+                    if not _wait(lambda: os.path.exists(peer.stamp) and os.path.getsize(peer.stamp) > 0, 300):
+                        raise SystemExit(f"{peer.name}: the writer did not finish")
+                    with open(peer.stamp) as f:
+                        t_peer = float(f.read())
+                    want = expected * (run + 1)
+                    _wait(lambda: peer.lines() >= want, 120)
+                    got = peer.lines()
+                    rows.append({"null": t_null, "journal": t_peer, "ok": got == want})
+                    print(f"{kind:8} {peer.name} run {run + 1}: /dev/null {t_null:.3f}s  {peer.name} {t_peer:.3f}s "
+                          f"({t_peer / t_null:.2f}x)  lines {got}/{want} {'ok' if got == want else 'MISSING'}", flush=True)
+            finally:
+                peer.stop()
+                shutil.rmtree(tmp, ignore_errors=True)
+            ratios = [r["journal"] / r["null"] for r in rows]
+            if ratios:
+                summaries.append(f"{kind:8} {peer.name}: median of {len(rows)}: ratio {_median(ratios):.2f}x "
+                                 f"(runs {min(ratios):.2f}–{max(ratios):.2f}x)  lines {'all stored' if all(r['ok'] for r in rows) else 'MISSING'}")
+    for text in summaries:
+        print(text)
     return 0
 
 
@@ -271,18 +654,29 @@ def main() -> int:
     s = sub.add_parser("store")
     s.add_argument("--lines", type=int, default=200_000)
     s.add_argument("--batch", type=int, default=500)
-    p = sub.add_parser("pipe")
-    p.add_argument("--mb", type=int, default=200)
-    p.add_argument("--line", type=int, default=100, help="bytes per line")
-    p.add_argument("--writer", choices=["lines", "blocks", "both"], default="both")
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
+    for name in ("pipe", "unit", "peers"):
+        p = sub.add_parser(name)
+        p.add_argument("--mb", type=int, default=200)
+        p.add_argument("--line", type=int, default=100, help="bytes per line")
+        p.add_argument("--writer", default="lines,buffered,blocks",
+                       help="comma-separated writers: " + ", ".join(WRITERS))
+        p.add_argument("--runs", type=int, default=5)
+        p.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
+        if name == "pipe":
+            p.add_argument("--no-cat", action="store_true", help="skip the cat reference")
     args = ap.parse_args()
     if args.what == "store":
         bench_store(args.lines, args.batch)
-    else:
-        return bench_pipe(args.mb, args.line, args.writer, args.runs, args.tmpdir)
-    return 0
+        return 0
+    kinds = [k for k in args.writer.split(",") if k]
+    unknown = [k for k in kinds if k not in WRITERS]
+    if unknown:
+        ap.error(f"unknown writer {unknown[0]!r}")
+    if args.what == "unit":
+        return bench_unit(args.mb, args.line, kinds, args.runs, args.tmpdir)
+    if args.what == "peers":
+        return bench_peers(args.mb, args.line, kinds, args.runs, args.tmpdir)
+    return bench_pipe(args.mb, args.line, kinds, args.runs, args.tmpdir, cat=not args.no_cat)
 
 
 if __name__ == "__main__":

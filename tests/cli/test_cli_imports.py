@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-LIGHT = ["sysvisor.cli.render", "sysvisor.cli.format", "sysvisor.protocol.properties", "sysvisor.timefmt", "sysvisor.core.exit_status"]
+LIGHT = ["sysvisor.cli.render", "sysvisor.cli.listing", "sysvisor.cli.format", "sysvisor.protocol.properties", "sysvisor.timefmt", "sysvisor.core.exit_status"]
 
 
 def test_formatting_modules_import_nothing_heavy() -> None:

@@ -7,7 +7,7 @@ import re
 import pytest
 from render_snapshot import load_oracle
 
-from sysvisor.cli.render import render_list_units
+from sysvisor.cli.listing import render_list_units
 
 ORACLE = load_oracle()
 CASES = {
@@ -69,7 +69,7 @@ def test_list_units_colors_match_systemd() -> None:
 
 
 def test_select_units_matches_systemds_choice() -> None:
-    from sysvisor.cli.render import select_units
+    from sysvisor.cli.listing import select_units
 
     everything = rows_from(ORACLE["list-units-all"]["stdout"], False)
     for r in everything:

@@ -6,12 +6,7 @@ import re
 
 from render_snapshot import ORACLE2_FILE, load_oracle, parse_show
 
-from sysvisor.cli.render import (
-    is_enabled_exit_code,
-    render_is_enabled,
-    render_list_timers,
-    render_list_unit_files,
-)
+from sysvisor.cli.listing import is_enabled_exit_code, render_is_enabled, render_list_timers, render_list_unit_files
 
 O1 = load_oracle()
 O2 = load_oracle(ORACLE2_FILE)

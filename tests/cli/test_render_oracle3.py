@@ -6,7 +6,7 @@ import re
 
 from render_snapshot import GOLDEN, load_oracle
 
-from sysvisor.cli.render import is_enabled_exit_code, render_list_timers, render_list_unit_files
+from sysvisor.cli.listing import is_enabled_exit_code, render_list_timers, render_list_unit_files
 
 O3 = load_oracle(GOLDEN / "oracle" / "render3-257.json")
 ANSI = re.compile(r"\x1b\[[0-9;:]*m")

@@ -117,3 +117,17 @@ def test_edit_with_an_editor_that_writes_nothing_cancels(root, tmp_path):
     assert r.returncode == 0
     assert "canceled: temporary file is empty" in r.stderr
     assert not (root / "etc/systemd/system/helper.service.d").exists()
+
+
+@pytest.mark.skipif(shutil.which("systemctl") is None, reason="systemctl is not installed")
+def test_list_unit_files_shows_aliases_like_systemctl(root, tmp_path):
+    """enable writes `www.service -> /etc/systemd/system/web.service`; under --root that
+    absolute target lies in the root (the loader re-roots it), so www.service is an alias."""
+    assert sysvisor("enable", "--root", str(root), "web").returncode == 0
+    ours = sysvisor("list-unit-files", "--root", str(root), "--no-legend", "w*")
+    theirs = subprocess.run(["systemctl", "--root", str(root), "list-unit-files", "--no-legend", "w*"],
+                            capture_output=True, text=True, timeout=30)
+    states = lambda text: sorted(line.split()[:2] for line in text.splitlines())  # noqa: E731
+    assert states(ours.stdout) == states(theirs.stdout) == [["web.service", "enabled"], ["www.service", "alias"]]
+    cat = sysvisor("cat", "--root", str(root), "www")
+    assert cat.returncode == 0 and cat.stdout.startswith(f"# {root}/etc/systemd/system/web.service\n")

@@ -5,7 +5,7 @@
 import os
 
 from sysvisor.core.types import USEC_INFINITY, JobMode, LoadState, RestartPolicy, ServiceType
-from sysvisor.unitfile.loader import default_search_paths
+from sysvisor.unitfile.loader import UnitLoader, default_search_paths
 
 SEED = """[Unit]
 Description=Foo service
@@ -326,3 +326,34 @@ def test_broken_word_keeps_earlier_environment_and_v257_drops_documentation(make
         "Invalid syntax, ignoring: A=1 B=\\q C=3"]
     old = UnitLoader([str(tmp_path / "etc")], release=252)
     assert old.load("ev.service").unit.documentation == ["man:a"]
+
+
+# --- --root: absolute symlink targets are re-rooted (systemctl --root) ----------------------
+
+
+def test_root_reroots_absolute_alias_and_mask_links(tmp_path):
+    """`enable --root` writes `www.service -> /etc/systemd/system/web.service`: under the
+    root that is an alias, not a link to the host's /etc. # spec: unit-files.md §4.2"""
+    root = tmp_path / "root"
+    etc = root / "etc/systemd/system"
+    lib = root / "usr/lib/systemd/system"
+    etc.mkdir(parents=True)
+    lib.mkdir(parents=True)
+    (lib / "web.service").write_text("[Service]\nExecStart=/bin/true\n")
+    os.symlink("/usr/lib/systemd/system/web.service", etc / "www.service")  # alias, absolute
+    os.symlink("/etc/systemd/system/www.service", etc / "w3.service")  # alias of an alias
+    os.symlink("/usr/lib/systemd/system/real.service", etc / "linked.service")  # linked unit file
+    (lib / "real.service").write_text("[Service]\nExecStart=/bin/true\n")
+    os.symlink("/dev/null", etc / "masked.service")
+    os.symlink("/etc/hostname", etc / "outside.service")  # exists on the host, not under root
+    loader = UnitLoader([str(etc), str(lib)], root=str(root))
+    www = loader.load("www.service")
+    assert www.name == "web.service" and www.load_state == LoadState.LOADED
+    assert sorted(loader.load("web.service").aliases) == ["w3.service", "www.service"]
+    assert loader.load("w3.service").name == "web.service"
+    assert loader.load("linked.service").load_state == LoadState.LOADED
+    assert loader.load("masked.service").load_state == LoadState.MASKED
+    assert loader.load("outside.service").load_state == LoadState.NOT_FOUND
+    # without the root, the same absolute links point at the host
+    host = UnitLoader([str(etc), str(lib)])
+    assert host.load("www.service").load_state == LoadState.NOT_FOUND

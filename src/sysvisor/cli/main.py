@@ -427,17 +427,15 @@ def verb_list_jobs(args, socket_path: str) -> int:
 
 
 def _journal_lines(socket_path: str, unit: str, n: int) -> list[str]:
+    """The unit's last `n` journal lines of this manager instance (newest segments walked
+    backwards, other units' records skipped unread). # spec: systemctl-and-journal.md §3"""
     from sysvisor.cli.client import request
     from sysvisor.journal.format import format_entry
-    from sysvisor.journal.store import JournalReader
+    from sysvisor.journal.message import unit_log
 
     info = request(socket_path, {"verb": "manager-info"})
-    boot_id = info.get("boot_id")
-
-    def match(entry: dict) -> bool:
-        return (entry.get("_SYSTEMD_UNIT") == unit or entry.get("UNIT") == unit) and entry.get("_BOOT_ID") == boot_id
-
-    return [format_entry(e, "short").rstrip("\n") for e in JournalReader(info["journal_dir"]).tail(n, match)]
+    entries = unit_log(info["journal_dir"], unit, lines=n, boot_id=info.get("boot_id"))
+    return [format_entry(e, "short").rstrip("\n") for e in entries]
 
 
 def verb_show(args, socket_path: str) -> int:
@@ -464,7 +462,7 @@ def verb_list_units(args, socket_path: str) -> int:
 
     from sysvisor.cli.client import request
     from sysvisor.cli.format import colors_enabled
-    from sysvisor.cli.render import render_list_units, select_units
+    from sysvisor.cli.listing import render_list_units, select_units
 
     reply = request(socket_path, {"verb": "list-units"})
     if not reply.get("ok"):
@@ -484,7 +482,7 @@ def verb_list_timers(args, socket_path: str) -> int:
     import time
 
     from sysvisor.cli.format import colors_enabled
-    from sysvisor.cli.render import render_list_timers
+    from sysvisor.cli.listing import render_list_timers
 
     patterns = [mangle(n) for n in args.args] or ["*.timer"]
     rows = [r for r in _units(args, socket_path, patterns)

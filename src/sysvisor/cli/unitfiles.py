@@ -40,7 +40,7 @@ class Context:
         if self.search_paths is not None:
             return UnitLoader(self.search_paths)
         paths = default_search_paths(user=self.user)
-        return UnitLoader([_rooted(self.root, p) for p in paths])
+        return UnitLoader([_rooted(self.root, p) for p in paths], root=self.root)
 
     def write_dir(self) -> str:
         """Where mask and edit write: the manager's first unit dir, else /etc (or /run with --runtime)."""
@@ -80,7 +80,7 @@ def _apply(plan) -> int:
 
 
 def verb_is_enabled(ctx: Context, names: list[str], quiet: bool) -> int:
-    from sysvisor.cli.render import is_enabled_exit_code, render_is_enabled
+    from sysvisor.cli.listing import is_enabled_exit_code, render_is_enabled
 
     installer = ctx.installer()
     states = [installer.state(name) or "not-found" for name in names]
@@ -153,7 +153,7 @@ def verb_cat(ctx: Context, names: list[str]) -> int:
 
 
 def verb_list_unit_files(ctx: Context, patterns: list[str], legend: bool, states: list[str]) -> int:
-    from sysvisor.cli.render import render_list_unit_files
+    from sysvisor.cli.listing import render_list_unit_files
 
     loader = ctx.loader()
     installer = ctx.installer()

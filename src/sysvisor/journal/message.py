@@ -12,10 +12,11 @@ spec: systemctl-and-journal.md §3 line 23, §6; decision D5 (identifier `sysvis
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 
-from sysvisor.journal.reader import JournalReader
+from sysvisor.journal.reader import JournalReader, boot_start
 from sysvisor.journal.store import Entry
 
 MANAGER_IDENTIFIER = "sysvisor"  # D5; pass identifier="systemd" for log-parser compatibility
@@ -82,4 +83,7 @@ def unit_log(
             return False
         return boot_id is None or fields.get("_BOOT_ID") == boot_id
 
-    return JournalReader(directory).tail(lines, match, record_match=record_match)
+    since = boot_start(directory, boot_id) if boot_id is not None else None
+    needle = json.dumps(unit).encode()  # every record of the unit stores this in its fields
+    return JournalReader(directory).tail(lines, match, record_match=record_match, since_usec=since,
+                                         record_needle=needle, record_unit=unit)

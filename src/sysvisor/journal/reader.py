@@ -9,12 +9,307 @@ spec: systemctl-and-journal.md §6
 from __future__ import annotations
 
 import heapq
+import json
 import os
+import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from sysvisor.journal.store import Entry, Match, RecordMatch, list_segments, parse_records
+from sysvisor.journal import index as tail_index
+from sysvisor.journal.store import (
+    _HEAD,
+    _HEADER_KEYS,
+    _TAIL,
+    MAGIC,
+    Entry,
+    Match,
+    RecordMatch,
+    list_segments,
+    parse_records,
+)
 from sysvisor.journal.stream import split_raw
+
+_WINDOW = 64 * 1024  # bytes read at a time when walking a segment backwards
+
+
+class _Torn(Exception):
+    """The segment cannot be walked backwards from here (torn tail, or older format)."""
+
+
+class _Window:
+    """pread() through a window of the file that slides towards its start."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.start = self.end = 0
+        self.data = b""
+
+    def get(self, lo: int, hi: int) -> bytes:
+        if not (self.start <= lo and hi <= self.end):
+            if hi - lo > _WINDOW:
+                return os.pread(self.fd, hi - lo, lo)
+            self.start = max(0, hi - _WINDOW)
+            self.data = os.pread(self.fd, hi - self.start, self.start)
+            self.end = self.start + len(self.data)
+            if hi > self.end:
+                raise _Torn
+        return self.data[lo - self.start : hi - self.start]
+
+
+def records_backward(
+    path: str, want: RecordMatch | None = None, on_end: Callable[[int, bool], None] | None = None, *,
+    floor: int | None = None, needle: bytes | None = None, unit: str | None = None, retries: int = 3,
+) -> Iterator[tuple[dict, bytes]]:
+    """The records of the segment at `path`, newest first, for `status` and `logs -n`: read
+    from the end through the records' trailers, so the cost is the records visited, not the
+    segment's size. `want(fields)` false skips a record without reading its payload.
+    `on_end(end, whole)` learns where the last complete record ends (and whether every field
+    set was seen, i.e. the segment was parsed whole). The walk ends at the first record
+    written before realtime `floor` (µs). `needle` (with `want`): bytes that every wanted
+    record's field set contains as JSON (e.g. b'"web.service"'); records storing a field
+    set without them are skipped undecoded. `unit` (with `want` accepting only records that
+    name it): the segment's tail index (index.py) lets the walk jump to that unit's last
+    records. A segment whose end is torn (being
+    written, or its writer was killed) or of the older trailer-less format is parsed forwards
+    instead. # spec: systemctl-and-journal.md §3"""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        window = _Window(fd)
+        for _ in range(retries):  # a record being appended right now: look again
+            size = os.fstat(fd).st_size
+            try:
+                first = _record_before(window, size) if size else None
+            except _Torn:
+                window = _Window(fd)
+                continue
+            if on_end is not None:
+                on_end(size, False)
+            needle = needle if want is not None else None
+            idx = tail_index.load(path, size) if unit is not None and want is not None else None
+            if idx is None:
+                yield from _walk_back(window, first, want, floor, needle)
+            else:
+                yield from _walk_indexed(window, first, want, floor, needle, idx, unit)  # type: ignore[arg-type]
+            return
+        records, end = parse_records(os.pread(fd, os.fstat(fd).st_size, 0))
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    if on_end is not None:
+        on_end(end, True)
+    for header, payload in reversed(records):
+        if floor is not None and header["t"] < floor:
+            return
+        if want is None or want(header["f"]):
+            yield header, payload
+
+
+def first_record_fields(path: str) -> dict | None:
+    """The fields of a segment's first record (which always carries them), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD.size)
+            if len(head) < _HEAD.size:
+                return None
+            _magic, hlen, _plen = _HEAD.unpack(head)
+            header = json.loads(f.read(hlen))
+    except (OSError, ValueError):
+        return None
+    return header.get("f") if type(header) is dict else None
+
+
+def boot_start(directory: str, boot_id: str) -> int | None:
+    """A realtime (µs) before which no entry of manager instance `boot_id` was written, from
+    segment names and first records alone: each writer opens a new segment when it starts, so
+    walking a writer's segments back until one starts with another instance finds where this
+    one began. None if no segment starts with it. # spec: systemctl-and-journal.md §3"""
+    by_writer: dict[str, list[tuple[int, str]]] = {}
+    for name, _seq, realtime, path in list_segments(directory):
+        by_writer.setdefault(name, []).append((realtime, path))
+    found = None
+    for segments in by_writer.values():
+        start = None
+        for realtime, path in reversed(segments):
+            fields = first_record_fields(path)
+            if fields is None:
+                continue
+            if fields.get("_BOOT_ID") != boot_id:
+                break
+            start = realtime
+        if start is not None:
+            found = start if found is None else min(found, start)
+    return found
+
+
+# "t" and "c" of a header read without decoding its JSON: in a header without a field set
+# they are the only such keys; with one, "c" is the last key (store: JournalWriter._context)
+_PEEK = re.compile(rb'"t":(\d+),.*"c":(\d+)[,}]', re.S)
+_PEEK_DEFINING = re.compile(rb'"t":(\d+),.*,"c":(\d+)}$', re.S)
+
+
+def _record_before(
+    window: _Window, end: int, unwanted: set[int] | None = None, needle: bytes | None = None
+) -> tuple[dict, int, int, int]:
+    """(header, payload offset, payload length, start) of the record ending at `end`.
+
+    Records that cannot be wanted are not decoded and get only {"t", "c", "skip"}: those of a
+    field set in `unwanted`, and those that store a field set without `needle` in it (whose
+    field set is then added to `unwanted`)."""
+    if end < _HEAD.size + _TAIL.size:
+        raise _Torn
+    length, magic = _TAIL.unpack(window.get(end - _TAIL.size, end))
+    start = end - length
+    if magic != MAGIC or start < 0:
+        raise _Torn
+    magic, hlen, plen = _HEAD.unpack(window.get(start, start + _HEAD.size))
+    if magic != MAGIC or _HEAD.size + hlen + plen + _TAIL.size != length:
+        raise _Torn
+    raw = window.get(start + _HEAD.size, start + _HEAD.size + hlen)
+    if unwanted is not None:
+        if b'"f":' not in raw:
+            peek = _PEEK.search(raw)
+            if peek is not None and int(peek[2]) in unwanted:
+                return {"t": int(peek[1]), "c": int(peek[2]), "skip": True}, 0, 0, start
+        elif needle is not None and needle not in raw:
+            peek = _PEEK_DEFINING.search(raw)
+            if peek is not None:
+                unwanted.add(int(peek[2]))
+                return {"t": int(peek[1]), "c": int(peek[2]), "skip": True}, 0, 0, start
+    try:
+        header = json.loads(raw)
+    except ValueError:
+        raise _Torn from None
+    if type(header) is not dict or not _HEADER_KEYS <= header.keys():
+        raise _Torn
+    return header, start + _HEAD.size + hlen, plen, start
+
+
+def _walk_indexed(
+    window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch, floor: int | None,
+    needle: bytes | None, idx: dict, unit: str,
+) -> Iterator[tuple[dict, bytes]]:
+    """`_walk_back` with the segment's tail index: the records after its "end" as usual, then
+    straight to the unit's listed records; on anything unexpected, the plain walk from there."""
+    defs = idx["defs"]
+    contexts: dict[int, dict] = {}
+
+    def resolve(ctx: int) -> dict | None:
+        off = defs.get(str(ctx))
+        if not isinstance(off, int):
+            return None
+        try:
+            fields = _record_before(window, _end_of(window, off))[0].get("f")
+        except (_Torn, OSError):
+            return None
+        if not isinstance(fields, dict):
+            return None
+        contexts[ctx] = fields
+        return fields
+
+    end = idx["end"]
+    yield from _walk_back(window, first, want, floor, needle, stop=end, resolve=resolve, contexts=contexts)
+    if floor is not None and first is not None and first[0]["t"] < floor:
+        return
+    listed = [e for e in idx["units"].get(unit, []) if isinstance(e, list) and len(e) == 2 and e[0] < end]
+    oldest = end
+    for offset, fieldset in reversed(listed):
+        try:
+            header, poff, plen, start = _record_before(window, _end_of(window, offset))
+            if start != offset or "skip" in header:
+                raise _Torn
+            if "f" not in header:
+                fields = contexts.get(header.get("c"))
+                if fields is None:
+                    fields = _record_before(window, _end_of(window, fieldset))[0]["f"]
+                header["f"] = fields
+        except (_Torn, OSError, KeyError, TypeError, ValueError):
+            break  # not what the index said: walk from here on
+        oldest = offset
+        if floor is not None and header["t"] < floor:
+            return
+        if want(header["f"]):
+            yield header, window.get(poff, poff + plen)
+    else:
+        if len(listed) < int(idx.get("keep") or 0):
+            return  # the index lists every record of the unit before "end"
+    if oldest > 0:  # more than the index lists: the plain walk from the oldest listed on
+        try:
+            before = _record_before(window, oldest)
+        except (_Torn, OSError):
+            return
+        yield from _walk_back(window, before, want, floor, needle)
+
+
+def _end_of(window: _Window, start: int) -> int:
+    """The end of the record that starts at `start` (from its head)."""
+    magic, hlen, plen = _HEAD.unpack(window.get(start, start + _HEAD.size))
+    if magic != MAGIC:
+        raise _Torn
+    return start + _HEAD.size + hlen + plen + _TAIL.size
+
+
+def _walk_back(
+    window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch | None, floor: int | None,
+    needle: bytes | None = None, *, stop: int = 0, resolve: Callable[[int], dict | None] | None = None,
+    contexts: dict[int, dict] | None = None,
+) -> Iterator[tuple[dict, bytes]]:
+    """Records before `end`, newest first, those starting before `stop` or written before
+    `floor` left out. A record whose field set ("c") is stored further back waits until the
+    walk reaches that copy (at most REDEFINE_DISTANCE away), unless `resolve(c)` finds it."""
+    if contexts is None:
+        contexts = {}
+    unwanted: set[int] = set()  # field sets `want` refused: their records are not decoded
+    pending: deque[tuple[dict, int, int, int]] = deque()
+    current = first
+    while current is not None:
+        header = current[0]
+        below = (floor is not None and header["t"] < floor) or current[3] < stop
+        if below and not pending:
+            break  # (below the floor only to find field sets still missing)
+        if "skip" in header:
+            current = _next_back(window, current[3], unwanted, needle)
+            continue
+        ctx = header.get("c")
+        if "f" in header:
+            if ctx is not None:
+                contexts.setdefault(ctx, header["f"])
+        elif ctx is None:
+            header["f"] = {}
+        if not below:
+            pending.append(current)
+        while pending:
+            h, o, n, _start = pending[0]
+            if "f" not in h:
+                if h["c"] in unwanted:
+                    pending.popleft()
+                    continue
+                if h["c"] not in contexts and (resolve is None or resolve(h["c"]) is None):
+                    break
+                h["f"] = contexts[h["c"]]
+            pending.popleft()
+            if want is None or want(h["f"]):
+                yield h, window.get(o, o + n)
+            elif "c" in h:
+                unwanted.add(h["c"])
+        current = _next_back(window, current[3], unwanted, needle)
+    for h, o, n, _start in pending:  # field sets never found: the segment's start is damaged
+        if h.get("c") in unwanted:
+            continue
+        h.setdefault("f", contexts.get(h.get("c"), {}))
+        if want is None or want(h["f"]):
+            yield h, window.get(o, o + n)
+
+
+def _next_back(window: _Window, end: int, unwanted: set[int], needle: bytes | None) -> tuple[dict, int, int, int] | None:
+    try:
+        return _record_before(window, end, unwanted, needle) if end > 0 else None
+    except _Torn:
+        return None  # damaged inside: what is before it is lost to a backward walk
 
 
 def _record_entries(writer: str, header: dict, payload: bytes, reverse: bool) -> Iterator[tuple[int, str, int, Entry]]:
@@ -90,16 +385,25 @@ class JournalReader:
         until_usec: int | None = None,
         reverse: bool = False,
         record_match: RecordMatch | None = None,
+        record_needle: bytes | None = None,
+        record_unit: str | None = None,
     ) -> Iterator[Entry]:
         """Entries in time order (or reverse) that pass `match` and lie in [since, until];
-        `record_match` (optional) rules out whole records cheaply."""
+        `record_match` (optional) rules out whole records cheaply; `record_needle`, bytes every
+        field set it accepts contains as JSON, lets a reverse walk skip records undecoded;
+        `record_unit`, the one unit whose records (by _SYSTEMD_UNIT or UNIT) `record_match`
+        accepts, lets it use the segments' tail indexes."""
         by_writer: dict[str, list[str]] = {}
-        for name, _seq, _rt, path in list_segments(self.directory):
+        opened: dict[str, int] = {}  # segment → realtime its writer opened it
+        for name, _seq, rt, path in list_segments(self.directory):
             by_writer.setdefault(name, []).append(path)
+            opened[path] = rt
         for paths in by_writer.values():
             for path in paths:  # unvisited segments count as read (they no longer grow)
                 self._position[path] = self._size(path)
-        streams = [self._writer_stream(name, paths, reverse, record_match) for name, paths in by_writer.items()]
+        floor = since_usec if reverse else None
+        streams = [self._writer_stream(name, paths, reverse, record_match, floor, opened, record_needle, record_unit)
+                   for name, paths in by_writer.items()]
         merged: Iterator[tuple[int, str, int, Entry]]
         if len(streams) == 1:
             merged = streams[0]
@@ -158,13 +462,20 @@ class JournalReader:
             size = self._size(path)
             if size <= start:
                 continue
+            contexts = self._contexts.get(path)
             try:
                 with open(path, "rb") as f:
+                    if contexts is None and start:  # the field sets defined before `start`
+                        contexts = {}
+                        parse_records(f.read(start), 0, contexts)
                     f.seek(start)
                     data = f.read()
             except OSError:
                 continue
-            records, end = parse_records(data, 0, self._contexts.setdefault(path, {}))
+            if contexts is None:
+                contexts = {}
+            self._contexts[path] = contexts
+            records, end = parse_records(data, 0, contexts)
             self._position[path] = start + end
             for header, payload in records:
                 if record_match is None or record_match(header["f"]):
@@ -216,6 +527,12 @@ class JournalReader:
         except OSError:
             return 0
 
+    def _walked(self, path: str, end: int, whole: bool) -> None:
+        """A backward walk found the segment's end. It saw only some field sets: poll()
+        rebuilds them from the segment's start when it reads on from `end`."""
+        self._position[path] = end
+        self._contexts.pop(path, None)
+
     def _read_records(self, path: str) -> list[tuple[dict, bytes]]:
         try:
             with open(path, "rb") as f:
@@ -229,9 +546,20 @@ class JournalReader:
         return records
 
     def _writer_stream(
-        self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None
+        self, name: str, paths: list[str], reverse: bool, record_match: RecordMatch | None,
+        floor: int | None = None, opened: dict[str, int] | None = None, needle: bytes | None = None,
+        unit: str | None = None,
     ) -> Iterator[tuple[int, str, int, Entry]]:
-        for path in reversed(paths) if reverse else paths:
+        if reverse:  # newest first: walk each segment back from its end, down to `floor`
+            for path in reversed(paths):
+                walk = records_backward(path, record_match, lambda end, whole, p=path: self._walked(p, end, whole),
+                                        floor=floor, needle=needle, unit=unit)
+                for header, payload in walk:
+                    yield from _record_entries(name, header, payload, True)
+                if floor is not None and opened is not None and opened.get(path, 0) < floor:
+                    return  # older segments hold only older records
+            return
+        for path in paths:
             records = self._read_records(path)
             for header, payload in reversed(records) if reverse else records:
                 if record_match is None or record_match(header["f"]):

@@ -13,16 +13,15 @@ Theory of operation
 * A stream's `_PID` is often known only after the fork; `set_pid()` supplies it. Until then
   the relay does not read that pipe (the pipe buffers), so no line goes out without `_PID`;
   if the client disconnects first the relay reads on without it.
-* The relay is one single-threaded `selectors` loop: it wakes for a readable pipe, a client
-  message or a signal, and never polls (when idle it sleeps without a timeout). After each
-  wake-up it flushes its journal writer once (one write per iteration, no fsync). Each read
-  takes up to 1 MiB (a pipe that a fast writer fills is enlarged to 1 MiB) and is stored
-  unsplit (`JournalWriter.append_raw`), so its cost is per chunk, not per line.
-* After a read of less than 3/4 of the pipe's size the pipe is left alone for up to 2 ms
-  (`Relay._park`, the loop's only timeout) so the next read takes what accumulated. With
-  `bench/bench_journal.py pipe`: a service printing 2 M lines as fast as it can makes
-  ~600–1400 context switches instead of ~250 000 with a reader that wakes for every write
-  (`cat`), and runs at ~1.5x its /dev/null CPU time instead of ~2x. A lone line reaches the
+* The relay is one `selectors` loop: it wakes for a readable stream, a client message or a
+  signal, and never polls (when idle it sleeps without a timeout). After each wake-up it
+  flushes its journal writer once (one write per iteration, no fsync). Each read takes up
+  to 1 MiB (a pipe that a fast writer fills is enlarged to 1 MiB) and is stored unsplit
+  (`JournalWriter.append_raw`), so its cost is per chunk, not per line.
+* The loop never waits on a service's pipe itself: a pump thread per stream blocks in
+  splice(2) on it and moves what arrives into a private pipe, which the loop reads, pausing
+  after short moves so that the next move takes what accumulated (pipe.py says why: a pipe
+  that was ever polled costs its writer a wake-up call per write()). A lone line reaches the
   journal at most 2 ms later.
 * When the manager dies the relay notices only a closed client connection; streams belong
   to the relay, not to the connection. A new manager connects to the same socket.
@@ -30,8 +29,8 @@ Theory of operation
   terminal's signals for the manager do not reach it (it also runs in its own session).
 * If the relay itself dies, services keep writing as long as the manager holds a copy of
   each read end (`open_stream(keep_read_end=True)`); the manager restarts the relay and
-  hands the streams over again (`reattach()`). Only what the dead relay had read but not
-  yet written (at most one read) is lost.
+  hands the streams over again (`reattach()`). Only what the dead relay had taken out of
+  the pipe but not yet written (at most one private pipe's worth, 1 MiB) is lost.
 * Manager messages: the manager may write them with its own `JournalWriter(name="manager")`
   (recommended: no round trip) or send them through `RelayClient.log()`.
 
@@ -50,10 +49,9 @@ spec: systemctl-and-journal.md §6; issue 6 (journal survives the manager)
 from __future__ import annotations
 
 import argparse
-import errno
-import fcntl
 import json
 import os
+import re
 import selectors
 import signal
 import socket
@@ -63,30 +61,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sysvisor.journal.store import JournalError, JournalWriter, PreparedFields
-from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, split_raw
+from sysvisor.journal import pipe
+from sysvisor.journal.pipe import Stream
+from sysvisor.journal.store import JournalError, JournalWriter
+from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, split_raw
 
-READ_SIZE = 1 << 20
-COALESCE = 0.002  # seconds a pipe is left alone after a short read (see Relay._park)
-COALESCE_MIN = 0.0002  # shorter pauses are not worth a timer
-COALESCE_BELOW = READ_SIZE  # only a full read (the relay is behind) is not short
-PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size default
-F_SETPIPE_SZ = 1031
-F_GETPIPE_SZ = 1032
 RELAY_IDENTIFIER = "sysvisor-journal"
 _MSG_MAX = 1 << 18  # largest request (a `log` entry with a long MESSAGE)
 
-
-_read_buffer = bytearray(READ_SIZE)
-
-
-def _read(fd: int, max_bytes: int) -> bytes:
-    """os.read() without a fresh 1 MiB allocation per call (reads are one at a time)."""
-    if max_bytes > len(_read_buffer):
-        return os.read(fd, max_bytes)
-    view = memoryview(_read_buffer)[:max_bytes]
-    n = os.readv(fd, [view])
-    return bytes(view[:n])
 
 
 class RelayError(Exception):
@@ -94,131 +76,61 @@ class RelayError(Exception):
 
 
 # `--echo`: also print every stored line of a service (the manager's foreground console).
-ECHO = None
 _ECHO_HOSTNAME = socket.gethostname()
 
 
-def _echo_to_stderr(fields: Mapping[str, str], lines) -> None:
+# What journalctl's short output would not print as it is (it drops colour sequences, expands
+# TABs and shows control characters as blob data): such text takes the per-line way.
+_NOT_PLAIN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+
+
+def _plain_lines(raw: bytes, level_prefix: bool) -> bool:
+    """True if journald stores every line of `raw` (complete lines) as it is, up to trailing
+    whitespace and empty lines (no NUL, no `<N>` prefix), and short output shows them
+    unchanged (printable ASCII). Only C-speed scans: memchr for single bytes; a two-byte
+    search such as b"\\n\\n" costs ~1.4 ms per MiB, ten times more, so empty lines are let through."""
+    if b"\0" in raw or b"\r" in raw or b"\t" in raw or not raw.isascii() or raw.translate(None, _PRINTABLE_ASCII):
+        return False
+    return not (level_prefix and b"<" in raw and (raw.startswith(b"<") or b"\n<" in raw))
+
+
+def _echo_to_stderr(stream: Stream, raw: bytes, lines: StreamLines) -> None:
+    """Print stored lines in `journalctl -o short` layout (`sysvisor up` in the foreground).
+    A chunk's lines share their fields and time, so plain lines get the prefix joined in at
+    C speed rather than one formatted entry per line: a service printing as fast as it can
+    must not be slowed down by the console. (So the console may show trailing whitespace and
+    empty lines that the journal drops, and a line longer than LineMax= in one piece.)"""
     from sysvisor.journal.format import format_entry
 
-    out = []
-    for message, priority in zip(lines.messages, lines.priorities):
-        entry = dict(fields, MESSAGE=message.decode("utf-8", "replace"), PRIORITY=str(priority),
-                     __REALTIME_TIMESTAMP=str(time.time_ns() // 1000))
+    now = str(time.time_ns() // 1000)
+
+    def one(message: str, priority: int) -> str:
+        entry = dict(stream.fields, MESSAGE=message, PRIORITY=str(priority), __REALTIME_TIMESTAMP=now)
         entry.setdefault("_HOSTNAME", _ECHO_HOSTNAME)
-        out.append(format_entry(entry, "short"))
+        return format_entry(entry, "short")
+
+    out: list = []
+    if raw:
+        if _plain_lines(raw, stream.level_prefix):
+            prefix = one("x", stream.priority)[:-2].encode()  # "Nov 26 09:50:37 host ident[pid]: "
+            body = raw.replace(b"\n", b"\n" + prefix)  # one copy; the last prefix is not written
+            out += (prefix, memoryview(body)[: len(body) - len(prefix)])
+        else:
+            cut = split_raw(raw, priority=stream.priority, level_prefix=stream.level_prefix, line_max=stream.line_max)
+            out.append("".join(one(m.decode("utf-8", "replace"), p) for m, p in zip(cut.messages, cut.priorities)).encode())
+    if lines:
+        out.append("".join(one(m.decode("utf-8", "replace"), p) for m, p in zip(lines.messages, lines.priorities)).encode())
     try:
-        sys.stderr.write("".join(out))
         sys.stderr.flush()
+        while out:
+            written = os.writev(2, out)
+            while out and written >= len(out[0]):
+                written -= len(out.pop(0))
+            if written:
+                out[0] = memoryview(out[0])[written:]
     except (OSError, ValueError):
         pass
-
-
-# --------------------------------------------------------------------------------------
-# One stream: a pipe's read end and what its lines are stored with.
-
-
-class Stream:
-    """A service's stdout/stderr pipe read end, feeding the journal.
-
-    Usable without the relay too: the daemon can register `fd` in its own selector and call
-    `read_into(writer)` when it is readable. # spec: systemctl-and-journal.md §6"""
-
-    def __init__(
-        self,
-        fd: int,
-        fields: Mapping[str, object],
-        *,
-        priority: int = 6,
-        level_prefix: bool = True,
-        line_max: int = LINE_MAX_DEFAULT,
-    ) -> None:
-        self.fd = fd
-        self.fields = {k: str(v) for k, v in fields.items()}
-        self.fields.setdefault("_TRANSPORT", "stdout")
-        self._prepared: PreparedFields | None = None  # self.fields as the writer stores them
-        self.last_read = 0  # bytes of the last read
-        self.last_read_at = self.previous_read_at = time.monotonic()
-        self.priority = priority
-        self.level_prefix = level_prefix
-        self.splitter = LineSplitter(priority=priority, level_prefix=level_prefix, line_max=line_max)
-        self.line_max = self.splitter.line_max
-        os.set_blocking(fd, False)
-        try:
-            self.pipe_size = fcntl.fcntl(fd, F_GETPIPE_SZ)
-        except OSError:  # not a pipe
-            self.pipe_size = PIPE_SIZE
-
-    def read_into(self, writer: JournalWriter, max_bytes: int = READ_SIZE) -> bool:
-        """One read; stores complete lines. Returns False at end of stream (after storing
-        the unfinished last line), True otherwise (also when nothing was there)."""
-        self.last_read = 0
-        self.previous_read_at, self.last_read_at = self.last_read_at, time.monotonic()
-        try:
-            chunk = _read(self.fd, max_bytes)
-        except BlockingIOError:
-            return True
-        except OSError as e:
-            if e.errno == errno.EINTR:
-                return True
-            chunk = b""
-        self.last_read = len(chunk)
-        if not chunk:
-            self._finish(writer)
-            return False
-        if len(chunk) >= self.pipe_size * 3 // 4 and self.pipe_size < PIPE_SIZE:
-            self._grow_pipe()
-        self._store(chunk, writer)
-        return True
-
-    def _grow_pipe(self) -> None:
-        """A fast writer filled the pipe: give it 1 MiB. Only then, because an unprivileged
-        user's pipes beyond /proc/sys/fs/pipe-user-pages-soft shrink to one page."""
-        try:
-            self.pipe_size = fcntl.fcntl(self.fd, F_SETPIPE_SZ, PIPE_SIZE)
-        except OSError:
-            self.pipe_size = PIPE_SIZE  # not allowed: do not try again
-
-    def _store(self, chunk: bytes, writer: JournalWriter) -> None:
-        if ECHO is not None:
-            ECHO(self.fields, split_raw(chunk, priority=self.priority, level_prefix=self.level_prefix, line_max=self.line_max))
-        prepared = self._prepared
-        if prepared is None or prepared.writer is not writer:
-            prepared = self._prepared = writer.prepare_fields(self.fields)
-        raw, tail = self.splitter.feed_raw(chunk)
-        if raw:
-            writer.append_raw(
-                prepared, raw, priority=self.priority, level_prefix=self.level_prefix, line_max=self.line_max
-            )
-        if tail:
-            writer.append_lines(prepared, tail)
-
-    def drain_into(self, writer: JournalWriter) -> bool:
-        """Read until the pipe is empty. Returns False at end of stream."""
-        while True:
-            try:
-                chunk = _read(self.fd, READ_SIZE)
-            except BlockingIOError:
-                return True
-            except InterruptedError:
-                continue
-            except OSError:
-                chunk = b""
-            if not chunk:
-                self._finish(writer)
-                return False
-            self._store(chunk, writer)
-
-    def _finish(self, writer: JournalWriter) -> None:
-        tail = self.splitter.finish()
-        if ECHO is not None and tail:
-            ECHO(self.fields, tail)
-        writer.append_lines(self.fields, tail)
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
 
 
 # --------------------------------------------------------------------------------------
@@ -236,7 +148,6 @@ class Relay:
         self.waiting: dict[str, Stream] = {}  # no _PID yet: not read
         self.owner: dict[str, socket.socket] = {}
         self.clients: set[socket.socket] = set()
-        self.parked: dict[Stream, float] = {}  # stream → monotonic time to read it again
         self.stopping = False
         listener.setblocking(False)
         self.sel.register(listener, selectors.EVENT_READ, ("listen", None))
@@ -257,12 +168,7 @@ class Relay:
 
     def run(self) -> int:
         while True:
-            timeout = None
-            if self.parked:
-                timeout = max(0.0, min(self.parked.values()) - time.monotonic())
-            events = self.sel.select(timeout)
-            if self.parked:
-                self._unpark(time.monotonic())
+            events = self.sel.select()
             for key, _mask in events:
                 try:
                     self._dispatch(*key.data)
@@ -278,12 +184,10 @@ class Relay:
         if kind == "stream":
             stream = obj
             assert isinstance(stream, Stream)
-            if stream.fd < 0 or stream in self.parked:
-                return  # dropped or parked earlier in this batch
+            if stream.read_fd < 0:
+                return  # dropped earlier in this batch
             if not stream.read_into(self.writer):
                 self._drop(stream)
-            elif stream.last_read < COALESCE_BELOW:
-                self._park(stream)
         elif kind == "client":
             assert isinstance(obj, socket.socket)
             self._client_message(obj)
@@ -300,7 +204,7 @@ class Relay:
                 pass
         for stream in list(self.streams.values()) + list(self.waiting.values()):
             if stream.drain_into(self.writer):
-                self.writer.append_lines(stream.fields, stream.splitter.finish())
+                stream.store_tail(self.writer)
             stream.close()
         self.log("Journal relay stopped.")
         self.writer.close()
@@ -391,7 +295,8 @@ class Relay:
 
     def _activate(self, sid: str, stream: Stream) -> None:
         self.streams[sid] = stream
-        self.sel.register(stream.fd, selectors.EVENT_READ, ("stream", stream))
+        stream.start_pump()
+        self.sel.register(stream.read_fd, selectors.EVENT_READ, ("stream", stream))
 
     def _set_pid(self, req: dict) -> None:
         sid = str(req.get("id"))
@@ -410,40 +315,13 @@ class Relay:
         if sid not in self.streams:
             self._activate(sid, stream)
 
-    def _park(self, stream: Stream) -> None:
-        """A read that emptied the pipe: leave it alone for a while so the next read takes a
-        bigger chunk. A fast writer then wakes the relay (and pays for that wake-up in its
-        write()) far less often; a lone line waits at most COALESCE. The pause is at most
-        the time the writer needs to fill half the pipe at its last rate, and there is none
-        after a read of a nearly full pipe, so a writer does not block because of it."""
-        if stream.last_read >= stream.pipe_size * 3 // 4:
-            return  # the pipe was (nearly) full: the writer outruns us, read on at once
-        now = time.monotonic()
-        elapsed = now - stream.previous_read_at
-        pause = COALESCE
-        if stream.last_read and elapsed > 0:
-            rate = stream.last_read / elapsed  # bytes per second since the read before
-            pause = min(COALESCE, stream.pipe_size / 2 / rate)
-        if pause < COALESCE_MIN:
-            return
-        self.sel.unregister(stream.fd)
-        self.parked[stream] = now + pause
-
-    def _unpark(self, now: float) -> None:
-        for stream, due in list(self.parked.items()):
-            if due <= now:
-                del self.parked[stream]
-                if stream.fd >= 0:
-                    self.sel.register(stream.fd, selectors.EVENT_READ, ("stream", stream))
-
     def _drop(self, stream: Stream) -> None:
         for sid, s in list(self.streams.items()):
             if s is stream:
                 del self.streams[sid]
-        if stream.fd >= 0:
-            if self.parked.pop(stream, None) is None:
-                self.sel.unregister(stream.fd)
-            stream.close()
+        if stream.read_fd >= 0:
+            self.sel.unregister(stream.read_fd)
+        stream.close()
 
     def _disconnect(self, conn: socket.socket) -> None:
         self.sel.unregister(conn)
@@ -503,6 +381,22 @@ def _listen(socket_path: str) -> socket.socket:
     return sock
 
 
+def _raise_fd_limit() -> None:
+    """A stream takes four descriptors here (its pipe, the pump's copy, the private pipe's
+    two ends): lift the soft limit to the hard one, as systemd does for itself."""
+    import resource
+
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY:
+            with open("/proc/sys/fs/nr_open") as f:
+                hard = int(f.read())
+        if soft != resource.RLIM_INFINITY and soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (OSError, ValueError):
+        pass
+
+
 def relay_main(argv: list[str] | None = None) -> int:
     """Entry point of the relay process. fd 3, if open, gets b"1" once it listens."""
     ap = argparse.ArgumentParser(prog="sysvisor-journal-relay")
@@ -515,9 +409,9 @@ def relay_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ready-fd", type=int, default=None)
     ap.add_argument("--echo", action="store_true", help="also print each line on stderr")
     args = ap.parse_args(argv)
-    global ECHO
+    _raise_fd_limit()
     if args.echo:
-        ECHO = _echo_to_stderr
+        pipe.ECHO = _echo_to_stderr
     try:
         writer = JournalWriter(
             args.directory, args.max_use, args.max_age_usec, name="relay",

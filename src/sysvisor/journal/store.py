@@ -25,7 +25,9 @@ records and ignores a torn tail.
 On-disk format (all integers little-endian)::
 
     <name>@<first seqnum:016x>-<first realtime usec:016x>.jseg
-    record := b"SVJ1" u32 header_length u32 payload_length header payload
+    record := b"SVJ2" u32 header_length u32 payload_length header payload trailer
+    trailer := u32 record_length (head to trailer, both included) b"SVJ2"
+              (older segments hold b"SVJ1" records, without a trailer; still read)
     header := JSON object {"i": first seqnum, "n": entries, "t": realtime usec,
                            "m": monotonic usec, "c": field set number,
                            ["f": {FIELD: value, ...} the first time "c" is used in the segment],
@@ -37,6 +39,11 @@ On-disk format (all integers little-endian)::
                with "raw", stream bytes as read (complete lines) that the reader splits
                with journald's rules (stream.split_raw); "n" is then an upper bound and
                the entries' seqnums are first, first+1, ... (gaps are allowed)
+
+The trailer lets a reader walk a segment backwards from its end (`reader.records_backward`):
+`status` and `logs -n` read the newest records of a 128 MiB segment without parsing the
+rest. For that a record's field set ("f") is stored again once its last copy is more than
+256 KiB back, so a backward walk finds it within that distance.
 
 Field values are text; bytes that are not UTF-8 survive as surrogate escapes. Each writer
 (`name`) numbers its entries; a reader merges writers by realtime. A writer only ever appends
@@ -62,11 +69,16 @@ import struct
 import time
 from collections.abc import Callable, Mapping
 
+from sysvisor.journal.index import TailIndex
+from sysvisor.journal.index import remove as remove_index
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines, split_raw
 
-MAGIC = b"SVJ1"
+MAGIC = b"SVJ2"  # records with a trailer
+MAGIC_V1 = b"SVJ1"  # records without (read forward only)
 _HEADER_KEYS = frozenset({"i", "n", "t", "m"})
 _HEAD = struct.Struct("<4sII")
+_TAIL = struct.Struct("<I4s")
+REDEFINE_DISTANCE = 256 * 1024  # bytes after which a field set is stored again
 SUFFIX = ".jseg"
 MAX_USE_CAP = 4 * 1024**3  # journald: SystemMaxUse= defaults to 10% of the fs, at most 4G
 MAX_FILE_CAP = 128 * 1024**2  # journald: SystemMaxFileSize= defaults to 1/8 of MaxUse, ≤128M
@@ -158,7 +170,11 @@ def parse_records(
     while offset + head <= n:
         magic, hlen, plen = _HEAD.unpack_from(data, offset)
         end = offset + head + hlen + plen
-        if magic != MAGIC or end > n:
+        if magic == MAGIC:
+            end += _TAIL.size
+            if end > n or _TAIL.unpack_from(data, end - _TAIL.size) != (end - offset, MAGIC):
+                break
+        elif magic != MAGIC_V1 or end > n:
             break
         try:
             header = json.loads(data[offset + head : offset + head + hlen])
@@ -174,7 +190,7 @@ def parse_records(
                 header["f"] = contexts.get(ctx, {})
         elif "f" not in header:
             header["f"] = {}
-        records.append((header, data[offset + head + hlen : end]))
+        records.append((header, data[offset + head + hlen : offset + head + hlen + plen]))
         offset = end
     return records, offset
 
@@ -327,15 +343,21 @@ class JournalWriter:
         line_max: int = LINE_MAX_DEFAULT,
         realtime_usec: int | None = None,
         monotonic_usec: int | None = None,
+        lines: int | None = None,
+        urgent: bool | None = None,
     ) -> None:
         """Complete stream lines as read (`LineSplitter.feed_raw()`), stored unsplit and
-        split with the same settings when read: the cost is per chunk, not per line."""
+        split with the same settings when read: the cost is per chunk, not per line.
+
+        `raw` may be any bytes-like object (a memoryview of a reader's buffer: it is written
+        or copied before this returns); then pass `lines` (`stream.max_lines()`) and
+        `urgent` (a `<0>`–`<2>` prefix may be in it), which a memoryview cannot tell."""
         if not raw:
             return
         common = self.prepare_fields(fields)
         header = {
             "i": self._seq,
-            "n": max_lines(raw, line_max),
+            "n": lines if lines is not None else max_lines(raw, line_max),
             "t": realtime_usec if realtime_usec is not None else _now_realtime(),
             "m": monotonic_usec if monotonic_usec is not None else _now_monotonic(),
             "raw": 1,
@@ -344,7 +366,9 @@ class JournalWriter:
             "lm": line_max,
         }
         self._context(header, common)
-        if priority <= 2 or (level_prefix and b"<" in raw and any(p in raw for p in _URGENT_PREFIXES)):
+        if urgent is None:
+            urgent = level_prefix and b"<" in raw and any(p in raw for p in _URGENT_PREFIXES)
+        if priority <= 2 or urgent:
             self._sync_due = True  # (a prefix inside a line may make this happen needlessly)
         self._seq += header["n"]
         self._add(header, raw)
@@ -366,6 +390,8 @@ class JournalWriter:
                     self.last_error = e
         if self._size >= self.max_file:
             self.rotate()
+        elif self._index.due() and self._fd >= 0:
+            self._index.write(self._path, self._size)
 
     def rotate(self) -> None:
         """Close the active segment and start a new one; then vacuum."""
@@ -475,20 +501,28 @@ class JournalWriter:
             fields["_HOSTNAME"] = self.hostname
 
     def _context(self, header: dict, fields: dict[str, str]) -> None:
-        """Fields are stored once per segment and referenced by number afterwards."""
+        """Fields are stored once per segment and referenced by number afterwards (again
+        when the last copy is more than REDEFINE_DISTANCE back, for backward readers)."""
         key = fields.key if isinstance(fields, PreparedFields) else tuple(fields.items())
         ctx = self._contexts.get(key)
+        here = self._size + len(self._buffer)
         if ctx is None:
             ctx = self._contexts[key] = len(self._contexts)
             header["f"] = fields
+            self._defined_at[ctx] = here
+        elif here - self._defined_at[ctx] > REDEFINE_DISTANCE:
+            header["f"] = fields
+            self._defined_at[ctx] = here
         header["c"] = ctx
+        self._index.note(here, self._defined_at[ctx], ctx, fields)
 
     def _add(self, header: dict, payload: bytes) -> None:
         raw = json.dumps(header, separators=(",", ":")).encode()
+        length = _HEAD.size + len(raw) + len(payload) + _TAIL.size
         if len(payload) >= 65536:
             # big chunk: no copy into the buffer, one writev() for the whole record
             self._write_buffer()
-            self._writev([_HEAD.pack(MAGIC, len(raw), len(payload)), raw, payload])
+            self._writev([_HEAD.pack(MAGIC, len(raw), len(payload)), raw, payload, _TAIL.pack(length, MAGIC)])
             if self._size >= self.max_file:
                 self.rotate()
             return
@@ -496,6 +530,7 @@ class JournalWriter:
         buf += _HEAD.pack(MAGIC, len(raw), len(payload))
         buf += raw
         buf += payload
+        buf += _TAIL.pack(length, MAGIC)
         if len(buf) >= FLUSH_THRESHOLD:
             self.flush()
 
@@ -504,15 +539,12 @@ class JournalWriter:
         if not mine:
             return 1
         _name, first, _rt, path = mine[-1]
-        try:
-            with open(path, "rb") as f:
-                records, _ = parse_records(f.read())
-        except OSError:
-            records = []
-        if not records:
+        from sysvisor.journal.reader import records_backward  # (reader imports this module)
+
+        last = next(records_backward(path), None)  # the newest record only
+        if last is None:
             return first
-        last = records[-1][0]
-        return int(last["i"]) + int(last["n"])
+        return int(last[0]["i"]) + int(last[0]["n"])
 
     def _open_segment(self, realtime: int) -> None:
         while True:
@@ -527,9 +559,13 @@ class JournalWriter:
         self._path = path
         self._size = 0
         self._contexts: dict[tuple, int] = {}
+        self._defined_at: dict[int, int] = {}  # field set → offset of its last copy
+        self._index = TailIndex()
 
     def _close_segment(self) -> None:
         if self._fd >= 0:
+            if self._index.dirty:
+                self._index.write(self._path, self._size)  # final: complete up to the end
             os.close(self._fd)  # closing drops the flock
             self._fd = -1
 
@@ -572,6 +608,7 @@ def vacuum_directory(
             pass
         except OSError:
             continue
+        remove_index(path)
         total -= size
         excess_files -= 1
         deleted.append((path, size))

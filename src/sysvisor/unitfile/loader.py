@@ -144,10 +144,13 @@ class UnitLoader:
     """
 
     def __init__(self, search_paths: list[str], *, host: HostFacts | None = None,
-                 user_manager: bool = False, release: int = 257, wording: int = 252) -> None:
+                 user_manager: bool = False, release: int = 257, wording: int = 252, root: str = "/") -> None:
         """`release`: systemd whose directive set is followed (257; 252 for v252 verify parity);
-        `wording`: systemd whose message texts are printed (252, like `systemd-analyze` here)."""
+        `wording`: systemd whose message texts are printed (252, like `systemd-analyze` here);
+        `root`: the directory `--root` names (the search paths are already under it); absolute
+        symlink targets are taken relative to it, as `systemctl --root` does."""
         self.search_paths = [os.path.normpath(p) for p in search_paths]
+        self.root = os.path.normpath(root)
         self.user_manager = user_manager
         self.release = release
         self.wording = wording
@@ -317,9 +320,9 @@ class UnitLoader:
                 dest = os.readlink(path)
             except OSError:
                 return None
-            target = os.path.normpath(os.path.join(os.path.dirname(path), dest))
-            if target == "/dev/null":
+            if os.path.normpath(dest) == "/dev/null":
                 return _Entry(fname, None)
+            target = self._link_target(path, dest)
             tname = os.path.basename(target)
             if os.path.dirname(target) in search and tname != fname and unit_name.is_valid(tname):
                 if unit_name.instance(fname) and tname == unit_name.template_of(fname):
@@ -327,7 +330,7 @@ class UnitLoader:
                 if unit_name.unit_type(tname) != unit_name.unit_type(fname):
                     return None
                 return _Entry(fname, None, alias_of=tname)
-            real = os.path.realpath(path)
+            real = self._chase(path)
             if real == "/dev/null":
                 return _Entry(fname, None)
             if not os.path.isfile(real):
@@ -336,6 +339,27 @@ class UnitLoader:
         if de.is_file():
             return _Entry(fname, path)
         return None
+
+    def _link_target(self, link: str, dest: str) -> str:
+        """Where symlink `link` → `dest` points; an absolute `dest` lies under the root.
+        # systemd: chase(CHASE_PREFIX_ROOT) in unit_file_build_name_map() with --root"""
+        if os.path.isabs(dest) and self.root != "/":
+            return os.path.normpath(os.path.join(self.root, dest.lstrip("/")))
+        return os.path.normpath(os.path.join(os.path.dirname(link), dest))
+
+    def _chase(self, path: str) -> str:
+        """`path` with its symlinks followed, absolute ones re-rooted ("/dev/null" stays)."""
+        if self.root == "/":
+            return os.path.realpath(path)
+        for _ in range(32):  # systemd's CHASE_MAX
+            try:
+                dest = os.readlink(path)
+            except OSError:
+                break  # not a symlink (or gone)
+            if os.path.normpath(dest) == "/dev/null":
+                return "/dev/null"
+            path = self._link_target(path, dest)
+        return path
 
     @staticmethod
     def _canonical(nm: _NameMap, name: str) -> str:
@@ -385,7 +409,7 @@ class UnitLoader:
                 if not fname.endswith(".conf") or fname in chosen:
                     continue
                 path = os.path.join(d, fname)
-                if os.path.islink(path) and os.path.realpath(path) == "/dev/null":
+                if os.path.islink(path) and self._chase(path) == "/dev/null":
                     chosen[fname] = None  # masks this basename everywhere
                 elif os.path.isfile(path):
                     chosen[fname] = path
