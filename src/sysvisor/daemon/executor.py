@@ -38,7 +38,7 @@ import signal
 
 import _signal
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sysvisor.core.expand import expand_argv_full, expansion_warnings
@@ -178,6 +178,7 @@ class ExecRequest:
     every other fd is closed.
     `cgroup`: a cgroup directory the child moves itself into before anything else;
     `extra_cgroups`: v1 accounting cgroups joined too, failures ignored (hybrid hosts).
+    `clone_into_cgroup`: the spawn helper (spawner.py) may create the child in `cgroup`.
     `pid_variables`: environment names the child sets to its own PID
     (SYSTEMD_EXEC_PID, WATCHDOG_PID; see environment.pid_variables()).
     `home`: the home for `~` when it is not the one of `user` (a `+` command of a unit
@@ -205,6 +206,9 @@ class ExecRequest:
     idle_fd: int | None = None
     new_session: bool = True
     cgroup: str | None = None
+    # the spawn helper may create the process inside `cgroup` (clone3 CLONE_INTO_CGROUP)
+    # instead of letting it join; see CgroupContainment.born_inside_ok()
+    clone_into_cgroup: bool = False
     extra_cgroups: tuple[str, ...] = ()
     pid_variables: tuple[str, ...] = ("SYSTEMD_EXEC_PID",)
     home: str | None = None
@@ -407,11 +411,15 @@ def wait_exec_outcome(error_fd: int, path: str) -> ExecOutcome:
 # child side (runs between fork and exec; must only os._exit)
 
 
-def _child(req: ExecRequest, plan: _Plan, wfd: int) -> None:  # pragma: no cover
+def _child(req: ExecRequest, plan: _Plan, wfd: int, reset_signals: Iterable[int] | None = None) -> None:  # pragma: no cover
+    """Set up and exec `req` in a freshly forked child; never returns.
+
+    `reset_signals`: the signals whose disposition is not SIG_DFL in the forking process
+    (None: all of them, for a fork of the manager, whose handlers are unknown here)."""
     status = EXIT_EXCEPTION
     pipe = [wfd]  # the setup moves the error pipe; it updates this cell
     try:
-        _setup_and_exec(req, plan, pipe)
+        _setup_and_exec(req, plan, pipe, reset_signals)
     except _ChildError as e:
         status = e.exit_status
         _report(pipe[0], e.exit_status, e.errno, e.reason)
@@ -432,7 +440,8 @@ def _fail(status: int, e: OSError | int, reason: str) -> _ChildError:
     return _ChildError(status, err, f"{reason}: {os.strerror(err)}")
 
 
-def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # pragma: no cover
+def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int],
+                    reset_signals: Iterable[int] | None = None) -> None:  # pragma: no cover
     wfd = original = pipe[0]
     _set_comm(child_process_name(req.path))
 
@@ -441,7 +450,7 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int]) -> None:  # 
         signal.set_wakeup_fd(-1)
     except (ValueError, OSError):
         pass
-    for sig in range(1, signal.NSIG):
+    for sig in range(1, signal.NSIG) if reset_signals is None else reset_signals:
         if sig in (signal.SIGKILL, signal.SIGSTOP):
             continue
         try:

@@ -29,7 +29,8 @@ from sysvisor.daemon.children import reap
 from sysvisor.daemon.clock import monotonic_usec, realtime_offset_usec, realtime_usec
 from sysvisor.daemon.containment import open_containment, process_comm
 from sysvisor.daemon.environment import EnvironmentFileError, build_environment, notify_variables, pid_variables
-from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, exec_request, read_exec_outcome, spawn
+from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, SpawnedProcess, exec_request, read_exec_outcome, spawn
+from sysvisor.daemon.spawner import Spawner, SpawnerUnavailable
 from sysvisor.daemon.output import OutputCapture, OutputStream
 from sysvisor.journal.format import format_entry
 from sysvisor.journal.relay import RelayClient, RelayError
@@ -55,6 +56,7 @@ class Shell:
         console: bool = True,
         log_level: int = Priority.INFO,
         timer_stamp_dir: str | None = None,
+        use_spawner: bool = True,
     ) -> None:
         self.log_level = log_level
         # Persistent= timer stamps: <dir>/stamp-<unit>, mtime = last trigger (spec decision D4)
@@ -69,6 +71,12 @@ class Shell:
         self.boot_id = journal.boot_id or uuid.uuid4().hex
         self.hostname = socket.gethostname()
         self.containment = open_containment(containment_name)
+        self.spawner: Spawner | None = None
+        if use_spawner:
+            try:
+                self.spawner = Spawner.start()
+            except SpawnerUnavailable as e:
+                self.log(f"{e}; starting processes by forking the manager.", priority=Priority.WARNING)
         # both containments report UnitEmptied, so stops wait for leftover processes
         from sysvisor.daemon.facts import host_facts
 
@@ -261,11 +269,22 @@ class Shell:
                 stream.close_read_end()  # the relay has its own; ours only guarded against its death
             unit = self._pid_unit.pop(pid, None)
             if unit is not None:
+                if self.containment.kind == "cgroup":
+                    self._check_emptied(unit)
                 self.feed(E.ProcessExited(pid, code, status))
             if self.containment.kind != "cgroup":
                 for name in {unit} if unit else set(self._tracked_units()):
                     if name and self.containment.is_empty(name):
                         self.feed(E.UnitEmptied(name))
+
+    def _check_emptied(self, unit: str) -> None:
+        """Tell the engine now, not one loop turn later through inotify, that the exit just
+        reaped left the unit's cgroup empty: the stop then needs no kill step and a restart
+        is spawned in this same turn. # systemd: unit_kill_context() checks
+        cg_is_empty_recursive() synchronously"""
+        svc = self.manager.services.get(unit)
+        if svc is not None and svc.populated and self.containment.is_empty(unit):
+            self.feed(E.UnitEmptied(unit))
 
     def _tracked_units(self) -> set[str]:
         return set(self._pid_unit.values())
@@ -324,9 +343,11 @@ class Shell:
                 cgroup=cgroup, extra_cgroups=self._accounting_paths(action.unit),
                 pid_variables=pid_variables(env, service, pid_names), default_limits=SYSTEMD_DEFAULT_LIMITS,
             )
+            born_inside_ok = getattr(self.containment, "born_inside_ok", None)
+            request.clone_into_cgroup = bool(cgroup) and born_inside_ok is not None and born_inside_ok(action.unit)
             idle_read = self._idle_gate(service, action, request)
             try:
-                spawned = spawn(request)
+                spawned = self._spawn(request)
             finally:
                 if idle_read is not None:
                     os.close(idle_read)
@@ -355,6 +376,18 @@ class Shell:
         self._watch_exec_outcome(action, pid, spawned.error_fd, request.path)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
+
+    def _spawn(self, request) -> SpawnedProcess:
+        """Through the spawn helper (daemon/spawner.py: clone3 into the unit's cgroup from a
+        small process) whenever it runs; a fork of the manager (executor.spawn) otherwise.
+        Both run the same setup in the child, so every unit setting takes either path."""
+        if self.spawner is not None:
+            try:
+                return self.spawner.spawn(request)
+            except SpawnerUnavailable as e:
+                self.spawner = None
+                self.log(f"{e}; starting processes by forking the manager from now on.", priority=Priority.WARNING)
+        return spawn(request)
 
     def _idle_gate(self, service, action: A.Spawn, request) -> int | None:
         """Type=idle: the main process waits before exec until no job is left (5 s at most);
@@ -619,6 +652,8 @@ class Shell:
                 self.log(f"Failed to hand a stream to the new journal relay: {e}", priority=Priority.WARNING)
 
     def close(self) -> None:
+        if self.spawner is not None:
+            self.spawner.close()
         for stream in self._relay_streams.values():
             stream.close_read_end()
         self.output.close_all()
