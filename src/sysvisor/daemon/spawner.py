@@ -100,18 +100,29 @@ class Spawner:
 
         source = os.path.dirname(os.path.dirname(os.path.abspath(sysvisor.__file__)))
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [python, "-I", "-S", "-c", _BOOT, source]
+        # The helper inherits the manager's environment (same locale, so the same encoding of
+        # argv and environment), stdio ("inherit" means these fds), limits, nice, session.
+        # A fork + exec, once, rather than posix_spawn(): glibc's posix_spawn sets its two
+        # internal signals (32, 33) to SIG_IGN in the new process, and no later sigaction()
+        # can reset them, so every unit would inherit them ignored. After exec they are at
+        # SIG_DFL like every caught signal; all signals stay blocked until the helper has
+        # set its dispositions.
+        old_mask = _signal.pthread_sigmask(signal.SIG_BLOCK, _signal.valid_signals())
         try:
-            # the helper inherits the manager's environment (same locale, so the same
-            # encoding of argv and environment), stdio ("inherit" means these fds), limits,
-            # nice, session; its signal dispositions start at SIG_DFL with nothing blocked
-            catchable = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
-            pid = os.posix_spawn(python, [python, "-I", "-S", "-c", _BOOT, source], os.environ,
-                                 file_actions=[(os.POSIX_SPAWN_DUP2, theirs.fileno(), _HELPER_FD)],
-                                 setsigmask=(), setsigdef=catchable)
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - execs at once
+                try:
+                    os.dup2(theirs.fileno(), _HELPER_FD)
+                    os.set_inheritable(_HELPER_FD, True)
+                    os.execv(python, argv)
+                finally:
+                    os._exit(127)
         except OSError as e:
             ours.close()
             raise SpawnerUnavailable(f"cannot start the spawn helper {python}: {e.strerror or e}") from None
         finally:
+            _signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
             theirs.close()
         ours.settimeout(_TIMEOUT_SEC)
         return cls(ours, pid)
@@ -175,6 +186,7 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
     # SIGPIPE and SIGXFSZ); exec resets caught signals by itself, ignored ones it keeps
     reset = sorted({s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)
                     and signal.getsignal(s) is not signal.SIG_DFL} | {signal.SIGPIPE, signal.SIGXFSZ})
+    _signal.pthread_sigmask(signal.SIG_SETMASK, ())  # blocked by the manager across fork + exec
     clone = _Clone3()
     while True:
         try:
