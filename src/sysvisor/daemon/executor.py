@@ -41,8 +41,10 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sysvisor.core.expand import expand_argv_full, expansion_warnings
-from sysvisor.core.units import ExecCommand, ServiceSection
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the spawn helper imports this module: it stays free of the unit model
+    from sysvisor.core.units import ExecCommand, ServiceSection
 
 # Plain program names are looked up here, never in the unit's $PATH. # spec: §5.1
 EXEC_SEARCH_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin")
@@ -724,6 +726,8 @@ def exec_request(
     unit's Limit*=. Stdio is the caller's job (journal streams live in the daemon).
     # spec: service-lifecycle.md §5.2, §5.3
     """
+    from sysvisor.core.expand import expand_argv_full, expansion_warnings
+
     expansion = expand_argv_full(command, env)
     path, argv = expansion.path, expansion.argv
     if not argv:  # `@` with an argv[0] that expanded to nothing: exec needs one

@@ -41,6 +41,7 @@ MANAGER_IDENTIFIER = "sysvisor"  # decision D5
 # child exits handled per loop turn; enough for a burst, small enough that a control request
 # waits for at most one batch of restarts (~10-20 ms) in a crash loop of many units
 EXITS_PER_TURN = 8
+EXIT_BATCH_USEC = 10_000
 
 
 class Shell:
@@ -59,7 +60,7 @@ class Shell:
         console: bool = True,
         log_level: int = Priority.INFO,
         timer_stamp_dir: str | None = None,
-        use_spawner: bool = True,
+        use_spawner: bool | None = None,
     ) -> None:
         self.log_level = log_level
         # Persistent= timer stamps: <dir>/stamp-<unit>, mtime = last trigger (spec decision D4)
@@ -75,6 +76,8 @@ class Shell:
         self.hostname = socket.gethostname()
         self.containment = open_containment(containment_name)
         self.spawner: Spawner | None = None
+        if use_spawner is None:  # SYSVISOR_SPAWN_HELPER=0: always fork the manager (diagnosis, benchmarks)
+            use_spawner = os.environ.get("SYSVISOR_SPAWN_HELPER", "1") != "0"
         if use_spawner:
             try:
                 self.spawner = Spawner.start()
@@ -277,10 +280,15 @@ class Shell:
         self._handle_exits(budget)
 
     def _handle_exits(self, budget: int | None) -> None:
+        # a batch ends after `budget` exits or EXIT_BATCH_USEC, whichever comes first: on a
+        # loaded machine one restart can take several ms, and requests wait for the batch
+        until = monotonic_usec() + EXIT_BATCH_USEC
         while self._exits and (budget is None or budget > 0):
-            pid, code, status = self._exits.popleft()
             if budget is not None:
+                if budget < EXITS_PER_TURN and monotonic_usec() >= until:
+                    break
                 budget -= 1
+            pid, code, status = self._exits.popleft()
             self.output.drain(pid)
             stream = self._relay_streams.pop(pid, None)
             if stream is not None:
