@@ -188,6 +188,7 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
                     and signal.getsignal(s) is not signal.SIG_DFL} | {signal.SIGPIPE, signal.SIGXFSZ})
     _signal.pthread_sigmask(signal.SIG_SETMASK, ())  # blocked by the manager across fork + exec
     clone = _Clone3()
+    clone.set_name(b"sysvisor-spawn")  # what ps and top show; each child renames itself
     while True:
         try:
             payload, fds, _flags, _addr = socket.recv_fds(sock, _MAX_REQUEST + 4096, _MAX_FDS + 3)
@@ -270,6 +271,10 @@ class _Clone3:
         libc = ctypes.PyDLL(None, use_errno=True)
         self._syscall = libc.syscall
         self._syscall.restype = ctypes.c_long
+        self._prctl = libc.prctl
+
+    def set_name(self, name: bytes) -> None:  # pragma: no cover - runs in the helper
+        self._prctl(15, name[:15], 0, 0, 0)  # PR_SET_NAME
 
     def call(self, flags: int, cgroup_fd: int) -> tuple[int, int]:  # pragma: no cover
         """(pid, 0) in the parent, (0, 0) in the child, (-1, errno) on failure."""
