@@ -42,6 +42,7 @@ MANAGER_IDENTIFIER = "sysvisor"  # decision D5
 # waits for at most one batch of restarts (~10-20 ms) in a crash loop of many units
 EXITS_PER_TURN = 8
 EXIT_BATCH_USEC = 10_000
+SPAWNER_RESTARTS = 3  # a spawn helper that keeps dying is given up for the fork path
 
 
 class Shell:
@@ -76,6 +77,7 @@ class Shell:
         self.hostname = socket.gethostname()
         self.containment = open_containment(containment_name)
         self.spawner: Spawner | None = None
+        self._spawner_restarts = 0
         if use_spawner is None:  # SYSVISOR_SPAWN_HELPER=0: always fork the manager (diagnosis, benchmarks)
             use_spawner = os.environ.get("SYSVISOR_SPAWN_HELPER", "1") != "0"
         if use_spawner:
@@ -412,8 +414,16 @@ class Shell:
                 return self.spawner.spawn(request)
             except SpawnerUnavailable as e:
                 self.spawner = None
-                self.log(f"{e}; starting processes by forking the manager from now on.", priority=Priority.WARNING)
-        return spawn(request)
+                if not e.permanent and self._spawner_restarts < SPAWNER_RESTARTS:
+                    self._spawner_restarts += 1  # the helper died (OOM killer, kill): a new one
+                    self.log(f"{e}; starting a new spawn helper.", priority=Priority.WARNING)
+                    try:
+                        self.spawner = Spawner.start()
+                    except SpawnerUnavailable as e2:
+                        e = e2
+                if self.spawner is None:
+                    self.log(f"{e}; starting processes by forking the manager from now on.", priority=Priority.WARNING)
+        return spawn(request)  # this request: the fork path (a new helper takes the next)
 
     def _idle_gate(self, service, action: A.Spawn, request) -> int | None:
         """Type=idle: the main process waits before exec until no job is left (5 s at most);

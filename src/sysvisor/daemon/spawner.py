@@ -78,7 +78,13 @@ _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sysvisor.daemon.spawn
 
 
 class SpawnerUnavailable(Exception):
-    """The helper cannot take this spawn; use `executor.spawn()` (the fork path)."""
+    """The helper cannot take this spawn; use `executor.spawn()` (the fork path).
+
+    `permanent`: no helper will do here (no clone3); else a new helper may be started."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Spawner:
@@ -95,7 +101,7 @@ class Spawner:
         Raises SpawnerUnavailable when no interpreter can be started."""
         python = python or sys.executable
         if not python:
-            raise SpawnerUnavailable("no interpreter path (sys.executable is empty)")
+            raise SpawnerUnavailable("no interpreter path (sys.executable is empty)", permanent=True)
         import sysvisor
 
         source = os.path.dirname(os.path.dirname(os.path.abspath(sysvisor.__file__)))
@@ -120,7 +126,7 @@ class Spawner:
                     os._exit(127)
         except OSError as e:
             ours.close()
-            raise SpawnerUnavailable(f"cannot start the spawn helper {python}: {e.strerror or e}") from None
+            raise SpawnerUnavailable(f"cannot start the spawn helper {python}: {e.strerror or e}", permanent=True) from None
         finally:
             _signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
             theirs.close()
@@ -163,7 +169,7 @@ class Spawner:
             os.close(rfd)
             if err in (errno_mod.ENOSYS, errno_mod.EPERM, errno_mod.EINVAL):
                 self.close()  # no clone3 here (old kernel, seccomp): never again
-                raise SpawnerUnavailable(f"clone3() is not available: {os.strerror(err)}")
+                raise SpawnerUnavailable(f"clone3() is not available: {os.strerror(err)}", permanent=True)
             raise OSError(err, os.strerror(err))
         os.set_blocking(rfd, False)
         return SpawnedProcess(pid, rfd)

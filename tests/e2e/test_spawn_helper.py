@@ -1,0 +1,48 @@
+"""The manager's spawn helper (daemon/spawner.py) as seen from outside: units start through
+it, and a helper that dies is replaced without a unit noticing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from harness import alive
+
+
+def helpers_of(manager_pid: int) -> list[int]:
+    """PIDs of the manager's children named sysvisor-spawn."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        if comm == "sysvisor-spawn" and int(fields[1]) == manager_pid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_units_start_as_children_of_the_manager_and_a_dead_helper_is_replaced(run):
+    m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=always\nRestartSec=0\n"})
+    assert m.cli("start", "svc").returncode == 0
+    first = int(m.prop("svc", "MainPID"))
+    with open(f"/proc/{first}/stat") as f:
+        assert int(f.read().rsplit(")", 1)[1].split()[1]) == m.proc.pid  # the manager's child
+    (helper,) = m.wait_for("the spawn helper", lambda: helpers_of(m.proc.pid))
+    os.kill(helper, signal.SIGKILL)
+    m.wait_for("the helper gone", lambda: not alive(helper))
+    os.kill(first, signal.SIGKILL)  # the restart needs a spawn: the fork path, then a new helper
+    m.wait_for("a restart", lambda: m.prop("svc", "MainPID") not in ("0", str(first)) and m.prop("svc", "ActiveState") == "active")
+    second = int(m.prop("svc", "MainPID"))
+    os.kill(second, signal.SIGKILL)
+    m.wait_for("a second restart", lambda: m.prop("svc", "MainPID") not in ("0", str(first), str(second)))
+    assert m.prop("svc", "NRestarts") == "2"
+    (new_helper,) = helpers_of(m.proc.pid)
+    assert new_helper != helper
+    assert "starting a new spawn helper" in m.output()
