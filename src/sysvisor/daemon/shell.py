@@ -486,8 +486,16 @@ class Shell:
         self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
 
     def _do_Kill(self, action: A.Kill) -> None:
-        """The engine sends SIGCONT as its own Kill action, so none is added here."""
+        """The engine sends SIGCONT as its own Kill action, so none is added here.
+
+        A PID whose exit is reaped but still queued (on_children_exited) is skipped: it is
+        no longer ours, and the kernel may already have given the number to another
+        process (the others are children not yet reaped, whose numbers cannot be reused,
+        or processes a restored manager adopted)."""
+        queued = {pid for pid, _code, _status in self._exits} if self._exits else ()
         for pid in action.pids:
+            if pid in queued:
+                continue
             try:
                 os.kill(pid, action.signal)
             except (ProcessLookupError, PermissionError):
