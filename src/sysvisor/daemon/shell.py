@@ -110,7 +110,9 @@ class Shell:
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
         if events_fd is not None:
-            loop.selector.register(events_fd, selectors.EVENT_READ, (1, lambda mask, now: self._on_cgroup_events()))
+            # after the signal pipe (1): a cgroup empties when its last process exits, so the
+            # exit is usually reaped (and the emptiness seen with it) before this is read
+            loop.selector.register(events_fd, selectors.EVENT_READ, (1.5, lambda mask, now: self._on_cgroup_events()))
 
     # --- timers: the wall clock and Persistent= stamps ---
 
