@@ -270,6 +270,8 @@ class CgroupContainment:
         A cgroup that was killed through cgroup.kill (by us, or by an earlier manager whose
         directory we find) is made anew once it is empty, see `born_inside_ok`."""
         path = self.path(unit)
+        if unit in self._fresh and unit in self._watch_of:
+            return path  # made and watched by us, never killed: a restart needs no system call
         if unit not in self._fresh:
             try:
                 os.mkdir(path)
