@@ -65,7 +65,7 @@ while read -r key value; do  # builtins only: the shell is not inside a wait for
   case $key in Umask:|SigBlk:|SigIgn:|SigCgt:|Cap*:|NoNewPrivs:|Seccomp:) echo "$key $value";; esac
 done </proc/$p/status
 cat /proc/$p/limits
-echo "cwd=$(pwd -P) umask=$(umask)"
+echo "cwd=$(pwd -P) umask=$(umask) id=$(id)"
 echo "fds: $(ls /proc/$p/fd | sort -n | tr '\n' ' ')"
 for fd in 0 1 2 3; do echo "fd$fd -> $(readlink /proc/$p/fd/$fd | sed 's/:\[[0-9]*\]//')"; done
 grep -v '^[0-9]*:name=' /proc/$p/cgroup
@@ -104,6 +104,15 @@ def test_the_environment_is_the_one_of_the_fork_path(helper, tmp_path):
     assert "fds: 0 1 2 3 " in fast_path and "fd0 -> /dev/null" in fast_path and "fd3 -> pipe" in fast_path
     assert "Max processes             4000                 5000" in fast_path
     assert "X=a b\tc" in fast_path
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_user_group_and_groups_are_those_of_the_fork_path(helper, tmp_path):
+    settings = dict(user="nobody", group="nogroup", supplementary_groups=["daemon"], working_directory="/")
+    fork_path = describe(spawn, tmp_path, **settings)
+    fast_path = describe(helper.spawn, tmp_path, **settings)
+    assert fast_path == fork_path
+    assert "CapEff: 0000000000000000" in fast_path  # no longer root
 
 
 def test_the_helper_ignores_terminal_signals_but_its_children_do_not(helper, tmp_path):
