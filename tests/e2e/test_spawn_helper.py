@@ -46,3 +46,21 @@ def test_units_start_as_children_of_the_manager_and_a_dead_helper_is_replaced(ru
     (new_helper,) = helpers_of(m.proc.pid)
     assert new_helper != helper
     assert "starting a new spawn helper" in m.output()
+
+
+def test_a_stopped_units_cgroup_is_removed_and_so_is_the_managers_at_exit(run):
+    m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\n"})
+    assert m.cli("start", "svc").returncode == 0
+    group = m.prop("svc", "ControlGroup")
+    if not group.startswith("/"):
+        import pytest
+        pytest.skip("no cgroup containment here")
+    mount = next(line.split()[4] for line in open("/proc/self/mountinfo") if " - cgroup2 " in line)
+    path = mount + group
+    assert os.path.isdir(path)
+    assert m.cli("stop", "svc").returncode == 0
+    assert not os.path.exists(path)  # pruned once stopped and empty
+    assert m.cli("start", "svc").returncode == 0  # and made anew for the next start
+    assert os.path.isdir(path)
+    assert m.stop() == 0
+    assert not os.path.exists(os.path.dirname(path))  # the manager's own directory, at exit

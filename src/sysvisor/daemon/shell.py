@@ -547,7 +547,13 @@ class Shell:
         self._events.append(E.PidFileRead(action.unit, pid))
 
     def _do_StateChanged(self, action: A.StateChanged) -> None:
-        pass  # status is read from the engine on demand
+        """Status is read from the engine on demand; a service that has come to rest
+        (dead or failed, not on its way to an automatic restart) with an empty cgroup loses
+        its cgroup, as under systemd, instead of leaving one directory per unit behind.
+        # systemd: unit_prune_cgroup()"""
+        if (action.sub_state in ("dead", "failed") and self.containment.kind == "cgroup"
+                and action.unit in self.manager.services and self.containment.is_empty(action.unit)):
+            self.containment.remove(action.unit)
 
     def _do_JobCompleted(self, action: A.JobCompleted) -> None:
         listener = self.job_listeners.pop(action.request_id, None) if action.request_id is not None else None
