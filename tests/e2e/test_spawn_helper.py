@@ -64,3 +64,22 @@ def test_a_stopped_units_cgroup_is_removed_and_so_is_the_managers_at_exit(run):
     assert os.path.isdir(path)
     assert m.stop() == 0
     assert not os.path.exists(os.path.dirname(path))  # the manager's own directory, at exit
+
+
+def test_control_group_kill_reaches_a_grandchild_on_stop_and_after_the_main_exit(run, tmp_path):
+    # KillMode=control-group (the default): everything in the unit's cgroup goes, also what
+    # the main process left behind in the background
+    stays = tmp_path / "stays.pid"
+    leaves = tmp_path / "leaves.pid"
+    m = run({
+        "stays.service": f"[Service]\nExecStart=/bin/sh -c 'sleep 1000 & echo $$! > {stays}; exec sleep 1000'\n",
+        "leaves.service": f"[Service]\nExecStart=/bin/sh -c 'sleep 1000 & echo $$! > {leaves}'\n",
+    })
+    assert m.cli("start", "stays", "leaves").returncode == 0
+    grandchild = int(m.wait_for("the stays grandchild", lambda: stays.exists() and stays.read_text().strip()))
+    left = int(m.wait_for("the leaves grandchild", lambda: leaves.exists() and leaves.read_text().strip()))
+    assert alive(grandchild)
+    m.wait_for("the leftover killed once the main process exited", lambda: not alive(left))
+    assert m.prop("leaves", "ActiveState") == "inactive"
+    assert m.cli("stop", "stays").returncode == 0
+    m.wait_for("the grandchild killed by the stop", lambda: not alive(grandchild))
