@@ -26,6 +26,8 @@ from peer import build_stamp, read_stamps  # noqa: E402
 from table import median, percentile, ratio, render  # noqa: E402
 
 from sysvisor.daemon.executor import ExecRequest, read_exec_outcome, spawn  # noqa: E402
+from sysvisor.daemon.containment import CgroupContainment  # noqa: E402
+from sysvisor.daemon.spawner import Spawner  # noqa: E402
 
 
 def measure(start, log: Path, n: int) -> tuple[list[float], list[float]]:
@@ -61,6 +63,17 @@ def main(argv=None) -> int:
             read_exec_outcome(sp.error_fd, stamp)
         return finish
 
+    helper = Spawner.start()
+
+    def helper_spawn():
+        sp = helper.spawn(ExecRequest(path=stamp, argv=argv_, stdout="null", stderr="null"))
+
+        def finish():
+            os.waitpid(sp.pid, 0)
+            os.set_blocking(sp.error_fd, True)
+            read_exec_outcome(sp.error_fd, stamp)
+        return finish
+
     def fork_exec():
         pid = os.fork()
         if pid == 0:  # pragma: no cover
@@ -75,8 +88,33 @@ def main(argv=None) -> int:
         p = subprocess.Popen(argv_, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
         return p.wait
 
+    # as the daemon spawns as root: into the unit's cgroup (v2, plus v1 accounting on hybrid
+    # hosts); the fork path joins with cgroup.procs writes, the helper clones into it
+    containment = None
+    try:
+        containment = CgroupContainment.open(f"sysvisor-bench-spawn-{os.getpid()}")
+        cg = containment.create("bench.service")
+    except OSError:
+        pass
+
+    def in_cgroup(start, born_inside: bool):
+        def run():
+            sp = start(ExecRequest(path=stamp, argv=argv_, stdout="null", stderr="null", cgroup=cg,
+                                   clone_into_cgroup=born_inside, extra_cgroups=containment.accounting_paths("bench.service")))
+
+            def finish():
+                os.waitpid(sp.pid, 0)
+                os.set_blocking(sp.error_fd, True)
+                read_exec_outcome(sp.error_fd, stamp)
+            return finish
+        return run
+
     methods = [
         ("sysvisor daemon.executor.spawn (fork, setup in Python, exec)", sysvisor_spawn),
+        ("sysvisor daemon.spawner (helper: clone3, same setup, exec)", helper_spawn),
+        *([("  the same into a unit's cgroup: executor.spawn (cgroup.procs writes)", in_cgroup(spawn, False)),
+           ("  the same into a unit's cgroup: spawner (CLONE_INTO_CGROUP)", in_cgroup(helper.spawn, True))]
+          if containment else []),
         ("os.fork() + os.execv() (nothing in between)", fork_exec),
         ("os.posix_spawn(setsid=True) (vfork in glibc)", posix_spawn),
         ("subprocess.Popen(start_new_session=True) (_posixsubprocess, vfork)", popen),
@@ -88,6 +126,10 @@ def main(argv=None) -> int:
         base = base or m
         rows.append([label, f"{median(blocked):.2f} ms", f"{m:.2f} ms", f"{percentile(running, 99):.2f} ms", ratio(m, base) if base != m else ""])
     log.unlink(missing_ok=True)
+    helper.close()
+    if containment:
+        containment.remove("bench.service")
+        containment.close()
     rss = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmRSS"))
     title = f"bench_spawn: one spawn from a Python process of {int(rss) // 1024} MiB RSS ({len(ballast)} objects), n={a.n}, load {os.getloadavg()[0]:.2f}"
     print(render(title, ["method", "caller blocked p50", "→ program runs p50", "p99", "ratio"], rows))

@@ -354,6 +354,17 @@ class SysvisorPeer(Peer):
         subprocess.run([str(self.launcher), "stop", *names], env=self.env(), capture_output=True, timeout=60)
 
 
+class SysvisorForkPeer(SysvisorPeer):
+    """sysvisor with its spawn helper off: every process is a fork of the manager, as before
+    the helper existed (the A/B comparison for daemon/spawner.py)."""
+
+    name = "sysvisor-fork"
+    note = "spawn helper off (SYSVISOR_SPAWN_HELPER=0): fork of the manager per spawn"
+
+    def env(self):
+        return dict(super().env(), SYSVISOR_SPAWN_HELPER="0")
+
+
 def _venv_bin(tool: str) -> Path:
     return VENV / "bin" / tool
 
@@ -527,7 +538,7 @@ def install_peers(quiet: bool = False) -> None:
 
 
 def all_peers() -> list[Peer]:
-    return [SysvisorPeer(), SupervisordPeer(), CircusPeer(), RunitPeer(), S6Peer()]
+    return [SysvisorPeer(), SysvisorForkPeer(), SupervisordPeer(), CircusPeer(), RunitPeer(), S6Peer()]
 
 
 # --- real systemd, through the project's oracle (root only) --------------------------------

@@ -16,7 +16,7 @@ import pathlib
 import pytest
 from render_snapshot import parse_show
 
-from sysvisor.cli.render import render_list_timers
+from sysvisor.cli.listing import render_list_timers
 
 DATA = pathlib.Path(__file__).parent.parent / "data" / "oracle" / "timer" / "list-timers.json"
 REC = json.loads(DATA.read_text())

@@ -44,6 +44,10 @@ class Sysvisor:
             time.sleep(0.05)  # polling interval of a bounded wait, not a fixed delay
         pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.output()[-5000:]}")
 
+    def manager_pid(self) -> int | None:
+        """The manager: the keeper's (`sysvisor up`'s) child started with --keeper-fd."""
+        return manager_of(self.proc.pid)
+
     def output(self) -> str:
         """The manager's whole console output (tests count lines in it: never cut it)."""
         self.log.flush()
@@ -60,6 +64,26 @@ class Sysvisor:
                 self.proc.wait()
                 pytest.fail("manager did not exit within 30 s of SIGTERM")
         return self.proc.returncode
+
+
+def manager_of(keeper: int) -> int | None:
+    """The manager process under a keeper, None while there is none."""
+    for pid in children(keeper):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"--keeper-fd" in f.read():
+                    return pid
+        except (FileNotFoundError, ProcessLookupError):  # it just exited
+            continue
+    return None
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
 
 
 def alive(pid: int) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, Sysvisor, alive, write_units
+from harness import ROOT, Sysvisor, alive, manager_of, write_units
 
 PROPS = "ActiveState,SubState,Result,ExecMainCode,ExecMainStatus,NRestarts"
 
@@ -54,25 +54,6 @@ def _props(m: Sysvisor, unit: str) -> list[str]:
     return m.cli("show", unit, "-p", PROPS).stdout.split()
 
 
-def _manager_of(keeper: int) -> int | None:
-    for pid in _children(keeper):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"--keeper-fd" in f.read():
-                    return pid
-        except (FileNotFoundError, ProcessLookupError):  # it just exited
-            continue
-    return None
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except (FileNotFoundError, ProcessLookupError):
-        return []
-
-
 def _state(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -106,7 +87,7 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
     m = _start(tmp)
     try:
         keeper = m.proc.pid
-        first = m.wait_for("the manager", lambda: _manager_of(keeper))
+        first = m.wait_for("the manager", lambda: manager_of(keeper))
         pids = {u: _pid(m, u) for u in ("three", "again", "sig", "later", "kept")}
         if when == "no manager runs":
             # hold the keeper still so that the exits certainly happen while no manager runs
@@ -118,13 +99,13 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
                            lambda: all(_state(pids[u]) == "Z" for u in ("three", "again", "sig")))
             finally:
                 os.kill(keeper, signal.SIGCONT)
-            second = m.wait_for("a new manager", lambda: (lambda p: p if p not in (None, first) else None)(_manager_of(keeper)))
+            second = m.wait_for("a new manager", lambda: (lambda p: p if p not in (None, first) else None)(manager_of(keeper)))
         else:
             # freeze the new manager as soon as it appears (long before it is ready), then let
             # the services exit: the keeper holds them as zombies until the manager has restored
             os.kill(first, signal.SIGKILL)
             deadline = time.monotonic() + 30
-            while (second := _manager_of(keeper)) in (None, first):
+            while (second := manager_of(keeper)) in (None, first):
                 assert time.monotonic() < deadline, "no new manager"
             os.kill(second, signal.SIGSTOP)
             try:
@@ -149,12 +130,12 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
         assert restarted != pids["later"] and alive(restarted)
         os.kill(restarted, signal.SIGKILL)
         m.wait_for("later restarted again", lambda: m.prop("later", "NRestarts") == "2" and m.prop("later", "SubState") == "running")
-        assert _manager_of(keeper) == second
+        assert manager_of(keeper) == second
 
         # daemon-reexec keeps the link to the keeper and what it reports for
         assert m.cli("daemon-reexec").returncode == 0
         m.wait_for("the re-executed manager", lambda: m.cli("is-active", "later").returncode == 0)
-        assert _manager_of(keeper) == second
+        assert manager_of(keeper) == second
         os.kill(pids["kept"], signal.SIGSEGV)  # still the keeper's child
         m.wait_for("kept restarted", lambda: m.prop("kept", "NRestarts") == "1" and m.prop("kept", "SubState") == "running")
         assert "kept.service: Main process exited, code=killed, status=11/SEGV" in m.cli("logs", "-u", "kept", "-o", "cat").stdout
@@ -168,21 +149,21 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
 def test_a_second_up_is_refused_while_a_keeper_lives(run, tmp_path):
     m = run({"web.service": "[Service]\nExecStart=/bin/sleep 600\n"})
     keeper = m.proc.pid
-    manager = m.wait_for("the manager", lambda: _manager_of(keeper))
+    manager = m.wait_for("the manager", lambda: manager_of(keeper))
     second = subprocess.run(
         [sys.executable, "-m", "sysvisor", "up", "--units", str(tmp_path / "units"), "--runtime-dir", str(tmp_path / "run"),
          "--state-dir", str(tmp_path / "state")],
         env=m.env, capture_output=True, text=True, timeout=30)
     assert second.returncode == 1
     assert f"a manager already runs for this runtime directory (PID {keeper}," in second.stderr
-    assert _manager_of(keeper) == manager  # nothing disturbed
+    assert manager_of(keeper) == manager  # nothing disturbed
 
 
 def test_killing_the_keeper_takes_the_manager_along_and_the_services_survive(run, tmp_path):
     m = run({"web.service": "[Service]\nExecStart=/bin/sleep 600\n"})
     assert m.cli("start", "web").returncode == 0
     web = _pid(m, "web")
-    manager = m.wait_for("the manager", lambda: _manager_of(m.proc.pid))
+    manager = m.wait_for("the manager", lambda: manager_of(m.proc.pid))
     m.proc.kill()
     m.proc.wait(timeout=30)
     deadline = time.monotonic() + 20
@@ -208,7 +189,7 @@ def test_no_keeper_runs_the_manager_directly(tmp_path):
                              capture_output=True).returncode != 0:
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.05)
-        assert _manager_of(proc.pid) is None and "keeper.py" not in _cmd(proc.pid)
+        assert manager_of(proc.pid) is None and "keeper.py" not in _cmd(proc.pid)
         # it holds the runtime directory as a keeper would: no second manager beside it
         second = subprocess.run([sys.executable, "-m", "sysvisor", "up", "--units", str(units), "--runtime-dir",
                                  str(tmp_path / "run"), "--state-dir", str(tmp_path / "state")],
@@ -236,9 +217,9 @@ def test_a_restarted_manager_keeps_targets_and_does_not_boot_again(run):
     assert m.cli("stop", "web").returncode == 0
     target_since = m.prop("multi-user.target", "ActiveEnterTimestampMonotonic")
     api = _pid(m, "api")
-    first = m.wait_for("the manager", lambda: _manager_of(m.proc.pid))
+    first = m.wait_for("the manager", lambda: manager_of(m.proc.pid))
     os.kill(first, signal.SIGKILL)
-    m.wait_for("a new manager", lambda: _manager_of(m.proc.pid) not in (None, first)
+    m.wait_for("a new manager", lambda: manager_of(m.proc.pid) not in (None, first)
                and m.prop("api", "MainPID") == str(api))
     assert m.prop("web", "ActiveState") == "inactive"
     assert m.prop("multi-user.target", "ActiveState") == "active"

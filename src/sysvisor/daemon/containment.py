@@ -219,6 +219,9 @@ class CgroupContainment:
         self._inotify: _Inotify | None = None
         self._watches: dict[int, str] = {}
         self._watch_of: dict[str, int] = {}
+        # units whose cgroup this containment made and never wrote cgroup.kill of: only
+        # those may be spawned into with clone3(CLONE_INTO_CGROUP) (see `born_inside_ok`)
+        self._fresh: set[str] = set()
 
     @classmethod
     def open(cls, name: str = "sysvisor") -> CgroupContainment:
@@ -262,12 +265,24 @@ class CgroupContainment:
         return path
 
     def create(self, unit: str) -> str:
-        """Make (or reuse) the unit's cgroup and watch its cgroup.events. Returns its path."""
+        """Make (or reuse) the unit's cgroup and watch its cgroup.events. Returns its path.
+
+        A cgroup that was killed through cgroup.kill (by us, or by an earlier manager whose
+        directory we find) is made anew once it is empty, see `born_inside_ok`."""
         path = self.path(unit)
-        try:
-            os.mkdir(path)
-        except FileExistsError:
-            pass
+        if unit in self._fresh and unit in self._watch_of:
+            return path  # made and watched by us, never killed: a restart needs no system call
+        if unit not in self._fresh:
+            try:
+                os.mkdir(path)
+                self._fresh.add(unit)
+            except FileExistsError:
+                if self.is_empty(unit) and self.remove(unit):
+                    try:
+                        os.mkdir(path)
+                        self._fresh.add(unit)
+                    except FileExistsError:
+                        pass
         for v1 in self.accounting_paths(unit):
             try:
                 os.mkdir(v1)
@@ -280,6 +295,17 @@ class CgroupContainment:
             self._watches[wd] = unit
             self._watch_of[unit] = wd
         return path
+
+    def born_inside_ok(self, unit: str) -> bool:
+        """May a process be created directly inside the unit's cgroup (CLONE_INTO_CGROUP)?
+
+        Not once cgroup.kill was written: the kernel here (6.18) then SIGKILLs every process
+        cloned into that cgroup, for good (the kill sequence number it compares at fork is
+        the forking process's cgroup's, not the target's; tests/daemon/test_spawner.py
+        shows it). A cgroup this containment made itself and never killed is safe; a killed
+        one is made anew by `create` once it is empty, and until then the child joins by a
+        cgroup.procs write, as on the fork path."""
+        return unit in self._fresh
 
     def accounting_paths(self, unit: str) -> tuple[str, ...]:
         """v1 cgroups of the unit on a hybrid host, for ExecRequest.extra_cgroups."""
@@ -333,6 +359,7 @@ class CgroupContainment:
             for pid in self.pids(unit):
                 if pid != own:
                     killed[pid] = KilledProcess(pid, process_comm(pid))
+            self._fresh.discard(unit)
             try:
                 with open(os.path.join(path, "cgroup.kill"), "w") as f:
                     f.write("1")
@@ -380,6 +407,7 @@ class CgroupContainment:
         wd = self._watch_of.pop(unit, None)
         if wd is not None:
             self._watches.pop(wd, None)  # the kernel dropped the watch with the directory
+        self._fresh.discard(unit)
         return True
 
     def close(self) -> None:

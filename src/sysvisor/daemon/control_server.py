@@ -93,6 +93,10 @@ class ControlServer:
             conn = Connection(sock, uid, pid, now)
             self._connections.add(conn)
             self._selector.register(sock, selectors.EVENT_READ, (self._priority, lambda m, t, c=conn: self._on_io(c, m, t)))
+            # the client writes its request right after connect(): usually it is here already,
+            # and answering it in this turn saves a whole loop turn (a burst of restarts, in a
+            # crash loop) per request
+            self._on_io(conn, selectors.EVENT_READ, now)
 
     def _on_io(self, conn: Connection, mask: int, now: int) -> None:
         if mask & selectors.EVENT_WRITE:

@@ -30,7 +30,8 @@ from sysvisor.daemon.clock import monotonic_usec, realtime_offset_usec, realtime
 from sysvisor.daemon.clock_watch import ClockWatch, host_timer_context
 from sysvisor.daemon.containment import open_containment, process_comm
 from sysvisor.daemon.environment import EnvironmentFileError, build_environment, notify_variables, pid_variables
-from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, exec_request, read_exec_outcome, spawn
+from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, SpawnedProcess, exec_request, read_exec_outcome, spawn
+from sysvisor.daemon.spawner import Spawner, SpawnerUnavailable
 from sysvisor.daemon.output import OutputCapture, OutputStream
 from sysvisor.journal.format import format_entry
 from sysvisor.journal.relay import RelayClient, RelayError
@@ -38,6 +39,11 @@ from sysvisor.journal.store import JournalWriter
 from sysvisor.journal.stream import StreamLines
 
 MANAGER_IDENTIFIER = "sysvisor"  # decision D5
+# child exits handled per loop turn; enough for a burst, small enough that a control request
+# waits for at most one batch of restarts (~10-20 ms) in a crash loop of many units
+EXITS_PER_TURN = 8
+EXIT_BATCH_USEC = 10_000
+SPAWNER_RESTARTS = 3  # a spawn helper that keeps dying is given up for the fork path
 
 
 class Shell:
@@ -57,6 +63,7 @@ class Shell:
         log_level: int = Priority.INFO,
         timer_stamp_dir: str | None = None,
         enablement: Callable[[dict[str, Unit]], dict] | None = None,
+        use_spawner: bool | None = None,
     ) -> None:
         """`enablement(units)`: the `.wants/`/`.requires/`/`.upholds/` folders of targets that
         have no unit file, as `Manager(wants_dirs=…, requires_dirs=…, upholds_dirs=…)` takes
@@ -74,6 +81,15 @@ class Shell:
         self.boot_id = journal.boot_id or uuid.uuid4().hex
         self.hostname = socket.gethostname()
         self.containment = open_containment(containment_name)
+        self.spawner: Spawner | None = None
+        self._spawner_restarts = 0
+        if use_spawner is None:  # SYSVISOR_SPAWN_HELPER=0: always fork the manager (diagnosis, benchmarks)
+            use_spawner = os.environ.get("SYSVISOR_SPAWN_HELPER", "1") != "0"
+        if use_spawner:
+            try:
+                self.spawner = Spawner.start()
+            except SpawnerUnavailable as e:
+                self.log(f"{e}; starting processes by forking the manager.", priority=Priority.WARNING)
         # both containments report UnitEmptied, so stops wait for leftover processes
         from sysvisor.daemon.facts import host_facts
 
@@ -100,10 +116,15 @@ class Shell:
         self.clock_watch = ClockWatch(loop.selector, self.feed, self.log)  # wall-clock and time-zone changes
         self.manager.timers.set_context(host_timer_context(self.manager.condition_facts, user_manager=user_manager))
         self._read_timer_stamps()
+        # queued exits first (due at once while any wait), then the engine's timers
+        self._exits: deque[tuple[int, ExitCode, int]] = deque()
+        loop.add_deadline(lambda: 0 if self._exits else None, lambda now: self._handle_exits(EXITS_PER_TURN))
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
         if events_fd is not None:
-            loop.selector.register(events_fd, selectors.EVENT_READ, (1, lambda mask, now: self._on_cgroup_events()))
+            # after the signal pipe (1): a cgroup empties when its last process exits, so the
+            # exit is usually reaped (and the emptiness seen with it) before this is read
+            loop.selector.register(events_fd, selectors.EVENT_READ, (1.5, lambda mask, now: self._on_cgroup_events()))
 
     # --- timers: the wall clock and Persistent= stamps ---
 
@@ -224,7 +245,7 @@ class Shell:
                 self.containment.create(name)
         for pid in awaiting_exec(self.manager):
             self.feed(E.ExecSucceeded(pid))
-        self.on_children_exited(reap())  # exits during the exec are zombies: reap them now
+        self.on_children_exited(reap(), budget=None)  # exits during the exec are zombies: reap them now
         for name, svc in self.manager.services.items():
             if svc.populated and self.containment.is_empty(name):
                 self.feed(E.UnitEmptied(name))  # emptied while no watch was listening
@@ -288,20 +309,48 @@ class Shell:
         self.job_listeners[rid] = listener
         return rid
 
-    def on_children_exited(self, exited) -> None:
-        """Exits from the one reaper: drain each process's output, then tell the engine."""
-        for pid, code, status in exited:
+    def on_children_exited(self, exited, budget: int | None = EXITS_PER_TURN) -> None:
+        """Exits from the one reaper: drain each process's output, then tell the engine.
+
+        At most `budget` exits are handled now (None: all); the rest wait in a queue that the
+        loop works off `EXITS_PER_TURN` at a time, without sleeping, answering the control
+        socket and the notify socket in between: a crash loop of many units must not hold a
+        `status` back for a whole burst of restarts. None is lost or reordered."""
+        self._exits.extend(exited)
+        self._handle_exits(budget)
+
+    def _handle_exits(self, budget: int | None) -> None:
+        # a batch ends after `budget` exits or EXIT_BATCH_USEC, whichever comes first: on a
+        # loaded machine one restart can take several ms, and requests wait for the batch
+        until = monotonic_usec() + EXIT_BATCH_USEC
+        while self._exits and (budget is None or budget > 0):
+            if budget is not None:
+                if budget < EXITS_PER_TURN and monotonic_usec() >= until:
+                    break
+                budget -= 1
+            pid, code, status = self._exits.popleft()
             self.output.drain(pid)
             stream = self._relay_streams.pop(pid, None)
             if stream is not None:
                 stream.close_read_end()  # the relay has its own; ours only guarded against its death
             unit = self._pid_unit.pop(pid, None)
             if unit is not None:
+                if self.containment.kind == "cgroup":
+                    self._check_emptied(unit)
                 self.feed(E.ProcessExited(pid, code, status))
             if self.containment.kind != "cgroup":
                 for name in {unit} if unit else set(self._tracked_units()):
                     if name and self.containment.is_empty(name):
                         self.feed(E.UnitEmptied(name))
+
+    def _check_emptied(self, unit: str) -> None:
+        """Tell the engine now, not one loop turn later through inotify, that the exit just
+        reaped left the unit's cgroup empty: the stop then needs no kill step and a restart
+        is spawned in this same turn. # systemd: unit_kill_context() checks
+        cg_is_empty_recursive() synchronously"""
+        svc = self.manager.services.get(unit)
+        if svc is not None and svc.populated and self.containment.is_empty(unit):
+            self.feed(E.UnitEmptied(unit))
 
     def _tracked_units(self) -> set[str]:
         return set(self._pid_unit.values())
@@ -360,9 +409,11 @@ class Shell:
                 cgroup=cgroup, extra_cgroups=self._accounting_paths(action.unit),
                 pid_variables=pid_variables(env, service, pid_names), default_limits=SYSTEMD_DEFAULT_LIMITS,
             )
+            born_inside_ok = getattr(self.containment, "born_inside_ok", None)
+            request.clone_into_cgroup = bool(cgroup) and born_inside_ok is not None and born_inside_ok(action.unit)
             idle_read = self._idle_gate(service, action, request)
             try:
-                spawned = spawn(request)
+                spawned = self._spawn(request)
             finally:
                 if idle_read is not None:
                     os.close(idle_read)
@@ -391,6 +442,26 @@ class Shell:
         self._watch_exec_outcome(action, pid, spawned.error_fd, request.path)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
+
+    def _spawn(self, request) -> SpawnedProcess:
+        """Through the spawn helper (daemon/spawner.py: clone3 into the unit's cgroup from a
+        small process) whenever it runs; a fork of the manager (executor.spawn) otherwise.
+        Both run the same setup in the child, so every unit setting takes either path."""
+        if self.spawner is not None:
+            try:
+                return self.spawner.spawn(request)
+            except SpawnerUnavailable as e:
+                self.spawner = None
+                if not e.permanent and self._spawner_restarts < SPAWNER_RESTARTS:
+                    self._spawner_restarts += 1  # the helper died (OOM killer, kill): a new one
+                    self.log(f"{e}; starting a new spawn helper.", priority=Priority.WARNING)
+                    try:
+                        self.spawner = Spawner.start()
+                    except SpawnerUnavailable as e2:
+                        e = e2
+                if self.spawner is None:
+                    self.log(f"{e}; starting processes by forking the manager from now on.", priority=Priority.WARNING)
+        return spawn(request)  # this request: the fork path (a new helper takes the next)
 
     def _idle_gate(self, service, action: A.Spawn, request) -> int | None:
         """Type=idle: the main process waits before exec until no job is left (5 s at most);
@@ -453,8 +524,16 @@ class Shell:
         self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
 
     def _do_Kill(self, action: A.Kill) -> None:
-        """The engine sends SIGCONT as its own Kill action, so none is added here."""
+        """The engine sends SIGCONT as its own Kill action, so none is added here.
+
+        A PID whose exit is reaped but still queued (on_children_exited) is skipped: it is
+        no longer ours, and the kernel may already have given the number to another
+        process (the others are children not yet reaped, whose numbers cannot be reused,
+        or processes a restored manager adopted)."""
+        queued = {pid for pid, _code, _status in self._exits} if self._exits else ()
         for pid in action.pids:
+            if pid in queued:
+                continue
             try:
                 os.kill(pid, action.signal)
             except (ProcessLookupError, PermissionError):
@@ -504,7 +583,13 @@ class Shell:
         self._events.append(E.PidFileRead(action.unit, pid))
 
     def _do_StateChanged(self, action: A.StateChanged) -> None:
-        pass  # status is read from the engine on demand
+        """Status is read from the engine on demand; a service that has come to rest
+        (dead or failed, not on its way to an automatic restart) with an empty cgroup loses
+        its cgroup, as under systemd, instead of leaving one directory per unit behind.
+        # systemd: unit_prune_cgroup()"""
+        if (action.sub_state in ("dead", "failed") and self.containment.kind == "cgroup"
+                and action.unit in self.manager.services and self.containment.is_empty(action.unit)):
+            self.containment.remove(action.unit)
 
     def _do_JobCompleted(self, action: A.JobCompleted) -> None:
         listener = self.job_listeners.pop(action.request_id, None) if action.request_id is not None else None
@@ -656,6 +741,8 @@ class Shell:
                 self.log(f"Failed to hand a stream to the new journal relay: {e}", priority=Priority.WARNING)
 
     def close(self) -> None:
+        if self.spawner is not None:
+            self.spawner.close()
         for stream in self._relay_streams.values():
             stream.close_read_end()
         self.output.close_all()

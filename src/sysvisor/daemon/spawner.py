@@ -1,0 +1,326 @@
+"""The fast spawn path: a small helper process forks the units' processes for the manager.
+
+Why not fork the manager
+------------------------
+`os.fork()` of the manager copies the page tables of a 30-60 MiB Python heap, and the child
+then runs the executor's setup in Python, copying every page it touches; exec tears the copy
+down again. That took 4-6 ms per spawn on a quiet machine and 20+ ms under load
+(bench/bench_spawn.py, docs/benchmarks.md). A vfork-style `posix_spawn()` would be 0.5 ms,
+but it can express neither of two things every unit needs:
+
+* the unit's cgroup. Joining it by writing `cgroup.procs` (from the child, or by moving the
+  manager in and out around the spawn) migrates a process, which takes the kernel's
+  `cgroup_threadgroup_rwsem` for writing and, when no migration happened for a while, waits
+  for an RCU grace period: 8-17 ms each on this machine. `clone3(CLONE_INTO_CGROUP)` creates
+  the process inside the cgroup instead and costs nothing extra (glibc < 2.39 offers no
+  posix_spawn attribute for it);
+* `$SYSTEMD_EXEC_PID` (and `$WATCHDOG_PID`): the child's own PID in its environment, which
+  only code running in the child can know.
+
+So the fork happens in a helper: a fresh interpreter (~10 MiB: it imports only
+`execsetup.py` and C modules; no dataclasses, no pickle, no enum-based `signal`/`socket`,
+since clone3() copies its memory map and every page the child touches) started once with the
+manager. For each spawn the manager sends it the resolved
+`ExecRequest` and the file descriptors it names (SCM_RIGHTS), and the helper calls
+`clone3(CLONE_PARENT | CLONE_INTO_CGROUP)`:
+
+* `CLONE_PARENT` makes the new process the *manager's* child, exactly as after a fork of the
+  manager: the manager's one reaper sees its exit, `getppid()` is the manager, and its
+  exit signal is SIGCHLD (the helper's own);
+* the child then runs the executor's own setup (`execsetup._child`: the same code, order and
+  2xx exit statuses as the fork path; user and group look-ups were done by the manager), so
+  the fast path is not a second implementation of the execution environment. Everything
+  the child inherits instead of setting (rlimits not named by Limit*=, nice without Nice=,
+  session and process group before setsid(), capabilities, OOM score, v1 cgroups of other
+  controllers) is the manager's, because the helper inherited it from the manager.
+
+The manager blocks only until the helper answers the PID (~0.3 ms). The v1 accounting
+cgroups of a hybrid host (`ExecRequest.extra_cgroups`) are then joined by the helper, after
+the answer: they are a migration with its grace period, and accounting only
+(containment.py), so they are kept out of both the manager's and the service's way.
+
+When the helper cannot be used (no clone3, e.g. a seccomp filter; no interpreter path; the
+helper died; a request too large for one datagram) `SpawnerUnavailable` tells the caller to
+fall back to `executor.spawn()`, the fork of the manager.
+# spec: service-lifecycle.md §5, §8.3; ARCHITECTURE.md "a pidfd per tracked process"
+"""
+
+from __future__ import annotations
+
+import array
+import errno as errno_mod
+import marshal
+import os
+import struct
+
+import _signal
+import _socket
+
+_SYS_CLONE3 = 435  # the same number on every architecture (asm-generic numbering)
+_CLONE_PARENT = 0x00008000
+_CLONE_INTO_CGROUP = 0x200000000
+_CLONE_ARGS = struct.Struct("=11Q")  # struct clone_args, CLONE_ARGS_SIZE_VER2 (88 bytes)
+
+_MAX_REQUEST = 200_000  # bytes: a datagram must fit the socket buffer
+_MAX_FDS = 250  # SCM_MAX_FD is 253
+_REPLY = struct.Struct("=ii")  # pid (> 0) or 0, errno
+_HELPER_FD = 3
+_TIMEOUT_SEC = 10.0  # a helper that does not answer is treated as dead
+
+# what the child's setup reads of ExecRequest and of the manager's _Plan, sent with marshal
+_REQUEST_FIELDS = ("path", "argv", "env", "working_directory", "root_directory", "umask", "nice", "limits",
+                   "stdin", "stdout", "stderr", "pass_fds", "idle_fd", "new_session", "cgroup",
+                   "clone_into_cgroup", "extra_cgroups", "pid_variables")
+_PLAN_FIELDS = ("uid", "gid", "groups", "home", "failure")
+
+# set to SIG_IGN in the helper: a Ctrl-C or a signal to the manager's process group must not
+# take the helper down before the manager has stopped its units
+_HELPER_IGNORES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2")
+
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sysvisor.daemon.spawner import serve; serve()"
+
+
+class SpawnerUnavailable(Exception):
+    """The helper cannot take this spawn; use `executor.spawn()` (the fork path).
+
+    `permanent`: no helper will do here (no clone3); else a new helper may be started."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Spawner:
+    """The manager's end of the helper. `spawn(req)` is a drop-in for `executor.spawn(req)`."""
+
+    def __init__(self, sock: _socket.socket, pid: int) -> None:
+        self.sock = sock
+        self.pid = pid  # the helper; it exits by itself when this socket closes
+
+    @classmethod
+    def start(cls, python: str | None = None) -> Spawner:
+        """Start the helper (returns at once; it answers its first request once imported).
+
+        Raises SpawnerUnavailable when no interpreter can be started."""
+        import sys
+
+        python = python or sys.executable
+        if not python:
+            raise SpawnerUnavailable("no interpreter path (sys.executable is empty)", permanent=True)
+        import sysvisor
+
+        source = os.path.dirname(os.path.dirname(os.path.abspath(sysvisor.__file__)))
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+        argv = [python, "-I", "-S", "-c", _BOOT, source]
+        # The helper inherits the manager's environment (same locale, so the same encoding of
+        # argv and environment), stdio ("inherit" means these fds), limits, nice, session.
+        # A fork + exec, once, rather than posix_spawn(): glibc's posix_spawn sets its two
+        # internal signals (32, 33) to SIG_IGN in the new process, and no later sigaction()
+        # can reset them, so every unit would inherit them ignored. After exec they are at
+        # SIG_DFL like every caught signal; all signals stay blocked until the helper has
+        # set its dispositions.
+        old_mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+        try:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - execs at once
+                try:
+                    os.dup2(theirs.fileno(), _HELPER_FD)
+                    os.set_inheritable(_HELPER_FD, True)
+                    os.execv(python, argv)
+                finally:
+                    os._exit(127)
+        except OSError as e:
+            ours.close()
+            raise SpawnerUnavailable(f"cannot start the spawn helper {python}: {e.strerror or e}", permanent=True) from None
+        finally:
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, old_mask)
+            theirs.close()
+        ours.settimeout(_TIMEOUT_SEC)
+        return cls(ours, pid)
+
+    def spawn(self, req):
+        """Start `req` (an ExecRequest) through the helper; `executor.spawn()`'s contract:
+        returns a SpawnedProcess.
+
+        Raises OSError for a failure of the clone itself (the unit's Result is then
+        `resources`, as for a failed fork) and SpawnerUnavailable when the fork path must
+        be used instead. # spec: service-lifecycle.md §3 ("A spawn error …")
+        """
+        from sysvisor.daemon.executor import SpawnedProcess, _plan
+
+        if self.sock.fileno() < 0:
+            raise SpawnerUnavailable("the spawn helper is gone")
+        plan = _plan(req)
+        given = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds, req.idle_fd) if isinstance(f, int)]
+        rfd, wfd = os.pipe2(os.O_CLOEXEC)
+        fds = list(dict.fromkeys([wfd, *given]))
+        try:
+            fields = {name: getattr(req, name) for name in _REQUEST_FIELDS}
+            fields["limits"] = dict(fields["limits"])
+            try:
+                payload = marshal.dumps((fields, tuple(getattr(plan, name) for name in _PLAN_FIELDS), fds))
+            except ValueError:  # something marshal cannot carry: the fork path can
+                raise SpawnerUnavailable("request not transferable to the spawn helper") from None
+            if len(payload) > _MAX_REQUEST or len(fds) > _MAX_FDS:
+                raise SpawnerUnavailable("request too large for the spawn helper")
+            try:
+                self.sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", fds))])
+                reply = self.sock.recv(_REPLY.size)
+            except (OSError, TimeoutError) as e:
+                self.close()
+                raise SpawnerUnavailable(f"the spawn helper stopped answering: {e}") from None
+            if len(reply) != _REPLY.size:
+                self.close()
+                raise SpawnerUnavailable("the spawn helper exited")
+        except BaseException:
+            os.close(rfd)
+            raise
+        finally:
+            os.close(wfd)  # the child holds the only write end now: EOF at exec
+        pid, err = _REPLY.unpack(reply)
+        if pid <= 0:
+            os.close(rfd)
+            if err in (errno_mod.ENOSYS, errno_mod.EPERM, errno_mod.EINVAL):
+                self.close()  # no clone3 here (old kernel, seccomp): never again
+                raise SpawnerUnavailable(f"clone3() is not available: {os.strerror(err)}", permanent=True)
+            raise OSError(err, os.strerror(err))
+        os.set_blocking(rfd, False)
+        return SpawnedProcess(pid, rfd)
+
+    def close(self) -> None:
+        """Close our end: the helper sees EOF and exits (the manager's reaper reaps it)."""
+        self.sock.close()
+
+
+# ---------------------------------------------------------------------------------------
+# the helper process
+
+
+class _Fields:
+    """A request or plan in the helper: attribute access to what marshal carried."""
+
+    def __init__(self, names, values) -> None:
+        self.__dict__.update(zip(names, values))
+
+
+def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helper process
+    """The helper's loop: one request, one clone3(), one answer, until the manager is gone."""
+    sock = _socket.socket(fileno=fd)
+    for name in _HELPER_IGNORES:
+        _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
+    # what the child must reset: everything here that is not SIG_DFL (Python ignores
+    # SIGPIPE and SIGXFSZ); exec resets caught signals by itself, ignored ones it keeps
+    reset = sorted({s for s in _signal.valid_signals() if s not in (_signal.SIGKILL, _signal.SIGSTOP)
+                    and _signal.getsignal(s) != _signal.SIG_DFL} | {_signal.SIGPIPE, _signal.SIGXFSZ})
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, ())  # blocked by the manager across fork + exec
+    clone = _Clone3()
+    clone.set_name(b"sysvisor-spawn")  # what ps and top show; each child renames itself
+    buffer = bytearray(_MAX_REQUEST + 4096)  # one allocation, not one per request
+    ancillary = _socket.CMSG_SPACE((_MAX_FDS + 3) * 4)
+    while True:
+        try:
+            size, anc, _flags, _addr = sock.recvmsg_into([buffer], ancillary)
+        except OSError:
+            break
+        fds = array.array("i")
+        for level, kind, data in anc:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+        if not size and not fds:
+            break  # the manager closed its end (exit, crash, re-exec)
+        pid, err, extra = _spawn_one(memoryview(buffer)[:size], list(fds), reset, clone)
+        try:
+            sock.send(_REPLY.pack(pid, err))
+        except OSError:
+            break
+        for path in extra:  # v1 accounting cgroups (hybrid hosts): best effort, after the answer
+            try:
+                with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+            except OSError:
+                pass
+    os._exit(0)
+
+
+def _spawn_one(payload, fds: list[int], reset: list[int], clone: _Clone3) -> tuple[int, int, tuple[str, ...]]:  # pragma: no cover
+    from sysvisor.daemon.execsetup import EXIT_EXCEPTION, _child
+
+    cgroup_fd = None
+    try:
+        fields, plan_values, numbers = marshal.loads(payload)
+        if len(numbers) != len(fds):
+            return 0, errno_mod.EBADF, ()
+        ours = dict(zip(numbers, fds))  # the manager's fd numbers → ours
+        wfd = ours[numbers[0]]
+        for name in ("stdin", "stdout", "stderr", "idle_fd"):
+            if isinstance(fields[name], int):
+                fields[name] = ours[fields[name]]
+        fields["pass_fds"] = tuple(ours[f] for f in fields["pass_fds"])
+        extra = tuple(fields["extra_cgroups"])
+        fields["extra_cgroups"] = ()  # joined by the helper after its answer
+        plan = _Fields(_PLAN_FIELDS, plan_values)
+        if fields["cgroup"] and fields["clone_into_cgroup"]:
+            try:
+                cgroup_fd = os.open(fields["cgroup"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                cgroup_fd = None  # the child tries cgroup.procs and reports 219/CGROUP
+        old_mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+        try:
+            inside = cgroup_fd is not None
+            pid, err = clone.call(_CLONE_PARENT | (_CLONE_INTO_CGROUP if inside else 0), cgroup_fd or 0)
+            if pid < 0 and inside:
+                # CLONE_INTO_CGROUP refused (kernel < 5.7, no permission on the common
+                # ancestor, a domain-invalid cgroup): the child joins by cgroup.procs instead
+                inside = False
+                pid, err = clone.call(_CLONE_PARENT, 0)
+            if pid == 0:
+                try:
+                    if inside:
+                        fields["cgroup"] = None  # born there
+                    _child(_Fields(fields.keys(), fields.values()), plan, wfd, reset)
+                finally:
+                    os._exit(EXIT_EXCEPTION)
+        finally:
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, old_mask)
+        return (pid, 0, extra) if pid > 0 else (0, err, ())
+    except Exception as e:  # noqa: BLE001 - a bad request must not end the helper
+        return 0, getattr(e, "errno", None) or errno_mod.EINVAL, ()
+    finally:
+        for f in fds:
+            os.close(f)
+        if cgroup_fd is not None:
+            os.close(cgroup_fd)
+
+
+class _Clone3:
+    """clone3(2) without CLONE_VM: a fork that returns twice, into Python, like os.fork().
+
+    Called through a PyDLL (the GIL stays held across the call), in a single-threaded
+    process, with every signal blocked: the child has nothing of CPython's or glibc's to
+    repair that os.fork() would have repaired (no other thread, no lock held), and it only
+    runs the executor's setup and exec()s or _exit()s."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        self._ctypes = ctypes
+        libc = ctypes.PyDLL(None, use_errno=True)
+        self._syscall = libc.syscall
+        self._syscall.restype = ctypes.c_long
+        self._prctl = libc.prctl
+
+    def set_name(self, name: bytes) -> None:  # pragma: no cover - runs in the helper
+        self._prctl(15, name[:15], 0, 0, 0)  # PR_SET_NAME
+
+    def call(self, flags: int, cgroup_fd: int) -> tuple[int, int]:  # pragma: no cover
+        """(pid, 0) in the parent, (0, 0) in the child, (-1, errno) on failure."""
+        ctypes = self._ctypes
+        # with CLONE_PARENT the kernel takes the exit signal from the caller (SIGCHLD, the
+        # helper was forked) and refuses any other value with EINVAL
+        exit_signal = 0 if flags & _CLONE_PARENT else _signal.SIGCHLD
+        args = ctypes.create_string_buffer(
+            _CLONE_ARGS.pack(flags, 0, 0, 0, exit_signal, 0, 0, 0, 0, 0, cgroup_fd), _CLONE_ARGS.size)
+        pid = self._syscall(ctypes.c_long(_SYS_CLONE3), args, ctypes.c_size_t(_CLONE_ARGS.size))
+        if pid < 0:
+            return -1, ctypes.get_errno()
+        return pid, 0

@@ -1,0 +1,262 @@
+"""The fast spawn path (daemon/spawner.py) against the fork path (executor.spawn), with real
+processes. # spec: service-lifecycle.md §5, §8.3
+
+The helper's children are this test process's children (CLONE_PARENT), so each test reaps
+exactly its own child with os.waitid(P_PID), as tests/daemon/test_executor.py does.
+Waits are bounded and end on a condition.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import select
+import signal
+import time
+
+import pytest
+
+from sysvisor.daemon.containment import CgroupContainment
+from sysvisor.daemon.executor import (
+    EXIT_CGROUP,
+    EXIT_CHDIR,
+    EXIT_EXEC,
+    EXIT_USER,
+    SYSTEMD_DEFAULT_LIMITS,
+    ExecRequest,
+    spawn,
+    wait_exec_outcome,
+)
+from sysvisor.daemon.spawner import Spawner, SpawnerUnavailable
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def helper():
+    s = Spawner.start()
+    try:
+        child = s.spawn(ExecRequest(path="/bin/true", argv=["true"]))
+    except SpawnerUnavailable as e:
+        pytest.skip(f"no fast spawn path here: {e}")
+    wait_exec_outcome(child.error_fd, "/bin/true")
+    os.waitid(os.P_PID, child.pid, os.WEXITED)
+    yield s
+    s.close()
+
+
+def run(start, req: ExecRequest):
+    """(si_code, si_status, outcome) of one spawn by `start` (spawn or helper.spawn)."""
+    child = start(req)
+    outcome = wait_exec_outcome(child.error_fd, req.path)
+    info = os.waitid(os.P_PID, child.pid, os.WEXITED)
+    return info.si_code, info.si_status, outcome
+
+
+# What a process sees of its execution environment, printed by the shell about itself
+# ($$), with its own PID replaced by "PID" so that two spawns compare equal.
+DESCRIBE = r"""
+p=$$
+echo "exec pid matches: $([ "$SYSTEMD_EXEC_PID" = "$p" ] && echo yes || echo no)"
+echo "parent is the manager: $([ "$(cut -d' ' -f4 /proc/$p/stat)" = "$MANAGER" ] && echo yes || echo no)"
+set -- $(cut -d')' -f2 /proc/$p/stat)
+echo "pgrp=$( [ "$3" = "$p" ] && echo own || echo "$3") session=$( [ "$4" = "$p" ] && echo own || echo "$4") nice=${17}"
+while read -r key value; do  # builtins only: the shell is not inside a wait for a child
+  case $key in Umask:|SigBlk:|SigIgn:|SigCgt:|Cap*:|NoNewPrivs:|Seccomp:) echo "$key $value";; esac
+done </proc/$p/status
+cat /proc/$p/limits
+echo "cwd=$(pwd -P) umask=$(umask) id=$(id)"
+echo "fds: $(ls /proc/$p/fd | sort -n | tr '\n' ' ')"
+for fd in 0 1 2 3; do echo "fd$fd -> $(readlink /proc/$p/fd/$fd | sed 's/:\[[0-9]*\]//')"; done
+grep -v '^[0-9]*:name=' /proc/$p/cgroup
+env | grep -v '^SYSTEMD_EXEC_PID=' | sort
+"""
+
+
+def describe(start, tmp_path, **kw) -> str:
+    out = tmp_path / f"describe-{next(_counter)}.txt"
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        req = ExecRequest(path="/bin/sh", argv=["sh", "-c", DESCRIBE], stdout=fd, stderr=fd, pass_fds=(r,),
+                          env={"MANAGER": str(os.getpid()), "LANG": "C", "PATH": "/usr/bin:/bin", "X": "a b\tc"},
+                          **kw)
+        code, status, outcome = run(start, req)
+    finally:
+        os.close(fd)
+        os.close(r)
+        os.close(w)
+    assert outcome.exec_succeeded and (code, status) == (os.CLD_EXITED, 0), out.read_text()
+    return out.read_text().replace(str(out), "OUT")
+
+
+def test_the_environment_is_the_one_of_the_fork_path(helper, tmp_path):
+    settings = dict(working_directory=str(tmp_path), umask=0o027, nice=3, limits={**SYSTEMD_DEFAULT_LIMITS, "NPROC": (4000, 5000)})
+    fork_path = describe(spawn, tmp_path, **settings)
+    fast_path = describe(helper.spawn, tmp_path, **settings)
+    assert fast_path == fork_path
+    # and it is the environment asked for, not merely the same one twice
+    assert "exec pid matches: yes" in fast_path
+    assert "parent is the manager: yes" in fast_path
+    assert "pgrp=own session=own nice=3" in fast_path
+    assert f"cwd={os.path.realpath(tmp_path)} umask=0027" in fast_path
+    assert "SigBlk: 0000000000000000" in fast_path and "SigIgn: 0000000000000000" in fast_path
+    assert "fds: 0 1 2 3 " in fast_path and "fd0 -> /dev/null" in fast_path and "fd3 -> pipe" in fast_path
+    assert "Max processes             4000                 5000" in fast_path
+    assert "X=a b\tc" in fast_path
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_user_group_and_groups_are_those_of_the_fork_path(helper, tmp_path):
+    settings = dict(user="nobody", group="nogroup", supplementary_groups=["daemon"], working_directory="/")
+    fork_path = describe(spawn, tmp_path, **settings)
+    fast_path = describe(helper.spawn, tmp_path, **settings)
+    assert fast_path == fork_path
+    assert "CapEff: 0000000000000000" in fast_path  # no longer root
+
+
+def test_the_helper_ignores_terminal_signals_but_its_children_do_not(helper, tmp_path):
+    # the helper must survive a Ctrl-C to the manager's process group; its SIG_IGN must not leak
+    assert "SigIgn: 0000000000000000" in describe(helper.spawn, tmp_path)
+    with open(f"/proc/{helper.pid}/status") as f:
+        ignored = int(next(line for line in f if line.startswith("SigIgn:")).split()[1], 16)
+    assert ignored & (1 << (signal.SIGINT - 1)) and ignored & (1 << (signal.SIGTERM - 1))
+
+
+@pytest.mark.parametrize("req, status, step", [
+    (ExecRequest(path="/nope", argv=["/nope", "x"]), EXIT_EXEC, "EXEC"),
+    (ExecRequest(path="/bin/true", argv=["true"], working_directory="/nonexistent-dir"), EXIT_CHDIR, "CHDIR"),
+    (ExecRequest(path="/bin/true", argv=["true"], user="no-such-user-here"), EXIT_USER, "USER"),
+    (ExecRequest(path="/bin/true", argv=["true"], cgroup="/nonexistent-cgroup"), EXIT_CGROUP, "CGROUP"),
+])
+def test_setup_failures_are_the_exit_statuses_of_the_fork_path(helper, req, status, step):
+    fast = run(helper.spawn, req)
+    assert fast == run(spawn, req)
+    code, got, outcome = fast
+    assert (code, got) == (os.CLD_EXITED, status)
+    assert outcome.failure.step == step
+    assert outcome.failure.messages()[1].startswith(f"Failed at step {step} spawning {req.path}: ")
+
+
+def test_exec_success_is_seen_on_the_error_pipe(helper):
+    r, w = os.pipe2(os.O_CLOEXEC)
+    child = helper.spawn(ExecRequest(path="/bin/sh", argv=["sh", "-c", "read x <&3"], pass_fds=(r,)))
+    os.close(r)
+    assert select.select([child.error_fd], [], [], 10)[0]
+    assert wait_exec_outcome(child.error_fd, "/bin/sh").exec_succeeded
+    os.close(w)  # EOF: the shell ends
+    assert os.waitid(os.P_PID, child.pid, os.WEXITED).si_status == 1
+
+
+def test_a_closed_helper_is_reported_for_the_fork_path():
+    s = Spawner.start()
+    s.close()
+    with pytest.raises(SpawnerUnavailable):
+        s.spawn(ExecRequest(path="/bin/true", argv=["true"]))
+
+
+def test_a_helper_that_died_is_reported_for_the_fork_path(helper):
+    s = Spawner.start()
+    os.kill(s.pid, signal.SIGKILL)
+    os.waitid(os.P_PID, s.pid, os.WEXITED)
+    with pytest.raises(SpawnerUnavailable):
+        s.spawn(ExecRequest(path="/bin/true", argv=["true"]))
+    s.close()
+
+
+# ---------------------------------------------------------------------------------------
+# cgroup placement
+
+
+@pytest.fixture
+def cgroup():
+    try:
+        c = CgroupContainment.open(f"sysvisor-test-spawner-{os.getpid()}-{next(_counter)}")
+    except OSError as e:
+        pytest.skip(f"no writable cgroup2 here: {e}")
+    yield c
+    for unit in os.listdir(c.base):
+        if os.path.isdir(os.path.join(c.base, unit)):
+            c.kill_all(unit, signal.SIGKILL)
+            wait_until(lambda u=unit: c.is_empty(u))
+            c.remove(unit)
+    c.close()
+
+
+def wait_until(cond, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def start_in(helper, c: CgroupContainment, unit: str, script: str) -> tuple[int, list[int]]:
+    """`sh -c script` in the unit's cgroup through the helper; the script prints PIDs."""
+    path = c.create(unit)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    child = helper.spawn(ExecRequest(path="/bin/sh", argv=["sh", "-c", script], stdout=w, cgroup=path,
+                                     clone_into_cgroup=c.born_inside_ok(unit), extra_cgroups=c.accounting_paths(unit)))
+    os.close(w)
+    assert wait_exec_outcome(child.error_fd, "/bin/sh").exec_succeeded
+    data = b""
+    while chunk := (os.read(r, 4096) if select.select([r], [], [], 10)[0] else b""):
+        data += chunk
+    os.close(r)
+    return child.pid, [int(x) for x in data.split()]
+
+
+def cgroup_of(pid: int) -> str:
+    with open(f"/proc/{pid}/cgroup") as f:
+        return next(line for line in f if line.startswith("0::"))[3:].strip()
+
+
+def test_the_child_is_born_in_the_units_cgroup(helper, cgroup):
+    main, (pid,) = start_in(helper, cgroup, "born.service", "echo $$; exec sleep 1000 >&-")
+    assert main == pid
+    assert cgroup.born_inside_ok("born.service")
+    assert cgroup_of(pid) == cgroup.display_path("born.service")
+    assert cgroup.pids("born.service") == [pid]
+    # the v1 accounting cgroups (hybrid hosts) are joined by the helper after its answer
+    for path in cgroup.accounting_paths("born.service"):
+        assert wait_until(lambda p=path: str(pid) in open(os.path.join(p, "cgroup.procs")).read().split())
+    cgroup.kill_all("born.service", signal.SIGKILL)
+    assert os.waitid(os.P_PID, pid, os.WEXITED).si_status == signal.SIGKILL
+
+
+def test_control_group_kill_reaches_the_grandchild_left_behind(helper, cgroup):
+    # KillMode=control-group: the main process exits, its background child stays in the cgroup
+    main, (grandchild,) = start_in(helper, cgroup, "leave.service", "sleep 1000 >/dev/null & echo $!")
+    assert os.waitid(os.P_PID, main, os.WEXITED).si_status == 0
+    assert cgroup.pids("leave.service") == [grandchild]
+    killed = cgroup.kill_all("leave.service", signal.SIGKILL)
+    assert [k.pid for k in killed] == [grandchild]
+    assert wait_until(lambda: cgroup.is_empty("leave.service"))
+
+
+def test_a_killed_cgroup_is_made_anew_before_a_process_is_cloned_into_it(helper, cgroup):
+    # after cgroup.kill this kernel SIGKILLs whatever is cloned into that cgroup: the
+    # containment stops offering it for CLONE_INTO_CGROUP until it has made it anew
+    first, _ = start_in(helper, cgroup, "again.service", "echo $$; exec sleep 1000 >&-")
+    cgroup.kill_all("again.service", signal.SIGKILL)
+    assert not cgroup.born_inside_ok("again.service")
+    assert os.waitid(os.P_PID, first, os.WEXITED).si_status == signal.SIGKILL
+    assert wait_until(lambda: cgroup.is_empty("again.service"))
+    second, _ = start_in(helper, cgroup, "again.service", "echo $$; exec sleep 1000 >&-")
+    assert cgroup.born_inside_ok("again.service")
+    assert cgroup.pids("again.service") == [second]
+    cgroup.kill_all("again.service", signal.SIGTERM)
+    assert os.waitid(os.P_PID, second, os.WEXITED).si_status == signal.SIGTERM
+
+
+def test_a_killed_cgroup_still_populated_is_joined_by_a_write(helper, cgroup):
+    first, (left,) = start_in(helper, cgroup, "busy.service", "sleep 1000 >/dev/null & echo $!")
+    os.waitid(os.P_PID, first, os.WEXITED)
+    os.kill(left, signal.SIGSTOP)  # still there when the next process starts
+    cgroup._fresh.discard("busy.service")  # as after cgroup.kill by an earlier manager
+    main, (pid,) = start_in(helper, cgroup, "busy.service", "echo $$; exec sleep 1000 >&-")
+    assert not cgroup.born_inside_ok("busy.service")
+    assert sorted(cgroup.pids("busy.service")) == sorted([left, pid])
+    cgroup.kill_all("busy.service", signal.SIGKILL)
+    assert os.waitid(os.P_PID, main, os.WEXITED).si_status == signal.SIGKILL

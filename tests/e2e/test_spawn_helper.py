@@ -1,0 +1,86 @@
+"""The manager's spawn helper (daemon/spawner.py) as seen from outside: units start through
+it, and a helper that dies is replaced without a unit noticing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from harness import alive
+
+
+def helpers_of(manager_pid: int) -> list[int]:
+    """PIDs of the manager's children named sysvisor-spawn."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        if comm == "sysvisor-spawn" and int(fields[1]) == manager_pid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_units_start_as_children_of_the_manager_and_a_dead_helper_is_replaced(run):
+    m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=always\nRestartSec=0\n"})
+    assert m.cli("start", "svc").returncode == 0
+    first = int(m.prop("svc", "MainPID"))
+    manager = m.manager_pid()
+    with open(f"/proc/{first}/stat") as f:
+        assert int(f.read().rsplit(")", 1)[1].split()[1]) == manager  # the manager's child
+    (helper,) = m.wait_for("the spawn helper", lambda: helpers_of(manager))
+    os.kill(helper, signal.SIGKILL)
+    m.wait_for("the helper gone", lambda: not alive(helper))
+    os.kill(first, signal.SIGKILL)  # the restart needs a spawn: the fork path, then a new helper
+    m.wait_for("a restart", lambda: m.prop("svc", "MainPID") not in ("0", str(first)) and m.prop("svc", "ActiveState") == "active")
+    second = int(m.prop("svc", "MainPID"))
+    os.kill(second, signal.SIGKILL)
+    m.wait_for("a second restart", lambda: m.prop("svc", "MainPID") not in ("0", str(first), str(second)))
+    assert m.prop("svc", "NRestarts") == "2"
+    (new_helper,) = helpers_of(manager)
+    assert new_helper != helper
+    assert "starting a new spawn helper" in m.output()
+
+
+def test_a_stopped_units_cgroup_is_removed_and_so_is_the_managers_at_exit(run):
+    m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\n"})
+    assert m.cli("start", "svc").returncode == 0
+    group = m.prop("svc", "ControlGroup")
+    if not group.startswith("/"):
+        import pytest
+        pytest.skip("no cgroup containment here")
+    mount = next(line.split()[4] for line in open("/proc/self/mountinfo") if " - cgroup2 " in line)
+    path = mount + group
+    assert os.path.isdir(path)
+    assert m.cli("stop", "svc").returncode == 0
+    assert not os.path.exists(path)  # pruned once stopped and empty
+    assert m.cli("start", "svc").returncode == 0  # and made anew for the next start
+    assert os.path.isdir(path)
+    assert m.stop() == 0
+    assert not os.path.exists(os.path.dirname(path))  # the manager's own directory, at exit
+
+
+def test_control_group_kill_reaches_a_grandchild_on_stop_and_after_the_main_exit(run, tmp_path):
+    # KillMode=control-group (the default): everything in the unit's cgroup goes, also what
+    # the main process left behind in the background
+    stays = tmp_path / "stays.pid"
+    leaves = tmp_path / "leaves.pid"
+    m = run({
+        "stays.service": f"[Service]\nExecStart=/bin/sh -c 'sleep 1000 & echo $$! > {stays}; exec sleep 1000'\n",
+        "leaves.service": f"[Service]\nExecStart=/bin/sh -c 'sleep 1000 & echo $$! > {leaves}'\n",
+    })
+    assert m.cli("start", "stays", "leaves").returncode == 0
+    grandchild = int(m.wait_for("the stays grandchild", lambda: stays.exists() and stays.read_text().strip()))
+    left = int(m.wait_for("the leaves grandchild", lambda: leaves.exists() and leaves.read_text().strip()))
+    assert alive(grandchild)
+    m.wait_for("the leftover killed once the main process exited", lambda: not alive(left))
+    assert m.prop("leaves", "ActiveState") == "inactive"
+    assert m.cli("stop", "stays").returncode == 0
+    m.wait_for("the grandchild killed by the stop", lambda: not alive(grandchild))
