@@ -118,7 +118,7 @@ def boot(peer, stamp: Path, tmp: Path, g: dict) -> dict:
             wait_until(lambda: peer.target_reached_s() is not None, 10, 0.05)
             out["target"] = peer.target_reached_s()
         time.sleep(0.3)  # let the manager finish its bookkeeping before reading RSS
-        out["rss"] = proc_usage([peer.proc.pid])["rss_kib"] / 1024
+        out["rss"] = proc_usage([peer.main_pid()])["rss_kib"] / 1024
         return out
     finally:
         peer.teardown()

@@ -157,7 +157,7 @@ def startup(peer, stamp, tmp, s: Settings, keep: bool):
                     first.setdefault(name, ns)
             result["startup"] = (max(first.values()) - peer.launched_ns) / 1e9
             time.sleep(0.5)  # let the manager finish its bookkeeping before reading RSS
-            result["rss"] = proc_usage([peer.proc.pid])["rss_kib"] / 1024
+            result["rss"] = proc_usage([peer.main_pid()])["rss_kib"] / 1024
             result["pss"] = proc_usage(peer.manager_pids())["pss_kib"] / 1024
             result["manager_procs"] = len(peer.manager_pids())
     except BaseException:

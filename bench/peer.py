@@ -244,6 +244,10 @@ class Peer:
         self.launched_ns = time.monotonic_ns()
         self.proc = subprocess.Popen(argv, env=env, stdout=self.out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
+    def main_pid(self) -> int:
+        """The manager's main process (whose RSS the tables report)."""
+        return self.proc.pid
+
     def manager_pids(self) -> list[int]:
         """The manager's own processes: its process tree minus the services' processes."""
         if not self.proc:
@@ -333,6 +337,18 @@ class SysvisorPeer(Peer):
 
     def env(self):
         return sysvisor_env(self.work / "run" / "control")
+
+    def main_pid(self):
+        """`sysvisor up` is the keeper; the manager is its child started with --keeper-fd."""
+        for pid in process_tree(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                if b"--keeper-fd" in argv and not any(a.endswith(b"keeper.py") for a in argv):
+                    return pid
+            except OSError:
+                continue
+        return self.proc.pid
 
     def manager_argv(self):
         w = self.work
