@@ -86,6 +86,15 @@ def children(pid: int) -> list[int]:
         return []
 
 
+def proc_state(pid: int) -> str:
+    """The process's state letter from /proc/PID/stat ("Z" zombie …), "gone" if none."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return "gone"
+
+
 def alive(pid: int) -> bool:
     """True while `pid` exists and is not a zombie (the manager reaps its children)."""
     try:

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from harness import ROOT
+from harness import ROOT, children
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
                                 reason="PID and mount namespaces need root (CI runs as root)")
@@ -100,7 +100,7 @@ def test_the_documented_dockerfile_runs_and_stops(tmp_path):
         pytest.fail(f"timed out waiting for {what}:\n{output()}")
 
     try:
-        init = wait("PID 1", lambda: _children(container.pid)[:1])[0]
+        init = wait("PID 1", lambda: children(container.pid)[:1])[0]
         # `docker exec … systemctl status web`: the socket as seen inside the container
         socket_path = f"/proc/{init}/root/run/sysvisor/control"
 
@@ -122,9 +122,3 @@ def test_the_documented_dockerfile_runs_and_stops(tmp_path):
         log.close()
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except (FileNotFoundError, ProcessLookupError):
-        return []

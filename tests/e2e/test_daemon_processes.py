@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from harness import ROOT, write_units
+from harness import ROOT, children, proc_state, write_units
 
 
 @pytest.mark.skipif(shutil.which("systemd-notify") is None, reason="test.sh installs systemd-notify")
@@ -119,7 +119,7 @@ def test_pid1_in_a_pid_namespace_reaps_orphans_and_stops_on_sigterm(tmp_path):
         # watch for 3 s while orphans come and go: none may linger as a zombie
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
-            zombies = [p for p in _children(manager_pid) if _state(p) == "Z"]
+            zombies = [p for p in children(manager_pid) if proc_state(p) == "Z"]
             assert len(zombies) <= 1, f"zombies left unreaped: {zombies}"  # one may be mid-reap
             time.sleep(0.1)
         os.kill(manager_pid, signal.SIGTERM)  # PID 1 ignores signals it has no handler for
@@ -148,25 +148,9 @@ def _read(log) -> str:
     return log.read()
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        return []
-
-
 def _child_of(pid: int) -> int | None:
-    kids = _children(pid)
+    kids = children(pid)
     return kids[0] if kids else None
-
-
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return "gone"
 
 
 def test_list_dependencies_tree(run):

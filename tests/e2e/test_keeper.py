@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, Sysvisor, alive, manager_of, write_units
+from harness import ROOT, Sysvisor, alive, manager_of, proc_state, write_units
 
 PROPS = "ActiveState,SubState,Result,ExecMainCode,ExecMainStatus,NRestarts"
 
@@ -54,14 +54,6 @@ def _props(m: Sysvisor, unit: str) -> list[str]:
     return m.cli("show", unit, "-p", PROPS).stdout.split()
 
 
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return "gone"
-
-
 def _pid(m: Sysvisor, unit: str) -> int:
     return int(m.prop(unit, "MainPID"))
 
@@ -96,7 +88,7 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
                 os.kill(first, signal.SIGKILL)
                 _trigger_exits(m, tmp, pids["sig"])
                 m.wait_for("zombies held by the stopped keeper",
-                           lambda: all(_state(pids[u]) == "Z" for u in ("three", "again", "sig")))
+                           lambda: all(proc_state(pids[u]) == "Z" for u in ("three", "again", "sig")))
             finally:
                 os.kill(keeper, signal.SIGCONT)
             second = m.wait_for("a new manager", lambda: (lambda p: p if p not in (None, first) else None)(manager_of(keeper)))
@@ -110,7 +102,7 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
             os.kill(second, signal.SIGSTOP)
             try:
                 _trigger_exits(m, tmp, pids["sig"])
-                m.wait_for("the services' exits", lambda: all(_state(pids[u]) in ("Z", "gone") for u in ("three", "again", "sig")))
+                m.wait_for("the services' exits", lambda: all(proc_state(pids[u]) in ("Z", "gone") for u in ("three", "again", "sig")))
             finally:
                 os.kill(second, signal.SIGCONT)
         m.wait_for("the re-adopted units to settle", lambda: _settled(m))
@@ -167,7 +159,7 @@ def test_killing_the_keeper_takes_the_manager_along_and_the_services_survive(run
     m.proc.kill()
     m.proc.wait(timeout=30)
     deadline = time.monotonic() + 20
-    while _state(manager) not in ("gone", "Z"):  # PR_SET_PDEATHSIG
+    while proc_state(manager) not in ("gone", "Z"):  # PR_SET_PDEATHSIG
         assert time.monotonic() < deadline, "the manager outlived its keeper"
         time.sleep(0.02)
     assert alive(web)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, write_units
+from harness import ROOT, children, proc_state, write_units
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
                                 reason="PID namespaces need root (CI runs as root)")
@@ -33,7 +33,7 @@ class Pid1:
             ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "sysvisor", "up", *extra,
              "--units", str(write_units(tmp / "units", units)), "--runtime-dir", str(tmp / "run"), "--state-dir", str(tmp / "state")],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.init = self.wait("PID 1 of the namespace", lambda: _children(self.proc.pid)[:1])[0]
+        self.init = self.wait("PID 1 of the namespace", lambda: children(self.proc.pid)[:1])[0]
         self.wait("the control socket", lambda: self.cli("show", "-p", "Id", "x.service").returncode == 0)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
@@ -83,14 +83,6 @@ def pid1(tmp_path):
     yield start
     for p in started:
         p.close()
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except (FileNotFoundError, ProcessLookupError):
-        return []
 
 
 def test_the_keeper_is_pid_1_and_the_manager_its_child(pid1):
@@ -180,7 +172,7 @@ def test_soft_reboot_without_a_keeper_keeps_pid_1(pid1):
     web = p.prop("web", "MainPID")
     p.signal(RT + 7)
     p.wait("web started again", lambda: p.running_again("web", web))
-    assert _children(p.proc.pid)[:1] == [p.init]  # the same process: re-executed in place
+    assert children(p.proc.pid)[:1] == [p.init]  # the same process: re-executed in place
     p.signal(signal.SIGTERM)
     assert p.proc.wait(timeout=30) == 0
 
@@ -192,7 +184,7 @@ def test_no_zombie_lingers_neither_under_the_manager_nor_under_the_keeper(pid1):
     p = pid1({"litter.service": "[Service]\nExecStart=/bin/sh -c 'while :; do (sleep 0.1 &); sleep 0.3; done'\n"
                                 "[Install]\nWantedBy=multi-user.target\n"})
     p.wait("litter", lambda: p.prop("litter", "ActiveState") == "active")
-    manager = p.wait("the manager", lambda: [c for c in _children(p.init) if b"--keeper-fd" in _cmdline(c)][:1])[0]
+    manager = p.wait("the manager", lambda: [c for c in children(p.init) if b"--keeper-fd" in _cmdline(c)][:1])[0]
     for _ in range(3):
         subprocess.run(["nsenter", "-t", str(p.init), "--pid", "--mount", "--", "/bin/sh", "-c", "sleep 0.2 & exit 0"],
                        check=True, timeout=30)
@@ -200,14 +192,14 @@ def test_no_zombie_lingers_neither_under_the_manager_nor_under_the_keeper(pid1):
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
         for parent in (p.init, manager):
-            kids = _children(parent)
+            kids = children(parent)
             if parent == p.init:
                 seen_at_keeper.update(k for k in kids if k != manager and b"sleep" in _cmdline(k))
-            zombies = [k for k in kids if _state(k) == "Z"]
+            zombies = [k for k in kids if proc_state(k) == "Z"]
             assert len(zombies) <= 1, f"zombies left unreaped under {parent}: {zombies}"  # one may be mid-reap
         time.sleep(0.05)
     assert seen_at_keeper, "the exec'd orphans were re-parented to the keeper"
-    assert not [k for k in _children(p.init) if k != manager and _state(k) == "Z"]
+    assert not [k for k in children(p.init) if k != manager and proc_state(k) == "Z"]
     p.signal(signal.SIGTERM)
     assert p.proc.wait(timeout=30) == 0
 
@@ -218,14 +210,6 @@ def _cmdline(pid: int) -> bytes:
             return f.read()
     except (FileNotFoundError, ProcessLookupError):
         return b""
-
-
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return "gone"
 
 
 def test_success_action_kexec_force_kills_and_starts_everything_again(pid1, tmp_path):

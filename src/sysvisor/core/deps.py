@@ -20,12 +20,10 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sysvisor.core.types import ActiveState, EmergencyAction, JobMode, JobType, LoadState, StrEnum
+from sysvisor.core.types import ACTIVE_OR_ACTIVATING, INACTIVE_OR_FAILED, ActiveState, EmergencyAction, JobMode, JobType, LoadState, StrEnum
 from sysvisor.core.units import Unit, UnitSection
 
 A = ActiveState
-_INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
-_ACTIVE_OR_ACTIVATING = (A.ACTIVE, A.ACTIVATING, A.RELOADING)
 _INACTIVE_OR_DEACTIVATING = (A.INACTIVE, A.FAILED, A.DEACTIVATING)
 
 
@@ -452,17 +450,17 @@ def retroactive_jobs(g: DependencyGraph, name: str, old: ActiveState, new: Activ
     """
     st = lambda u: state_of.get(g.canonical(u), A.INACTIVE)  # noqa: E731
     out: list[JobRequest] = []
-    if old in _INACTIVE_OR_FAILED and new in _ACTIVE_OR_ACTIVATING:
+    if old in INACTIVE_OR_FAILED and new in ACTIVE_OR_ACTIVATING:
         for other in g.with_atom(name, Atom.RETROACTIVE_START_REPLACE):
-            if not g.has_atom(name, Atom.AFTER, other) and st(other) not in _ACTIVE_OR_ACTIVATING:
+            if not g.has_atom(name, Atom.AFTER, other) and st(other) not in ACTIVE_OR_ACTIVATING:
                 out.append(JobRequest(other, JobType.START, JobMode.REPLACE))
         for other in g.with_atom(name, Atom.RETROACTIVE_START_FAIL):
-            if not g.has_atom(name, Atom.AFTER, other) and st(other) not in _ACTIVE_OR_ACTIVATING:
+            if not g.has_atom(name, Atom.AFTER, other) and st(other) not in ACTIVE_OR_ACTIVATING:
                 out.append(JobRequest(other, JobType.START, JobMode.FAIL))
         for other in g.with_atom(name, Atom.RETROACTIVE_STOP_ON_START):
             if st(other) not in _INACTIVE_OR_DEACTIVATING:
                 out.append(JobRequest(other, JobType.STOP, JobMode.REPLACE))
-    elif old in _ACTIVE_OR_ACTIVATING and new in _INACTIVE_OR_DEACTIVATING:
+    elif old in ACTIVE_OR_ACTIVATING and new in _INACTIVE_OR_DEACTIVATING:
         for other in g.with_atom(name, Atom.RETROACTIVE_STOP_ON_STOP):
             if st(other) not in _INACTIVE_OR_DEACTIVATING:
                 out.append(JobRequest(other, JobType.STOP, JobMode.REPLACE))
@@ -475,7 +473,7 @@ def units_to_recheck(g: DependencyGraph, name: str, new: ActiveState) -> dict[st
     # systemd: unit_notify() → check_unneeded_dependencies(), check_bound_by_dependencies(),
     #          check_uphold_dependencies() and the unit's own queues"""
     out = {"stop-when-unneeded": [], "bound-by-inactive": [], "upheld": []}
-    if new in _INACTIVE_OR_FAILED:
+    if new in INACTIVE_OR_FAILED:
         out["stop-when-unneeded"] = g.with_atom(name, Atom.ADD_STOP_WHEN_UNNEEDED_QUEUE)
         out["bound-by-inactive"] = g.with_atom(name, Atom.ADD_CANNOT_BE_ACTIVE_WITHOUT_QUEUE)
         out["upheld"] = [name]
@@ -497,7 +495,7 @@ def stop_when_unneeded_check(g: DependencyGraph, name: str, state_of: Mapping[st
     if state_of.get(name, A.INACTIVE) is not A.ACTIVE:
         return None  # not while transitioning
     for other in g.with_atom(name, Atom.PINS_STOP_WHEN_UNNEEDED):
-        if has_job.get(other) or state_of.get(other, A.INACTIVE) not in _INACTIVE_OR_FAILED:
+        if has_job.get(other) or state_of.get(other, A.INACTIVE) not in INACTIVE_OR_FAILED:
             return None
         if (will_restart or {}).get(other):
             return None
@@ -513,7 +511,7 @@ def bound_by_inactive_check(g: DependencyGraph, name: str, state_of: Mapping[str
     for other in g.with_atom(name, Atom.CANNOT_BE_ACTIVE_WITHOUT):
         if has_job.get(other):
             continue
-        if state_of.get(other, A.INACTIVE) in _INACTIVE_OR_FAILED:
+        if state_of.get(other, A.INACTIVE) in INACTIVE_OR_FAILED:
             return JobRequest(name, JobType.STOP, JobMode.REPLACE,
                               f"Unit is stopped because bound to inactive unit {other}.")
     return None
@@ -537,7 +535,7 @@ def upheld_check(g: DependencyGraph, name: str, state_of: Mapping[str, ActiveSta
                  ) -> JobRequest | None:
     """An inactive unit without a job (and not about to restart) that an active unit Upholds=:
     start it. # systemd: unit_is_upheld_by_active(), manager_dispatch_start_when_upheld_queue()"""
-    if has_job.get(name) or state_of.get(name, A.INACTIVE) not in _INACTIVE_OR_FAILED:
+    if has_job.get(name) or state_of.get(name, A.INACTIVE) not in INACTIVE_OR_FAILED:
         return None
     if (will_restart or {}).get(name):
         return None

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from sysvisor.core.types import ActiveState, JobMode, JobResult, JobType
+from sysvisor.core.types import ACTIVE_OR_RELOADING, INACTIVE_OR_FAILED, ActiveState, JobMode, JobResult, JobType
 
 A = ActiveState
-_INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
-_ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
 
 
 @dataclass(eq=False)  # jobs compare by identity
@@ -47,7 +45,7 @@ def collapse(job_type: JobType, state: ActiveState) -> JobType | None:
     """Resolve try-restart against the unit state; None = nothing to do.
     # systemd: job_type_collapse()"""
     if job_type is JobType.TRY_RESTART:
-        return None if state in _INACTIVE_OR_FAILED else JobType.RESTART
+        return None if state in INACTIVE_OR_FAILED else JobType.RESTART
     return job_type
 
 
@@ -110,15 +108,15 @@ def process_job(job: Job, new: ActiveState, *, reload_success: bool = True) -> t
     t = job.type
     running = job.state == "running"
     if t in (JobType.START, JobType.VERIFY_ACTIVE):
-        if new in _ACTIVE_OR_RELOADING:
+        if new in ACTIVE_OR_RELOADING:
             return JobResult.DONE, False
         if running and new is not A.ACTIVATING:
-            if new in _INACTIVE_OR_FAILED:
+            if new in INACTIVE_OR_FAILED:
                 return (JobResult.FAILED if new is A.FAILED else JobResult.DONE), True
             return None, True
         return None, False
     if t in (JobType.STOP, JobType.RESTART, JobType.TRY_RESTART):
-        if new in _INACTIVE_OR_FAILED:
+        if new in INACTIVE_OR_FAILED:
             return JobResult.DONE, False
         if running and new is not A.DEACTIVATING:
             return JobResult.FAILED, True

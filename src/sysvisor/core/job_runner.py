@@ -55,11 +55,9 @@ from sysvisor.core.transaction import (
     install_decision,
     verify_active_result,
 )
-from sysvisor.core.types import USEC_INFINITY, ActiveState, EmergencyAction, JobMode, JobResult, JobType, Priority, ServiceState, ServiceType
+from sysvisor.core.types import ACTIVE_OR_RELOADING, INACTIVE_OR_FAILED, USEC_INFINITY, ActiveState, EmergencyAction, JobMode, JobResult, JobType, Priority, ServiceState, ServiceType
 
 A = ActiveState
-_INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
-_ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
 # systemd: unit_new() auto_start_stop_ratelimit
 AUTO_START_STOP_INTERVAL_USEC = 10_000_000
 AUTO_START_STOP_BURST = 16
@@ -196,7 +194,7 @@ class JobRunnerMixin:
                 svc = self.services.get(name)
                 if svc is None or not svc.can_reload():
                     error = f"Job type reload is not applicable for unit {name}."
-                elif svc.active_state in _INACTIVE_OR_FAILED:
+                elif svc.active_state in INACTIVE_OR_FAILED:
                     error = f"Unit {name} is not active, cannot reload."
         if error is not None:
             self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID, error=error))
@@ -366,13 +364,13 @@ class JobRunnerMixin:
         """The unit timestamps of a state change. # systemd: unit_notify()"""
         now = self.now
         ts["StateChangeTimestampMonotonic"] = now
-        if old in _INACTIVE_OR_FAILED and new not in _INACTIVE_OR_FAILED:
+        if old in INACTIVE_OR_FAILED and new not in INACTIVE_OR_FAILED:
             ts["InactiveExitTimestampMonotonic"] = now
-        elif old not in _INACTIVE_OR_FAILED and new in _INACTIVE_OR_FAILED:
+        elif old not in INACTIVE_OR_FAILED and new in INACTIVE_OR_FAILED:
             ts["InactiveEnterTimestampMonotonic"] = now
-        if old not in _ACTIVE_OR_RELOADING and new in _ACTIVE_OR_RELOADING:
+        if old not in ACTIVE_OR_RELOADING and new in ACTIVE_OR_RELOADING:
             ts["ActiveEnterTimestampMonotonic"] = now
-        elif old in _ACTIVE_OR_RELOADING and new not in _ACTIVE_OR_RELOADING:
+        elif old in ACTIVE_OR_RELOADING and new not in ACTIVE_OR_RELOADING:
             ts["ActiveExitTimestampMonotonic"] = now
 
     def _run_timer_job(self, job: Job, timer) -> None:
@@ -385,7 +383,7 @@ class JobRunnerMixin:
         t = job.type
         if t is JobType.START:
             env = self._trigger_env_next.pop(job.unit, None)
-            if svc.active_state in _ACTIVE_OR_RELOADING:
+            if svc.active_state in ACTIVE_OR_RELOADING:
                 self._finish_job(job, JobResult.DONE, already=True)
                 return
             if svc.active_state is not A.ACTIVATING and not self._verify_bound(job):
@@ -400,7 +398,7 @@ class JobRunnerMixin:
             r = svc.start()
             message = "Starting"
         elif t in (JobType.STOP, JobType.RESTART):
-            if svc.active_state in _INACTIVE_OR_FAILED:
+            if svc.active_state in INACTIVE_OR_FAILED:
                 self._finish_job(job, JobResult.DONE, already=True)
                 return
             r = svc.stop()
@@ -479,7 +477,7 @@ class JobRunnerMixin:
                 self._fail_dependencies(unit, Atom.PROPAGATE_START_FAILURE)
             elif t is JobType.STOP:
                 self._fail_dependencies(unit, Atom.PROPAGATE_STOP_FAILURE)
-        if t in (JobType.START, JobType.RELOAD) and self.active_state_of(unit) not in _ACTIVE_OR_RELOADING:
+        if t in (JobType.START, JobType.RELOAD) and self.active_state_of(unit) not in ACTIVE_OR_RELOADING:
             self._fail_dependencies(unit, Atom.PROPAGATE_INACTIVE_START_AS_FAILURE)
         notice = failed_job_notice(unit, str(t), result)
         if notice is not None:  # trap 13: OnFailure= although the unit did not fail

@@ -64,6 +64,8 @@ from sysvisor.core.timer_table import TimerTable
 from sysvisor.core.timespan import format_timespan
 from sysvisor.core.transaction import Transaction, TransactionError
 from sysvisor.core.types import (
+    ACTIVE_OR_RELOADING,
+    INACTIVE_OR_FAILED,
     ActiveState,
     EmergencyAction,
     ExitCode,
@@ -84,8 +86,6 @@ from sysvisor.core.units import (
 )
 
 A = ActiveState
-_INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
-_ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
 
 # systemd: emergency-action.c — the verb logged before acting
 _EMERGENCY_VERB = {
@@ -442,15 +442,15 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         """Unit-level consequences of a state change. # systemd: unit_notify()"""
         now, ts = self.now, svc.ts
         ts["StateChangeTimestampMonotonic"] = now
-        if old in _INACTIVE_OR_FAILED and new not in _INACTIVE_OR_FAILED:
+        if old in INACTIVE_OR_FAILED and new not in INACTIVE_OR_FAILED:
             ts["InactiveExitTimestampMonotonic"] = now
-        elif old not in _INACTIVE_OR_FAILED and new in _INACTIVE_OR_FAILED:
+        elif old not in INACTIVE_OR_FAILED and new in INACTIVE_OR_FAILED:
             ts["InactiveEnterTimestampMonotonic"] = now
-        if old not in _ACTIVE_OR_RELOADING and new in _ACTIVE_OR_RELOADING:
+        if old not in ACTIVE_OR_RELOADING and new in ACTIVE_OR_RELOADING:
             ts["ActiveEnterTimestampMonotonic"] = now
             self._activation_seq += 1
             self._activated_at[svc.name] = self._activation_seq
-        elif old in _ACTIVE_OR_RELOADING and new not in _ACTIVE_OR_RELOADING:
+        elif old in ACTIVE_OR_RELOADING and new not in ACTIVE_OR_RELOADING:
             ts["ActiveExitTimestampMonotonic"] = now
         if changed:
             self.emit(StateChanged(svc.name, new, str(svc.state), str(svc.result)))
@@ -468,7 +468,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         if old is not A.FAILED and new is A.FAILED:
             self.emergency_action(svc, svc.unit.unit.failure_action, f"unit {svc.name} failed",
                                   self._action_exit_status(svc, svc.unit.unit.failure_action_exit_status))
-        elif old not in _INACTIVE_OR_FAILED and new is A.INACTIVE:
+        elif old not in INACTIVE_OR_FAILED and new is A.INACTIVE:
             self.emergency_action(svc, svc.unit.unit.success_action, f"unit {svc.name} succeeded",
                                   self._action_exit_status(svc, svc.unit.unit.success_action_exit_status))
 
@@ -709,7 +709,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         except TransactionError as e:  # a broken shutdown.target file: stop unit by unit
             self.log(f"Failed to enqueue shutdown job: {e.message}; stopping every unit.", Priority.WARNING)
             for name in list(self.services) + list(self.timers.timers) + list(self.targets):
-                if self.active_state_of(name) not in _INACTIVE_OR_FAILED:
+                if self.active_state_of(name) not in INACTIVE_OR_FAILED:
                     self.enqueue_job(name, JobType.STOP, JobMode.REPLACE_IRREVERSIBLY)
             return
         self._emit_lines(plan.logs)
@@ -718,7 +718,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
     def _advance_shutdown(self) -> None:
         if not self.shutting_down or self._exited or self.jobs.by_unit:
             return
-        if any(s.active_state not in _INACTIVE_OR_FAILED for s in self.services.values()):
+        if any(s.active_state not in INACTIVE_OR_FAILED for s in self.services.values()):
             return
         self._exited = True
         self.emit(ExitManager(self._shutdown_exit_status))

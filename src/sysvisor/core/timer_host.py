@@ -14,9 +14,8 @@ from sysvisor.core.events import ClockChanged, TimezoneChanged
 from sysvisor.core.timer import EALREADY as TIMER_EALREADY
 from sysvisor.core.timer import OK as TIMER_OK
 from sysvisor.core.timer import DualTimestamp, Now, TriggeredUnitState
-from sysvisor.core.types import ActiveState, JobMode, JobResult, JobType, LoadState, Priority
+from sysvisor.core.types import INACTIVE_OR_FAILED, JobMode, JobResult, JobType, LoadState, Priority
 
-_INACTIVE_OR_FAILED = (ActiveState.INACTIVE, ActiveState.FAILED)
 
 
 class TimerHostMixin:
@@ -77,7 +76,7 @@ class TimerHostMixin:
         for name in [n for n, t in table.items()
                      if (self.units.get(n) is None or self.units[n].timer is None
                          or self.units[n].load_state is not LoadState.LOADED)
-                     and t.active_state in _INACTIVE_OR_FAILED]:
+                     and t.active_state in INACTIVE_OR_FAILED]:
             del table[name]
         out: list[Action] = []
         now = self.now_pair()

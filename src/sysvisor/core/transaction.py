@@ -31,12 +31,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sysvisor.core.deps import Atom, DependencyGraph
-from sysvisor.core.types import ActiveState, JobMode, JobResult, LoadState, Priority
+from sysvisor.core.types import ACTIVE_OR_ACTIVATING, ACTIVE_OR_RELOADING, INACTIVE_OR_FAILED, ActiveState, JobMode, JobResult, LoadState, Priority
 
 A = ActiveState
-_ACTIVE_OR_RELOADING = (A.ACTIVE, A.RELOADING)
-_ACTIVE_OR_ACTIVATING = (A.ACTIVE, A.RELOADING, A.ACTIVATING)
-_INACTIVE_OR_FAILED = (A.INACTIVE, A.FAILED)
 
 # job types beyond JobType that only live inside a transaction (systemd's spelling)
 NOP = "nop"
@@ -81,11 +78,11 @@ def is_superset(a: str, b: str) -> bool:
 def collapse(t: str, state: ActiveState) -> str:
     """Resolve the state-dependent types. # systemd: job_type_collapse()"""
     if t == "try-restart":
-        return "restart" if state in _ACTIVE_OR_RELOADING else NOP
+        return "restart" if state in ACTIVE_OR_RELOADING else NOP
     if t == TRY_RELOAD:
-        return "reload" if state in _ACTIVE_OR_RELOADING else NOP
+        return "reload" if state in ACTIVE_OR_RELOADING else NOP
     if t == RELOAD_OR_START:
-        return "reload" if state in _ACTIVE_OR_RELOADING else "start"
+        return "reload" if state in ACTIVE_OR_RELOADING else "start"
     return str(t)
 
 
@@ -98,9 +95,9 @@ def merge_and_collapse(a: str, b: str, state: ActiveState) -> str | None:
 def is_redundant(t: str, state: ActiveState) -> bool:
     """Would the job change nothing? # systemd: job_type_is_redundant()"""
     if t in ("start", "verify-active"):
-        return state in _ACTIVE_OR_RELOADING
+        return state in ACTIVE_OR_RELOADING
     if t == "stop":
-        return state in _INACTIVE_OR_FAILED
+        return state in INACTIVE_OR_FAILED
     if t == "reload":
         return state is A.RELOADING
     if t == "restart":
@@ -357,7 +354,7 @@ class Transaction:
         for unit in names:
             if unit in self.world.ignore_on_isolate or unit in self.jobs:
                 continue
-            if self.world.state(unit) in _INACTIVE_OR_FAILED and self.world.job(unit) is None:
+            if self.world.state(unit) in INACTIVE_OR_FAILED and self.world.job(unit) is None:
                 continue
             try:
                 self.add_job_and_dependencies("stop", unit, self.anchor, matters=True)
@@ -367,7 +364,7 @@ class Transaction:
     def add_triggering_jobs(self, unit: str) -> None:
         """Stop the active units that trigger `unit`. # systemd: transaction_add_triggering_jobs()"""
         for trigger in self.g.with_atom(unit, Atom.TRIGGERED_BY):
-            if self.world.state(trigger) in _INACTIVE_OR_FAILED and self.world.job(trigger) is None:
+            if self.world.state(trigger) in INACTIVE_OR_FAILED and self.world.job(trigger) is None:
                 continue
             if trigger in self.jobs:
                 continue
@@ -420,9 +417,9 @@ class Transaction:
         # systemd: transaction_minimize_impact()"""
         def harmful(j: _Job) -> bool:
             return not j.matters_to_anchor and (
-                (j.type == "stop" and self.world.state(j.unit) in _ACTIVE_OR_ACTIVATING) or self._conflicts_installed(j))
+                (j.type == "stop" and self.world.state(j.unit) in ACTIVE_OR_ACTIVATING) or self._conflicts_installed(j))
         while (j := next((j for lst in self.jobs.values() for j in lst if harmful(j)), None)) is not None:
-            if j.type == "stop" and self.world.state(j.unit) in _ACTIVE_OR_ACTIVATING:
+            if j.type == "stop" and self.world.state(j.unit) in ACTIVE_OR_ACTIVATING:
                 self._log(j.unit, Priority.DEBUG, f"{_label(j)} would stop a running service.")
             if self._conflicts_installed(j):
                 self._log(j.unit, Priority.DEBUG, f"{_label(j)} would change existing job.")
@@ -757,7 +754,7 @@ def propagate_result(g: DependencyGraph, unit: str, job_type: str, result: JobRe
             fail_dependencies(unit, Atom.PROPAGATE_START_FAILURE)
         elif job_type == "stop":
             fail_dependencies(unit, Atom.PROPAGATE_STOP_FAILURE)
-    elif job_type in ("start", "reload") and state_after not in _ACTIVE_OR_RELOADING:
+    elif job_type in ("start", "reload") and state_after not in ACTIVE_OR_RELOADING:
         fail_dependencies(unit, Atom.PROPAGATE_INACTIVE_START_AS_FAILURE)
     return out
 
@@ -765,7 +762,7 @@ def propagate_result(g: DependencyGraph, unit: str, job_type: str, result: JobRe
 def verify_active_result(state: ActiveState) -> JobResult | None:
     """Running a verify-active job (Requisite=): done if active, None = wait (activating),
     skipped otherwise. # systemd: job_run_and_invalidate() JOB_VERIFY_ACTIVE"""
-    if state in _ACTIVE_OR_RELOADING:
+    if state in ACTIVE_OR_RELOADING:
         return JobResult.DONE
     if state is A.ACTIVATING:
         return None

@@ -36,6 +36,11 @@ class ActiveState(StrEnum):
     MAINTENANCE = "maintenance"
 
 
+# systemd: UNIT_IS_INACTIVE_OR_FAILED(), UNIT_IS_ACTIVE_OR_RELOADING(), UNIT_IS_ACTIVE_OR_ACTIVATING()
+INACTIVE_OR_FAILED = (ActiveState.INACTIVE, ActiveState.FAILED)
+ACTIVE_OR_RELOADING = (ActiveState.ACTIVE, ActiveState.RELOADING)
+ACTIVE_OR_ACTIVATING = (ActiveState.ACTIVE, ActiveState.RELOADING, ActiveState.ACTIVATING)
+
 class ServiceState(StrEnum):
     """Service sub-states (v254+ generation). # spec: service-lifecycle.md §1.2"""
 
