@@ -58,3 +58,36 @@ def enablement(search_paths: list[str], units: dict[str, Unit], *, explicit: boo
                 for target in targets:
                     add(key, target, name)
     return out
+
+
+# systemd's private executables: a service running one of them (journald, logind, udevd,
+# networkd, timesyncd, firstboot, …) is part of systemd itself and needs systemd as PID 1
+_SYSTEMD_LIBEXEC = ("/lib/systemd/", "/usr/lib/systemd/")
+# what sd_booted() tests: only systemd as PID 1 creates it (sysvisor never does)
+SYSTEMD_RUNNING = ("ConditionPathIsDirectory", False, False, "/run/systemd/system")
+
+
+def is_systemd_own_service(unit: Unit) -> bool:
+    """A service of systemd itself: named systemd-*.service and running an executable from
+    systemd's private directory (a user's service elsewhere is never matched)."""
+    svc = unit.service
+    if svc is None or not unit.name.startswith("systemd-"):
+        return False
+    commands = svc.exec_start + svc.exec_start_pre
+    return bool(commands) and all(c.path.startswith(_SYSTEMD_LIBEXEC) for c in commands)
+
+
+def guard_systemd_own_services(units: dict[str, Unit]) -> list[str]:
+    """Give each of systemd's own services the condition "systemd runs as PID 1" and return
+    their names. An image built for systemd enables them into sysinit.target and
+    multi-user.target; started under sysvisor they would fail or fight it (journald takes
+    /run/systemd/journal, logind needs D-Bus and systemd's API). A failed condition skips a
+    unit without failing the boot and shows in `status` why, so nothing is hidden; where
+    systemd does run, the condition holds and nothing changes.
+    # spec: issue 5 ("images built for systemd work unchanged"); systemd: sd_booted()"""
+    guarded = []
+    for name, unit in sorted(units.items()):
+        if is_systemd_own_service(unit) and SYSTEMD_RUNNING not in unit.unit.conditions:
+            unit.unit.conditions.insert(0, SYSTEMD_RUNNING)
+            guarded.append(name)
+    return guarded

@@ -16,7 +16,7 @@ from sysvisor.core.actions import RunEmergencyAction
 from sysvisor.core.types import EmergencyAction, ExitCode, Priority
 from sysvisor.daemon import objective as obj
 from sysvisor.daemon import persist, reexec
-from sysvisor.daemon.boot import enablement
+from sysvisor.daemon.boot import enablement, guard_systemd_own_services
 from sysvisor.daemon.children import reap
 from sysvisor.daemon.containment import set_child_subreaper
 from sysvisor.daemon.control_server import ControlServer
@@ -72,6 +72,7 @@ class Daemon:
         socket_path = os.path.join(self.runtime_dir, "control")
         loader = UnitLoader(self.search_paths)
         units = loader.load_all()
+        systemd_own = guard_systemd_own_services(units)
 
         loop = EventLoop()
         self.loop = loop
@@ -129,6 +130,9 @@ class Daemon:
         for name in sorted(units):
             for d in loader.diagnostics(name):
                 shell.log(str(d), unit=name, priority=Priority.ERR if getattr(d, "severity", "") == "error" else Priority.WARNING)
+        if systemd_own:
+            shell.log(f"systemd's own services are skipped unless systemd runs as PID 1 (ConditionPathIsDirectory=/run/systemd/system): "
+                      f"{', '.join(systemd_own)}.")
         state_path = os.path.join(self.state_dir, persist.STATE_FILE_NAME)
         restored = bool(kept) or shell.restore(state_path, kept_exits, keeper_pid)
         shell.state_file = persist.StateFile(state_path, lambda m: shell.log(m, priority=Priority.WARNING))

@@ -290,8 +290,11 @@ class Shell:
         from sysvisor.core.reload import reload_units
         from sysvisor.unitfile.loader import UnitLoader
 
+        from sysvisor.daemon.boot import guard_systemd_own_services
+
         loader = UnitLoader(search_paths)
         units = loader.load_all()
+        guard_systemd_own_services(units)
         self.log("Reloading requested from client, reloading units.", priority=Priority.INFO)
         self._carry_out_batch(reload_units(self.manager, units))
         self.manager.rebuild_graph(**(self.enablement(units) if self.enablement else {}))
