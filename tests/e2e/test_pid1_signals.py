@@ -246,3 +246,16 @@ def test_isolating_reboot_target_restarts_in_place_and_poweroff_target_exits(pid
     p.cli("isolate", "--no-block", "poweroff.target")
     assert p.proc.wait(timeout=30) == 0
     assert "starting them again in place" not in p.output().split("running in system mode")[-1]
+
+
+def test_reboot_verb_restarts_in_place_and_halt_verb_exits(pid1):
+    # systemctl reboot/halt: start reboot.target/halt.target irreversibly; reaching them runs
+    # what FailureAction=reboot/halt would
+    p = pid1({"web.service": WEB})
+    p.wait("web", lambda: p.prop("web", "ActiveState") == "active")
+    web = p.prop("web", "MainPID")
+    assert p.cli("reboot").returncode == 0
+    p.wait("web started again after the reboot", lambda: p.running_again("web", web))
+    assert "All units stopped for reboot; starting them again in place" in p.output()
+    assert p.cli("halt").returncode == 0
+    assert p.proc.wait(timeout=30) == 0

@@ -12,7 +12,7 @@ VERBS = (
     "up status show cat is-active is-failed is-enabled start stop restart try-restart reload "
     "reload-or-restart try-reload-or-restart kill reset-failed list-units list-unit-files list-timers "
     "list-dependencies isolate enable disable mask unmask daemon-reload daemon-reexec edit logs journal "
-    "simulate verify calendar install-shims completion exit poweroff"
+    "simulate verify calendar install-shims completion exit poweroff reboot halt kexec soft-reboot"
 ).split()
 OPTIONS = "--no-block --no-pager --no-legend --plain --quiet --all --full --property --value --lines --output --signal --kill-whom --job-mode --state --type --failed --socket --user --system --now".split()
 

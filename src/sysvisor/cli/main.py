@@ -588,6 +588,22 @@ def _manager_verb(verb: str):
     return run
 
 
+def _target_verb(target: str):
+    """systemctl reboot/halt/kexec/soft-reboot: start the target irreversibly; reaching it
+    runs the matching action (a container's manager restarts its units in place or exits)."""
+    def run(args, socket_path: str) -> int:
+        from sysvisor.cli.client import request
+
+        reply = request(socket_path, {"verb": "start", "units": [target], "no_block": True, "mode": "replace-irreversibly"})
+        if reply.get("error"):
+            return _fail(reply)
+        for failure in reply.get("failures", []):
+            print(job_failure_text(failure), file=sys.stderr)
+        return 0 if reply.get("ok") else 1
+
+    return run
+
+
 def verb_exit(args, socket_path: str) -> int:
     from sysvisor.cli.client import request
 
@@ -620,6 +636,10 @@ VERBS = {
     "kill": verb_kill,
     "exit": verb_exit,
     "poweroff": verb_exit,
+    "reboot": _target_verb("reboot.target"),
+    "halt": _target_verb("halt.target"),
+    "kexec": _target_verb("kexec.target"),
+    "soft-reboot": _target_verb("soft-reboot.target"),
 }
 
 

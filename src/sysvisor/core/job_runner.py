@@ -66,7 +66,7 @@ AUTO_START_STOP_BURST = 16
 # place (daemon/objective.py), so `isolate reboot.target` and FailureAction=reboot agree
 FINAL_TARGETS = {"exit.target": EmergencyAction.EXIT, "poweroff.target": EmergencyAction.POWEROFF,
                  "halt.target": EmergencyAction.HALT, "reboot.target": EmergencyAction.REBOOT,
-                 "kexec.target": EmergencyAction.KEXEC}
+                 "kexec.target": EmergencyAction.KEXEC, "soft-reboot.target": EmergencyAction.SOFT_REBOOT}
 
 
 class UnitNotFoundError(KeyError):
