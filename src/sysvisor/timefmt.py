@@ -9,7 +9,7 @@ on every start.
 
 from __future__ import annotations
 
-from sysvisor.core.timespan import format_timespan  # the one implementation; re-exported for the CLI
+from sysvisor.core.timespan import format_timespan  # noqa: F401 - the one implementation; re-exported for the CLI
 
 import time
 

@@ -71,7 +71,7 @@ from collections.abc import Callable, Mapping
 
 from sysvisor.journal.index import TailIndex
 from sysvisor.journal.index import remove as remove_index
-from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines, split_raw
+from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines
 
 MAGIC = b"SVJ2"  # records with a trailer
 MAGIC_V1 = b"SVJ1"  # records without (read forward only)
