@@ -118,6 +118,11 @@ class Shell:
         self._read_timer_stamps()
         # queued exits first (due at once while any wait), then the engine's timers
         self._exits: deque[tuple[int, ExitCode, int]] = deque()
+        # answers control requests already waiting (ControlServer.serve_ready), called before
+        # each exit of a batch (mid_turn=False) and before each further spawn of one engine
+        # turn (mid_turn=True: read-only requests only, the rest once the actions are done):
+        # a `status` never waits behind a batch of restarts
+        self.serve_requests: Callable[[bool], object] | None = None
         loop.add_deadline(lambda: 0 if self._exits else None, lambda now: self._handle_exits(EXITS_PER_TURN))
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
@@ -187,7 +192,14 @@ class Shell:
             except Exception as e:  # an engine bug must not take every other unit down
                 self.log(f"Internal error while handling {type(ev).__name__}: {type(e).__name__}: {e}", priority=Priority.CRIT)
                 actions = []
+            spawns = 0
             for action in actions:
+                if type(action) is A.Spawn:
+                    # a timer that restarts many units at once (RestartSec= of a crash loop)
+                    # yields one list with a spawn for each: read-only requests go between
+                    if spawns and self.serve_requests is not None:
+                        self.serve_requests(True)
+                    spawns += 1
                 self._carry_out(action)
             now = None
         if not self.boot_finished and not self.manager.jobs.by_unit:
@@ -328,6 +340,10 @@ class Shell:
                 if budget < EXITS_PER_TURN and monotonic_usec() >= until:
                     break
                 budget -= 1
+            if budget is not None and self.serve_requests is not None:
+                self.serve_requests(False)
+                if not self._exits:  # a request's work (daemon-reexec's reap …) took them
+                    break
             pid, code, status = self._exits.popleft()
             self.output.drain(pid)
             stream = self._relay_streams.pop(pid, None)
