@@ -450,7 +450,9 @@ class Shell:
         if stream is not None:
             self._relay_streams[pid] = stream
             try:
-                self.relay.set_pid(stream, pid, identifier[:15])
+                # the stream with its pid in one message (its output waits in the pipe);
+                # should this fail, a new relay gets it from reattach_relay()
+                self.relay.hand_over(stream, pid, identifier[:15])
             except RelayError as e:
                 self.log(f"Journal relay unreachable: {e}", priority=Priority.WARNING)
         else:
@@ -505,7 +507,8 @@ class Shell:
         else a pipe this loop reads itself."""
         if self.relay is not None:
             try:
-                stream = self.relay.open_stream(action.unit, action.invocation_id, identifier, level_prefix=level_prefix, keep_read_end=True)
+                stream = self.relay.open_stream(action.unit, action.invocation_id, identifier, level_prefix=level_prefix,
+                                                keep_read_end=True, defer=True)
                 return stream, None, stream.write_fd
             except RelayError as e:
                 self.log(f"Journal relay unreachable, reading output in the manager: {e}", priority=Priority.WARNING)
