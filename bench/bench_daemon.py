@@ -146,8 +146,10 @@ def _main_process(peer) -> int:
     for pid in peer.manager_pids():
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"--keeper-fd" in f.read():
-                    return pid
+                args = f.read().split(b"\0")
+            # the keeper's own command line carries the manager's after `--`: skip it
+            if b"--keeper-fd" in args and not any(a.endswith(b"keeper.py") for a in args):
+                return pid
         except OSError:
             pass
     return peer.proc.pid
