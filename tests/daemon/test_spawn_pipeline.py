@@ -121,3 +121,21 @@ def test_a_helper_dying_with_spawns_in_flight_loses_none(shell, tmp_path, monkey
     _check(seen, tmp_path, shell)
     assert not shell._inflight
     assert shell._spawner_restarts == 1  # the death was noticed (once) and a new helper started
+
+
+def test_a_relay_gone_at_the_hand_over_leaves_the_output_to_the_manager(shell, tmp_path, monkeypatch):
+    import socket
+
+    from sysvisor.journal.relay import RelayClient
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    theirs.close()  # the relay went away after the streams were made
+    relay = RelayClient.__new__(RelayClient)
+    relay.sock, relay.boot_id = ours, None
+    shell.relay = relay
+    seen = _turn(shell, monkeypatch)
+    _check(seen, tmp_path, shell)
+    assert shell.relay is None  # given up once, as when it cannot be reached at all
+    assert not shell._relay_streams
+    assert {e.pid for e in seen[1:]} <= set(shell.output._by_pid)  # each read by the manager itself
+    ours.close()

@@ -507,17 +507,21 @@ class Shell:
         pid = spawned.pid
         if self.containment.kind != "cgroup":  # a cgroup child joined its cgroups itself
             self.containment.adopt(action.unit, pid)
+        own_fd = flight.read_fd  # None while the relay is to read this stream
         if flight.stream is not None:
-            self._relay_streams[pid] = flight.stream
             try:
-                # the stream with its pid in one message (its output waits in the pipe);
-                # should this fail, a new relay gets it from reattach_relay()
+                if self.relay is None:  # given up by an earlier spawn of this turn
+                    raise RelayError("not running")
+                # the stream with its pid in one message (its output waited in the pipe)
                 self.relay.hand_over(flight.stream, pid, flight.identifier[:15])
+                self._relay_streams[pid] = flight.stream
             except RelayError as e:
-                self.log(f"Journal relay unreachable: {e}", priority=Priority.WARNING)
-        else:
-            self.output.attach(flight.read_fd, action.unit, pid, action.invocation_id, flight.identifier,
-                               flight.service.syslog_level_prefix)
+                if self.relay is not None:
+                    self.log(f"Journal relay unreachable, reading output in the manager: {e}", priority=Priority.WARNING)
+                    self.relay = None
+                own_fd, flight.stream.read_fd = flight.stream.read_fd, -1  # the kept read end is ours to read
+        if own_fd is not None:
+            self.output.attach(own_fd, action.unit, pid, action.invocation_id, flight.identifier, flight.service.syslog_level_prefix)
         self._watch_exec_outcome(action, pid, spawned.error_fd, flight.request.path)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
