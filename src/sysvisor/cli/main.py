@@ -298,12 +298,19 @@ def _unit_file_verb(verb: str, args, socket_path: str) -> int:
 # --- verbs talking to the manager ---
 
 
-def _units(args, socket_path: str, names: list[str]) -> list[dict]:
+def _units(args, socket_path: str, names: list[str], journal: dict | None = None) -> list[dict]:
+    """Properties of `names`; with `journal` (a dict) also the journal's directory and
+    boot id stored into it, from the same reply (one round trip for `status`)."""
     from sysvisor.cli.client import request
 
-    reply = request(socket_path, {"verb": "units", "units": [mangle(n) for n in names]})
+    message = {"verb": "units", "units": [mangle(n) for n in names]}
+    if journal is not None:
+        message["journal"] = True
+    reply = request(socket_path, message)
     if not reply.get("ok"):
         raise SystemExit(_fail(reply))
+    if journal is not None and "journal_dir" in reply:
+        journal.update(journal_dir=reply["journal_dir"], boot_id=reply.get("boot_id"))
     return reply["units"]
 
 
@@ -355,12 +362,13 @@ def verb_status(args, socket_path: str) -> int:
         return 0
     result = 0
     texts = []
-    for props in _units(args, socket_path, args.args):
+    journal: dict = {}
+    for props in _units(args, socket_path, args.args, journal if args.lines > 0 else None):
         if status_unit_missing(props):
             print(f"Unit {props['Id']} could not be found.", file=sys.stderr)
             result = result or EXIT_UNKNOWN
             continue
-        lines = _journal_lines(socket_path, props["Id"], args.lines) if args.lines > 0 else []
+        lines = _journal_lines(socket_path, props["Id"], args.lines, journal) if args.lines > 0 else []
         texts.append(render_status(props, lines, now, color=color, full=args.full, now_monotonic_usec=time.monotonic_ns() // 1000))
         result = result or status_exit_code(props)
     sys.stdout.write("\n".join(texts))
@@ -426,14 +434,16 @@ def verb_list_jobs(args, socket_path: str) -> int:
     return 0
 
 
-def _journal_lines(socket_path: str, unit: str, n: int) -> list[str]:
+def _journal_lines(socket_path: str, unit: str, n: int, info: dict | None = None) -> list[str]:
     """The unit's last `n` journal lines of this manager instance (newest segments walked
-    backwards, other units' records skipped unread). # spec: systemctl-and-journal.md §3"""
+    backwards, other units' records skipped unread); `info`: the journal's directory and
+    boot id if the caller has them already. # spec: systemctl-and-journal.md §3"""
     from sysvisor.cli.client import request
     from sysvisor.journal.format import format_entry
     from sysvisor.journal.message import unit_log
 
-    info = request(socket_path, {"verb": "manager-info"})
+    if not info or "journal_dir" not in info:
+        info = request(socket_path, {"verb": "manager-info"})
     entries = unit_log(info["journal_dir"], unit, lines=n, boot_id=info.get("boot_id"))
     return [format_entry(e, "short").rstrip("\n") for e in entries]
 

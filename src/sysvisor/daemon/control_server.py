@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import selectors
 import socket
 import struct
 from collections.abc import Callable
 
+from sysvisor.daemon.clock import monotonic_usec
 from sysvisor.protocol.control import FrameDecoder, ProtocolError, encode, error_reply
 
 HALF_REQUEST_TIMEOUT_USEC = 5_000_000
@@ -66,12 +68,63 @@ class ControlServer:
         self._handler = handler
         self._priority = priority
         self._connections: set[Connection] = set()
+        self.dispatched = 0  # requests handed to the handler so far
+        self._by_fd: dict[int, Connection] = {}
+        # a second, private readiness set of the listener and the connections, polled without
+        # waiting by serve_ready() between two exits of a batch: requests go first
+        self._ready = select.epoll()
+        self._serving = False
+        self.served_between = 0  # requests answered by serve_ready() (tests, diagnosis)
+        self._only: Callable[[dict], bool] | None = None
+        self._deferred: dict[Connection, dict] = {}  # held back by serve_ready(only=…)
         if listener_fd is not None:  # kept across daemon-reexec
             self._listener = socket.socket(fileno=listener_fd)
             self._listener.setblocking(False)
         else:
             self._listener = _listen(path)
         selector.register(self._listener, selectors.EVENT_READ, (priority, self._on_accept))
+        self._ready.register(self._listener.fileno(), select.EPOLLIN)
+
+    def serve_ready(self, only: Callable[[dict], bool] | None = None) -> int:
+        """Accept and answer what is already waiting on the socket, without blocking: the
+        shell calls this before each exit of a batch and before each spawn of a long list
+        of actions, so a request waits for at most the restart being carried out, never
+        for a whole batch. `only`: requests it rejects (those that change something, asked
+        for while the engine's actions are half carried out) wait for `serve_deferred()`.
+        Returns the requests answered. # spec: issue 5 "status p99 ≤ 100 ms" (crash loop)"""
+        if self._serving:  # a handler's work led back here: finish that request first
+            return 0
+        self._serving = True
+        self._only = only
+        before = self.dispatched
+        try:
+            if only is None:
+                self._dispatch_deferred()
+            for fd, _events in self._ready.poll(0):
+                if fd == self._listener.fileno():
+                    self._on_accept(selectors.EVENT_READ, monotonic_usec())
+                    continue
+                conn = self._by_fd.get(fd)
+                if conn is not None and not conn.closed and conn not in self._deferred:
+                    self._on_io(conn, selectors.EVENT_READ, monotonic_usec())
+        finally:
+            self._serving = False
+            self._only = None
+        served = self.dispatched - before
+        self.served_between += served
+        return served
+
+    def serve_deferred(self) -> None:
+        """Dispatch the requests serve_ready() held back (the engine is at rest again)."""
+        if self._deferred and not self._serving:
+            self._dispatch_deferred()
+
+    def _dispatch_deferred(self) -> None:
+        while self._deferred:
+            conn, request = next(iter(self._deferred.items()))
+            del self._deferred[conn]
+            if not conn.closed:
+                self._dispatch(conn, request)
 
     # --- selector callbacks ---
 
@@ -92,7 +145,9 @@ class ControlServer:
             pid, uid, _gid = _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
             conn = Connection(sock, uid, pid, now)
             self._connections.add(conn)
+            self._by_fd[sock.fileno()] = conn
             self._selector.register(sock, selectors.EVENT_READ, (self._priority, lambda m, t, c=conn: self._on_io(c, m, t)))
+            self._ready.register(sock.fileno(), select.EPOLLIN)
             # the client writes its request right after connect(): usually it is here already,
             # and answering it in this turn saves a whole loop turn (a burst of restarts, in a
             # crash loop) per request
@@ -101,7 +156,9 @@ class ControlServer:
     def _on_io(self, conn: Connection, mask: int, now: int) -> None:
         if mask & selectors.EVENT_WRITE:
             self._flush(conn)
-        if conn.closed or not mask & selectors.EVENT_READ:
+        if self._deferred and not self._serving:
+            self._dispatch_deferred()  # held back earlier: before anything newer
+        if conn.closed or conn in self._deferred or not mask & selectors.EVENT_READ:
             return
         try:
             data = conn.sock.recv(65536)
@@ -121,12 +178,16 @@ class ControlServer:
             self._send(conn, error_reply(str(e)), close=True)
             return
         for request in requests:
-            if conn.request_pending:
+            if conn.request_pending or conn in self._deferred:
                 self._send(conn, error_reply("one request at a time per connection"), close=True)
                 return
+            if self._only is not None and not self._only(request):
+                self._deferred[conn] = request
+                continue
             self._dispatch(conn, request)
 
     def _dispatch(self, conn: Connection, request: dict) -> None:
+        self.dispatched += 1
         conn.request_pending = True  # the handler may already answer through reply()
         try:
             reply = self._handler(conn, request)
@@ -177,9 +238,15 @@ class ControlServer:
             return
         conn.closed = True
         self._connections.discard(conn)
+        self._deferred.pop(conn, None)
+        self._by_fd.pop(conn.sock.fileno(), None)
         try:
             self._selector.unregister(conn.sock)
         except (KeyError, ValueError):
+            pass
+        try:
+            self._ready.unregister(conn.sock.fileno())
+        except (OSError, ValueError):
             pass
         conn.sock.close()
 
@@ -202,6 +269,7 @@ class ControlServer:
         for conn in list(self._connections):
             self.close(conn)
         self._selector.unregister(self._listener)
+        self._ready.close()
         self._listener.close()
         try:
             os.unlink(self.path)

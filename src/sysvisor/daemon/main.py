@@ -23,7 +23,7 @@ from sysvisor.daemon.control_server import ControlServer
 from sysvisor.daemon.keeper_link import KeeperError, KeeperLink
 from sysvisor.daemon.loop import EventLoop
 from sysvisor.daemon.notify_socket import NotifySocket
-from sysvisor.daemon.requests import RequestHandler
+from sysvisor.daemon.requests import READ_ONLY_VERBS, RequestHandler
 from sysvisor.daemon.shell import Shell
 from sysvisor.daemon.signals import SignalPipe
 from sysvisor.journal.relay import RelayClient, RelayError, start_relay
@@ -114,6 +114,8 @@ class Daemon:
             journal.close()
             return 1
         loop.add_deadline(server.next_deadline, server.expire)
+        shell.serve_requests = lambda mid_turn: server.serve_ready(_read_only if mid_turn else None)
+        loop.after_iteration.append(server.serve_deferred)
         for ns in notify_sockets:
             loop.selector.register(ns, selectors.EVENT_READ, (0, lambda mask, now, ns=ns: self._on_notify(ns)))
         signals = SignalPipe(obj.MANAGER_SIGNALS)
@@ -152,6 +154,7 @@ class Daemon:
         try:
             loop.run()
         finally:
+            shell.serve_requests = None
             server.shutdown()
             for ns in notify_sockets:
                 ns.close()
@@ -357,6 +360,12 @@ class Daemon:
             reexec.reexec(argv, fds, block=obj.MANAGER_SIGNALS)
         except OSError as e:
             print(f"sysvisor: cannot restart in place: {e}", file=sys.stderr)
+
+
+def _read_only(request: dict) -> bool:
+    """A request that only reads (status, show, is-active …): safe to answer while an
+    engine turn's actions are half carried out."""
+    return request.get("verb") in READ_ONLY_VERBS
 
 
 def _containment_name(runtime_dir: str) -> str:

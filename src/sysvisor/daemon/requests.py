@@ -66,12 +66,17 @@ class RequestHandler:
         return {"ok": True, **self.info, "pid": os.getpid(), "boot_id": self.shell.boot_id}
 
     def verb_units(self, conn, request, units) -> dict:
-        """Properties of each named unit (globs match loaded units), not-found ones included."""
+        """Properties of each named unit (globs match loaded units), not-found ones included.
+        `"journal": true` adds where the journal is and this boot's id, so `status` needs one
+        round trip, not two (issue 6: status p99 during a crash loop)."""
         found = []
         for name in self._expand(units, keep_unmatched=True):
             name = name if name in self.shell.units else self.shell.manager.graph.canonical(name)  # default.target
             found.append(self.shell.properties(name) if name in self.shell.units else _not_found_properties(name))
-        return {"ok": True, "units": found}
+        reply = {"ok": True, "units": found}
+        if request.get("journal") is True:
+            reply.update(journal_dir=self.info["journal_dir"], boot_id=self.shell.boot_id)
+        return reply
 
     def verb_manager(self, conn, request, units) -> dict:
         """The manager's own properties (`status`/`show` with no unit, is-system-running)."""

@@ -43,6 +43,9 @@ MANAGER_IDENTIFIER = "sysvisor"  # decision D5
 # waits for at most one batch of restarts (~10-20 ms) in a crash loop of many units
 EXITS_PER_TURN = 8
 EXIT_BATCH_USEC = 10_000
+# spawns sent to the helper before its answers are read: enough to keep it busy, few enough
+# that requests and answers never fill the socket pair's buffers (no deadlock on a full pipe)
+SPAWNS_IN_FLIGHT = 8
 SPAWNER_RESTARTS = 3  # a spawn helper that keeps dying is given up for the fork path
 
 
@@ -100,6 +103,13 @@ class Shell:
         self.enablement = enablement
         self.output = OutputCapture(loop.selector, self._on_output)
         self._events: deque[E.Event] = deque()
+        self._inflight: deque[_SpawnInFlight] = deque()  # sent to the helper, not yet answered
+        self._serve_between = False  # read-only requests may be answered between spawns now
+        # answers control requests already waiting (ControlServer.serve_ready), called before
+        # each exit of a batch (mid_turn=False) and before each further spawn of one engine
+        # turn (mid_turn=True: read-only requests only, the rest once the actions are done):
+        # a `status` never waits behind a batch of restarts
+        self.serve_requests: Callable[[bool], object] | None = None
         self._pid_unit: dict[int, str] = {}
         self.job_listeners: dict[int, Callable[[A.JobCompleted], None]] = {}
         self.started_realtime = realtime_usec()
@@ -187,8 +197,7 @@ class Shell:
             except Exception as e:  # an engine bug must not take every other unit down
                 self.log(f"Internal error while handling {type(ev).__name__}: {type(e).__name__}: {e}", priority=Priority.CRIT)
                 actions = []
-            for action in actions:
-                self._carry_out(action)
+            self._carry_out_list(actions, serve_between=True)
             now = None
         if not self.boot_finished and not self.manager.jobs.by_unit:
             self.boot_finished = True
@@ -260,9 +269,28 @@ class Shell:
         return fds, info
 
     def _carry_out_batch(self, actions: list[A.Action]) -> None:
-        for action in actions:
-            self._carry_out(action)
+        self._carry_out_list(actions)
         self._drain()
+
+    def _carry_out_list(self, actions: list[A.Action], serve_between: bool = False) -> None:
+        """Carry out one engine turn's actions in order; spawns in a row are pipelined
+        through the helper and all answered before any other action (`_complete_spawns`)."""
+        spawns = 0
+        outer, self._serve_between = self._serve_between, serve_between and self.serve_requests is not None
+        try:
+            for action in actions:
+                if type(action) is A.Spawn:
+                    # a timer that restarts many units at once (RestartSec= of a crash loop)
+                    # yields one list with a spawn for each: read-only requests go between
+                    if spawns and self._serve_between:
+                        self.serve_requests(True)
+                    spawns += 1
+                elif self._inflight:
+                    self._complete_spawns()
+                self._carry_out(action)
+        finally:
+            self._complete_spawns()
+            self._serve_between = outer
 
     def on_kept_exits(self, exits) -> None:
         """Exits the keeper reaped: processes of ours that were re-parented to it when an
@@ -331,6 +359,10 @@ class Shell:
                 if budget < EXITS_PER_TURN and monotonic_usec() >= until:
                     break
                 budget -= 1
+            if budget is not None and self.serve_requests is not None:
+                self.serve_requests(False)
+                if not self._exits:  # a request's work (daemon-reexec's reap …) took them
+                    break
             pid, code, status = self._exits.popleft()
             self.output.drain(pid)
             stream = self._relay_streams.pop(pid, None)
@@ -389,6 +421,11 @@ class Shell:
         handler(action)
 
     def _do_Spawn(self, action: A.Spawn) -> None:
+        """Prepare the process and send it to the spawn helper without waiting for the
+        answer: the consecutive spawns of one engine turn (a restart timer firing for many
+        units) are pipelined, the helper cloning one while the next is prepared. Each is
+        answered (`Spawned`/`SpawnFailed`) by `_complete_spawns()` before the turn's next
+        other action and before any other event, the contract of core/events.py."""
         unit = self.units[action.unit]
         service = unit.service
         notify_env, pid_names = notify_variables(
@@ -406,6 +443,7 @@ class Shell:
         stream, read_fd, write_fd = self._output_pipe(action, identifier, service.syslog_level_prefix)
         stderr = "null" if service.standard_error == "null" else write_fd
         stdout = "null" if service.standard_output == "null" else write_fd
+        flight = _SpawnInFlight(action, service, identifier, stream, read_fd, write_fd)
         try:
             request = exec_request(
                 service, action.command, env, user_manager=self.user_manager, stdout=stdout, stderr=stderr,
@@ -414,35 +452,80 @@ class Shell:
             )
             born_inside_ok = getattr(self.containment, "born_inside_ok", None)
             request.clone_into_cgroup = bool(cgroup) and born_inside_ok is not None and born_inside_ok(action.unit)
-            idle_read = self._idle_gate(service, action, request)
-            try:
-                spawned = self._spawn(request)
-            finally:
-                if idle_read is not None:
-                    os.close(idle_read)
+            flight.request = request
+            flight.idle_read = self._idle_gate(service, action, request)
         except OSError as e:
-            if read_fd is not None:
-                os.close(read_fd)
-            if stream is not None:
-                stream.close_read_end()
-            os.close(write_fd)
-            self._spawn_failed(action, e.errno or errno.EIO, e.strerror or str(e))
+            self._spawn_done(flight, error=e)
             return
-        os.close(write_fd)
-        for warning in request.warnings:
+        if len(self._inflight) >= SPAWNS_IN_FLIGHT:
+            self._complete_spawns()
+        if self.spawner is not None:
+            try:
+                flight.pending = self.spawner.submit(request)
+                flight.helper = self.spawner
+            except SpawnerUnavailable as e:
+                self._spawner_lost(e)  # this one then takes the fork path when completed
+            except OSError as e:
+                self._spawn_done(flight, error=e)
+                return
+        self._inflight.append(flight)
+
+    def _complete_spawns(self) -> None:
+        """Collect the helper's answers to the spawns sent, in order, and tell the engine."""
+        first = True
+        while self._inflight:
+            if not first and self._serve_between:
+                self.serve_requests(True)
+            first = False
+            flight = self._inflight.popleft()
+            try:
+                spawned = None
+                if flight.pending is not None:
+                    try:
+                        spawned = flight.helper.collect(flight.pending)
+                    except SpawnerUnavailable as e:
+                        if flight.helper is self.spawner:
+                            self._spawner_lost(e)
+                if spawned is None:
+                    spawned = self._spawn(flight.request)
+            except OSError as e:
+                self._spawn_done(flight, error=e)
+            else:
+                self._spawn_done(flight, spawned=spawned)
+
+    def _spawn_done(self, flight: _SpawnInFlight, spawned: SpawnedProcess | None = None, error: OSError | None = None) -> None:
+        action = flight.action
+        if flight.idle_read is not None:
+            os.close(flight.idle_read)
+        os.close(flight.write_fd)  # the child (or the helper) has its own copy
+        if spawned is None:
+            if flight.read_fd is not None:
+                os.close(flight.read_fd)
+            if flight.stream is not None:
+                flight.stream.close_read_end()
+            self._spawn_failed(action, error.errno or errno.EIO, error.strerror or str(error))
+            return
+        for warning in flight.request.warnings:
             self.log(warning, unit=action.unit, priority=Priority.WARNING, invocation_id=action.invocation_id)
         pid = spawned.pid
         if self.containment.kind != "cgroup":  # a cgroup child joined its cgroups itself
             self.containment.adopt(action.unit, pid)
-        if stream is not None:
-            self._relay_streams[pid] = stream
+        own_fd = flight.read_fd  # None while the relay is to read this stream
+        if flight.stream is not None:
             try:
-                self.relay.set_pid(stream, pid, identifier[:15])
+                if self.relay is None:  # given up by an earlier spawn of this turn
+                    raise RelayError("not running")
+                # the stream with its pid in one message (its output waited in the pipe)
+                self.relay.hand_over(flight.stream, pid, flight.identifier[:15])
+                self._relay_streams[pid] = flight.stream
             except RelayError as e:
-                self.log(f"Journal relay unreachable: {e}", priority=Priority.WARNING)
-        else:
-            self.output.attach(read_fd, action.unit, pid, action.invocation_id, identifier, service.syslog_level_prefix)
-        self._watch_exec_outcome(action, pid, spawned.error_fd, request.path)
+                if self.relay is not None:
+                    self.log(f"Journal relay unreachable, reading output in the manager: {e}", priority=Priority.WARNING)
+                    self.relay = None
+                own_fd, flight.stream.read_fd = flight.stream.read_fd, -1  # the kept read end is ours to read
+        if own_fd is not None:
+            self.output.attach(own_fd, action.unit, pid, action.invocation_id, flight.identifier, flight.service.syslog_level_prefix)
+        self._watch_exec_outcome(action, pid, spawned.error_fd, flight.request.path)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
 
@@ -454,17 +537,20 @@ class Shell:
             try:
                 return self.spawner.spawn(request)
             except SpawnerUnavailable as e:
-                self.spawner = None
-                if not e.permanent and self._spawner_restarts < SPAWNER_RESTARTS:
-                    self._spawner_restarts += 1  # the helper died (OOM killer, kill): a new one
-                    self.log(f"{e}; starting a new spawn helper.", priority=Priority.WARNING)
-                    try:
-                        self.spawner = Spawner.start()
-                    except SpawnerUnavailable as e2:
-                        e = e2
-                if self.spawner is None:
-                    self.log(f"{e}; starting processes by forking the manager from now on.", priority=Priority.WARNING)
+                self._spawner_lost(e)
         return spawn(request)  # this request: the fork path (a new helper takes the next)
+
+    def _spawner_lost(self, e: SpawnerUnavailable) -> None:
+        self.spawner = None
+        if not e.permanent and self._spawner_restarts < SPAWNER_RESTARTS:
+            self._spawner_restarts += 1  # the helper died (OOM killer, kill): a new one
+            self.log(f"{e}; starting a new spawn helper.", priority=Priority.WARNING)
+            try:
+                self.spawner = Spawner.start()
+            except SpawnerUnavailable as e2:
+                e = e2
+        if self.spawner is None:
+            self.log(f"{e}; starting processes by forking the manager from now on.", priority=Priority.WARNING)
 
     def _idle_gate(self, service, action: A.Spawn, request) -> int | None:
         """Type=idle: the main process waits before exec until no job is left (5 s at most);
@@ -492,7 +578,8 @@ class Shell:
         else a pipe this loop reads itself."""
         if self.relay is not None:
             try:
-                stream = self.relay.open_stream(action.unit, action.invocation_id, identifier, level_prefix=level_prefix, keep_read_end=True)
+                stream = self.relay.open_stream(action.unit, action.invocation_id, identifier, level_prefix=level_prefix,
+                                                keep_read_end=True, defer=True)
                 return stream, None, stream.write_fd
             except RelayError as e:
                 self.log(f"Journal relay unreachable, reading output in the manager: {e}", priority=Priority.WARNING)
@@ -752,6 +839,20 @@ class Shell:
         self.clock_watch.close()
         self.journal.flush()
         self.containment.close()
+
+
+class _SpawnInFlight:
+    """One Spawn action between its preparation and the helper's answer."""
+
+    __slots__ = ("action", "service", "identifier", "stream", "read_fd", "write_fd", "request", "idle_read", "helper", "pending")
+
+    def __init__(self, action: A.Spawn, service, identifier: str, stream, read_fd: int | None, write_fd: int) -> None:
+        self.action, self.service, self.identifier = action, service, identifier
+        self.stream, self.read_fd, self.write_fd = stream, read_fd, write_fd
+        self.request = None
+        self.idle_read: int | None = None
+        self.helper: Spawner | None = None
+        self.pending = None
 
 
 def _cmdline(pid: int) -> str:

@@ -146,7 +146,15 @@ class Spawner:
         `resources`, as for a failed fork) and SpawnerUnavailable when the fork path must
         be used instead. # spec: service-lifecycle.md §3 ("A spawn error …")
         """
-        from sysvisor.daemon.executor import SpawnedProcess, _plan
+        return self.collect(self.submit(req))
+
+    def submit(self, req) -> int:
+        """Send `req` to the helper without waiting for its answer; returns what `collect()`
+        takes. Requests are answered in the order sent, so several can be in flight: the
+        helper clones one while the manager prepares the next (one engine turn's spawns).
+        The fds of `req` travel with the message: the caller may close its own copies once
+        `collect()` has answered. Raises as `spawn()`."""
+        from sysvisor.daemon.executor import _plan
 
         if self.sock.fileno() < 0:
             raise SpawnerUnavailable("the spawn helper is gone")
@@ -165,6 +173,22 @@ class Spawner:
                 raise SpawnerUnavailable("request too large for the spawn helper")
             try:
                 self.sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", fds))])
+            except (OSError, TimeoutError) as e:
+                self.close()
+                raise SpawnerUnavailable(f"the spawn helper stopped answering: {e}") from None
+        except BaseException:
+            os.close(rfd)
+            raise
+        finally:
+            os.close(wfd)  # in flight with the message; the child holds the only write end: EOF at exec
+        return rfd
+
+    def collect(self, rfd: int):
+        """The helper's answer to the oldest request `submit()` sent: a SpawnedProcess."""
+        from sysvisor.daemon.executor import SpawnedProcess
+
+        try:
+            try:
                 reply = self.sock.recv(_REPLY.size)
             except (OSError, TimeoutError) as e:
                 self.close()
@@ -175,8 +199,6 @@ class Spawner:
         except BaseException:
             os.close(rfd)
             raise
-        finally:
-            os.close(wfd)  # the child holds the only write end now: EOF at exec
         pid, err = _REPLY.unpack(reply)
         if pid <= 0:
             os.close(rfd)

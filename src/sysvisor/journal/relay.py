@@ -39,6 +39,8 @@ Protocol (one JSON object per SEQPACKET message, utf-8):
    "line_max": 49152, "wait_pid": bool}                       + 1 fd (read end)
                                                               (again after a relay restart)
   {"op": "pid", "id": HEX, "pid": N, "comm": "name" | null}
+  (the manager sends `open` after the spawn, `_PID` in its fields and "wait_pid": false:
+   one message per spawn; `pid` is for a stream opened before its process existed)
   {"op": "log", "entry": {FIELD: value, ...}}
   {"op": "sync"}  → {"op": "synced"}   every byte written to any pipe before is stored
   {"op": "ping"}  → {"op": "pong", "pid": N}
@@ -576,12 +578,15 @@ class RelayClient:
         fields: Mapping[str, object] | None = None,
         wait_pid: bool | None = None,
         keep_read_end: bool = False,
+        defer: bool = False,
     ) -> StreamHandle:
         """Make a pipe, hand its read end to the relay, return the write end.
 
         Without `pid`, the relay holds the stream's data back until `set_pid()` (or until
         this client disconnects); pass `wait_pid=False` for a stream that never gets one.
-        `keep_read_end`: see `StreamHandle`."""
+        `keep_read_end`: see `StreamHandle`. `defer`: send nothing yet; `hand_over()` sends
+        the stream together with its process's pid, one message per spawn instead of two
+        (the output waits in the pipe meanwhile). Implies `keep_read_end`."""
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         all_fields: dict[str, object] = {"_TRANSPORT": "stdout", "_SYSTEMD_UNIT": unit}
         if invocation_id:
@@ -602,6 +607,8 @@ class RelayClient:
             "priority": priority_default, "level_prefix": level_prefix, "line_max": line_max,
             "wait_pid": pid is None if wait_pid is None else wait_pid,
         }  # fmt: skip
+        if defer:
+            return StreamHandle(write_fd, sid, read_fd, req)
         try:
             socket.send_fds(self.sock, [json.dumps(req).encode()], [read_fd])
         except OSError as e:
@@ -621,6 +628,18 @@ class RelayClient:
             socket.send_fds(self.sock, [json.dumps(stream.request).encode()], [stream.read_fd])
         except OSError as e:
             raise RelayError(f"Failed to hand a stream to the journal relay: {e.strerror or e}") from None
+
+    def hand_over(self, stream: StreamHandle, pid: int, comm: str | None = None) -> None:
+        """Give the relay a stream made with `open_stream(defer=True)`, whose writer is
+        `pid`: one message (the `open` with `_PID`/`_COMM` in its fields and the read end
+        attached); the relay starts reading at once. # issue 5: one relay message per spawn"""
+        if stream.request is None:
+            raise RelayError("This stream was not made with open_stream(defer=True).")
+        stream.request["fields"]["_PID"] = str(pid)
+        if comm:
+            stream.request["fields"]["_COMM"] = comm
+        stream.request["wait_pid"] = False
+        self.reattach(stream)
 
     def set_pid(self, stream: StreamHandle | str, pid: int, comm: str | None = None) -> None:
         """The process writing to `stream` is `pid`; the relay starts reading it."""

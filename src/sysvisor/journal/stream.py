@@ -20,8 +20,6 @@ spec: systemctl-and-journal.md §6 (PRIORITY, SyslogLevelPrefix=)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 LINE_MAX_DEFAULT = 48 * 1024  # journald.conf LineMax= default
 _WHITESPACE = b" \t\n\r"  # systemd's WHITESPACE
 
@@ -31,16 +29,29 @@ BREAK_LINE_MAX = "line-max"
 BREAK_EOF = "eof"
 
 
-@dataclass(slots=True)
 class StreamLines:
     """Lines cut from a stream. Parallel lists so the common case costs no object per line.
 
     `priorities[i]` is the PRIORITY of `messages[i]`; `line_breaks` maps an index to its
-    `_LINE_BREAK=` value for lines that did not end with a newline."""
+    `_LINE_BREAK=` value for lines that did not end with a newline. A plain class, not a
+    dataclass: `dataclasses` imports `inspect` (~10 ms), which `sysvisor status` paid for
+    its journal lines."""
 
-    messages: list[bytes] = field(default_factory=list)
-    priorities: list[int] = field(default_factory=list)
-    line_breaks: dict[int, str] = field(default_factory=dict)
+    __slots__ = ("messages", "priorities", "line_breaks")
+
+    def __init__(self, messages: list[bytes] | None = None, priorities: list[int] | None = None,
+                 line_breaks: dict[int, str] | None = None) -> None:
+        self.messages: list[bytes] = [] if messages is None else messages
+        self.priorities: list[int] = [] if priorities is None else priorities
+        self.line_breaks: dict[int, str] = {} if line_breaks is None else line_breaks
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StreamLines):
+            return NotImplemented
+        return (self.messages, self.priorities, self.line_breaks) == (other.messages, other.priorities, other.line_breaks)
+
+    def __repr__(self) -> str:
+        return f"StreamLines(messages={self.messages!r}, priorities={self.priorities!r}, line_breaks={self.line_breaks!r})"
 
     def __len__(self) -> int:
         return len(self.messages)
