@@ -118,22 +118,37 @@ def _scope(args) -> bool | None:
 
 
 class _FastArgs:
-    """The few options is-active/is-failed take, without argparse (9 ms of imports)."""
+    """The few options is-active/is-failed/status take, without argparse (9-12 ms of imports)."""
 
-    def __init__(self, verb: str, units: list[str], quiet: bool) -> None:
+    def __init__(self, verb: str, units: list[str], quiet: bool, lines: int = 10, full: bool = False,
+                 color: bool = False) -> None:
         self.verb, self.args, self.quiet = verb, units, quiet
+        self.lines, self.full, self.color = lines, full, color
 
 
 def _fast_check(argv: list[str]) -> int | None:
-    """is-active/is-failed are called in loops by scripts: parse them by hand.
-    Anything unusual falls back to the full parser (None)."""
-    if not argv or argv[0] not in ("is-active", "is-failed"):
+    """is-active/is-failed are called in loops by scripts and status by people and monitors:
+    parse them by hand. Anything unusual falls back to the full parser (None)."""
+    if not argv or argv[0] not in ("is-active", "is-failed", "status"):
         return None
+    status = argv[0] == "status"
     quiet, user, socket_path, units = False, None, None, []
+    lines, full, color = 10, False, False
     rest = iter(argv[1:])
     for token in rest:
         if token in ("-q", "--quiet"):
             quiet = True
+        elif status and token in ("-n", "--lines") or status and token.startswith("--lines="):
+            value = token[len("--lines="):] if "=" in token else next(rest, None)
+            if value is None or not value.isdigit():
+                return None
+            lines = int(value)
+        elif status and token in ("-l", "--full"):
+            full = True
+        elif status and token == "--color":
+            color = True
+        elif status and token == "--no-pager":
+            continue
         elif token in ("--user", "--system"):
             user = token == "--user"
         elif token == "--socket":
@@ -148,12 +163,14 @@ def _fast_check(argv: list[str]) -> int | None:
             units.append(token)
     from sysvisor.cli.client import NoManager, find_socket
 
-    args = _FastArgs(argv[0], units, quiet)
+    args = _FastArgs(argv[0], units, quiet, lines, full, color)
     try:
         return VERBS[argv[0]](args, find_socket(socket_path, user))
     except NoManager as e:
         print(str(e), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return 0
 
 
 def _delegate(verb: str, rest: list[str]) -> int:

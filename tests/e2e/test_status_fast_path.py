@@ -1,0 +1,24 @@
+"""`status` is parsed by hand (no argparse) like is-active: its options still mean what they
+mean to systemctl. # spec: systemctl-and-journal.md §3"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from harness import ROOT
+
+UNIT = "[Service]\nExecStart=/bin/sh -c 'for i in 1 2 3 4 5; do echo line$i; done; exec sleep 600'\n"
+
+
+def test_status_takes_lines_and_full_without_argparse(run):
+    m = run({"web.service": UNIT})
+    assert m.cli("start", "web").returncode == 0
+    m.wait_for("the output", lambda: "line5" in m.cli("status", "web", "-n", "20").stdout)
+    assert ": line" not in m.cli("status", "web", "-n", "0").stdout
+    two = m.cli("status", "web", "--lines=2", "--no-pager", "-l").stdout
+    assert [x.split(": ")[-1] for x in two.splitlines() if ": line" in x] == ["line4", "line5"]
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); from sysvisor.cli.main import main; "
+             "main(['status', 'web', '-n', '1', '--full']); print('argparse' in sys.modules, file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", probe, str(ROOT / "src")], env=m.env, capture_output=True, text=True, timeout=30)
+    assert "line5" in r.stdout and r.stderr.strip().endswith("False")
