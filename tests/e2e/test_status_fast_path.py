@@ -22,3 +22,15 @@ def test_status_takes_lines_and_full_without_argparse(run):
              "main(['status', 'web', '-n', '1', '--full']); print('argparse' in sys.modules, file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", probe, str(ROOT / "src")], env=m.env, capture_output=True, text=True, timeout=30)
     assert "line5" in r.stdout and r.stderr.strip().endswith("False")
+
+
+def test_loaded_line_carries_enablement_and_preset(run):
+    # systemctl: "Loaded: loaded (PATH; enabled; preset: enabled)", "(PATH; static)"
+    m = run({"web.service": UNIT + "[Install]\nWantedBy=multi-user.target\n", "once.service": UNIT})
+    loaded = [x.strip() for x in m.cli("status", "web", "once", "-n", "0").stdout.splitlines() if x.strip().startswith("Loaded:")]
+    units = m.env["SYSVISOR_SOCKET"].rsplit("/run/", 1)[0] + "/units"
+    assert loaded == [f"Loaded: loaded ({units}/web.service; disabled; preset: enabled)",
+                      f"Loaded: loaded ({units}/once.service; static)"]
+    assert m.cli("enable", "web").returncode == 0
+    assert f"({units}/web.service; enabled; preset: enabled)" in m.cli("status", "web", "-n", "0").stdout
+    assert m.prop("web", "UnitFileState") == "enabled"

@@ -155,8 +155,11 @@ def verb_cat(ctx: Context, names: list[str]) -> int:
 def verb_list_unit_files(ctx: Context, patterns: list[str], legend: bool, states: list[str]) -> int:
     from sysvisor.cli.listing import render_list_unit_files
 
+    from sysvisor.unitfile.preset import NO_PRESET_STATES, preset_of, read_rules
+
     loader = ctx.loader()
     installer = ctx.installer()
+    rules = read_rules(ctx.root, user=ctx.user)
     rows = []
     for name in sorted(loader.unit_files()):
         if patterns and not any(fnmatch.fnmatchcase(name, p) for p in patterns):
@@ -164,7 +167,7 @@ def verb_list_unit_files(ctx: Context, patterns: list[str], legend: bool, states
         state = installer.state(name) or "bad"
         if states and state not in states:
             continue
-        rows.append((name, state, None))
+        rows.append((name, state, None if state in NO_PRESET_STATES else preset_of(name, rules)))
     sys.stdout.write(render_list_unit_files(rows, legend=legend, color=sys.stdout.isatty()))
     return 0 if rows else 1
 

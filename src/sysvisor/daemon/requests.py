@@ -70,9 +70,16 @@ class RequestHandler:
         `"journal": true` adds where the journal is and this boot's id, so `status` needs one
         round trip, not two (issue 6: status p99 during a crash loop)."""
         found = []
+        enablement = _UnitFileStates(self.info.get("search_paths") or [], user=bool(self.info.get("user_manager")))
         for name in self._expand(units, keep_unmatched=True):
             name = name if name in self.shell.units else self.shell.manager.graph.canonical(name)  # default.target
-            found.append(self.shell.properties(name) if name in self.shell.units else _not_found_properties(name))
+            if name in self.shell.units:
+                props = self.shell.properties(name)
+                if props.get("FragmentPath"):
+                    props.update(enablement.of(name))
+                found.append(props)
+            else:
+                found.append(_not_found_properties(name))
         reply = {"ok": True, "units": found}
         if request.get("journal") is True:
             reply.update(journal_dir=self.info["journal_dir"], boot_id=self.shell.boot_id)
@@ -204,6 +211,31 @@ class RequestHandler:
             elif keep_unmatched or pattern in self.shell.units:
                 names.append(pattern)
         return list(dict.fromkeys(names))
+
+
+class _UnitFileStates:
+    """UnitFileState=/UnitFilePreset= of unit files, as `is-enabled` and presets say (read from
+    the unit path when asked: links change without the manager hearing of it).
+    # spec: systemctl-and-journal.md §3 ("Loaded:" line); systemd: unit_get_unit_file_state()"""
+
+    def __init__(self, search_paths: list[str], *, user: bool) -> None:
+        self.search_paths, self.user = search_paths, user
+        self._installer = self._rules = None
+
+    def of(self, name: str) -> dict:
+        from sysvisor.unitfile.install import Installer
+        from sysvisor.unitfile.preset import NO_PRESET_STATES, preset_of, read_rules
+
+        if self._installer is None:
+            self._installer = Installer(scope="user" if self.user else "system", search_paths=self.search_paths,
+                                        config_dir=self.search_paths[0] if self.search_paths else None)  # as cli/unitfiles.py Context
+            self._rules = read_rules(user=self.user)
+        try:
+            state = self._installer.state(name) or ""
+        except OSError:
+            return {}
+        preset = "" if not state or state in NO_PRESET_STATES else preset_of(name, self._rules)
+        return {"UnitFileState": state, "UnitFilePreset": preset}
 
 
 def _not_found_properties(name: str) -> dict:
