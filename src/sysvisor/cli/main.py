@@ -523,8 +523,6 @@ def verb_list_timers(args, socket_path: str) -> int:
 
 def _job_verb(verb: str):
     def run(args, socket_path: str) -> int:
-        from sysvisor.cli.client import request
-
         if not args.args:
             print("Too few arguments.", file=sys.stderr)
             return 1
@@ -533,14 +531,21 @@ def _job_verb(verb: str):
             return 1
         # systemctl isolate NAME: a name without suffix is a target
         names = [n if verb != "isolate" or n.endswith(UNIT_SUFFIXES) else n + ".target" for n in args.args]
-        reply = request(socket_path, {"verb": verb, "units": [mangle(n) for n in names], "no_block": args.no_block, "mode": args.job_mode})
-        if reply.get("error"):
-            return _fail(reply)
-        for failure in reply.get("failures", []):
-            print(job_failure_text(failure), file=sys.stderr)
-        return 0 if reply.get("ok") else 1
+        return _job_request(socket_path, {"verb": verb, "units": [mangle(n) for n in names], "no_block": args.no_block, "mode": args.job_mode})
 
     return run
+
+
+def _job_request(socket_path: str, message: dict) -> int:
+    """Send a job request; print systemctl's message for each failed job."""
+    from sysvisor.cli.client import request
+
+    reply = request(socket_path, message)
+    if reply.get("error"):
+        return _fail(reply)
+    for failure in reply.get("failures", []):
+        print(job_failure_text(failure), file=sys.stderr)
+    return 0 if reply.get("ok") else 1
 
 
 def job_failure_text(failure: dict) -> str:
@@ -619,14 +624,7 @@ def _target_verb(target: str):
     """systemctl reboot/halt/kexec/soft-reboot: start the target irreversibly; reaching it
     runs the matching action (a container's manager restarts its units in place or exits)."""
     def run(args, socket_path: str) -> int:
-        from sysvisor.cli.client import request
-
-        reply = request(socket_path, {"verb": "start", "units": [target], "no_block": True, "mode": "replace-irreversibly"})
-        if reply.get("error"):
-            return _fail(reply)
-        for failure in reply.get("failures", []):
-            print(job_failure_text(failure), file=sys.stderr)
-        return 0 if reply.get("ok") else 1
+        return _job_request(socket_path, {"verb": "start", "units": [target], "no_block": True, "mode": "replace-irreversibly"})
 
     return run
 

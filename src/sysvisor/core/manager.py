@@ -440,18 +440,10 @@ class Manager(JobRunnerMixin, TimerHostMixin):
 
     def unit_notify(self, svc: Service, old: ActiveState, new: ActiveState, changed: bool) -> None:
         """Unit-level consequences of a state change. # systemd: unit_notify()"""
-        now, ts = self.now, svc.ts
-        ts["StateChangeTimestampMonotonic"] = now
-        if old in INACTIVE_OR_FAILED and new not in INACTIVE_OR_FAILED:
-            ts["InactiveExitTimestampMonotonic"] = now
-        elif old not in INACTIVE_OR_FAILED and new in INACTIVE_OR_FAILED:
-            ts["InactiveEnterTimestampMonotonic"] = now
+        self._stamp(svc.ts, old, new)
         if old not in ACTIVE_OR_RELOADING and new in ACTIVE_OR_RELOADING:
-            ts["ActiveEnterTimestampMonotonic"] = now
             self._activation_seq += 1
             self._activated_at[svc.name] = self._activation_seq
-        elif old in ACTIVE_OR_RELOADING and new not in ACTIVE_OR_RELOADING:
-            ts["ActiveExitTimestampMonotonic"] = now
         if changed:
             self.emit(StateChanged(svc.name, new, str(svc.state), str(svc.result)))
 
