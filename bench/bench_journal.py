@@ -265,9 +265,26 @@ def _summary(kind: str, rows: list[dict]) -> str:
     return text + f"  lines {'all stored' if all(r['ok'] for r in rows) else 'MISSING'}"
 
 
-def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None, cat: bool = True) -> int:
+def _start_relay_echoing(journal: str, sock: str, console: str) -> int:
+    """A relay with --echo whose console (its stderr) is the file `console`."""
+    from sysvisor.journal.relay import start_relay  # noqa: PLC0415
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(console, "wb") as f:
+        os.dup2(f.fileno(), 2)
+    try:
+        return start_relay(journal, sock, echo=True)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None, cat: bool = True,
+               echo: bool = False) -> int:
     """The unit's run time writing to /dev/null vs into the journal through the relay,
-    measured back to back in every run (and `cat` as a reference)."""
+    measured back to back in every run (and `cat` as a reference). `echo`: the relay also
+    runs its console follower (`sysvisor up`'s console), printing into a file."""
     from sysvisor.journal.relay import RelayClient, start_relay  # noqa: PLC0415
 
     total = mb * 1000 * 1000
@@ -287,7 +304,7 @@ def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | No
                         row["cat"] = _run_into_cat(kind, total, size, null.fileno())
                         cpu_cat = _cpu()
                 journal, sock = os.path.join(tmp, "journal"), os.path.join(tmp, "relay.sock")
-                relay_pid = start_relay(journal, sock)
+                relay_pid = _start_relay_echoing(journal, sock, os.path.join(tmp, "console")) if echo else start_relay(journal, sock)
                 client = RelayClient(sock, timeout=120)
                 handle = client.open_stream("bench.service", "f" * 32, "bench", 6, True, wait_pid=False)
                 relay_cpu0 = _proc_cpu(relay_pid)
@@ -664,6 +681,7 @@ def main() -> int:
         p.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
         if name == "pipe":
             p.add_argument("--no-cat", action="store_true", help="skip the cat reference")
+            p.add_argument("--echo", action="store_true", help="the relay also prints every line (its console follower, as in `up`)")
     args = ap.parse_args()
     if args.what == "store":
         bench_store(args.lines, args.batch)
@@ -676,7 +694,7 @@ def main() -> int:
         return bench_unit(args.mb, args.line, kinds, args.runs, args.tmpdir)
     if args.what == "peers":
         return bench_peers(args.mb, args.line, kinds, args.runs, args.tmpdir)
-    return bench_pipe(args.mb, args.line, kinds, args.runs, args.tmpdir, cat=not args.no_cat)
+    return bench_pipe(args.mb, args.line, kinds, args.runs, args.tmpdir, cat=not args.no_cat, echo=args.echo)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import stat
 import termios
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from sysvisor.journal.store import _URGENT_PREFIXES, JournalWriter, PreparedFields
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, StreamLines
@@ -50,10 +50,6 @@ F_SETPIPE_SZ = 1031
 F_GETPIPE_SZ = 1032
 SPLICE_F_NONBLOCK = getattr(os, "SPLICE_F_NONBLOCK", 2)
 PUMP_STACK = 256 * 1024  # a pump thread runs no deep Python: a small stack per stream
-
-# `--echo`: a callback(stream, raw, lines) the relay sets to also print every stored line:
-# `raw` complete stream lines as read (see LineSplitter.feed_raw), then `lines` already cut.
-ECHO: Callable | None = None
 
 _buffers = threading.local()
 
@@ -248,8 +244,6 @@ class Stream:
                 lines += buf.count(b"\0", 0, cut)
             urgent = self.level_prefix and buf.find(b"<", 0, cut) >= 0 and any(
                 buf.find(p, 0, cut) >= 0 for p in _URGENT_PREFIXES)
-            if ECHO is not None:
-                ECHO(self, bytes(raw), StreamLines())
             writer.append_raw(prepared, raw, priority=self.priority, level_prefix=self.level_prefix,
                               line_max=self.line_max, lines=lines, urgent=urgent)
             raw.release()
@@ -257,8 +251,6 @@ class Stream:
         if rest >= self.line_max or buf.find(b"\0", cut, end) >= 0:
             tail = StreamLines()  # a NUL or LineMax= ends lines after the last newline
             left = self.splitter._scan(bytes(view[cut:end]), tail)
-            if ECHO is not None:
-                ECHO(self, b"", tail)
             writer.append_lines(prepared, tail)
             self._tail = left
         else:
@@ -306,8 +298,6 @@ class Stream:
 
     def _finish(self, writer: JournalWriter) -> None:
         tail = self.splitter.finish()
-        if ECHO is not None and tail:
-            ECHO(self, b"", tail)
         writer.append_lines(self.fields, tail)
 
     def close(self) -> None:

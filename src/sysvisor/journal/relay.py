@@ -31,6 +31,9 @@ Theory of operation
   each read end (`open_stream(keep_read_end=True)`); the manager restarts the relay and
   hands the streams over again (`reattach()`). Only what the dead relay had taken out of
   the pipe but not yet written (at most one private pipe's worth, 1 MiB) is lost.
+* `--echo` (`sysvisor up` in the foreground): the relay only stores; a console follower
+  process it forks (console.py) reads what was stored and prints it, so a slow console never
+  makes a service wait. The relay wakes it after each flush that stored something.
 * Manager messages: the manager may write them with its own `JournalWriter(name="manager")`
   (recommended: no round trip) or send them through `RelayClient.log()`.
 
@@ -53,7 +56,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import selectors
 import signal
 import socket
@@ -63,10 +65,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sysvisor.journal import pipe
+from sysvisor.journal import console
 from sysvisor.journal.pipe import Stream
 from sysvisor.journal.store import JournalError, JournalWriter
-from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, split_raw
+from sysvisor.journal.stream import LINE_MAX_DEFAULT
 
 RELAY_IDENTIFIER = "sysvisor-journal"
 _MSG_MAX = 1 << 18  # largest request (a `log` entry with a long MESSAGE)
@@ -77,64 +79,6 @@ class RelayError(Exception):
     """The relay cannot be started or reached (message says why)."""
 
 
-# `--echo`: also print every stored line of a service (the manager's foreground console).
-_ECHO_HOSTNAME = socket.gethostname()
-
-
-# What journalctl's short output would not print as it is (it drops colour sequences, expands
-# TABs and shows control characters as blob data): such text takes the per-line way.
-_NOT_PLAIN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
-
-
-def _plain_lines(raw: bytes, level_prefix: bool) -> bool:
-    """True if journald stores every line of `raw` (complete lines) as it is, up to trailing
-    whitespace and empty lines (no NUL, no `<N>` prefix), and short output shows them
-    unchanged (printable ASCII). Only C-speed scans: memchr for single bytes; a two-byte
-    search such as b"\\n\\n" costs ~1.4 ms per MiB, ten times more, so empty lines are let through."""
-    if b"\0" in raw or b"\r" in raw or b"\t" in raw or not raw.isascii() or raw.translate(None, _PRINTABLE_ASCII):
-        return False
-    return not (level_prefix and b"<" in raw and (raw.startswith(b"<") or b"\n<" in raw))
-
-
-def _echo_to_stderr(stream: Stream, raw: bytes, lines: StreamLines) -> None:
-    """Print stored lines in `journalctl -o short` layout (`sysvisor up` in the foreground).
-    A chunk's lines share their fields and time, so plain lines get the prefix joined in at
-    C speed rather than one formatted entry per line: a service printing as fast as it can
-    must not be slowed down by the console. (So the console may show trailing whitespace and
-    empty lines that the journal drops, and a line longer than LineMax= in one piece.)"""
-    from sysvisor.journal.format import format_entry
-
-    now = str(time.time_ns() // 1000)
-
-    def one(message: str, priority: int) -> str:
-        entry = dict(stream.fields, MESSAGE=message, PRIORITY=str(priority), __REALTIME_TIMESTAMP=now)
-        entry.setdefault("_HOSTNAME", _ECHO_HOSTNAME)
-        return format_entry(entry, "short")
-
-    out: list = []
-    if raw:
-        if _plain_lines(raw, stream.level_prefix):
-            prefix = one("x", stream.priority)[:-2].encode()  # "Nov 26 09:50:37 host ident[pid]: "
-            body = raw.replace(b"\n", b"\n" + prefix)  # one copy; the last prefix is not written
-            out += (prefix, memoryview(body)[: len(body) - len(prefix)])
-        else:
-            cut = split_raw(raw, priority=stream.priority, level_prefix=stream.level_prefix, line_max=stream.line_max)
-            out.append("".join(one(m.decode("utf-8", "replace"), p) for m, p in zip(cut.messages, cut.priorities)).encode())
-    if lines:
-        out.append("".join(one(m.decode("utf-8", "replace"), p) for m, p in zip(lines.messages, lines.priorities)).encode())
-    try:
-        sys.stderr.flush()
-        while out:
-            written = os.writev(2, out)
-            while out and written >= len(out[0]):
-                written -= len(out.pop(0))
-            if written:
-                out[0] = memoryview(out[0])[written:]
-    except (OSError, ValueError):
-        pass
-
-
 # --------------------------------------------------------------------------------------
 # The relay process
 
@@ -142,8 +86,9 @@ def _echo_to_stderr(stream: Stream, raw: bytes, lines: StreamLines) -> None:
 class Relay:
     """The relay's loop. Run with `python -m sysvisor.journal.relay` (see `start_relay`)."""
 
-    def __init__(self, writer: JournalWriter, listener: socket.socket) -> None:
+    def __init__(self, writer: JournalWriter, listener: socket.socket, console_follower: tuple[int, int] | None = None) -> None:
         self.writer = writer
+        self.console = console_follower  # (pid, wake fd) of the `--echo` follower (console.py)
         self.listener = listener
         self.sel = selectors.DefaultSelector()
         self.streams: dict[str, Stream] = {}
@@ -169,6 +114,7 @@ class Relay:
         )  # fmt: skip
 
     def run(self) -> int:
+        appended = -1  # the writer's next seqnum when the console was last woken
         while True:
             events = self.sel.select()
             for key, _mask in events:
@@ -176,7 +122,11 @@ class Relay:
                     self._dispatch(*key.data)
                 except Exception as e:  # noqa: BLE001 - one bad event must not end every stream
                     self.log(f"Journal relay error, continuing: {e!r}", 3)
+            seq = self.writer.next_seqnum
             self.writer.flush()
+            if self.console is not None and seq != appended:
+                console.wake(self.console[1])
+            appended = seq
             if self.stopping:
                 break
         self._stop()
@@ -210,6 +160,9 @@ class Relay:
             stream.close()
         self.log("Journal relay stopped.")
         self.writer.close()
+        if self.console is not None:
+            console.finish(*self.console)
+            self.console = None
 
     # -- events ----------------------------------------------------------------------
 
@@ -412,8 +365,7 @@ def relay_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--echo", action="store_true", help="also print each line on stderr")
     args = ap.parse_args(argv)
     _raise_fd_limit()
-    if args.echo:
-        pipe.ECHO = _echo_to_stderr
+    follower = console.start(args.directory, "relay") if args.echo else None
     try:
         writer = JournalWriter(
             args.directory, args.max_use, args.max_age_usec, name="relay",
@@ -422,8 +374,10 @@ def relay_main(argv: list[str] | None = None) -> int:
         listener = _listen(args.socket)
     except (JournalError, RelayError, OSError) as e:
         print(f"sysvisor journal relay: {e}", file=sys.stderr)
+        if follower is not None:
+            console.finish(*follower)
         return 1
-    relay = Relay(writer, listener)
+    relay = Relay(writer, listener, follower)
     relay.install_signals()
     relay.log("Journal relay started.")
     writer.flush()
