@@ -54,7 +54,7 @@ from sysvisor.core.actions import (
 from sysvisor.core.condition import Facts
 from sysvisor.core.deps import DEFAULT_TARGET, SHUTDOWN_TARGET, build_graph
 from sysvisor.core.job import Job, JobTable
-from sysvisor.core.job_runner import JobRunnerMixin, UnitNotFoundError
+from sysvisor.core.job_runner import JobRunnerMixin, UnitNotFoundError, UnitTable
 from sysvisor.core.ratelimit import StartLimit
 from sysvisor.core.restart import restart_delay
 from sysvisor.core.service import Service
@@ -156,7 +156,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         self._deadlines: list[tuple[int, str]] = []
         self._indexed: dict[str, int | None] = {}
         self._touched: set[Service] = set()
-        self.units = dict(units)  # the built-in targets are added: never the caller's dict
+        self.units = UnitTable(units)  # the built-in targets are added: never the caller's dict
         self.cgroup_events = cgroup_events
         self.service_watchdogs = service_watchdogs
         self._random = random.Random(seed)
@@ -655,7 +655,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
                      and not t.active and self.jobs.get(n) is None]:
             del self.targets[name]
         self.graph = graph
-        self._graph_units = [id(u) for u in self.units.values()]
+        self._graph_version = self.units.version
 
     def dependency_properties(self, name: str) -> dict[str, list[str]]:
         """Requires=, WantedBy=, After= … of a unit as the graph has them (explicit,
