@@ -47,26 +47,87 @@ def test_kernel_boot_id_and_own_start_time():
     assert persist.proc_stat(2 ** 22 + 7) is None
 
 
-def test_flush_writes_atomically_and_only_when_changed(tmp_path):
+def test_flush_writes_only_when_changed_into_alternating_slots(tmp_path):
     path = str(tmp_path / persist.STATE_FILE_NAME)
     sim = running_sim()
     log = Lines()
     sf = persist.StateFile(path, log, boot_id=BOOT, start_time=lambda pid: 42)
     assert sf.flush(sim.manager) is True
-    inode = os.stat(path).st_ino
     assert sf.flush(sim.manager) is False  # not marked dirty
     sf.mark_dirty()
     assert sf.flush(sim.manager) is False  # dirty but unchanged: no write
-    assert os.stat(path).st_ino == inode and sf.writes == 1
+    assert sf.writes == 1
+    first = persist.read_slot(path + ".b")
+    assert first is not None and first[0] == 1 and persist.read_slot(path + ".a") is None
     sim.stop("foo.service")
     sf.mark_dirty()
     assert sf.flush(sim.manager) is True
-    assert os.stat(path).st_ino != inode  # a new file renamed over the old one
-    assert sorted(os.listdir(tmp_path)) == [persist.STATE_FILE_NAME]  # no tmp file left
-    record = json.loads(open(path).read())
+    assert persist.read_slot(path + ".a")[0] == 2 and persist.read_slot(path + ".b") == first  # the older slot kept
+    assert sorted(os.listdir(tmp_path)) == [persist.STATE_FILE_NAME + ".a", persist.STATE_FILE_NAME + ".b"]
+    record = json.loads(persist.read_slot(path + ".a")[1])
     assert record["boot_id"] == BOOT and record["snapshot"] == export_all(sim.manager)
     assert record["processes"] == {"1000": 42}
+    assert persist.load(path, log, boot_id=BOOT).snapshot == export_all(sim.manager)
     assert log == []
+    sf.remove()
+    assert os.listdir(tmp_path) == []
+
+
+def _two_states(path: str) -> tuple[dict, dict]:
+    """Write a running and then a stopped state; returns both snapshots."""
+    sim = running_sim()
+    sf = persist.StateFile(path, print, boot_id=BOOT, start_time=lambda pid: 42)
+    sf.flush(sim.manager)
+    running = export_all(sim.manager)
+    sim.stop("foo.service")
+    sf.mark_dirty()
+    sf.flush(sim.manager)
+    return running, export_all(sim.manager)
+
+
+@pytest.mark.parametrize("cut", [1, 30, -1])
+def test_a_write_cut_short_by_a_kill_leaves_the_previous_state(tmp_path, cut):
+    path = str(tmp_path / persist.STATE_FILE_NAME)
+    running, stopped = _two_states(path)
+    assert persist.load(path, print, boot_id=BOOT).snapshot == stopped
+    newest = path + ".a"  # a fatal signal can end a write between pages: the slot's end is missing
+    data = open(newest, "rb").read()
+    open(newest, "wb").write(data[:cut])
+    log = Lines()
+    assert persist.load(path, log, boot_id=BOOT).snapshot == running and log == []
+
+
+def test_a_flipped_byte_is_caught_and_both_slots_torn_say_so_once(tmp_path):
+    path = str(tmp_path / persist.STATE_FILE_NAME)
+    running, _stopped = _two_states(path)
+    data = bytearray(open(path + ".a", "rb").read())
+    data[-5] ^= 1
+    open(path + ".a", "wb").write(bytes(data))
+    assert persist.load(path, print, boot_id=BOOT).snapshot == running
+    open(path + ".b", "wb").write(b"sysvisor-manager-state 1 10 0\n{}")
+    log = Lines()
+    fresh = Manager({"foo.service": service("foo.service")})
+    assert persist.restore(fresh, path, 0, log, boot_id=BOOT) is None
+    assert len(log) == 1 and "torn" in log[0] and log[0].startswith(f"Ignoring saved manager state {path}.")
+
+
+def test_a_new_state_file_goes_on_from_the_newest_slot(tmp_path):
+    """A restarted manager's first write must win over what its predecessor left."""
+    path = str(tmp_path / persist.STATE_FILE_NAME)
+    _running, stopped = _two_states(path)
+    sim = running_sim()
+    sf = persist.StateFile(path, print, boot_id=BOOT, start_time=lambda pid: 42)
+    sf.flush(sim.manager)
+    assert persist.load(path, print, boot_id=BOOT).snapshot == export_all(sim.manager) != stopped
+
+
+def test_a_plain_state_file_from_before_the_slots_is_read_and_replaced(tmp_path):
+    path = str(tmp_path / persist.STATE_FILE_NAME)
+    sim = running_sim()
+    open(path, "wb").write(persist.encode(export_all(sim.manager), BOOT, lambda pid: 42))
+    assert persist.load(path, print, boot_id=BOOT).snapshot == export_all(sim.manager)
+    persist.StateFile(path, print, boot_id=BOOT, start_time=lambda pid: 42).flush(sim.manager)
+    assert not os.path.exists(path) and persist.load(path, print, boot_id=BOOT).snapshot == export_all(sim.manager)
 
 
 def test_roundtrip_restores_into_a_fresh_manager(tmp_path):

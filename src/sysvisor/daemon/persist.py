@@ -2,10 +2,20 @@
 
 After every loop iteration in which the engine handled something, the shell calls
 `StateFile.flush(manager)`; the engine snapshot (core/snapshot.py) is written only when it
-differs from what is on disk, as `write tmp + rename` in the state directory, so a crash
-of the manager at any instant leaves either the old or the new file, never a torn one. The file carries the kernel boot ID and the start time (/proc/PID/stat field 22) of
-every process it names, so the manager that reads it can tell a process that still runs
-from a reused pid, and ignores a file from an earlier boot.
+differs from what is on disk. The file carries the kernel boot ID and the start time
+(/proc/PID/stat field 22) of every process it names, so the manager that reads it can tell
+a process that still runs from a reused pid, and ignores a file from an earlier boot.
+
+Atomic without a rename: the state lives in two slot files, `<path>.a` and `<path>.b`, each
+a header line `sysvisor-manager-state SEQ LENGTH CRC32` and the JSON record. A write goes to
+the slot not holding the newest state, in place, in one pwrite(2); the reader takes the valid
+slot (length and checksum match) with the higher sequence number. A manager killed in the
+middle of a write (a fatal signal can cut a write between pages) leaves that slot torn and
+the other one whole, so the reader sees the old state or the new one, never a mix — what
+`write tmp + rename` gives, for 2 µs instead of 0.24 ms on this ext4 (the state is written
+about twice per restart of a crash-looping service; measured, docs/benchmarks.md). A plain
+JSON file at `<path>` itself (written before the slots existed, or by hand) is still read
+when no slot is.
 
 Loading never raises: a missing file is normal (first start); a corrupt, foreign, other-boot
 or unrestorable file is ignored with one log line saying why.
@@ -17,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import zlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -26,6 +37,8 @@ from sysvisor.core.snapshot import SnapshotError, export_all, import_all
 FORMAT = "sysvisor-manager-state"
 VERSION = 1
 STATE_FILE_NAME = "manager-state.json"
+SLOTS = (".a", ".b")  # the two slot files beside STATE_FILE_NAME
+SLOT_MAGIC = b"sysvisor-manager-state"
 BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 
 Logger = Callable[[str], None]
@@ -134,7 +147,9 @@ def encode(snapshot: dict, boot_id: str | None,
 
 
 def write_atomically(path: str, data: bytes) -> None:
-    """tmp file in the same directory, renamed over `path`.
+    """tmp file in the same directory, renamed over `path` (daemon-reexec's hand-over file;
+    the state file itself is written into slots, see the module's doc, with the same reasoning
+    for having no fsync).
 
     No fsync: the file only matters while the kernel that ran the manager still runs (a
     manager crash, kill -9, re-exec: the next reader sees the page cache, and rename is
@@ -168,16 +183,58 @@ def _unlink(path: str) -> None:
         pass
 
 
-def load(path: str, log: Logger, *, boot_id: str | None = None) -> SavedState | None:
-    """Read and validate the state file; None (with one log line unless simply absent)."""
+def read_slot(path: str) -> tuple[int, bytes] | None:
+    """(sequence number, record) of a slot file if it is whole; None if absent or torn."""
     try:
         with open(path, "rb") as f:
             data = f.read()
-    except FileNotFoundError:
+    except OSError:
         return None
-    except OSError as e:
-        log(f"Ignoring saved manager state {path}: cannot read it: {e.strerror or e}.")
+    head, newline, rest = data.partition(b"\n")
+    fields = head.split()
+    if not newline or len(fields) != 4 or fields[0] != SLOT_MAGIC:
         return None
+    try:
+        seq, length, crc = int(fields[1]), int(fields[2]), int(fields[3], 16)
+    except ValueError:
+        return None
+    record = rest[:length]
+    if len(record) != length or zlib.crc32(record) != crc:
+        return None
+    return seq, record
+
+
+def _newest(path: str) -> tuple[str, bytes | None]:
+    """The newest whole slot of `path` → (its file, record); else the plain file at `path`
+    (record None when there is nothing to read, or only torn slots: then the file is named)."""
+    found = [(slot, read_slot(path + slot)) for slot in SLOTS]
+    whole = [(got[0], path + slot, got[1]) for slot, got in found if got is not None]
+    if whole:
+        _seq, where, record = max(whole)
+        return where, record
+    torn = [path + slot for slot, _ in found if os.path.exists(path + slot)]
+    return (torn[0] if torn else path), None
+
+
+def load(path: str, log: Logger, *, boot_id: str | None = None) -> SavedState | None:
+    """Read and validate the state (the newest whole slot, else the plain file at `path`);
+    None (with one log line unless simply absent)."""
+    where, data = _newest(path)
+    if data is None and where != path:
+        log(f"Ignoring saved manager state {where}: torn (the manager was killed while writing it, "
+            f"and the other slot is torn or missing too).")
+        return None
+    if data is None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            log(f"Ignoring saved manager state {path}: cannot read it: {e.strerror or e}.")
+            return None
+    else:
+        path = where
     try:
         record = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
@@ -246,10 +303,11 @@ def restore(manager, path: str, now: int, log: Logger, *, own_pid: int | None = 
 
 
 class StateFile:
-    """The manager's state file: `flush()` once per loop iteration.
+    """The manager's state: `flush()` once per loop iteration.
 
     `mark_dirty()` after the engine handled anything; `flush()` then exports the engine
-    and writes only if the bytes differ from the last write.
+    and writes only if the bytes differ from the last write, into the older of the two
+    slots (see the module's doc).
     """
 
     def __init__(self, path: str, log: Logger, *, boot_id: str | None = None,
@@ -262,6 +320,9 @@ class StateFile:
         self._dirty = True
         self.writes = 0
         self._failed = False
+        self._fds: list[int] = []
+        # go on from the newest slot on disk, or a reader would prefer it to ours
+        self._seq = max((got[0] for got in (read_slot(path + slot) for slot in SLOTS) if got), default=0)
 
     def mark_dirty(self) -> None:
         self._dirty = True
@@ -280,7 +341,7 @@ class StateFile:
         if data == self._last:
             return False
         try:
-            write_atomically(self.path, data)
+            self._write(data)
         except OSError as e:
             self._dirty = True
             if not self._failed:  # one line, not one per iteration
@@ -292,9 +353,34 @@ class StateFile:
         self.writes += 1
         return True
 
+    def _write(self, data: bytes) -> None:
+        if not self._fds:
+            fds = []
+            try:
+                for slot in SLOTS:
+                    fds.append(os.open(self.path + slot, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            except OSError:
+                for fd in fds:
+                    os.close(fd)
+                raise
+            self._fds = fds
+            _unlink(self.path)  # a plain file from before the slots would hide nothing, but mislead
+        seq = self._seq + 1
+        record = b"%s %d %d %08x\n%s" % (SLOT_MAGIC, seq, len(data), zlib.crc32(data), data)
+        fd = self._fds[seq % 2]
+        view = memoryview(record)
+        offset = 0
+        while offset < len(record):
+            offset += os.pwrite(fd, view[offset:], offset)
+        self._seq = seq
+
     def remove(self) -> None:
         """After a clean shutdown nothing is left to continue."""
-        _unlink(self.path)
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+        for name in (self.path, *(self.path + slot for slot in SLOTS)):
+            _unlink(name)
         self._last = None
 
 
