@@ -115,6 +115,7 @@ class Daemon:
             return 1
         loop.add_deadline(server.next_deadline, server.expire)
         shell.serve_requests = lambda mid_turn: server.serve_ready(_read_only if mid_turn else None)
+        loop.after_iteration.append(shell.write_pending)
         loop.after_iteration.append(server.serve_deferred)
         for ns in notify_sockets:
             loop.selector.register(ns, selectors.EVENT_READ, (0, lambda mask, now, ns=ns: self._on_notify(ns)))
@@ -215,6 +216,7 @@ class Daemon:
         try:
             extra = {"output": out_info, "keeper_children": {str(p): t for p, t in shell.keeper_children.items()}}
             argv = reexec.prepare_reexec(shell.manager, path, fds, reexec.current_command(), extra=extra)
+            shell.write_pending()
             shell.journal.flush()
             reexec.reexec(argv, fds, block=obj.MANAGER_SIGNALS)
         except Exception as e:  # noqa: BLE001 - keep running in the old image

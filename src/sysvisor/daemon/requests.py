@@ -55,6 +55,7 @@ class RequestHandler:
         units = request.get("units", [])
         if not isinstance(units, list) or not all(isinstance(u, str) for u in units):
             return error_reply("malformed request: 'units' must be a list of strings")
+        self.shell.write_pending()  # what was logged before the request is in the journal
         return method(conn, request, units)
 
     # --- read-only ---

@@ -41,6 +41,7 @@ from sysvisor.journal.stream import StreamLines
 MANAGER_IDENTIFIER = "sysvisor"  # decision D5
 # child exits handled per loop turn; enough for a burst, small enough that a control request
 # waits for at most one batch of restarts (~10-20 ms) in a crash loop of many units
+PENDING_ENTRIES_MAX = 1000  # manager messages held at most before they are written anyway
 EXITS_PER_TURN = 8
 EXIT_BATCH_USEC = 10_000
 # spawns sent to the helper before its answers are read: enough to keep it busy, few enough
@@ -77,6 +78,7 @@ class Shell:
         self.units = units
         self.loop = loop
         self.journal = journal
+        self._pending_entries: list[dict] = []  # manager messages not yet written (write_pending)
         self.console = console
         self.on_exit = on_exit
         self.user_manager = user_manager
@@ -472,6 +474,8 @@ class Shell:
 
     def _complete_spawns(self) -> None:
         """Collect the helper's answers to the spawns sent, in order, and tell the engine."""
+        if self._inflight:
+            self.write_pending()  # while the helper clones
         first = True
         while self._inflight:
             if not first and self._serve_between:
@@ -725,8 +729,27 @@ class Shell:
             entry["UNIT"] = unit
             if invocation_id:
                 entry["INVOCATION_ID"] = invocation_id
-        self.journal.append(entry)
-        self._echo(entry)
+        self._pending_entries.append(entry)
+        if len(self._pending_entries) >= PENDING_ENTRIES_MAX:
+            self.write_pending()
+
+    def write_pending(self) -> None:
+        """Write the manager messages logged since the last call into the journal writer
+        and onto the console, with the times they were logged.
+
+        Messages wait for this rather than being written as they are logged because they
+        are on the restart path: writing the "Main process exited", "Failed with result",
+        "Scheduled restart job" lines of a crash before spawning its replacement cost that
+        restart ~0.3 ms. The loop writes them after each iteration, the shell while the spawn
+        helper clones, and requests see them before they are answered (control handler)."""
+        entries, self._pending_entries = self._pending_entries, []
+        if not entries:
+            return
+        for entry in entries:
+            self.journal.append(entry)
+        self.journal.flush()
+        if self.console:
+            self._echo(*entries)
 
     def _on_output(self, stream: OutputStream, lines: StreamLines) -> None:
         fields = {
@@ -737,17 +760,19 @@ class Shell:
             "_SYSTEMD_INVOCATION_ID": stream.invocation_id,
             "_TRANSPORT": "stdout",
         }
+        self.write_pending()  # earlier manager messages first, in the journal and on the console
         realtime = realtime_usec()
         self.journal.append_lines(fields, lines, realtime, monotonic_usec())
         if self.console:
-            for message, priority in zip(lines.messages, lines.priorities):
-                self._echo({**fields, "MESSAGE": message.decode("utf-8", "replace"), "PRIORITY": str(priority), "__REALTIME_TIMESTAMP": str(realtime)})
+            self._echo(*({**fields, "MESSAGE": message.decode("utf-8", "replace"), "PRIORITY": str(priority), "__REALTIME_TIMESTAMP": str(realtime)}
+                         for message, priority in zip(lines.messages, lines.priorities)))
 
-    def _echo(self, entry: dict) -> None:
+    def _echo(self, *entries: dict) -> None:
         if not self.console:
             return
         try:
-            sys.stdout.write(format_entry({k: str(v) for k, v in entry.items()} | {"_HOSTNAME": self.hostname}, "short"))
+            sys.stdout.write("".join(format_entry({k: str(v) for k, v in entry.items()} | {"_HOSTNAME": self.hostname}, "short")
+                                     for entry in entries))
             sys.stdout.flush()
         except (OSError, ValueError):
             self.console = False  # the terminal went away; the journal keeps everything
@@ -837,6 +862,7 @@ class Shell:
             stream.close_read_end()
         self.output.close_all()
         self.clock_watch.close()
+        self.write_pending()
         self.journal.flush()
         self.containment.close()
 
