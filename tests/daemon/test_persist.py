@@ -262,3 +262,33 @@ def test_adopted_processes_skip_reused_pids():
     finally:
         child.kill()
         child.wait()
+
+
+def test_incremental_state_equals_a_full_export_at_every_step(tmp_path):
+    """Only the services the engine touched are exported again at a flush: after every
+    step of a busy simulation the file holds exactly what a full export holds."""
+    from sysvisor.core.types import RestartPolicy
+    from sysvisor.testing.executor import Behaviour
+
+    units = [service("crash.service", restart=RestartPolicy.ALWAYS, restart_usec=200_000),
+             service("steady.service"), service("later.service"), service("oneshot.service")]
+    sim = Simulation(units, {"crash.service": Behaviour.exits(1, after=300_000)})
+    path = str(tmp_path / persist.STATE_FILE_NAME)
+    sf = persist.StateFile(path, print, boot_id=BOOT, start_time=lambda pid: pid * 7)
+    sf._full_due = float("inf")  # never the safety net: every step checks the increments
+    sim.start("crash.service")
+    sim.start("steady.service")
+    for step in range(40):
+        if step == 10:
+            sim.start("later.service")
+        if step == 20:
+            sim.stop("steady.service")
+        if step == 30:
+            sim.kill("later.service", 9)
+        sim.run_for(100_000)
+        sf.mark_dirty()
+        sf.flush(sim.manager)
+        got = json.loads(persist.read_slot(path + (".a" if sf._seq % 2 == 0 else ".b"))[1])
+        want = json.loads(persist.encode(export_all(sim.manager), BOOT, lambda pid: pid * 7))
+        assert got == want, f"step {step}"
+    assert sim.props("crash.service")["NRestarts"] >= 5  # (then the start limit)

@@ -156,6 +156,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         self._deadlines: list[tuple[int, str]] = []
         self._indexed: dict[str, int | None] = {}
         self._touched: set[Service] = set()
+        self._changed: set[str] = set()  # services touched since take_changed_services()
         self.units = UnitTable(units)  # the built-in targets are added: never the caller's dict
         self.cgroup_events = cgroup_events
         self.service_watchdogs = service_watchdogs
@@ -251,7 +252,18 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         ds.extend(self._recheck_at.values())  # rate-limited dependency checks
         return min(ds) if ds else None
 
+    def take_changed_services(self) -> set[str]:
+        """Names of the services an event or job touched since the last call: the only ones
+        whose snapshot (core/snapshot.export_unit) can differ (daemon/persist.py exports
+        just those). Every path that changes a service goes through `_guard()` or the job
+        runner, which mark it touched."""
+        changed = self._changed
+        changed.update(svc.name for svc in self._touched)
+        self._changed = set()
+        return changed
+
     def _reindex(self) -> None:
+        self._changed.update(svc.name for svc in self._touched)
         for svc in self._touched:
             if self.services.get(svc.name) is not svc:
                 continue  # removed or replaced by a reload

@@ -27,18 +27,21 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
+import uuid
 import zlib
 from dataclasses import dataclass
 from typing import Callable
 
 from sysvisor.core.actions import Action
-from sysvisor.core.snapshot import SnapshotError, export_all, import_all
+from sysvisor.core.snapshot import SnapshotError, export_all, export_unit, import_all
 
 FORMAT = "sysvisor-manager-state"
 VERSION = 1
 STATE_FILE_NAME = "manager-state.json"
 SLOTS = (".a", ".b")  # the two slot files beside STATE_FILE_NAME
 SLOT_MAGIC = b"sysvisor-manager-state"
+FULL_EXPORT_INTERVAL = 1.0  # seconds: every service is exported again at least this often
 BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 
 Logger = Callable[[str], None]
@@ -321,6 +324,13 @@ class StateFile:
         self.writes = 0
         self._failed = False
         self._fds: list[int] = []
+        # incremental export: per service (its object, exported dict, JSON), and the start
+        # times of the processes named (a pid's start time is fixed while it is named)
+        self._units: dict[str, tuple[object, dict, str]] = {}
+        self._changed: set[str] = set()
+        self._full_due = 0.0
+        self._start_times: dict[int, int | None] = {}
+        self._placeholder = "units:" + uuid.uuid4().hex
         # go on from the newest slot on disk, or a reader would prefer it to ours
         self._seq = max((got[0] for got in (read_slot(path + slot) for slot in SLOTS) if got), default=0)
 
@@ -333,7 +343,7 @@ class StateFile:
             return False
         self._dirty = False
         try:
-            data = encode(export_all(manager), self.boot_id, self._start_time)
+            data = self._encode(manager)
         except SnapshotError as e:  # a spawn is pending: try again next iteration
             self._dirty = True
             self.log(f"Not saving manager state now: {e}.")
@@ -352,6 +362,38 @@ class StateFile:
         self._last = data
         self.writes += 1
         return True
+
+    def _encode(self, manager) -> bytes:
+        """What `encode(export_all(manager))` gives, exporting and encoding only the services
+        the engine touched since the last flush (a 500-service boot exported all 500 on each
+        of its ~60 loop turns: most of the boot's time), and all of them at least every
+        FULL_EXPORT_INTERVAL as a safety net."""
+        self._changed |= manager.take_changed_services()
+        now = time.monotonic()
+        full = now >= self._full_due
+        services, cache = manager.services, self._units
+        for name in [n for n, (svc, _d, _j) in cache.items() if services.get(n) is not svc]:
+            del cache[name]  # removed, or replaced by a reload
+        for name in (services if full else [n for n in services if n not in cache or n in self._changed]):
+            exported = export_unit(manager, name)  # raises while a spawn is pending: retried
+            cache[name] = (services[name], exported, json.dumps(exported, sort_keys=True, separators=(",", ":")))
+        self._changed.clear()
+        if full:
+            self._full_due = now + FULL_EXPORT_INTERVAL
+        snapshot = export_all(manager, units=self._placeholder)
+        units = "{" + ",".join(json.dumps(name) + ":" + cache[name][2] for name in sorted(cache)) + "}"
+        pids = {p for _svc, d, _j in cache.values() for p in (d["MainPID"], d["ControlPID"]) if p}
+        pids.update(int(p) for p in snapshot["pid_owner"])
+        times = self._start_times
+        for pid in [p for p in times if p not in pids]:
+            del times[pid]  # no longer named: a later process may get the number
+        for pid in pids:
+            if pid not in times:
+                times[pid] = self._start_time(pid)
+        record = {"format": FORMAT, "version": VERSION, "boot_id": self.boot_id,
+                  "processes": {str(pid): times[pid] for pid in sorted(pids)}, "snapshot": snapshot}
+        text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        return (text.replace(json.dumps(self._placeholder), units, 1) + "\n").encode()
 
     def _write(self, data: bytes) -> None:
         if not self._fds:
