@@ -24,9 +24,11 @@ class Context:
         self.root = os.path.abspath(args.root) if getattr(args, "root", None) else "/"
         self.user = bool(args.user) or (os.getuid() != 0 and not args.system)
         self.manager_info = manager_info if self.root == "/" else None
+        self.enabled_dirs: list[str] = []
         if self.manager_info and self.manager_info.get("search_paths"):
             self.search_paths = list(self.manager_info["search_paths"])
             self.config_dir = self.search_paths[0]
+            self.enabled_dirs = list(self.manager_info.get("enabled_dirs") or [])
         else:
             self.search_paths = None
             self.config_dir = None
@@ -34,7 +36,8 @@ class Context:
 
     def installer(self) -> Installer:
         scope = "runtime" if self.runtime and not self.user else ("user" if self.user else "system")
-        return Installer(self.root, scope=scope, search_paths=self.search_paths, config_dir=self.config_dir)
+        return Installer(self.root, scope=scope, search_paths=self.search_paths, config_dir=self.config_dir,
+                         enabled_dirs=self.enabled_dirs)
 
     def loader(self) -> UnitLoader:
         if self.search_paths is not None:

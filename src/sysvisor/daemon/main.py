@@ -103,6 +103,7 @@ class Daemon:
             "state_dir": self.state_dir,
             "journal_dir": journal.directory,
             "search_paths": self.search_paths,
+            "enabled_dirs": self.search_paths if self.explicit_units else [],  # daemon/boot.py
             "user_manager": self.user_manager,
         }
         handler = RequestHandler(shell, lambda: server, info)

@@ -71,7 +71,8 @@ class RequestHandler:
         `"journal": true` adds where the journal is and this boot's id, so `status` needs one
         round trip, not two (issue 6: status p99 during a crash loop)."""
         found = []
-        enablement = _UnitFileStates(self.info.get("search_paths") or [], user=bool(self.info.get("user_manager")))
+        enablement = _UnitFileStates(self.info.get("search_paths") or [], user=bool(self.info.get("user_manager")),
+                                     enabled_dirs=self.info.get("enabled_dirs") or [])
         for name in self._expand(units, keep_unmatched=True):
             name = name if name in self.shell.units else self.shell.manager.graph.canonical(name)  # default.target
             if name in self.shell.units:
@@ -219,8 +220,8 @@ class _UnitFileStates:
     the unit path when asked: links change without the manager hearing of it).
     # spec: systemctl-and-journal.md §3 ("Loaded:" line); systemd: unit_get_unit_file_state()"""
 
-    def __init__(self, search_paths: list[str], *, user: bool) -> None:
-        self.search_paths, self.user = search_paths, user
+    def __init__(self, search_paths: list[str], *, user: bool, enabled_dirs: list[str] = ()) -> None:
+        self.search_paths, self.user, self.enabled_dirs = search_paths, user, enabled_dirs
         self._installer = self._rules = None
 
     def of(self, name: str) -> dict:
@@ -229,7 +230,8 @@ class _UnitFileStates:
 
         if self._installer is None:
             self._installer = Installer(scope="user" if self.user else "system", search_paths=self.search_paths,
-                                        config_dir=self.search_paths[0] if self.search_paths else None)  # as cli/unitfiles.py Context
+                                        config_dir=self.search_paths[0] if self.search_paths else None,
+                                        enabled_dirs=self.enabled_dirs)  # as cli/unitfiles.py Context
             self._rules = read_rules(user=self.user)
         try:
             state = self._installer.state(name) or ""

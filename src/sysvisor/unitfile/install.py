@@ -112,8 +112,13 @@ class Installer:
     """enable/disable/is-enabled against a root directory. # spec: unit-files.md §8"""
 
     def __init__(self, root: str = "/", *, scope: str = "system", search_paths: list[str] | None = None,
-                 config_dir: str | None = None, host: HostFacts | None = None) -> None:
+                 config_dir: str | None = None, host: HostFacts | None = None,
+                 enabled_dirs: list[str] | tuple[str, ...] = ()) -> None:
+        """`enabled_dirs`: folders whose units count as enabled as a whole (`sysvisor up
+        --units DIR`: a unit with WantedBy=/RequiredBy=/UpheldBy= there is started at boot
+        without links, daemon/boot.py), so `is-enabled` says "enabled" for them."""
         self.root = os.path.abspath(root)
+        self.enabled_dirs = {os.path.normpath(d) for d in enabled_dirs}
         self.scope = scope
         base = search_paths if search_paths is not None else (
             default_search_paths(True) if scope == "user" else list(SYSTEM_UNIT_PATH))
@@ -305,6 +310,9 @@ class Installer:
         for directory in filter(None, (self.config_dir, self.runtime_dir)):
             if self._other_links(directory, name, target):
                 return "indirect"  # known under another name: may be in use
+        if (info.wanted_by or info.required_by or info.upheld_by) and not template \
+                and os.path.dirname(path) in self.enabled_dirs:
+            return "enabled"  # a --units folder: enabled as a whole
         if info.wanted_by or info.required_by or info.upheld_by or info.alias or (
                 template and info.default_instance):
             return "disabled"
