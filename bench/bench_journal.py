@@ -345,6 +345,20 @@ StandardOutput={output}
 """
 
 
+def _wait_console_caught_up(path: str, quiet: float = 0.5, limit: float = 120.0) -> None:
+    """Until the manager's console output (the follower printing behind the journal) has not
+    grown for `quiet` seconds."""
+    end = time.monotonic() + limit
+    size, since = -1, time.monotonic()
+    while time.monotonic() < end:
+        now_size = os.path.getsize(path)
+        if now_size != size:
+            size, since = now_size, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.05)
+
+
 def bench_unit(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None) -> int:
     """A real `sysvisor up` runs the writer as a oneshot unit, once with StandardOutput=null
     and once with the journal, back to back; the writer times itself (first line to last
@@ -404,6 +418,7 @@ def bench_unit(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | No
                         break
                     time.sleep(0.2)
                 row["ok"] = ok and got == want
+                _wait_console_caught_up(log.name)  # the console's printing must not overlap the next run
                 rows.append(row)
                 print(f"{kind:8} run {run + 1}: /dev/null {row['null']:.3f}s  journal {row['journal']:.3f}s "
                       f"({row['journal'] / row['null']:.2f}x)  lines {got}/{expected} "

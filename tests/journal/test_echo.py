@@ -59,3 +59,32 @@ def test_records_of_split_lines_print_one_entry_per_line_with_their_priority():
     out = b"".join(console.format_record(FIELDS, header, b"bad\ngood")).decode()
     assert [line.split(": ", 1)[1] for line in out.splitlines()] == ["bad", "good"]
     assert console.format_record(FIELDS, dict(header, nomsg=1), b"") == []
+
+
+def test_the_console_prints_a_burst_at_once_and_then_at_its_rate(monkeypatch, tmp_path):
+    """A writer's burst reaches the console at RATE after the first BURST bytes, so that the
+    console's work does not land on the writer's cores (console.py); unlimited once the
+    relay has stopped."""
+    clock = [100.0]
+    slept: list[float] = []
+    monkeypatch.setattr(console.time, "monotonic", lambda: clock[0])
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(console.time, "sleep", sleep)
+    with open(tmp_path / "out", "wb") as out:
+        f = console.Follower(str(tmp_path), "relay", set(), out=out.fileno())
+        mib = b"x" * (1 << 20)
+        for _ in range(4):
+            f._print([mib])
+        assert slept == []  # within the burst
+        for _ in range(8):
+            f._print([mib])
+        assert abs(sum(slept) - 8 * (1 << 20) / console.RATE) < 1e-6
+        f.rate = None
+        slept.clear()
+        f._print([mib] * 16)
+        assert slept == []
+    assert (tmp_path / "out").stat().st_size == 28 << 20
