@@ -29,7 +29,8 @@ def test_loaded_line_carries_enablement_and_preset(run):
     m = run({"web.service": UNIT + "[Install]\nWantedBy=multi-user.target\n", "once.service": UNIT})
     loaded = [x.strip() for x in m.cli("status", "web", "once", "-n", "0").stdout.splitlines() if x.strip().startswith("Loaded:")]
     units = m.env["SYSVISOR_SOCKET"].rsplit("/run/", 1)[0] + "/units"
-    assert loaded == [f"Loaded: loaded ({units}/web.service; disabled; preset: enabled)",
+    # a --units folder enables its units as a whole (test_units_folder_enablement.py)
+    assert loaded == [f"Loaded: loaded ({units}/web.service; enabled; preset: enabled)",
                       f"Loaded: loaded ({units}/once.service; static)"]
     assert m.cli("enable", "web").returncode == 0
     assert f"({units}/web.service; enabled; preset: enabled)" in m.cli("status", "web", "-n", "0").stdout
