@@ -8,7 +8,6 @@ Ported from systemd's src/basic/glyph-util.c, ansi-color.h and format-util.c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 # systemd: ansi-color.h
 ANSI_NORMAL = "\x1b[0m"
@@ -291,7 +290,7 @@ def unit_sort_key(name: str) -> tuple[str, str]:
     return suffix.lower(), name.lower()
 
 
-def type_group_ends(units: Sequence[Mapping[str, Any]]) -> frozenset[int]:
+def type_group_ends(units: Sequence[Mapping[str, object]]) -> frozenset[int]:
     """Rows after which the unit type changes: systemd underlines them to separate types."""
     suffixes = [str(u.get("Id", "")).rpartition(".")[2] for u in units]
     return frozenset(i for i in range(len(suffixes) - 1) if suffixes[i] != suffixes[i + 1])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from sysvisor.cli.format import (
     ANSI_GREY,
@@ -30,7 +29,7 @@ from sysvisor.cli.render import timer_next_elapse
 from sysvisor.timefmt import format_timestamp, format_timestamp_relative, timestamp_is_set
 
 
-def _int(props: Mapping[str, Any], key: str) -> int:
+def _int(props: Mapping[str, object], key: str) -> int:
     v = props.get(key)
     return int(v) if v else 0
 
@@ -45,13 +44,13 @@ LIST_UNITS_LEGEND_JOB = "        JOB    {arrow} Pending job for the unit."
 
 
 def select_units(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, object]],
     patterns: Sequence[str] = (),
     *,
     all_: bool = False,
     states: Sequence[str] = (),
     types: Sequence[str] = (),
-) -> list[Mapping[str, Any]]:
+) -> list[Mapping[str, object]]:
     """The units `list-units` shows. # systemd: systemctl-util.c output_show_unit()
 
     Glob `patterns` on the name; `types` (`--type=`) on the suffix; `states` (`--state=`,
@@ -77,7 +76,7 @@ def select_units(
 
 
 def render_list_units(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, object]],
     all_: bool = False,
     plain: bool = False,
     legend: bool = True,
@@ -158,7 +157,7 @@ def render_list_units(
     return "".join(line + "\n" for line in out)
 
 
-def _job_word(job: Any) -> str:
+def _job_word(job: object) -> str:
     if not job:
         return ""
     if isinstance(job, Mapping):
@@ -172,7 +171,7 @@ def _job_word(job: Any) -> str:
 
 
 def render_list_timers(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, object]],
     now_realtime_usec: int,
     now_monotonic_usec: int | None = None,
     *,

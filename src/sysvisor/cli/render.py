@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from sysvisor.cli.format import (
     ANSI_GREY,
@@ -55,16 +54,16 @@ def _label(name: str) -> str:
     return f"{name + ':':>12} "
 
 
-def _int(props: Mapping[str, Any], key: str) -> int:
+def _int(props: Mapping[str, object], key: str) -> int:
     v = props.get(key)
     return int(v) if v else 0
 
 
-def _set(v: Any) -> bool:
+def _set(v: object) -> bool:
     return v is not None and v != UINT64_MAX
 
 
-def status_unit_missing(props: Mapping[str, Any]) -> bool:
+def status_unit_missing(props: Mapping[str, object]) -> bool:
     """True when `status` prints `Unit X could not be found.` (stderr, exit 4) instead.
 
     # systemd: systemctl-show.c show_one(): not-found and inactive
@@ -72,7 +71,7 @@ def status_unit_missing(props: Mapping[str, Any]) -> bool:
     return props.get("LoadState") == "not-found" and props.get("ActiveState") in (None, "inactive") and not props.get("Job")
 
 
-def status_exit_code(props: Mapping[str, Any]) -> int:
+def status_exit_code(props: Mapping[str, object]) -> int:
     """`systemctl status` exit code for one unit: 0 active/reloading, 4 unknown, else 3."""
     if status_unit_missing(props):
         return EXIT_UNKNOWN
@@ -81,7 +80,7 @@ def status_exit_code(props: Mapping[str, Any]) -> int:
     return EXIT_NOT_RUNNING
 
 
-def status_warning(props: Mapping[str, Any], user: bool = False) -> str | None:
+def status_warning(props: Mapping[str, object], user: bool = False) -> str | None:
     """The daemon-reload warning systemctl logs to stderr after the status text, or None.
 
     # systemd: warn_unit_file_changed()
@@ -132,7 +131,7 @@ def _dropin_lines(paths: Sequence[str], st: Style) -> list[str]:
     return lines
 
 
-def _loaded_line(props: Mapping[str, Any], st: Style) -> str:
+def _loaded_line(props: Mapping[str, object], st: Style) -> str:
     load_state = props.get("LoadState") or "n/a"
     bad = load_state in ("error", "not-found", "bad-setting")
     state = st.paint(load_state, ANSI_HIGHLIGHT_RED if bad else "")
@@ -163,7 +162,7 @@ def _loaded_line(props: Mapping[str, Any], st: Style) -> str:
     return f"{_label('Loaded')}{state}"
 
 
-def _active_line(props: Mapping[str, Any], now: int, st: Style, style: str) -> str:
+def _active_line(props: Mapping[str, object], now: int, st: Style, style: str) -> str:
     active = props.get("ActiveState") or "n/a"
     sub = props.get("SubState")
     color = active_state_color(active)
@@ -186,7 +185,7 @@ def _active_line(props: Mapping[str, Any], now: int, st: Style, style: str) -> s
     return line + _since(ts, now, style)
 
 
-def _condition_lines(props: Mapping[str, Any], now: int, st: Style, style: str) -> list[str]:
+def _condition_lines(props: Mapping[str, object], now: int, st: Style, style: str) -> list[str]:
     """`Condition:`/`Assert:` lines after a failed check. # systemd: print_status_info()"""
     lines: list[str] = []
     cts = _int(props, "ConditionTimestamp")
@@ -222,7 +221,7 @@ def _condition_lines(props: Mapping[str, Any], now: int, st: Style, style: str) 
     return lines
 
 
-def _timer_trigger(props: Mapping[str, Any], now: int, now_monotonic: int | None, style: str) -> str:
+def _timer_trigger(props: Mapping[str, object], now: int, now_monotonic: int | None, style: str) -> str:
     """`Trigger:` of a timer: its next elapse, or `n/a`. # systemd: print_status_info()"""
     nxt = timer_next_elapse(props, now, now_monotonic)
     if not nxt:
@@ -230,7 +229,7 @@ def _timer_trigger(props: Mapping[str, Any], now: int, now_monotonic: int | None
     return f"{_label('Trigger')}{format_timestamp(nxt, style=style)}; {format_timestamp_relative(nxt, now)}"
 
 
-def _process_lines(props: Mapping[str, Any], st: Style) -> tuple[list[str], int, int]:
+def _process_lines(props: Mapping[str, object], st: Style) -> tuple[list[str], int, int]:
     """`Process:` lines for exited exec commands; returns (lines, main_pid, control_pid) after dedup."""
     main_pid = _int(props, "ExecMainPID") or _int(props, "MainPID")
     control_pid = _int(props, "ControlPID")
@@ -256,7 +255,7 @@ def _process_lines(props: Mapping[str, Any], st: Style) -> tuple[list[str], int,
     return lines, main_pid, control_pid
 
 
-def _pid_line(props: Mapping[str, Any], main_pid: int, control_pid: int) -> str | None:
+def _pid_line(props: Mapping[str, object], main_pid: int, control_pid: int) -> str | None:
     if main_pid <= 0 and control_pid <= 0:
         return None
     line = ""
@@ -280,7 +279,7 @@ def _pid_line(props: Mapping[str, Any], main_pid: int, control_pid: int) -> str 
     return line
 
 
-def _memory_line(props: Mapping[str, Any]) -> str | None:
+def _memory_line(props: Mapping[str, object]) -> str | None:
     """`Memory: 21.3M (max: 100.0M peak: 22.0M)`: limits, then peak and swap when non-zero.
 
     Order and blanks as in systemd's print_status_info() (from the source; the oracle
@@ -304,7 +303,7 @@ def _memory_line(props: Mapping[str, Any]) -> str | None:
 
 
 def cgroup_tree_lines(
-    node: Mapping[str, Any], prefix: str, st: Style, columns: int | None = None
+    node: Mapping[str, object], prefix: str, st: Style, columns: int | None = None
 ) -> list[str]:
     """A cgroup's processes, then its child cgroups, as systemd draws the `CGroup:` tree.
 
@@ -334,7 +333,7 @@ def cgroup_tree_lines(
     return lines
 
 
-def _cgroup_lines(props: Mapping[str, Any], st: Style, columns: int | None) -> list[str]:
+def _cgroup_lines(props: Mapping[str, object], st: Style, columns: int | None) -> list[str]:
     cg = props.get("ControlGroup")
     if not cg:
         return []
@@ -343,7 +342,7 @@ def _cgroup_lines(props: Mapping[str, Any], st: Style, columns: int | None) -> l
 
 
 def render_status(
-    props: Mapping[str, Any],
+    props: Mapping[str, object],
     journal_lines: Sequence[str],
     now_realtime_usec: int,
     *,
@@ -456,7 +455,7 @@ def render_status(
     return text
 
 
-def status_many_exit_code(units: Iterable[Mapping[str, Any]]) -> int:
+def status_many_exit_code(units: Iterable[Mapping[str, object]]) -> int:
     """`systemctl status A B …` exit code: the first non-zero per-unit code (observed v257)."""
     for props in units:
         rc = status_exit_code(props)
@@ -465,7 +464,7 @@ def status_many_exit_code(units: Iterable[Mapping[str, Any]]) -> int:
     return EXIT_OK
 
 
-def timer_next_elapse(props: Mapping[str, Any], now_realtime_usec: int, now_monotonic_usec: int | None) -> int:
+def timer_next_elapse(props: Mapping[str, object], now_realtime_usec: int, now_monotonic_usec: int | None) -> int:
     """The realtime µs of a timer's next elapse: nearer of calendar and monotonic, 0 if none.
 
     # systemd: systemctl-list-timers.c calc_next_elapse()
@@ -482,7 +481,7 @@ def timer_next_elapse(props: Mapping[str, Any], now_realtime_usec: int, now_mono
 
 
 def render_manager_status(
-    props: Mapping[str, Any],
+    props: Mapping[str, object],
     now_realtime_usec: int,
     *,
     hostname: str,

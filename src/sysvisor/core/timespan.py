@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from sysvisor.core.types import USEC_INFINITY
+from sysvisor.core.constants import USEC_INFINITY
 
 _MINUTE = 60_000_000
 _TABLE = (

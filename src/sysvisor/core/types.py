@@ -9,14 +9,7 @@ from __future__ import annotations
 
 import enum
 
-USEC_PER_SEC = 1_000_000
-USEC_PER_MSEC = 1_000
-USEC_INFINITY = (1 << 64) - 1  # systemd's USEC_INFINITY
-
-# Exec command list names, in systemd's order (service_exec_command_table); also the
-# Exec*= properties `show` prints.
-EXEC_PHASES = ("ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload",
-               "ExecStop", "ExecStopPost")
+from sysvisor.core.constants import EXEC_PHASES, USEC_INFINITY, USEC_PER_MSEC, USEC_PER_SEC  # noqa: F401 - re-exported
 
 
 class StrEnum(str, enum.Enum):

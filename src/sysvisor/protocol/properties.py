@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sysvisor.core.types import EXEC_PHASES
+from sysvisor.core.constants import EXEC_PHASES
 from sysvisor.core.exit_status import code_number, code_word, signal_name
 from sysvisor.timefmt import format_timespan, format_timestamp
 
