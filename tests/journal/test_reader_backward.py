@@ -97,8 +97,8 @@ def test_tail_reads_only_the_end_of_a_big_segment(tmp_path, monkeypatch):
     real = reader_mod.parse_records
     monkeypatch.setattr(reader_mod, "parse_records", lambda *a, **k: parsed.append(1) or real(*a, **k))
     loads = []
-    real_loads = json.loads
-    monkeypatch.setattr(reader_mod.json, "loads", lambda b: loads.append(1) or real_loads(b))
+    real_loads = reader_mod.jsoncodec.loads_bytes
+    monkeypatch.setattr(reader_mod.jsoncodec, "loads_bytes", lambda b: loads.append(1) or real_loads(b))
     got = JournalReader(directory).tail(10, lambda e: e.get("UNIT") == "web.service")
     assert [e["MESSAGE"] for e in got] == [f"web restart {i}" for i in range(19981, 20000, 2)]
     # the walk goes back at most to the last copy of the field set (REDEFINE_DISTANCE):

@@ -32,3 +32,16 @@ def test_garbage_is_a_value_error_or_what_json_says(text):
             jsoncodec.loads(text)
     else:
         assert jsoncodec.loads(text) == expected or expected != expected
+
+
+@given(values)
+def test_ascii_dumps_is_byte_for_byte_what_the_journal_wrote_with_json(value):
+    """The journal's record headers (and the needle a reader searches them with) were
+    written by json.dumps(separators=(",", ":")): the codec must write the same bytes."""
+    assert jsoncodec.dumps_ascii(value) == json.dumps(value, separators=(",", ":"))
+    assert jsoncodec.loads_bytes(jsoncodec.dumps_ascii(value).encode()) == json.loads(json.dumps(value))
+
+
+def test_loads_bytes_refuses_what_is_not_utf8():
+    with pytest.raises(ValueError):
+        jsoncodec.loads_bytes(b'"\xff"')

@@ -10,7 +10,6 @@ spec: systemctl-and-journal.md §6 (`short` line format, multi-line rule, `-o` m
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -350,6 +349,8 @@ def format_entry(
     if mode == "export":
         return format_export(entry, output_fields).decode("utf-8", "surrogateescape")
     obj = json_object(entry, show_all=show_all, output_fields=output_fields)
+    import json  # only for -o json*: `re` and the rest cost every short output ~7 ms
+
     if mode == "json-pretty":
         return json.dumps(obj, indent="\t", separators=(",", " : "), ensure_ascii=False) + "\n"
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)

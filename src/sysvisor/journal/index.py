@@ -15,7 +15,7 @@ makes the reader walk the segment as before. # spec: systemctl-and-journal.md §
 
 from __future__ import annotations
 
-import json
+from sysvisor.protocol import jsoncodec
 import os
 import time
 from collections import deque
@@ -60,7 +60,7 @@ class TailIndex:
         tmp = segment + SUFFIX + ".tmp"
         try:
             with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f, separators=(",", ":"))
+                f.write(jsoncodec.dumps_ascii(data))
             os.replace(tmp, segment + SUFFIX)
         except OSError:
             return  # only a hint: readers walk the segment instead
@@ -72,7 +72,7 @@ def load(segment: str, size: int) -> dict | None:
     """The index of `segment` if it is usable for a segment of `size` bytes, else None."""
     try:
         with open(segment + SUFFIX, encoding="utf-8") as f:
-            data = json.load(f)
+            data = jsoncodec.loads(f.read())
     except (OSError, ValueError):
         return None
     if type(data) is not dict or not isinstance(data.get("end"), int) or not 0 <= data["end"] <= size:

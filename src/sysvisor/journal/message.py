@@ -12,7 +12,7 @@ spec: systemctl-and-journal.md §3 line 23, §6; decision D5 (identifier `sysvis
 
 from __future__ import annotations
 
-import json
+from sysvisor.protocol import jsoncodec
 import os
 from collections.abc import Mapping
 
@@ -84,6 +84,6 @@ def unit_log(
         return boot_id is None or fields.get("_BOOT_ID") == boot_id
 
     since = boot_start(directory, boot_id) if boot_id is not None else None
-    needle = json.dumps(unit).encode()  # every record of the unit stores this in its fields
+    needle = jsoncodec.dumps_ascii(unit).encode()  # every record of the unit stores this in its fields
     return JournalReader(directory).tail(lines, match, record_match=record_match, since_usec=since,
                                          record_needle=needle, record_unit=unit)

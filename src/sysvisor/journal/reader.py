@@ -9,7 +9,7 @@ spec: systemctl-and-journal.md §6
 from __future__ import annotations
 
 import heapq
-import json
+from sysvisor.protocol import jsoncodec
 import os
 import re
 import time
@@ -117,7 +117,7 @@ def first_record_fields(path: str) -> dict | None:
             if len(head) < _HEAD.size:
                 return None
             _magic, hlen, _plen = _HEAD.unpack(head)
-            header = json.loads(f.read(hlen))
+            header = jsoncodec.loads_bytes(f.read(hlen))
     except (OSError, ValueError):
         return None
     return header.get("f") if type(header) is dict else None
@@ -181,7 +181,7 @@ def _record_before(
                 unwanted.add(int(peek[2]))
                 return {"t": int(peek[1]), "c": int(peek[2]), "skip": True}, 0, 0, start
     try:
-        header = json.loads(raw)
+        header = jsoncodec.loads_bytes(raw)
     except ValueError:
         raise _Torn from None
     if type(header) is not dict or not _HEADER_KEYS <= header.keys():

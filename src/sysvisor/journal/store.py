@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import socket
 import struct
@@ -72,6 +71,7 @@ from collections.abc import Callable, Mapping
 from sysvisor.journal.index import TailIndex
 from sysvisor.journal.index import remove as remove_index
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines
+from sysvisor.protocol import jsoncodec
 
 MAGIC = b"SVJ2"  # records with a trailer
 MAGIC_V1 = b"SVJ1"  # records without (read forward only)
@@ -177,7 +177,7 @@ def parse_records(
         elif magic != MAGIC_V1 or end > n:
             break
         try:
-            header = json.loads(data[offset + head : offset + head + hlen])
+            header = jsoncodec.loads_bytes(data[offset + head : offset + head + hlen])
         except ValueError:
             break
         if type(header) is not dict or not _HEADER_KEYS <= header.keys():
@@ -517,7 +517,7 @@ class JournalWriter:
         self._index.note(here, self._defined_at[ctx], ctx, fields)
 
     def _add(self, header: dict, payload: bytes) -> None:
-        raw = json.dumps(header, separators=(",", ":")).encode()
+        raw = jsoncodec.dumps_ascii(header).encode()
         length = _HEAD.size + len(raw) + len(payload) + _TAIL.size
         if len(payload) >= 65536:
             # big chunk: no copy into the buffer, one writev() for the whole record

@@ -33,6 +33,25 @@ class _ScanContext:
 if _json is not None:
     _scan = _json.make_scanner(_ScanContext())
     _encode = _json.make_encoder(None, None, _json.encode_basestring, None, ":", ",", False, False, True)
+    # what json.dumps(obj, separators=(",", ":")) writes (ensure_ascii): the journal's headers
+    _encode_ascii = _json.make_encoder(None, None, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
+
+
+def dumps_ascii(obj) -> str:
+    """`json.dumps(obj, separators=(",", ":"))`, byte for byte (non-ASCII as \\u escapes)."""
+    if _json is None:  # pragma: no cover
+        import json
+
+        return json.dumps(obj, separators=(",", ":"))
+    try:
+        return "".join(_encode_ascii(obj, 0))
+    except TypeError as e:
+        raise ValueError(str(e)) from None
+
+
+def loads_bytes(data) -> object:
+    """`loads()` of UTF-8 bytes (or a memoryview); ValueError if they are not."""
+    return loads(bytes(data).decode("utf-8"))
 
 
 def dumps(obj) -> str:
