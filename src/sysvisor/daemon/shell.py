@@ -561,8 +561,9 @@ class Shell:
         our write end is closed when the job queue empties. # systemd: manager idle_pipe"""
         from sysvisor.core.types import ServiceType
 
-        others = [u for u in self.manager.jobs.by_unit if u != action.unit]
-        if not action.is_main or service.effective_type is not ServiceType.IDLE or not others:
+        if not action.is_main or service.effective_type is not ServiceType.IDLE:
+            return None
+        if not any(u != action.unit for u in self.manager.jobs.by_unit):  # (O(jobs): idle units only)
             return None
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         self._idle_writers.append(write_fd)
