@@ -155,6 +155,25 @@ def test_rotation_and_size_vacuum(tmp_path):
     assert got[0] > 0
 
 
+def test_size_vacuum_counts_the_tail_indexes_too(tmp_path):
+    w = _writer(tmp_path)
+    for i in range(3):
+        w.append({"MESSAGE": f"segment {i}", "_SYSTEMD_UNIT": "a.service"})
+        w.rotate()  # closes the segment and writes its tail index
+    w.close()
+    segments = [s[3] for s in list_segments(str(tmp_path))]
+    indexes = [os.path.getsize(p + ".idx") for p in segments if os.path.exists(p + ".idx")]
+    assert indexes, "the writer keeps a tail index beside each segment"
+    data = sum(os.path.getsize(p) for p in segments)
+    from sysvisor.journal.store import vacuum_directory
+
+    deleted = vacuum_directory(str(tmp_path), max_use=data)  # the segments fit, not with their indexes
+    assert deleted and deleted[0][0] == segments[0]
+    assert not os.path.exists(segments[0] + ".idx")
+    left = [s[3] for s in list_segments(str(tmp_path))]
+    assert sum(os.path.getsize(p) + (os.path.getsize(p + ".idx") if os.path.exists(p + ".idx") else 0) for p in left) <= data
+
+
 def test_age_vacuum_deletes_old_closed_segments(tmp_path):
     w = _writer(tmp_path, max_age_usec=3600 * 10**6)
     w.append({"MESSAGE": "old"})

@@ -68,6 +68,7 @@ import struct
 import time
 from collections.abc import Callable, Mapping
 
+from sysvisor.journal.index import SUFFIX as INDEX_SUFFIX
 from sysvisor.journal.index import TailIndex
 from sysvisor.journal.index import remove as remove_index
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines
@@ -580,7 +581,8 @@ def vacuum_directory(
 ) -> list[tuple[str, int]]:
     """Delete the oldest segments that no writer holds open until the directory uses at
     most `max_use` bytes, none was last written before `max_age_usec` ago, and at most
-    `max_files` closed segments remain; returns [(path, size)] deleted.
+    `max_files` closed segments remain; returns [(path, size)] deleted. A segment's size
+    includes its tail index (`<segment>.idx`), which goes with it.
     # systemd: journal_directory_vacuum(); journalctl --vacuum-size/-time/-files"""
     segments = []
     total = 0
@@ -589,8 +591,12 @@ def vacuum_directory(
             st = os.stat(path)
         except FileNotFoundError:
             continue
-        total += st.st_size
-        segments.append((realtime, seq, name, path, st.st_size, st.st_mtime_ns // 1000))
+        try:
+            size = st.st_size + os.stat(path + INDEX_SUFFIX).st_size
+        except FileNotFoundError:
+            size = st.st_size
+        total += size
+        segments.append((realtime, seq, name, path, size, st.st_mtime_ns // 1000))
     segments.sort()
     closed = [seg for seg in segments if seg[3] not in keep and _unlocked(seg[3])]
     excess_files = len(closed) - max_files if max_files is not None else 0
