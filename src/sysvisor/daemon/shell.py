@@ -39,9 +39,9 @@ from sysvisor.journal.store import JournalWriter
 from sysvisor.journal.stream import StreamLines
 
 MANAGER_IDENTIFIER = "sysvisor"  # decision D5
+PENDING_ENTRIES_MAX = 1000  # manager messages held at most before they are written anyway
 # child exits handled per loop turn; enough for a burst, small enough that a control request
 # waits for at most one batch of restarts (~10-20 ms) in a crash loop of many units
-PENDING_ENTRIES_MAX = 1000  # manager messages held at most before they are written anyway
 EXITS_PER_TURN = 8
 EXIT_BATCH_USEC = 10_000
 # spawns sent to the helper before its answers are read: enough to keep it busy, few enough
