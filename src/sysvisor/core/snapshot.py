@@ -281,16 +281,22 @@ def _bool(d: dict, key: str) -> bool:
 
 
 @contextmanager
-def _record(name: str, what: str):
-    """Turn what a malformed record raises into one SnapshotError naming the unit."""
+def _decoding(malformed: str, bad_value: str):
+    """Turn what malformed content raises into one SnapshotError: `malformed (…)` for a
+    missing or mistyped field, `bad_value (…)` for a value out of its domain."""
     try:
         yield
     except (KeyError, TypeError, AttributeError) as e:
-        raise SnapshotError(f"{name}: malformed {what} ({type(e).__name__}: {e})") from None
+        raise SnapshotError(f"{malformed} ({type(e).__name__}: {e})") from None
     except ValueError as e:
         if isinstance(e, SnapshotError):
             raise
-        raise SnapshotError(f"{name}: bad value ({e})") from None
+        raise SnapshotError(f"{bad_value} ({e})") from None
+
+
+def _record(name: str, what: str):
+    """`_decoding` for one unit's record, naming the unit."""
+    return _decoding(f"{name}: malformed {what}", f"{name}: bad value")
 
 
 def _decode_status(d: dict) -> ExecStatus:
@@ -483,7 +489,7 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
     if not isinstance(snapshot, dict) or snapshot.get("version") != SNAPSHOT_VERSION:
         got = snapshot.get("version") if isinstance(snapshot, dict) else type(snapshot).__name__
         raise SnapshotError(f"unsupported snapshot version {got!r} (expected {SNAPSHOT_VERSION})")
-    try:
+    with _decoding("malformed snapshot", "bad snapshot value"):
         units = snapshot["units"]
         if not isinstance(units, dict):
             raise SnapshotError("field 'units' must be an object")
@@ -516,12 +522,6 @@ def import_all(manager, snapshot: dict, now: int, alive: Callable[[int], bool], 
             raise SnapshotError("field 'targets' must be an object")
         decoded_targets = {name: _decode_target(name, d) for name, d in (targets or {}).items()
                            if name in manager.targets}
-    except (KeyError, TypeError, AttributeError) as e:
-        raise SnapshotError(f"malformed snapshot ({type(e).__name__}: {e})") from None
-    except ValueError as e:
-        if isinstance(e, SnapshotError):
-            raise
-        raise SnapshotError(f"bad snapshot value ({e})") from None
 
     # --- apply (nothing below raises on snapshot content)
     out: list[Action] = []
