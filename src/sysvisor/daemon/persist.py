@@ -139,11 +139,17 @@ class SavedState:
 
 def encode(snapshot: dict, boot_id: str | None,
            start_time: Callable[[int], int | None] = process_start_time) -> bytes:
+    """The state file's record: the snapshot, the boot it belongs to and the start time of
+    every process it names."""
+    return _encode_record(snapshot, boot_id, {pid: start_time(pid) for pid in snapshot_pids(snapshot)})
+
+
+def _encode_record(snapshot: dict, boot_id: str | None, start_times: dict[int, int | None]) -> bytes:
     record = {
         "format": FORMAT,
         "version": VERSION,
         "boot_id": boot_id,
-        "processes": {str(pid): start_time(pid) for pid in snapshot_pids(snapshot)},
+        "processes": {str(pid): start_times[pid] for pid in sorted(start_times)},
         "snapshot": snapshot,
     }
     return (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
@@ -382,18 +388,15 @@ class StateFile:
             self._full_due = now + FULL_EXPORT_INTERVAL
         snapshot = export_all(manager, units=self._placeholder)
         units = "{" + ",".join(json.dumps(name) + ":" + cache[name][2] for name in sorted(cache)) + "}"
-        pids = {p for _svc, d, _j in cache.values() for p in (d["MainPID"], d["ControlPID"]) if p}
-        pids.update(int(p) for p in snapshot["pid_owner"])
+        pids = set(snapshot_pids({"units": {n: d for n, (_svc, d, _j) in cache.items()}, "pid_owner": snapshot["pid_owner"]}))
         times = self._start_times
         for pid in [p for p in times if p not in pids]:
             del times[pid]  # no longer named: a later process may get the number
         for pid in pids:
             if pid not in times:
                 times[pid] = self._start_time(pid)
-        record = {"format": FORMAT, "version": VERSION, "boot_id": self.boot_id,
-                  "processes": {str(pid): times[pid] for pid in sorted(pids)}, "snapshot": snapshot}
-        text = json.dumps(record, sort_keys=True, separators=(",", ":"))
-        return (text.replace(json.dumps(self._placeholder), units, 1) + "\n").encode()
+        text = _encode_record(snapshot, self.boot_id, times).decode()
+        return text.replace(json.dumps(self._placeholder), units, 1).encode()
 
     def _write(self, data: bytes) -> None:
         if not self._fds:
