@@ -269,15 +269,8 @@ def _start_relay_echoing(journal: str, sock: str, console: str) -> int:
     """A relay with --echo whose console (its stderr) is the file `console`."""
     from sysvisor.journal.relay import start_relay  # noqa: PLC0415
 
-    sys.stderr.flush()
-    saved = os.dup(2)
     with open(console, "wb") as f:
-        os.dup2(f.fileno(), 2)
-    try:
-        return start_relay(journal, sock, echo=True)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        return start_relay(journal, sock, echo=True, console_fd=f.fileno())
 
 
 def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None, cat: bool = True,

@@ -17,14 +17,7 @@ DEADLINE = 20.0  # seconds; every wait ends on a condition
 
 def _start_with_console(journal: str, sock: str, console_fd: int) -> int:
     """A relay with --echo whose stderr (its console) is `console_fd`."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    os.dup2(console_fd, 2)
-    try:
-        return start_relay(journal, sock, hostname="host", echo=True)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    return start_relay(journal, sock, hostname="host", echo=True, console_fd=console_fd)
 
 
 def _stop(pid: int) -> int:

@@ -428,11 +428,13 @@ def start_relay(
     boot_id: str | None = None,
     timeout: float = 10.0,
     echo: bool = False,
+    console_fd: int | None = None,
 ) -> int:
     """Start the relay process (own session, stdin/stdout on /dev/null, stderr inherited)
     and wait until it listens; returns its PID. If a relay already listens on
     `socket_path`, returns that one's PID instead. The caller reaps the process (it is
-    our child); it keeps running when the caller dies. Raises RelayError."""
+    our child); it keeps running when the caller dies. `console_fd`: the relay's stderr (its
+    console with `echo`) instead of ours. Raises RelayError."""
     existing = ping(socket_path)
     if existing is not None:
         return existing
@@ -462,6 +464,8 @@ def start_relay(
         os.close(ready_w)
         ready_w = moved
         actions[2] = (os.POSIX_SPAWN_DUP2, ready_w, 3)
+    if console_fd is not None and console_fd != 2:
+        actions.insert(2, (os.POSIX_SPAWN_DUP2, console_fd, 2))  # before fd 3 is taken over
     try:
         pid = os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
     except OSError as e:
