@@ -8,7 +8,6 @@ construction (the client writes its request from inside the manager's work), nev
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
@@ -16,21 +15,14 @@ import pytest
 from sysvisor.core import actions as A
 from sysvisor.core.types import ExitCode
 from sysvisor.daemon.control_server import ControlServer
-from sysvisor.daemon.loop import EventLoop
 from sysvisor.daemon.main import _read_only
-from sysvisor.daemon.shell import EXITS_PER_TURN, Shell
-from sysvisor.journal.store import JournalWriter
+from sysvisor.daemon.shell import EXITS_PER_TURN
 from sysvisor.protocol.control import FrameDecoder, encode
 
 
 @pytest.fixture
-def shell(tmp_path):
-    journal = JournalWriter(str(tmp_path / "journal"))
-    s = Shell({}, EventLoop(), journal, on_exit=lambda status: None, user_manager=os.geteuid() != 0,
-              containment_name=f"sysvisor-test-prio-{os.getpid()}", console=False, use_spawner=False)
-    yield s
-    s.close()
-    journal.close()
+def shell(empty_shell):
+    return empty_shell
 
 
 @pytest.fixture

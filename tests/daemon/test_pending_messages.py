@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import os
 
-from sysvisor.daemon.loop import EventLoop
 from sysvisor.daemon.requests import RequestHandler
-from sysvisor.daemon.shell import Shell
 from sysvisor.journal.reader import JournalReader
-from sysvisor.journal.store import JournalWriter
 
 
 class _Conn:
@@ -21,22 +18,16 @@ def _messages(directory: str) -> list[str]:
     return [e["MESSAGE"] for e in JournalReader(directory).entries() if e.get("SYSLOG_IDENTIFIER") == "sysvisor"]
 
 
-def test_messages_wait_for_the_turn_keep_their_time_and_requests_see_them(tmp_path):
-    journal = JournalWriter(str(tmp_path / "journal"))
-    shell = Shell({}, EventLoop(), journal, on_exit=lambda status: None, user_manager=os.geteuid() != 0,
-                  containment_name=f"sysvisor-test-pending-{os.getpid()}", console=False, use_spawner=False)
-    try:
-        shell.write_pending()
-        before = len(_messages(journal.directory))
-        shell.log("first")
-        logged_at = shell._pending_entries[-1]["__REALTIME_TIMESTAMP"]
-        shell.log("second")
-        assert len(_messages(journal.directory)) == before  # not written yet: after the spawn
-        handler = RequestHandler(shell, lambda: None, {"journal_dir": journal.directory})
-        assert handler(_Conn(), {"verb": "ping"})["ok"]
-        assert _messages(journal.directory)[before:] == ["first", "second"]  # the request saw them
-        first = next(e for e in JournalReader(journal.directory).entries() if e.get("MESSAGE") == "first")
-        assert first["__REALTIME_TIMESTAMP"] == str(logged_at)  # the time it was logged
-    finally:
-        shell.close()
-        journal.close()
+def test_messages_wait_for_the_turn_keep_their_time_and_requests_see_them(empty_shell):
+    shell, journal = empty_shell, empty_shell.journal
+    shell.write_pending()
+    before = len(_messages(journal.directory))
+    shell.log("first")
+    logged_at = shell._pending_entries[-1]["__REALTIME_TIMESTAMP"]
+    shell.log("second")
+    assert len(_messages(journal.directory)) == before  # not written yet: after the spawn
+    handler = RequestHandler(shell, lambda: None, {"journal_dir": journal.directory})
+    assert handler(_Conn(), {"verb": "ping"})["ok"]
+    assert _messages(journal.directory)[before:] == ["first", "second"]  # the request saw them
+    first = next(e for e in JournalReader(journal.directory).entries() if e.get("MESSAGE") == "first")
+    assert first["__REALTIME_TIMESTAMP"] == str(logged_at)  # the time it was logged

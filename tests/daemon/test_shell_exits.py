@@ -11,19 +11,12 @@ import pytest
 
 from sysvisor.core import actions as A
 from sysvisor.core.types import ExitCode
-from sysvisor.daemon.loop import EventLoop
-from sysvisor.daemon.shell import EXITS_PER_TURN, Shell
-from sysvisor.journal.store import JournalWriter
+from sysvisor.daemon.shell import EXITS_PER_TURN
 
 
 @pytest.fixture
-def shell(tmp_path):
-    journal = JournalWriter(str(tmp_path / "journal"))
-    s = Shell({}, EventLoop(), journal, on_exit=lambda status: None, user_manager=os.geteuid() != 0,
-              containment_name=f"sysvisor-test-shell-{os.getpid()}", console=False, use_spawner=False)
-    yield s
-    s.close()
-    journal.close()
+def shell(empty_shell):
+    return empty_shell
 
 
 def test_exits_beyond_a_batch_wait_for_the_next_turns_in_order(shell):
