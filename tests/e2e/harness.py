@@ -104,6 +104,28 @@ def alive(pid: int) -> bool:
         return False
 
 
+def crash_loop_units(logs: Path, names: list[str], crashes: int, *, say: bool = False) -> dict[str, str]:
+    """Units NAME.service that crash `crashes` times (Restart=always, RestartSec=0, no start
+    limit), then stay up; every start appends the shell's PID to `logs`/NAME.log, and with
+    `say` also prints `run PID` on stdout (`$$` is a literal `$` in a unit file)."""
+    script = ("n=$$(cat {log} 2>/dev/null | wc -l); echo $$$$ >> {log}; " + ("echo run $$$$; " if say else "")
+              + "[ $$n -ge {crashes} ] && exec sleep 600; exit 1")
+    return {
+        f"{name}.service": (
+            "[Unit]\nStartLimitIntervalSec=0\n[Service]\n"
+            f"ExecStart=/bin/sh -c '{script.format(log=logs / f'{name}.log', crashes=crashes)}'\n"
+            "Restart=always\nRestartSec=0\n[Install]\nWantedBy=multi-user.target\n"
+        )
+        for name in names
+    }
+
+
+def through_crashes(logs: Path, names: list[str], crashes: int) -> bool:
+    """Every unit of `crash_loop_units` has started `crashes` + 1 times."""
+    paths = [logs / f"{name}.log" for name in names]
+    return all(p.exists() and len(p.read_text().split()) == crashes + 1 for p in paths)
+
+
 def write_units(directory: Path, units: dict[str, str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in units.items():

@@ -5,24 +5,15 @@ answering its control socket meanwhile (exits are worked off a batch per loop tu
 
 from __future__ import annotations
 
+from harness import crash_loop_units, through_crashes
+
 UNITS = 30
 CRASHES = 5
-
-# crash CRASHES times, then stay up; every start appends the shell's PID to its own log
-# (`$$` is a literal `$` in a unit file)
-SCRIPT = "n=$$(cat {log} 2>/dev/null | wc -l); echo $$$$ >> {log}; [ $$n -ge {crashes} ] && exec sleep 600; exit 1"
 
 
 def test_every_crash_of_many_units_is_restarted_and_counted(run, tmp_path):
     names = [f"loop{i:02d}" for i in range(UNITS)]
-    units = {}
-    for name in names:
-        log = tmp_path / f"{name}.log"
-        units[f"{name}.service"] = (
-            "[Unit]\nStartLimitIntervalSec=0\n[Service]\n"
-            f"ExecStart=/bin/sh -c '{SCRIPT.format(log=log, crashes=CRASHES)}'\n"
-            "Restart=always\nRestartSec=0\n[Install]\nWantedBy=multi-user.target\n"
-        )
+    units = crash_loop_units(tmp_path, names, CRASHES)
     m = run(units)
     answered = 0
 
@@ -32,8 +23,7 @@ def test_every_crash_of_many_units_is_restarted_and_counted(run, tmp_path):
         r = m.cli("is-active", names[answered % UNITS])
         assert r.returncode in (0, 3), r.stderr
         answered += 1
-        return all(len((tmp_path / f"{n}.log").read_text().split()) == CRASHES + 1 for n in names if (tmp_path / f"{n}.log").exists()) \
-            and all((tmp_path / f"{n}.log").exists() for n in names)
+        return through_crashes(tmp_path, names, CRASHES)
 
     m.wait_for("every unit through its crashes", all_settled, timeout=60)
     r = m.cli("show", *[f"{n}.service" for n in names], "-p", "NRestarts", "--value")

@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import re
 
+from harness import crash_loop_units, through_crashes
+
 UNITS = 30
 CRASHES = 6
-
-# every start appends the shell's PID to its log and says it on stdout; crash CRASHES times,
-# then stay up (`$$` is a literal `$` in a unit file)
-SCRIPT = ("n=$$(cat {log} 2>/dev/null | wc -l); echo $$$$ >> {log}; echo run $$$$; "
-          "[ $$n -ge {crashes} ] && exec sleep 600; exit 1")
 
 
 def test_status_answers_during_a_crash_loop_and_every_crash_is_restarted(run, tmp_path):
     names = [f"cl{i:02d}" for i in range(UNITS)]
-    units = {}
-    for name in names:
-        log = tmp_path / f"{name}.log"
-        units[f"{name}.service"] = (
-            "[Unit]\nStartLimitIntervalSec=0\n[Service]\n"
-            f"ExecStart=/bin/sh -c '{SCRIPT.format(log=log, crashes=CRASHES)}'\n"
-            "Restart=always\nRestartSec=0\n[Install]\nWantedBy=multi-user.target\n"
-        )
+    units = crash_loop_units(tmp_path, names, CRASHES, say=True)  # each start says "run PID"
     m = run(units)
     asked = 0
 
@@ -39,8 +29,7 @@ def test_status_answers_during_a_crash_loop_and_every_crash_is_restarted(run, tm
         assert r.returncode in (0, 3), r.stderr
         assert f"{name}.service" in r.stdout and "Loaded: loaded" in r.stdout
         asked += 1
-        logs = [tmp_path / f"{n}.log" for n in names]
-        return all(p.exists() and len(p.read_text().split()) == CRASHES + 1 for p in logs)
+        return through_crashes(tmp_path, names, CRASHES)
 
     m.wait_for("every unit through its crashes", settled, timeout=90)
     r = m.cli("show", *[f"{n}.service" for n in names], "-p", "NRestarts", "--value")
