@@ -73,12 +73,13 @@ env | grep -v '^SYSTEMD_EXEC_PID=' | sort
 """
 
 
-def describe(start, tmp_path, **kw) -> str:
+def describe(start, tmp_path, pass_fd: bool = True, **kw) -> str:
     out = tmp_path / f"describe-{next(_counter)}.txt"
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     r, w = os.pipe2(os.O_CLOEXEC)
     try:
-        req = ExecRequest(path="/bin/sh", argv=["sh", "-c", DESCRIBE], stdout=fd, stderr=fd, pass_fds=(r,),
+        req = ExecRequest(path=kw.pop("path", "/bin/sh"), argv=["sh", "-c", DESCRIBE], stdout=fd, stderr=kw.pop("stderr", fd),
+                          pass_fds=(r,) if pass_fd else (),
                           env={"MANAGER": str(os.getpid()), "LANG": "C", "PATH": "/usr/bin:/bin", "X": "a b\tc"},
                           **kw)
         code, status, outcome = run(start, req)
@@ -106,6 +107,33 @@ def test_the_environment_is_the_one_of_the_fork_path(helper, tmp_path):
     assert "X=a b\tc" in fast_path
 
 
+@pytest.mark.parametrize("settings", [
+    dict(working_directory="-/nonexistent-dir", umask=0o077, nice=2, limits=dict(SYSTEMD_DEFAULT_LIMITS), new_session=False),
+    dict(working_directory="~", umask=0o002, limits={"LimitNOFILE": (-1, -1), "CORE": (0, 0)}, stdin="inherit", stderr="null"),
+    dict(path="sh", limits={}, stdin="null", stderr="inherit"),  # looked up in the search path
+])
+def test_a_spawn_the_helper_prepares_in_itself_is_the_fork_paths_spawn(helper, tmp_path, settings):
+    # no passed fds, no user switch: the child only execs (execsetup.exec_prepared)
+    before = helper.prepared_spawns
+    fork_path = describe(spawn, tmp_path, pass_fd=False, **settings)
+    fast_path = describe(helper.spawn, tmp_path, pass_fd=False, **settings)
+    assert helper.prepared_spawns == before + 1
+    assert fast_path == fork_path
+    assert "exec pid matches: yes" in fast_path and "fds: 0 1 2 " in fast_path
+    # the helper is itself again: its own streams, umask, directory and name
+    assert os.readlink(f"/proc/{helper.pid}/cwd") == os.getcwd()
+    with open(f"/proc/{helper.pid}/status") as f:
+        status = f.read()
+    assert "Name:\tsysvisor-spawn" in status and "Umask:\t0022" in status
+    assert [os.readlink(f"/proc/{helper.pid}/fd/{n}") for n in (0, 1, 2)] == [os.readlink(f"/proc/self/fd/{n}") for n in (0, 1, 2)]
+
+
+def test_passed_fds_take_the_full_setup_in_the_child(helper, tmp_path):
+    before = helper.prepared_spawns
+    describe(helper.spawn, tmp_path)
+    assert helper.prepared_spawns == before
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
 def test_user_group_and_groups_are_those_of_the_fork_path(helper, tmp_path):
     settings = dict(user="nobody", group="nogroup", supplementary_groups=["daemon"], working_directory="/")
@@ -130,12 +158,28 @@ def test_the_helper_ignores_terminal_signals_but_its_children_do_not(helper, tmp
     (ExecRequest(path="/bin/true", argv=["true"], cgroup="/nonexistent-cgroup"), EXIT_CGROUP, "CGROUP"),
 ])
 def test_setup_failures_are_the_exit_statuses_of_the_fork_path(helper, req, status, step):
+    before = helper.prepared_spawns
     fast = run(helper.spawn, req)
+    assert helper.prepared_spawns == before  # a setup the helper sees fail is left to the child
     assert fast == run(spawn, req)
     code, got, outcome = fast
     assert (code, got) == (os.CLD_EXITED, status)
     assert outcome.failure.step == step
     assert outcome.failure.messages()[1].startswith(f"Failed at step {step} spawning {req.path}: ")
+
+
+def test_an_exec_failure_of_a_prepared_spawn_is_the_fork_paths(helper, tmp_path):
+    garbage = tmp_path / "not-a-program"
+    garbage.write_bytes(b"\x00\x01 neither ELF nor #!")
+    garbage.chmod(0o755)
+    req = ExecRequest(path=str(garbage), argv=[str(garbage)], nice=1)
+    before = helper.prepared_spawns
+    fast = run(helper.spawn, req)
+    assert helper.prepared_spawns == before + 1
+    assert fast == run(spawn, req)
+    code, status, outcome = fast
+    assert (code, status, outcome.failure.step) == (os.CLD_EXITED, EXIT_EXEC, "EXEC")
+    assert "Exec format error" in outcome.failure.messages()[0]
 
 
 def test_exec_success_is_seen_on_the_error_pipe(helper):

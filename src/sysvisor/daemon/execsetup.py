@@ -143,10 +143,7 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int],
             _signal.signal(sig, _signal.SIG_DFL)
         except (OSError, ValueError, RuntimeError):
             pass
-    try:
-        _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
-    except OSError as e:
-        raise _fail(EXIT_SIGNAL_MASK, e, "Failed to reset signal mask") from None
+    _reset_signal_mask()
 
     # 2. park the error pipe and every fd we were given above all targets (0..2, 3..n),
     #    so no dup2 below can clobber a source that is still needed
@@ -186,10 +183,7 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int],
 
     # 4. own session and process group (the unit's kill target without cgroups)
     if req.new_session:
-        try:
-            os.setsid()
-        except OSError as e:
-            raise _fail(EXIT_SETSID, e, "Failed to create new process session") from None
+        _new_session()
 
     if plan.failure:
         status, err, reason = plan.failure
@@ -208,20 +202,8 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int],
 
     os.umask(req.umask)
 
-    if req.nice is not None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, 0, req.nice)
-        except OSError as e:
-            raise _fail(EXIT_NICE, e, "Failed to set up process scheduling priority (nice level)") from None
-
-    for name, (soft, hard) in req.limits.items():
-        key = name.removeprefix("Limit").upper()
-        if key not in RLIMITS:
-            raise _fail(EXIT_LIMITS, errno_mod.EINVAL, f"Failed to adjust resource limit RLIMIT_{key}")
-        try:
-            _setrlimit_closest(RLIMITS[key], soft, hard)
-        except OSError as e:
-            raise _fail(EXIT_LIMITS, e, f"Failed to adjust resource limit RLIMIT_{key}") from None
+    _set_nice(req.nice)
+    _set_limits(req.limits.items())
 
     if req.root_directory:
         # systemd 257 sets up a mount namespace for RootDirectory= and reports a failure as
@@ -262,13 +244,91 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int],
         os.close(parked_idle)
 
     # 10. find and exec  # systemd: find_executable_full(), execve()
-    env = dict(req.env)
-    mypid = str(os.getpid())
-    for name in req.pid_variables:
-        env.setdefault(name, mypid)
-    executable = _find_executable(req.path)
+    _exec(_find_executable(req.path), req.argv, dict(req.env), req.pid_variables)
+
+
+def exec_prepared(prepared: Prepared, wfd: int) -> None:  # pragma: no cover
+    """The child of a spawn whose process-wide settings its parent made in itself before
+    cloning (spawner.py: standard streams, umask, working directory, process name, signal
+    dispositions; the executable found): only what the new process must do itself remains,
+    in `_setup_and_exec()`'s order and with its exit statuses. Never returns."""
+    status = EXIT_EXCEPTION
     try:
-        os.execve(executable, req.argv, env)
+        _reset_signal_mask()
+        if prepared.new_session:
+            _new_session()
+        _set_nice(prepared.nice)
+        _set_limits(prepared.limits)
+        _exec(prepared.executable, prepared.argv, prepared.env, prepared.pid_variables)
+    except _ChildError as e:
+        status = e.exit_status
+        _report(wfd, e.exit_status, e.errno, e.reason)
+    except BaseException as e:  # noqa: BLE001 - nothing may escape a forked child
+        _report(wfd, EXIT_EXCEPTION, errno_mod.EINVAL, f"Internal error before exec: {e!r}")
+    os._exit(status)
+
+
+class Prepared:
+    """What `exec_prepared()` still does: the rest was done by the parent in itself."""
+
+    __slots__ = ("new_session", "nice", "limits", "executable", "argv", "env", "pid_variables")
+
+    def __init__(self, new_session: bool, nice: int | None, limits: list, executable: str, argv, env: dict,
+                 pid_variables) -> None:
+        self.new_session, self.nice, self.limits = new_session, nice, limits
+        self.executable, self.argv, self.env, self.pid_variables = executable, argv, env, pid_variables
+
+
+def _reset_signal_mask() -> None:  # pragma: no cover
+    try:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+    except OSError as e:
+        raise _fail(EXIT_SIGNAL_MASK, e, "Failed to reset signal mask") from None
+
+
+def _new_session() -> None:  # pragma: no cover
+    try:
+        os.setsid()
+    except OSError as e:
+        raise _fail(EXIT_SETSID, e, "Failed to create new process session") from None
+
+
+def _set_nice(nice: int | None) -> None:  # pragma: no cover
+    if nice is not None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+        except OSError as e:
+            raise _fail(EXIT_NICE, e, "Failed to set up process scheduling priority (nice level)") from None
+
+
+def rlimit_resource(name: str) -> int | None:
+    """The RLIMIT_* number of a Limit*= name (`NOFILE`, `LimitNOFILE`), or None."""
+    return RLIMITS.get(name.removeprefix("Limit").upper())
+
+
+def rlimit_value(v: int) -> int:
+    """A Limit*= value as setrlimit() takes it: negative or beyond 2^63-2 is infinity."""
+    return resource.RLIM_INFINITY if v < 0 or v >= 2**63 - 1 else v
+
+
+def _set_limits(limits: Iterable[tuple[str, tuple[int, int]]]) -> None:  # pragma: no cover
+    for name, (soft, hard) in limits:
+        res = rlimit_resource(name)
+        try:
+            if res is None:
+                raise OSError(errno_mod.EINVAL, "")
+            _setrlimit_closest(res, soft, hard)
+        except OSError as e:
+            raise _fail(EXIT_LIMITS, e, f"Failed to adjust resource limit RLIMIT_{name.removeprefix('Limit').upper()}") from None
+
+
+def _exec(executable: str, argv, env: dict, pid_variables) -> None:  # pragma: no cover
+    """execve() with $SYSTEMD_EXEC_PID and the like set to this process's PID."""
+    mypid = str(os.getpid())
+    for name in pid_variables:
+        env.setdefault(name, mypid)
+    try:
+        os.execve(executable, argv, env)
     except OSError as e:
         raise _ChildError(EXIT_EXEC, e.errno or errno_mod.EIO,
                           f"Failed to execute {executable}: {os.strerror(e.errno or errno_mod.EIO)}") from None
@@ -322,8 +382,7 @@ def _arrange_fds(parked: list[int], wfd: int, idle: int | None = None) -> None: 
 def _setrlimit_closest(res: int, soft: int, hard: int) -> None:  # pragma: no cover
     """setrlimit(), or as close as the current hard limit allows. # systemd: setrlimit_closest()"""
     inf = resource.RLIM_INFINITY
-    soft = inf if soft < 0 or soft >= 2**63 - 1 else soft
-    hard = inf if hard < 0 or hard >= 2**63 - 1 else hard
+    soft, hard = rlimit_value(soft), rlimit_value(hard)
     try:
         resource.setrlimit(res, (soft, hard))
         return

@@ -63,7 +63,7 @@ _CLONE_ARGS = struct.Struct("=11Q")  # struct clone_args, CLONE_ARGS_SIZE_VER2 (
 
 _MAX_REQUEST = 200_000  # bytes: a datagram must fit the socket buffer
 _MAX_FDS = 250  # SCM_MAX_FD is 253
-_REPLY = struct.Struct("=ii")  # pid (> 0) or 0, errno
+_REPLY = struct.Struct("=iii")  # pid (> 0) or 0, errno, 1 if the spawn was prepared (_OwnState)
 _HELPER_FD = 3
 _TIMEOUT_SEC = 10.0  # a helper that does not answer is treated as dead
 
@@ -76,6 +76,8 @@ _PLAN_FIELDS = ("uid", "gid", "groups", "home", "failure")
 # set to SIG_IGN in the helper: a Ctrl-C or a signal to the manager's process group must not
 # take the helper down before the manager has stopped its units
 _HELPER_IGNORES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2")
+
+_HELPER_NAME = b"sysvisor-spawn"  # what ps and top show; each child renames itself
 
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sysvisor.daemon.spawner import serve; serve()"
 
@@ -96,6 +98,7 @@ class Spawner:
     def __init__(self, sock: _socket.socket, pid: int) -> None:
         self.sock = sock
         self.pid = pid  # the helper; it exits by itself when this socket closes
+        self.prepared_spawns = 0  # answered spawns whose child only had to exec (_OwnState)
 
     @classmethod
     def start(cls, python: str | None = None) -> Spawner:
@@ -199,7 +202,8 @@ class Spawner:
         except BaseException:
             os.close(rfd)
             raise
-        pid, err = _REPLY.unpack(reply)
+        pid, err, prepared = _REPLY.unpack(reply)
+        self.prepared_spawns += prepared
         if pid <= 0:
             os.close(rfd)
             if err in (errno_mod.ENOSYS, errno_mod.EPERM, errno_mod.EINVAL):
@@ -227,6 +231,10 @@ class _Fields:
 
 def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helper process
     """The helper's loop: one request, one clone3(), one answer, until the manager is gone."""
+    # Nothing of the manager's but this socket and the standard streams: every fd of the
+    # helper's own is close-on-exec, so a prepared child needs no fd clean-up (_OwnState).
+    os.closerange(fd + 1, 1 << 20)
+    os.set_inheritable(fd, False)
     sock = _socket.socket(fileno=fd)
     for name in _HELPER_IGNORES:
         _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
@@ -236,12 +244,16 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
                     and _signal.getsignal(s) != _signal.SIG_DFL} | {_signal.SIGPIPE, _signal.SIGXFSZ})
     _signal.pthread_sigmask(_signal.SIG_SETMASK, ())  # blocked by the manager across fork + exec
     clone = _Clone3()
-    clone.set_name(b"sysvisor-spawn")  # what ps and top show; each child renames itself
+    clone.set_name(_HELPER_NAME)
+    try:
+        own = _OwnState(clone)
+    except OSError:
+        own = None  # e.g. no /dev/null, an unreadable working directory: every child sets itself up
     buffer = bytearray(_MAX_REQUEST + 4096)  # one allocation, not one per request
     ancillary = _socket.CMSG_SPACE((_MAX_FDS + 3) * 4)
     while True:
         try:
-            size, anc, _flags, _addr = sock.recvmsg_into([buffer], ancillary)
+            size, anc, _flags, _addr = sock.recvmsg_into([buffer], ancillary, _socket.MSG_CMSG_CLOEXEC)
         except OSError:
             break
         fds = array.array("i")
@@ -250,9 +262,9 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
                 fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
         if not size and not fds:
             break  # the manager closed its end (exit, crash, re-exec)
-        pid, err, extra = _spawn_one(memoryview(buffer)[:size], list(fds), reset, clone)
+        pid, err, extra, prepared = _spawn_one(memoryview(buffer)[:size], list(fds), reset, clone, own)
         try:
-            sock.send(_REPLY.pack(pid, err))
+            sock.send(_REPLY.pack(pid, err, prepared))
         except OSError:
             break
         for path in extra:  # v1 accounting cgroups (hybrid hosts): best effort, after the answer
@@ -264,14 +276,16 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
     os._exit(0)
 
 
-def _spawn_one(payload, fds: list[int], reset: list[int], clone: _Clone3) -> tuple[int, int, tuple[str, ...]]:  # pragma: no cover
-    from sysvisor.daemon.execsetup import EXIT_EXCEPTION, _child
+def _spawn_one(payload, fds: list[int], reset: list[int], clone: _Clone3,
+               own: _OwnState | None) -> tuple[int, int, tuple[str, ...], int]:  # pragma: no cover
+    from sysvisor.daemon.execsetup import EXIT_EXCEPTION, _child, exec_prepared
 
     cgroup_fd = None
+    prepared = None
     try:
         fields, plan_values, numbers = marshal.loads(payload)
         if len(numbers) != len(fds):
-            return 0, errno_mod.EBADF, ()
+            return 0, errno_mod.EBADF, (), 0
         ours = dict(zip(numbers, fds))  # the manager's fd numbers → ours
         wfd = ours[numbers[0]]
         for name in ("stdin", "stdout", "stderr", "idle_fd"):
@@ -286,6 +300,7 @@ def _spawn_one(payload, fds: list[int], reset: list[int], clone: _Clone3) -> tup
                 cgroup_fd = os.open(fields["cgroup"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             except OSError:
                 cgroup_fd = None  # the child tries cgroup.procs and reports 219/CGROUP
+        inside = cgroup_fd is not None
         old_mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
         # the child is born with default dispositions: resetting them here, with every signal
         # blocked, costs a few syscalls; in the child it cost ~0.3 ms of Python (and its
@@ -293,32 +308,134 @@ def _spawn_one(payload, fds: list[int], reset: list[int], clone: _Clone3) -> tup
         # that arrives meanwhile is still discarded.
         saved = [(sig, _signal.signal(sig, _signal.SIG_DFL)) for sig in reset]
         try:
-            inside = cgroup_fd is not None
+            if own is not None and (inside or not fields["cgroup"]):
+                prepared = own.prepare(fields, plan)
             pid, err = clone.call(_CLONE_PARENT | (_CLONE_INTO_CGROUP if inside else 0), cgroup_fd or 0)
             if pid < 0 and inside:
                 # CLONE_INTO_CGROUP refused (kernel < 5.7, no permission on the common
                 # ancestor, a domain-invalid cgroup): the child joins by cgroup.procs instead
                 inside = False
+                if prepared is not None:
+                    own.restore()
+                    prepared = None
                 pid, err = clone.call(_CLONE_PARENT, 0)
             if pid == 0:
                 try:
+                    if prepared is not None:
+                        exec_prepared(prepared, wfd)
                     if inside:
                         fields["cgroup"] = None  # born there
                     _child(_Fields(fields.keys(), fields.values()), plan, wfd, ())
                 finally:
                     os._exit(EXIT_EXCEPTION)
         finally:
+            if prepared is not None:
+                own.restore()
             for sig, handler in saved:
                 _signal.signal(sig, handler)
             _signal.pthread_sigmask(_signal.SIG_SETMASK, old_mask)
-        return (pid, 0, extra) if pid > 0 else (0, err, ())
+        return (pid, 0, extra, prepared is not None) if pid > 0 else (0, err, (), 0)
     except Exception as e:  # noqa: BLE001 - a bad request must not end the helper
-        return 0, getattr(e, "errno", None) or errno_mod.EINVAL, ()
+        return 0, getattr(e, "errno", None) or errno_mod.EINVAL, (), 0
     finally:
         for f in fds:
             os.close(f)
         if cgroup_fd is not None:
             os.close(cgroup_fd)
+
+
+class _OwnState:
+    """A spawn prepared in the helper itself: what a child inherits instead of setting.
+
+    A child of clone3() without CLONE_VM copies the helper's memory map; every page its
+    Python setup writes is then copied, and exec tears the copy down: the setup of
+    `execsetup._child()` cost ~0.6 ms per spawn (bench/bench_daemon.py). Standard streams,
+    umask, working directory and process name are per process and inherited, and finding the
+    executable has no effect on the process, so the helper sets them in itself around the
+    clone3() and restores its own afterwards; the child only resets its signal mask, starts
+    its session, sets Nice=/Limit*= and execs (`execsetup.exec_prepared()`).
+
+    Only for the common case: no User=/Group=/SupplementaryGroups=, RootDirectory=, passed
+    fds, Type=idle wait, cgroup.procs join, or a setup the helper sees fail (chdir, lookup of
+    the executable) — the full setup in the child reports those with systemd's order and exit
+    statuses. Every fd of the helper's own is close-on-exec, and 0-2 are always open, so no
+    received fd is ever a standard stream's number."""
+
+    def __init__(self, clone: _Clone3) -> None:
+        import fcntl
+        import resource
+
+        from sysvisor.daemon.execsetup import RLIMITS
+
+        for target in (0, 1, 2):  # closed in the manager: /dev/null, as "inherit" would give
+            try:
+                os.fstat(target)
+            except OSError:
+                null = os.open("/dev/null", os.O_RDWR)
+                if null != target:
+                    os.dup2(null, target)
+                    os.close(null)
+                os.set_inheritable(target, True)
+        self.stdio = [fcntl.fcntl(target, fcntl.F_DUPFD_CLOEXEC, 3) for target in (0, 1, 2)]
+        self.null = {os.O_RDONLY: os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC),
+                     os.O_WRONLY: os.open("/dev/null", os.O_WRONLY | os.O_CLOEXEC)}
+        self.cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.umask = os.umask(0o022)
+        os.umask(self.umask)
+        self.limits = {res: resource.getrlimit(res) for res in set(RLIMITS.values())}
+        self.clone = clone
+        self._changed: list[int] = []
+
+    def prepare(self, fields: dict, plan: _Fields):  # pragma: no cover - runs in the helper
+        """Set the helper up as the child of `fields` would set itself up; an
+        `execsetup.Prepared` for the rest, or None (nothing changed) for the full setup."""
+        from sysvisor.daemon.execsetup import Prepared, _ChildError, _chdir, _find_executable, child_process_name, rlimit_resource, rlimit_value
+
+        if (plan.uid is not None or plan.gid is not None or plan.groups is not None or plan.failure
+                or fields["root_directory"] or fields["pass_fds"] or fields["idle_fd"] is not None):
+            return None
+        streams = []
+        for target, spec, flags in ((0, fields["stdin"], os.O_RDONLY), (1, fields["stdout"], os.O_WRONLY),
+                                    (2, fields["stderr"], os.O_WRONLY)):
+            if isinstance(spec, int):
+                streams.append((spec, target))
+            elif spec == "null":
+                streams.append((self.null[flags], target))
+            elif spec != "inherit":
+                return None
+        limits = []
+        for name, (soft, hard) in fields["limits"].items():
+            res = rlimit_resource(name)
+            if res is None:
+                return None
+            if (rlimit_value(soft), rlimit_value(hard)) != self.limits[res]:
+                limits.append((name, (soft, hard)))
+        try:
+            _chdir(fields["working_directory"], plan.home)
+        except _ChildError:
+            return None  # cwd unchanged
+        self._changed = []
+        try:
+            executable = _find_executable(fields["path"])
+            for source, target in streams:
+                self._changed.append(target)
+                os.dup2(source, target)  # inheritable
+            os.umask(fields["umask"])
+            self.clone.set_name(child_process_name(fields["path"]).encode()[:15])
+        except (_ChildError, OSError):
+            self.restore()
+            return None
+        return Prepared(fields["new_session"], fields["nice"], limits, executable, fields["argv"], dict(fields["env"]),
+                        fields["pid_variables"])
+
+    def restore(self) -> None:  # pragma: no cover - runs in the helper
+        """The helper's own streams, umask, working directory and name again."""
+        for target in self._changed:
+            os.dup2(self.stdio[target], target)
+        self._changed = []
+        os.umask(self.umask)
+        os.fchdir(self.cwd)
+        self.clone.set_name(_HELPER_NAME)
 
 
 class _Clone3:
