@@ -12,7 +12,7 @@
 
 The engine hears `ClockChanged(realtime)` and `TimezoneChanged(name)`; both watches re-arm
 after each event. Python 3.11 has no os.timerfd_*/inotify: both are called through ctypes
-on libc (os.timerfd_* is used when present, 3.13+). Where neither works the watch logs why
+on libc (daemon/libc.py; os.timerfd_* is used when present, 3.13+). Where neither works the watch logs why
 and the manager runs without it, as systemd does when the timerfd cannot be created.
 # spec: timers.md §2 ("Realtime timers are recomputed when the clock jumps or the time
 # zone changes")
@@ -20,12 +20,10 @@ and the manager runs without it, as systemd does when the timerfd cannot be crea
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import selectors
 import struct
-import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -34,10 +32,9 @@ from sysvisor.core.timer import TimerContext
 from sysvisor.core.timer_accuracy import perturb_from_id128
 from sysvisor.core.types import Priority
 from sysvisor.daemon.clock import realtime_usec
+from sysvisor.daemon.libc import CLOCK_REALTIME, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET, LibcError, call as _call
+from sysvisor.daemon.libc import timerfd_create, timerfd_gettime_ns, timerfd_settime_ns
 
-CLOCK_REALTIME = 0
-TFD_TIMER_ABSTIME = 1
-TFD_TIMER_CANCEL_ON_SET = 2
 TIME_T_MAX = (1 << 63) - 1  # systemd arms at TIME_T_MAX seconds, falling back to INT32_MAX
 INT32_MAX = (1 << 31) - 1
 
@@ -54,46 +51,6 @@ _INOTIFY_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len
 PRIORITY = 1  # with signals and child exits: before control requests and due timers
 
 Logger = Callable[..., None]  # log(message, priority=Priority)
-
-
-class ClockWatchError(OSError):
-    """The kernel facility is missing or refused (message says which call)."""
-
-
-# ---------------------------------------------------------------------- libc
-
-
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-class _Itimerspec(ctypes.Structure):
-    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
-
-
-_libc_handle: ctypes.CDLL | None = None
-
-
-def _libc() -> ctypes.CDLL:
-    global _libc_handle
-    if _libc_handle is None:
-        try:
-            _libc_handle = ctypes.CDLL(None, use_errno=True)
-        except OSError as e:  # pragma: no cover - a Python without a dynamic libc
-            raise ClockWatchError(errno.ENOSYS, f"libc not reachable through ctypes: {e}") from None
-    return _libc_handle
-
-
-def _call(name: str, *args) -> int:
-    try:
-        fn = getattr(_libc(), name)
-    except AttributeError:
-        raise ClockWatchError(errno.ENOSYS, f"{name}() is not in this libc") from None
-    r = fn(*args)
-    if r < 0:
-        err = ctypes.get_errno()
-        raise ClockWatchError(err, f"{name}() failed: {os.strerror(err)}")
-    return r
 
 
 # ---------------------------------------------------------------------- the clock
@@ -140,26 +97,15 @@ class RealtimeCancelTimer(_WatchFd):
     # systemd: time_change_fd()"""
 
     def __init__(self) -> None:
-        if hasattr(os, "timerfd_create"):  # Python 3.13+
-            self._take(os.timerfd_create(time.CLOCK_REALTIME, flags=os.TFD_NONBLOCK | os.TFD_CLOEXEC))
-        else:
-            self._take(_call("timerfd_create", CLOCK_REALTIME, os.O_NONBLOCK | os.O_CLOEXEC))
+        self._take(timerfd_create(CLOCK_REALTIME))
 
     def arm(self) -> None:
         """Expire at the end of time, cancel on a clock set. Where the kernel refuses a 64-bit
         time_t (EOPNOTSUPP, EOVERFLOW, EINVAL), INT32_MAX as systemd does."""
-        flags = TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET
         last: OSError | None = None
         for seconds in (TIME_T_MAX, INT32_MAX):
             try:
-                if hasattr(os, "timerfd_settime_ns"):
-                    # the ns API stops at 2**63 ns (year 2262): the largest time it takes
-                    ns = min(seconds * 1_000_000_000, (1 << 63) - 1)
-                    os.timerfd_settime_ns(self.fd, flags=os.TFD_TIMER_ABSTIME | os.TFD_TIMER_CANCEL_ON_SET,
-                                          initial=ns)
-                else:
-                    spec = _Itimerspec(_Timespec(0, 0), _Timespec(seconds, 0))
-                    _call("timerfd_settime", self.fd, flags, ctypes.byref(spec), None)
+                timerfd_settime_ns(self.fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, seconds * 1_000_000_000)
                 return
             except OSError as e:
                 last = e
@@ -170,11 +116,7 @@ class RealtimeCancelTimer(_WatchFd):
 
     def armed_seconds(self) -> int:
         """Seconds until expiry as the kernel reports it (timerfd_gettime; for tests)."""
-        if hasattr(os, "timerfd_gettime_ns"):
-            return os.timerfd_gettime_ns(self.fd)[0] // 1_000_000_000
-        spec = _Itimerspec()
-        _call("timerfd_gettime", self.fd, ctypes.byref(spec))
-        return spec.it_value.tv_sec
+        return timerfd_gettime_ns(self.fd) // 1_000_000_000
 
     def consume(self) -> bool:
         try:
@@ -238,7 +180,7 @@ class LocaltimeWatch(_WatchFd):
         try:
             self.wd = _call("inotify_add_watch", self.fd, os.fsencode(self.path),
                             IN_ATTRIB | IN_MOVE_SELF | IN_CLOSE_WRITE | IN_DONT_FOLLOW)
-        except ClockWatchError as e:
+        except LibcError as e:
             if e.errno != errno.ENOENT:
                 raise
             self.wd = _call("inotify_add_watch", self.fd, os.fsencode(os.path.dirname(self.path) or "."),
