@@ -119,13 +119,30 @@ def test_a_spawn_the_helper_prepares_in_itself_is_the_fork_paths_spawn(helper, t
     fast_path = describe(helper.spawn, tmp_path, pass_fd=False, **settings)
     assert helper.prepared_spawns == before + 1
     assert fast_path == fork_path
-    assert "exec pid matches: yes" in fast_path and "fds: 0 1 2 " in fast_path
+    assert "exec pid matches: yes" in fast_path and "\nfds: 0 1 2 3 \n" in fast_path  # 3: the shell's $(…) pipe
     # the helper is itself again: its own streams, umask, directory and name
     assert os.readlink(f"/proc/{helper.pid}/cwd") == os.getcwd()
     with open(f"/proc/{helper.pid}/status") as f:
         status = f.read()
     assert "Name:\tsysvisor-spawn" in status and "Umask:\t0022" in status
     assert [os.readlink(f"/proc/{helper.pid}/fd/{n}") for n in (0, 1, 2)] == [os.readlink(f"/proc/self/fd/{n}") for n in (0, 1, 2)]
+
+
+def test_fds_the_manager_leaked_into_the_helper_never_reach_a_prepared_child(tmp_path):
+    # a prepared child closes nothing itself: the helper must own no inheritable fd but 0-2
+    leaked_r, leaked_w = os.pipe()
+    os.set_inheritable(leaked_r, True)
+    os.set_inheritable(leaked_w, True)
+    s = Spawner.start()
+    os.close(leaked_r)
+    os.close(leaked_w)
+    try:
+        before = s.prepared_spawns
+        out = describe(s.spawn, tmp_path, pass_fd=False)
+        assert s.prepared_spawns == before + 1
+        assert out == describe(spawn, tmp_path, pass_fd=False)  # the fork path closes every other fd
+    finally:
+        s.close()
 
 
 def test_passed_fds_take_the_full_setup_in_the_child(helper, tmp_path):

@@ -385,13 +385,14 @@ class _OwnState:
         self.limits = {res: resource.getrlimit(res) for res in set(RLIMITS.values())}
         self.clone = clone
         self._changed: list[int] = []
+        self.broken = False  # a restore failed: the helper's own state is no longer known
 
     def prepare(self, fields: dict, plan: _Fields):  # pragma: no cover - runs in the helper
         """Set the helper up as the child of `fields` would set itself up; an
         `execsetup.Prepared` for the rest, or None (nothing changed) for the full setup."""
         from sysvisor.daemon.execsetup import Prepared, _ChildError, _chdir, _find_executable, child_process_name, rlimit_resource, rlimit_value
 
-        if (plan.uid is not None or plan.gid is not None or plan.groups is not None or plan.failure
+        if (self.broken or plan.uid is not None or plan.gid is not None or plan.groups is not None or plan.failure
                 or fields["root_directory"] or fields["pass_fds"] or fields["idle_fd"] is not None):
             return None
         streams = []
@@ -429,13 +430,26 @@ class _OwnState:
                         fields["pid_variables"])
 
     def restore(self) -> None:  # pragma: no cover - runs in the helper
-        """The helper's own streams, umask, working directory and name again."""
-        for target in self._changed:
-            os.dup2(self.stdio[target], target)
-        self._changed = []
+        """The helper's own streams, umask, working directory and name again. Never raises:
+        it runs after the clone, whose child must still be answered; a step that fails
+        (it cannot, short of the kernel refusing dup2/fchdir of fds we hold) ends the
+        prepared spawns, and a unit's stream still open here is closed."""
+        changed, self._changed = self._changed, []
         os.umask(self.umask)
-        os.fchdir(self.cwd)
         self.clone.set_name(_HELPER_NAME)
+        for target in changed:
+            try:
+                os.dup2(self.stdio[target], target)
+            except OSError:
+                self.broken = True
+                try:
+                    os.dup2(self.null[os.O_WRONLY if target else os.O_RDONLY], target)
+                except OSError:
+                    pass
+        try:
+            os.fchdir(self.cwd)
+        except OSError:
+            self.broken = True
 
 
 class _Clone3:
