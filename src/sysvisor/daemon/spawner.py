@@ -29,7 +29,9 @@ manager. For each spawn the manager sends it the resolved
   exit signal is SIGCHLD (the helper's own);
 * the child then runs the executor's own setup (`execsetup._child`: the same code, order and
   2xx exit statuses as the fork path; user and group look-ups were done by the manager), so
-  the fast path is not a second implementation of the execution environment. Everything
+  the fast path is not a second implementation of the execution environment. For a plain
+  spawn (`_OwnState`) the helper makes the process-wide part of that setup in itself around
+  the clone and the child only runs its last steps (`execsetup.exec_prepared`). Everything
   the child inherits instead of setting (rlimits not named by Limit*=, nice without Nice=,
   session and process group before setsid(), capabilities, OOM score, v1 cgroups of other
   controllers) is the manager's, because the helper inherited it from the manager.
