@@ -35,3 +35,18 @@ def test_loaded_line_carries_enablement_and_preset(run):
     assert m.cli("enable", "web").returncode == 0
     assert f"({units}/web.service; enabled; preset: enabled)" in m.cli("status", "web", "-n", "0").stdout
     assert m.prop("web", "UnitFileState") == "enabled"
+
+
+def test_options_before_the_verb_take_the_fast_path_too(run):
+    # `systemctl -q is-active x` is how scripts ask; systemctl takes options on either side
+    m = run({"web.service": UNIT})
+    assert m.cli("start", "web").returncode == 0
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); from sysvisor.cli.main import main; "
+             "codes = [main(['-q', 'is-active', 'web']), main(['--no-pager', '-q', 'is-active', 'nope']), "
+             "main(['--quiet', 'is-failed', 'web']), main(['-n', '0', 'status', 'web'])]; "
+             "print(codes, 'argparse' in sys.modules, file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", probe, str(ROOT / "src")], env=m.env, capture_output=True, text=True, timeout=30)
+    assert r.stderr.strip().endswith("[0, 4, 1, 0] False"), r.stderr  # 4: no such unit (exit-codes-257.json)
+    assert "active (running)" in r.stdout and ": line" not in r.stdout  # status honoured -n 0; -q printed nothing
+    # a status-only option with another verb is the full parser's to judge, as before
+    assert m.cli("-n", "0", "is-active", "web").stdout.strip() == "active"

@@ -127,28 +127,26 @@ class _FastArgs:
 
 
 def _fast_check(argv: list[str]) -> int | None:
-    """is-active/is-failed are called in loops by scripts and status by people and monitors:
-    parse them by hand. Anything unusual falls back to the full parser (None)."""
-    if not argv or argv[0] not in ("is-active", "is-failed", "status"):
-        return None
-    status = argv[0] == "status"
-    quiet, user, socket_path, units = False, None, None, []
-    lines, full, color = 10, False, False
-    rest = iter(argv[1:])
+    """is-active/is-failed are called in loops by scripts (`systemctl -q is-active x`, options
+    before the verb as often as after) and status by people and monitors: parse them by hand.
+    Anything unusual falls back to the full parser (None)."""
+    verb, quiet, user, socket_path, units = None, False, None, None, []
+    lines, full, color, status_only = 10, False, False, False
+    rest = iter(argv)
     for token in rest:
         if token in ("-q", "--quiet"):
             quiet = True
-        elif status and token in ("-n", "--lines") or status and token.startswith("--lines="):
+        elif token in ("-n", "--lines") or token.startswith("--lines="):
             value = token[len("--lines="):] if "=" in token else next(rest, None)
             if value is None or not value.isdigit():
                 return None
-            lines = int(value)
-        elif status and token in ("-l", "--full"):
-            full = True
-        elif status and token == "--color":
-            color = True
-        elif status and token == "--no-pager":
-            continue
+            lines, status_only = int(value), True
+        elif token in ("-l", "--full"):
+            full = status_only = True
+        elif token == "--color":
+            color = status_only = True
+        elif token == "--no-pager":
+            continue  # any verb takes it; none of these pages
         elif token in ("--user", "--system"):
             user = token == "--user"
         elif token == "--socket":
@@ -159,13 +157,19 @@ def _fast_check(argv: list[str]) -> int | None:
             socket_path = token[len("--socket="):]
         elif token.startswith("-"):
             return None
+        elif verb is None:
+            if token not in ("is-active", "is-failed", "status"):
+                return None
+            verb = token
         else:
             units.append(token)
+    if verb is None or (status_only and verb != "status"):
+        return None
     from sysvisor.cli.client import NoManager, find_socket
 
-    args = _FastArgs(argv[0], units, quiet, lines, full, color)
+    args = _FastArgs(verb, units, quiet, lines, full, color)
     try:
-        return VERBS[argv[0]](args, find_socket(socket_path, user))
+        return VERBS[verb](args, find_socket(socket_path, user))
     except NoManager as e:
         print(str(e), file=sys.stderr)
         return 1
