@@ -53,6 +53,7 @@ from sysvisor.core.actions import (
 )
 from sysvisor.core.condition import Facts
 from sysvisor.core.deps import DEFAULT_TARGET, SHUTDOWN_TARGET, build_graph
+from sysvisor.core.id128 import format_v4
 from sysvisor.core.job import Job, JobTable
 from sysvisor.core.job_runner import JobRunnerMixin, UnitNotFoundError, UnitTable
 from sysvisor.core.ratelimit import StartLimit
@@ -395,10 +396,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
 
     def new_invocation_id(self) -> str:
         """A random v4 UUID as 32 hex chars. # systemd: unit_acquire_invocation_id()"""
-        n = self._random.getrandbits(128)
-        n = (n & ~(0xF000 << 64)) | (0x4000 << 64)  # version 4
-        n = (n & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC 4122 variant
-        return f"{n:032x}"
+        return format_v4(self._random.getrandbits(128))
 
     def format_timespan(self, usec: int) -> str:
         return format_timespan(usec, 1)

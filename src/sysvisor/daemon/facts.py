@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import grp
 import os
-import platform
 import pwd
 import socket
 
@@ -94,7 +93,7 @@ def _lookup_group(name: str) -> int | None:
 
 def host_facts() -> Facts:
     """Facts of this host and this manager process."""
-    machine = platform.machine()
+    machine = os.uname().machine
     in_container = _virtualization() != "none"
     cmdline = _read("/proc/1/cmdline").replace("\0", " ").strip() if in_container else _read("/proc/cmdline").strip()
     meminfo = _read("/proc/meminfo").split()
@@ -115,7 +114,7 @@ def host_facts() -> Facts:
         hostname=socket.gethostname(),
         machine_id=_read("/etc/machine-id").strip(),
         kernel_command_line=cmdline,
-        kernel_release=platform.release(),
+        kernel_release=os.uname().release,
         os_release=_os_release(),
         environment=dict(os.environ),
         uid=uid,

@@ -8,7 +8,6 @@ import selectors
 import signal
 import sys
 import time
-import uuid
 
 from sysvisor import __version__
 from sysvisor.core import events as E
@@ -26,6 +25,7 @@ from sysvisor.daemon.notify_socket import NotifySocket
 from sysvisor.daemon.requests import READ_ONLY_VERBS, RequestHandler
 from sysvisor.daemon.shell import Shell
 from sysvisor.daemon.signals import SignalPipe
+from sysvisor.id128 import random_id128
 from sysvisor.journal.relay import RelayClient, RelayError, start_relay
 from sysvisor.journal.store import JournalError, JournalWriter
 from sysvisor.protocol import control
@@ -65,7 +65,7 @@ class Daemon:
         try:
             os.makedirs(self.runtime_dir, mode=0o755, exist_ok=True)
             os.makedirs(self.state_dir, mode=0o755, exist_ok=True)
-            journal = JournalWriter(os.path.join(self.state_dir, "journal"), self.journal_max_use, boot_id=uuid.uuid4().hex)
+            journal = JournalWriter(os.path.join(self.state_dir, "journal"), self.journal_max_use, boot_id=random_id128())
         except (OSError, JournalError) as e:
             print(f"sysvisor: {e}", file=sys.stderr)
             return 1

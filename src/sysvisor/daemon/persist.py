@@ -28,13 +28,13 @@ import json
 import os
 import signal
 import time
-import uuid
 import zlib
 from dataclasses import dataclass
 from typing import Callable
 
 from sysvisor.core.actions import Action
 from sysvisor.core.snapshot import SnapshotError, export_all, export_unit, import_all
+from sysvisor.id128 import random_id128
 
 FORMAT = "sysvisor-manager-state"
 VERSION = 1
@@ -336,7 +336,7 @@ class StateFile:
         self._changed: set[str] = set()
         self._full_due = 0.0
         self._start_times: dict[int, int | None] = {}
-        self._placeholder = "units:" + uuid.uuid4().hex
+        self._placeholder = "units:" + random_id128()
         # go on from the newest slot on disk, or a reader would prefer it to ours
         self._seq = max((got[0] for got in (read_slot(path + slot) for slot in SLOTS) if got), default=0)
 

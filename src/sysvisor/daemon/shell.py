@@ -14,7 +14,6 @@ import selectors
 import signal
 import socket
 import sys
-import uuid
 from collections import deque
 from collections.abc import Callable
 
@@ -33,6 +32,7 @@ from sysvisor.daemon.environment import EnvironmentFileError, build_environment,
 from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, SpawnedProcess, exec_request, read_exec_outcome, spawn
 from sysvisor.daemon.spawner import Spawner, SpawnerUnavailable
 from sysvisor.daemon.output import OutputCapture, OutputStream
+from sysvisor.id128 import random_id128
 from sysvisor.journal.format import format_entry
 from sysvisor.journal.relay import RelayClient, RelayError
 from sysvisor.journal.store import JournalWriter
@@ -83,7 +83,7 @@ class Shell:
         self.on_exit = on_exit
         self.user_manager = user_manager
         self.notify_socket_path = notify_socket_path
-        self.boot_id = journal.boot_id or uuid.uuid4().hex
+        self.boot_id = journal.boot_id or random_id128()
         self.hostname = socket.gethostname()
         self.containment = open_containment(containment_name)
         self.spawner: Spawner | None = None

@@ -61,10 +61,10 @@ import signal
 import socket
 import sys
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sysvisor.id128 import random_id128
 from sysvisor.journal import console
 from sysvisor.journal.pipe import Stream
 from sysvisor.journal.store import JournalError, JournalWriter
@@ -225,7 +225,7 @@ class Relay:
         return True
 
     def _open(self, conn: socket.socket, req: dict, fd: int) -> None:
-        sid = str(req.get("id") or uuid.uuid4().hex)
+        sid = str(req.get("id") or random_id128())
         if sid in self.streams or sid in self.waiting:  # handed again: we have it already
             os.close(fd)
             return
@@ -559,7 +559,7 @@ class RelayClient:
             all_fields["_COMM"] = comm
         if fields:
             all_fields.update(fields)
-        sid = uuid.uuid4().hex
+        sid = random_id128()
         req = {
             "op": "open", "id": sid, "fields": {k: str(v) for k, v in all_fields.items()},
             "priority": priority_default, "level_prefix": level_prefix, "line_max": line_max,

@@ -12,7 +12,6 @@ canonical name when `name` was an alias); `load()` itself never raises.
 from __future__ import annotations
 
 import os
-import platform
 import pwd
 import grp
 import socket
@@ -102,11 +101,11 @@ def collect_host_facts(user: bool = False) -> HostFacts:
     except KeyError:
         group_name = str(gid)
     arch = {"x86_64": "x86-64", "aarch64": "arm64", "i686": "x86", "armv7l": "arm"}.get(
-        platform.machine(), platform.machine())
+        os.uname().machine, os.uname().machine)
     common = dict(
         architecture=arch, boot_id=_read("/proc/sys/kernel/random/boot_id").replace("-", ""),
         machine_id=_read("/etc/machine-id"), hostname=socket.gethostname(),
-        pretty_hostname="", kernel_release=platform.release(), os_release=osr,
+        pretty_hostname="", kernel_release=os.uname().release, os_release=osr,
         user_name=user_name, uid=uid, group_name=group_name, gid=gid, home=home, shell=shell,
         tmp_dir=os.environ.get("TMPDIR", "/tmp"), var_tmp_dir=os.environ.get("TMPDIR", "/var/tmp"),
     )
