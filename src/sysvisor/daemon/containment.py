@@ -21,9 +21,12 @@ Two implementations with one API (`Containment`):
 Readings for `status` (Tasks:, Memory:, CPU:) come from pids.current (or the thread count),
 memory.current and cpu.stat where the kernel offers them. On a hybrid host (controllers in
 v1 hierarchies, as on this machine) the unit also gets a directory in the writable v1
-`memory`, `pids` and `cpuacct` hierarchies, joined by the child (ExecRequest.extra_cgroups,
-from `accounting_paths()`) and read for the same figures; they play no part in killing or
-emptiness, which stay with cgroup2.
+`memory`, `pids` and `cpuacct` hierarchies (ExecRequest.extra_cgroups, from
+`accounting_paths()`), joined by the child on the fork path and by the spawn helper right
+after it has answered (each join is a migration that may wait for an RCU grace period, so it
+stays off the restart path), and read for the same figures. What a process used before the
+join is not counted: a `sleep` started moments ago reads `Memory: 0B`. They play no part in
+killing or emptiness, which stay with cgroup2.
 # spec: service-lifecycle.md §7 (sysvisor note), ARCHITECTURE.md pitfalls; README D7
 """
 
