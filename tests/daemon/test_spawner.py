@@ -160,12 +160,29 @@ def test_user_group_and_groups_are_those_of_the_fork_path(helper, tmp_path):
     assert "CapEff: 0000000000000000" in fast_path  # no longer root
 
 
-def test_the_helper_ignores_terminal_signals_but_its_children_do_not(helper, tmp_path):
-    # the helper must survive a Ctrl-C to the manager's process group; its SIG_IGN must not leak
-    assert "SigIgn: 0000000000000000" in describe(helper.spawn, tmp_path)
-    with open(f"/proc/{helper.pid}/status") as f:
-        ignored = int(next(line for line in f if line.startswith("SigIgn:")).split()[1], 16)
-    assert ignored & (1 << (signal.SIGINT - 1)) and ignored & (1 << (signal.SIGTERM - 1))
+def test_the_helper_survives_terminal_signals_and_its_children_inherit_none_of_its_signal_state(tmp_path):
+    # a Ctrl-C to the manager's process group must not end the helper before the manager
+    # stopped its units; the helper keeps every signal blocked, and a child must see neither
+    # that mask nor an ignore the manager inherited (SIGHUP under nohup, Python's SIGPIPE)
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        s = Spawner.start()
+    finally:
+        signal.signal(signal.SIGHUP, old)
+    try:
+        describe(s.spawn, tmp_path, pass_fd=False)  # up and answering
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGPIPE):
+            os.kill(s.pid, sig)
+        for prepared in (False, True):  # the full setup in the child, and a prepared spawn
+            out = describe(s.spawn, tmp_path, pass_fd=not prepared)
+            assert "SigBlk: 0000000000000000" in out and "SigIgn: 0000000000000000" in out
+        with open(f"/proc/{s.pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        blocked, ignored = int(fields["SigBlk"], 16), int(fields["SigIgn"], 16)
+        assert blocked & (1 << (signal.SIGINT - 1)) and blocked & (1 << (signal.SIGTERM - 1))
+        assert ignored == 0
+    finally:
+        s.close()
 
 
 @pytest.mark.parametrize("req, status, step", [

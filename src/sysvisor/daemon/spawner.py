@@ -75,9 +75,6 @@ _REQUEST_FIELDS = ("path", "argv", "env", "working_directory", "root_directory",
                    "clone_into_cgroup", "extra_cgroups", "pid_variables")
 _PLAN_FIELDS = ("uid", "gid", "groups", "home", "failure")
 
-# set to SIG_IGN in the helper: a Ctrl-C or a signal to the manager's process group must not
-# take the helper down before the manager has stopped its units
-_HELPER_IGNORES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2")
 
 _HELPER_NAME = b"sysvisor-spawn"  # what ps and top show; each child renames itself
 
@@ -122,8 +119,8 @@ class Spawner:
         # A fork + exec, once, rather than posix_spawn(): glibc's posix_spawn sets its two
         # internal signals (32, 33) to SIG_IGN in the new process, and no later sigaction()
         # can reset them, so every unit would inherit them ignored. After exec they are at
-        # SIG_DFL like every caught signal; all signals stay blocked until the helper has
-        # set its dispositions.
+        # SIG_DFL like every caught signal; all signals stay blocked, in the helper for good
+        # (serve()).
         old_mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
         try:
             pid = os.fork()
@@ -238,13 +235,16 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
     os.closerange(fd + 1, 1 << 20)
     os.set_inheritable(fd, False)
     sock = _socket.socket(fileno=fd)
-    for name in _HELPER_IGNORES:
-        _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
-    # what the child must reset: everything here that is not SIG_DFL (Python ignores
-    # SIGPIPE and SIGXFSZ); exec resets caught signals by itself, ignored ones it keeps
-    reset = sorted({s for s in _signal.valid_signals() if s not in (_signal.SIGKILL, _signal.SIGSTOP)
-                    and _signal.getsignal(s) != _signal.SIG_DFL} | {_signal.SIGPIPE, _signal.SIGXFSZ})
-    _signal.pthread_sigmask(_signal.SIG_SETMASK, ())  # blocked by the manager across fork + exec
+    # Every signal stays blocked here, as the manager blocked them across fork + exec: a
+    # Ctrl-C or a signal to the manager's process group cannot take the helper down before
+    # the manager has stopped its units (it stays pending, never delivered). So every
+    # disposition can be SIG_DFL (Python's SIG_IGN of SIGPIPE/SIGXFSZ, its SIGINT handler,
+    # ignores inherited from whoever started the manager): a child is born with exactly the
+    # dispositions exec should leave it, and with every signal blocked until it resets its
+    # mask itself; nothing is switched around each clone3().
+    for sig in _signal.valid_signals():
+        if sig not in (_signal.SIGKILL, _signal.SIGSTOP) and _signal.getsignal(sig) != _signal.SIG_DFL:
+            _signal.signal(sig, _signal.SIG_DFL)
     clone = _Clone3()
     clone.set_name(_HELPER_NAME)
     try:
@@ -264,21 +264,28 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
                 fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
         if not size and not fds:
             break  # the manager closed its end (exit, crash, re-exec)
-        pid, err, extra, prepared = _spawn_one(memoryview(buffer)[:size], list(fds), reset, clone, own)
+        pid, err, extra, prepared = _spawn_one(memoryview(buffer)[:size], list(fds), clone, own)
         try:
             sock.send(_REPLY.pack(pid, err, prepared))
         except OSError:
             break
-        for path in extra:  # v1 accounting cgroups (hybrid hosts): best effort, after the answer
-            try:
-                with open(os.path.join(path, "cgroup.procs"), "w") as f:
-                    f.write(str(pid))
-            except OSError:
-                pass
+        if extra:  # v1 accounting cgroups (hybrid hosts): best effort, after the answer
+            number = str(pid).encode()
+            for path in extra:
+                try:
+                    procs = os.open(path + "/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+                except OSError:
+                    continue
+                try:
+                    os.write(procs, number)
+                except OSError:
+                    pass
+                finally:
+                    os.close(procs)
     os._exit(0)
 
 
-def _spawn_one(payload, fds: list[int], reset: list[int], clone: _Clone3,
+def _spawn_one(payload, fds: list[int], clone: _Clone3,
                own: _OwnState | None) -> tuple[int, int, tuple[str, ...], int]:  # pragma: no cover
     from sysvisor.daemon.execsetup import EXIT_EXCEPTION, _child, exec_prepared
 
@@ -303,12 +310,6 @@ def _spawn_one(payload, fds: list[int], reset: list[int], clone: _Clone3,
             except OSError:
                 cgroup_fd = None  # the child tries cgroup.procs and reports 219/CGROUP
         inside = cgroup_fd is not None
-        old_mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
-        # the child is born with default dispositions: resetting them here, with every signal
-        # blocked, costs a few syscalls; in the child it cost ~0.3 ms of Python (and its
-        # copy-on-write faults) on every restart. Restored below, so an ignored signal
-        # that arrives meanwhile is still discarded.
-        saved = [(sig, _signal.signal(sig, _signal.SIG_DFL)) for sig in reset]
         try:
             if own is not None and (inside or not fields["cgroup"]):
                 prepared = own.prepare(fields, plan)
@@ -333,9 +334,6 @@ def _spawn_one(payload, fds: list[int], reset: list[int], clone: _Clone3,
         finally:
             if prepared is not None:
                 own.restore()
-            for sig, handler in saved:
-                _signal.signal(sig, handler)
-            _signal.pthread_sigmask(_signal.SIG_SETMASK, old_mask)
         return (pid, 0, extra, prepared is not None) if pid > 0 else (0, err, (), 0)
     except Exception as e:  # noqa: BLE001 - a bad request must not end the helper
         return 0, getattr(e, "errno", None) or errno_mod.EINVAL, (), 0
