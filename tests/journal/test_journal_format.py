@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sysvisor.journal.format import format_bytes, format_entry, is_printable, json_object
 
@@ -118,6 +120,14 @@ def test_printable():
     assert not is_printable("a\x1bb")
     assert not is_printable("a\x85")
     assert not is_printable("a\udcff")
+    assert not is_printable("a\x7f") and not is_printable("\r") and is_printable("")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0xFF)) | st.text())
+def test_printable_is_the_per_character_rule(text):
+    # the ASCII shortcut and the loop agree with the rule itself, character by character
+    rule = all(not ((ord(c) < 32 and c not in "\t\n") or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF) for c in text)
+    assert is_printable(text) == rule
 
 
 def _observed_section(name):

@@ -53,6 +53,8 @@ def format_bytes(n: int) -> str:
 def is_printable(text: str) -> bool:
     """UTF-8 without C0/C1 control characters other than TAB and LF.
     # systemd: utf8_is_printable_newline(), unichar_is_control()"""
+    if text.isascii():  # nearly every message: str methods in C (for ASCII, isprintable() is 0x20-0x7E)
+        return text.isprintable() or text.replace("\t", "").replace("\n", "").isprintable()
     for ch in text:
         o = ord(ch)
         if (o < 32 and o not in (9, 10)) or 0x7F <= o <= 0x9F or 0xD800 <= o <= 0xDFFF:
