@@ -196,6 +196,26 @@ def test_cgroup_readings_and_remove(cgroup):
     assert not any(os.path.exists(p) for p in cgroup.accounting_paths("read.service"))
 
 
+def test_tasks_and_cpu_count_from_birth_without_any_v1_group(cgroup):
+    # cgroup2 counts threads and CPU time with no controller enabled: a process that burns
+    # CPU at once and joins nothing else is fully counted (a v1 cpuacct join came later)
+    path = cgroup.create("burn.service")
+    script = (f"{sys.executable} -c 'import os,threading,time; os.close(1); t=time.process_time()\n"
+              "while time.process_time() - t < 0.2: pass\n"
+              "threading.Thread(target=time.sleep, args=(1000,), daemon=True).start(); time.sleep(1000)' & echo $!")
+    main, (burner,) = start(script, cgroup=path)  # no extra_cgroups
+    reap(main)
+    try:
+        assert wait_until(lambda: cgroup.tasks("burn.service") == 2)  # the burner's two threads
+        assert cgroup.cpu_usage_nsec("burn.service") >= 150_000_000
+    finally:
+        cgroup.kill_all("burn.service", signal.SIGKILL)
+        assert wait_until(lambda: cgroup.is_empty("burn.service"))
+        cgroup.remove("burn.service")
+    assert cgroup.accounting_paths("burn.service") == tuple(os.path.join(b, "burn.service") for b in cgroup.v1_bases.values())
+    assert set(cgroup.v1_bases) <= {"memory"}
+
+
 def test_cgroup_adopt_joins_accounting_cgroups(cgroup):
     if not cgroup.v1_bases:
         pytest.skip("no v1 accounting hierarchies (pure cgroup2 host)")

@@ -19,9 +19,9 @@ Two implementations with one API (`Containment`):
   its parent before a scan has seen it is not found.
 
 Readings for `status` (Tasks:, Memory:, CPU:) come from pids.current (or the thread count),
-memory.current and cpu.stat where the kernel offers them. On a hybrid host (controllers in
-v1 hierarchies, as on this machine) the unit also gets a directory in the writable v1
-`memory`, `pids` and `cpuacct` hierarchies (ExecRequest.extra_cgroups, from
+memory.current and cpu.stat where the kernel offers them (the thread count and cpu.stat
+always). On a hybrid host (controllers in v1 hierarchies, as on this machine) the unit also
+gets a directory in the writable v1 `memory` hierarchy (ExecRequest.extra_cgroups, from
 `accounting_paths()`), joined by the child on the fork path and by the spawn helper right
 after it has answered (each join is a migration that may wait for an RCU grace period, so it
 stays off the restart path), and read for the same figures. What a process used before the
@@ -107,8 +107,11 @@ def own_cgroup(proc_cgroup: str = "/proc/self/cgroup") -> str | None:
     return None
 
 
-# v1 controllers used for the status readings on hybrid hosts (Memory:, Tasks:, CPU:)
-ACCOUNTING_CONTROLLERS = ("memory", "pids", "cpuacct")
+# v1 controllers used for the status readings on hybrid hosts: only memory. cgroup2 itself
+# counts a unit's threads (cgroup.threads) and CPU time (cpu.stat's usage_usec exists with no
+# controller enabled), from each process's birth inside it; a v1 pids/cpuacct group was joined
+# later and cost a migration (and a mkdir) per spawn.
+ACCOUNTING_CONTROLLERS = ("memory",)
 
 
 def find_cgroup1_mounts(mountinfo: str = "/proc/self/mountinfo") -> dict[str, str]:
@@ -430,8 +433,6 @@ class CgroupContainment:
     def tasks(self, unit: str) -> int | None:
         """Tasks: pids.current, else the number of threads in the cgroup."""
         value = self._read_int(self.path(unit), "pids.current")
-        if value is None and "pids" in self.v1_bases:
-            value = self._read_int(os.path.join(self.v1_bases["pids"], unit), "pids.current")
         if value is not None:
             return value
         try:
@@ -449,12 +450,9 @@ class CgroupContainment:
         return value
 
     def cpu_usage_nsec(self, unit: str) -> int | None:
-        """CPU: cpuacct.usage (v1, as systemd reads it on hybrid hosts), else usage_usec of
-        cpu.stat as nanoseconds (systemd's CPUUsageNSec). # systemd: unit_get_cpu_usage_raw()"""
-        if "cpuacct" in self.v1_bases:
-            value = self._read_int(os.path.join(self.v1_bases["cpuacct"], unit), "cpuacct.usage")
-            if value is not None:
-                return value
+        """CPU: usage_usec of cpu.stat as nanoseconds (systemd's CPUUsageNSec); cgroup2 keeps
+        it without the cpu controller, so also on hybrid hosts, where systemd would read the
+        v1 cpuacct.usage. # systemd: unit_get_cpu_usage_raw()"""
         try:
             with open(os.path.join(self.path(unit), "cpu.stat")) as f:
                 for line in f:
