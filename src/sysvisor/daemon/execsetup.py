@@ -102,10 +102,16 @@ def _child(req: ExecRequest, plan: _Plan, wfd: int, reset_signals: Iterable[int]
 
     `reset_signals`: the signals whose disposition is not SIG_DFL in the forking process
     (None: all of them, for a fork of the manager, whose handlers are unknown here)."""
-    status = EXIT_EXCEPTION
     pipe = [wfd]  # the setup moves the error pipe; it updates this cell
+    _until_exec(lambda: _setup_and_exec(req, plan, pipe, reset_signals), pipe)
+
+
+def _until_exec(setup, pipe: list[int]) -> None:  # pragma: no cover
+    """Run `setup`, which ends in execve(); if it fails, one record on the error pipe
+    `pipe[0]` and _exit() with its systemd exit status. Never returns."""
+    status = EXIT_EXCEPTION
     try:
-        _setup_and_exec(req, plan, pipe, reset_signals)
+        setup()
     except _ChildError as e:
         status = e.exit_status
         _report(pipe[0], e.exit_status, e.errno, e.reason)
@@ -129,7 +135,7 @@ def _fail(status: int, e: OSError | int, reason: str) -> _ChildError:
 def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int],
                     reset_signals: Iterable[int] | None = None) -> None:  # pragma: no cover
     wfd = original = pipe[0]
-    _set_comm(child_process_name(req.path))
+    set_comm(child_process_name(req.path))
 
     # 1. signals: the daemon's handlers, ignores (SIGPIPE!) and mask must not leak
     try:
@@ -252,20 +258,16 @@ def exec_prepared(prepared: Prepared, wfd: int) -> None:  # pragma: no cover
     cloning (spawner.py: standard streams, umask, working directory, process name, signal
     dispositions; the executable found): only what the new process must do itself remains,
     in `_setup_and_exec()`'s order and with its exit statuses. Never returns."""
-    status = EXIT_EXCEPTION
-    try:
-        _reset_signal_mask()
-        if prepared.new_session:
-            _new_session()
-        _set_nice(prepared.nice)
-        _set_limits(prepared.limits)
-        _exec(prepared.executable, prepared.argv, prepared.env, prepared.pid_variables)
-    except _ChildError as e:
-        status = e.exit_status
-        _report(wfd, e.exit_status, e.errno, e.reason)
-    except BaseException as e:  # noqa: BLE001 - nothing may escape a forked child
-        _report(wfd, EXIT_EXCEPTION, errno_mod.EINVAL, f"Internal error before exec: {e!r}")
-    os._exit(status)
+    _until_exec(lambda: _exec_prepared_steps(prepared), [wfd])
+
+
+def _exec_prepared_steps(prepared: Prepared) -> None:  # pragma: no cover
+    _reset_signal_mask()
+    if prepared.new_session:
+        _new_session()
+    _set_nice(prepared.nice)
+    _set_limits(prepared.limits)
+    _exec(prepared.executable, prepared.argv, prepared.env, prepared.pid_variables)
 
 
 class Prepared:
@@ -338,7 +340,8 @@ _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded in the parent: no imports af
 _PR_SET_NAME = 15
 
 
-def _set_comm(name: str) -> None:  # pragma: no cover
+def set_comm(name: str) -> None:  # pragma: no cover
+    """This process's name as ps and top show it (15 bytes at most). # PR_SET_NAME"""
     _LIBC.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 

@@ -120,6 +120,3 @@ class _DeadlineTimer:
         except BlockingIOError:
             pass
         self.armed = None  # expired: the same deadline must arm it again
-
-    def close(self) -> None:
-        os.close(self.fd)

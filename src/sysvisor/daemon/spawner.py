@@ -58,6 +58,11 @@ import struct
 import _signal
 import _socket
 
+from sysvisor.daemon.execsetup import (
+    EXIT_EXCEPTION, RLIMITS, Prepared, _chdir, _child, _ChildError, _find_executable, child_process_name, exec_prepared,
+    rlimit_resource, rlimit_value, set_comm,
+)
+
 _SYS_CLONE3 = 435  # the same number on every architecture (asm-generic numbering)
 _CLONE_PARENT = 0x00008000
 _CLONE_INTO_CGROUP = 0x200000000
@@ -76,7 +81,7 @@ _REQUEST_FIELDS = ("path", "argv", "env", "working_directory", "root_directory",
 _PLAN_FIELDS = ("uid", "gid", "groups", "home", "failure")
 
 
-_HELPER_NAME = b"sysvisor-spawn"  # what ps and top show; each child renames itself
+_HELPER_NAME = "sysvisor-spawn"  # what ps and top show; each child renames itself
 
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sysvisor.daemon.spawner import serve; serve()"
 
@@ -246,9 +251,9 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
         if sig not in (_signal.SIGKILL, _signal.SIGSTOP) and _signal.getsignal(sig) != _signal.SIG_DFL:
             _signal.signal(sig, _signal.SIG_DFL)
     clone = _Clone3()
-    clone.set_name(_HELPER_NAME)
+    set_comm(_HELPER_NAME)
     try:
-        own = _OwnState(clone)
+        own = _OwnState()
     except OSError:
         own = None  # e.g. no /dev/null, an unreadable working directory: every child sets itself up
     buffer = bytearray(_MAX_REQUEST + 4096)  # one allocation, not one per request
@@ -287,8 +292,6 @@ def serve(fd: int = _HELPER_FD) -> None:  # pragma: no cover - runs in the helpe
 
 def _spawn_one(payload, fds: list[int], clone: _Clone3,
                own: _OwnState | None) -> tuple[int, int, tuple[str, ...], int]:  # pragma: no cover
-    from sysvisor.daemon.execsetup import EXIT_EXCEPTION, _child, exec_prepared
-
     cgroup_fd = None
     prepared = None
     try:
@@ -361,11 +364,9 @@ class _OwnState:
     statuses. Every fd of the helper's own is close-on-exec, and 0-2 are always open, so no
     received fd is ever a standard stream's number."""
 
-    def __init__(self, clone: _Clone3) -> None:
+    def __init__(self) -> None:
         import fcntl
         import resource
-
-        from sysvisor.daemon.execsetup import RLIMITS
 
         for target in (0, 1, 2):  # closed in the manager: /dev/null, as "inherit" would give
             try:
@@ -383,15 +384,12 @@ class _OwnState:
         self.umask = os.umask(0o022)
         os.umask(self.umask)
         self.limits = {res: resource.getrlimit(res) for res in set(RLIMITS.values())}
-        self.clone = clone
         self._changed: list[int] = []
         self.broken = False  # a restore failed: the helper's own state is no longer known
 
     def prepare(self, fields: dict, plan: _Fields):  # pragma: no cover - runs in the helper
         """Set the helper up as the child of `fields` would set itself up; an
         `execsetup.Prepared` for the rest, or None (nothing changed) for the full setup."""
-        from sysvisor.daemon.execsetup import Prepared, _ChildError, _chdir, _find_executable, child_process_name, rlimit_resource, rlimit_value
-
         if (self.broken or plan.uid is not None or plan.gid is not None or plan.groups is not None or plan.failure
                 or fields["root_directory"] or fields["pass_fds"] or fields["idle_fd"] is not None):
             return None
@@ -422,7 +420,7 @@ class _OwnState:
                 self._changed.append(target)
                 os.dup2(source, target)  # inheritable
             os.umask(fields["umask"])
-            self.clone.set_name(child_process_name(fields["path"]).encode()[:15])
+            set_comm(child_process_name(fields["path"]))
         except (_ChildError, OSError):
             self.restore()
             return None
@@ -436,7 +434,7 @@ class _OwnState:
         prepared spawns, and a unit's stream still open here is closed."""
         changed, self._changed = self._changed, []
         os.umask(self.umask)
-        self.clone.set_name(_HELPER_NAME)
+        set_comm(_HELPER_NAME)
         for target in changed:
             try:
                 os.dup2(self.stdio[target], target)
@@ -467,10 +465,6 @@ class _Clone3:
         libc = ctypes.PyDLL(None, use_errno=True)
         self._syscall = libc.syscall
         self._syscall.restype = ctypes.c_long
-        self._prctl = libc.prctl
-
-    def set_name(self, name: bytes) -> None:  # pragma: no cover - runs in the helper
-        self._prctl(15, name[:15], 0, 0, 0)  # PR_SET_NAME
 
     def call(self, flags: int, cgroup_fd: int) -> tuple[int, int]:  # pragma: no cover
         """(pid, 0) in the parent, (0, 0) in the child, (-1, errno) on failure."""
