@@ -32,8 +32,6 @@ killing or emptiness, which stay with cgroup2.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
 import signal
@@ -41,20 +39,22 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sysvisor.daemon.libc import call
+
 PR_SET_CHILD_SUBREAPER = 36
 _IN_MODIFY = 0x00000002
 _IN_NONBLOCK = os.O_NONBLOCK
 _IN_CLOEXEC = os.O_CLOEXEC
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
 
 def set_child_subreaper() -> bool:
     """Make orphaned descendants re-parent to this process (the daemon calls it once).
 
     # systemd: PID 1 is init; a non-PID-1 manager uses prctl(PR_SET_CHILD_SUBREAPER)
     """
-    return _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    try:
+        return call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -156,21 +156,19 @@ class _Inotify:
     _EVENT = struct.Struct("iIII")
 
     def __init__(self) -> None:
-        fd = _libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
-        self.fd = fd
+        self.fd = call("inotify_init1", _IN_NONBLOCK | _IN_CLOEXEC)
 
     def add_watch(self, path: str, mask: int) -> int:
-        wd = _libc.inotify_add_watch(self.fd, os.fsencode(path), mask)
-        if wd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err), path)
-        return wd
+        try:
+            return call("inotify_add_watch", self.fd, os.fsencode(path), mask)
+        except OSError as e:
+            raise OSError(e.errno, os.strerror(e.errno), path) from None
 
     def rm_watch(self, wd: int) -> None:
-        _libc.inotify_rm_watch(self.fd, wd)
+        try:
+            call("inotify_rm_watch", self.fd, wd)
+        except OSError:
+            pass  # ignored, as before: the kernel drops a watch with its cgroup
 
     def read(self) -> list[int]:
         """Watch descriptors that fired since the last read (non-blocking)."""

@@ -10,7 +10,6 @@ depends on it (after the next state flush), and says `bye STATUS` before a delib
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -18,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 from sysvisor.core.types import ExitCode
+from sysvisor.daemon.libc import call
 
 PR_SET_PDEATHSIG = 1
 _CODES = {os.CLD_EXITED: ExitCode.EXITED, os.CLD_KILLED: ExitCode.KILLED, os.CLD_DUMPED: ExitCode.DUMPED}
@@ -84,8 +84,10 @@ class KeeperLink:
     def bind_lifetime(self) -> bool:
         """Die with the keeper (the pair is the one process the user started); False if
         the keeper is already gone."""
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        try:
+            call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except OSError:
+            pass  # then only the ppid check below tells
         return os.getppid() == self.keeper_pid
 
     def hello(self, timeout: float = 10.0) -> tuple[list[KeptExit], list[ManagerDeath]]:
