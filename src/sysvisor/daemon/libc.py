@@ -1,4 +1,4 @@
-"""The few libc calls Python 3.11 lacks (timerfd, inotify), through ctypes.
+"""The few libc calls Python 3.11 lacks (timerfd, inotify, prctl), through ctypes.
 
 Python 3.13 has os.timerfd_*; callers use those when present. # spec: ARCHITECTURE.md "daemon/"
 """
