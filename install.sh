@@ -19,6 +19,12 @@ sys.path.insert(0, "$here/src")
 from sysvisor.cli.main import main
 sys.exit(main())
 EOF
+# the native exec helper: faster restarts where a C compiler exists, the Python one otherwise
+if command -v cc >/dev/null || command -v gcc >/dev/null || [ -n "${CC:-}" ]; then
+    PYTHONPATH="$here/src" "$py" -m sysvisor.daemon.exec_helper || true
+else
+    echo "note: no C compiler: units are started by the Python spawn helper (install gcc and re-run for faster restarts)"
+fi
 chmod 755 "$bindir/sysvisor.tmp"
 mv "$bindir/sysvisor.tmp" "$bindir/sysvisor"
 echo "installed $bindir/sysvisor"

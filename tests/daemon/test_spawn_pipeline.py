@@ -15,6 +15,7 @@ import pytest
 
 from sysvisor.core import actions as A
 from sysvisor.core import events as E
+from sysvisor.daemon import exec_helper
 from sysvisor.daemon.executor import ExecRequest, wait_exec_outcome
 from sysvisor.daemon.loop import EventLoop
 from sysvisor.daemon.shell import Shell
@@ -32,20 +33,31 @@ def _wait_file(path, timeout: float = 30.0) -> str:
     raise AssertionError(f"{path} never written")
 
 
-def test_answers_come_back_in_the_order_sent(tmp_path):
-    s = Spawner.start()
+@pytest.mark.parametrize("native", [False, True], ids=["python-helper", "native-helper"])
+def test_answers_come_back_in_the_order_sent(tmp_path, native):
+    # with the native helper, plain spawns go to it and those with a passed fd to the Python
+    # helper: interleaved in flight, each answer still belongs to its own request
+    if native and exec_helper.find() is None:
+        exec_helper.build()
+    s = Spawner.start(native=native)
+    r, w = os.pipe2(os.O_CLOEXEC)
     try:
         try:
-            tickets = [s.submit(ExecRequest(path="/bin/sh", argv=["sh", "-c", f"echo $$ > {tmp_path}/{i}"])) for i in range(6)]
+            tickets = [s.submit(ExecRequest(path="/bin/sh", argv=["sh", "-c", f"echo $$ > {tmp_path}/{i}"],
+                                            pass_fds=(r,) if i % 3 == 1 else ()))
+                       for i in range(9)]
         except SpawnerUnavailable as e:
             pytest.skip(f"no spawn helper here: {e}")
         children = [s.collect(t) for t in tickets]
+        assert s.native_spawns == (6 if native else 0)
         for i, child in enumerate(children):
             wait_exec_outcome(child.error_fd, "/bin/sh")
             os.waitid(os.P_PID, child.pid, os.WEXITED)
             assert _wait_file(tmp_path / str(i)) == str(child.pid)  # answer i is request i's process
-        assert len({c.pid for c in children}) == 6
+        assert len({c.pid for c in children}) == 9
     finally:
+        os.close(r)
+        os.close(w)
         s.close()
 
 
@@ -85,7 +97,8 @@ def _turn(shell, monkeypatch, kill_helper_after: int | None = None):
         ticket = real_submit(req)
         submitted.append(ticket)
         if kill_helper_after is not None and len(submitted) == kill_helper_after:
-            os.kill(shell.spawner.pid, signal.SIGKILL)  # dies with spawns in flight or still to come
+            # the helper these plain spawns go to dies with spawns in flight or still to come
+            os.kill(shell.spawner.native_pid or shell.spawner.pid, signal.SIGKILL)
         return ticket
 
     monkeypatch.setattr(shell.spawner, "submit", submit)

@@ -20,29 +20,53 @@ from sysvisor.daemon.containment import CgroupContainment
 from sysvisor.daemon.executor import (
     EXIT_CGROUP,
     EXIT_CHDIR,
+    EXIT_EXCEPTION,
     EXIT_EXEC,
     EXIT_USER,
     SYSTEMD_DEFAULT_LIMITS,
     ExecRequest,
+    _plan,
     spawn,
     wait_exec_outcome,
 )
+from sysvisor.daemon import exec_helper
 from sysvisor.daemon.spawner import Spawner, SpawnerUnavailable
 
 _counter = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def helper():
-    s = Spawner.start()
+def native_built() -> None:
+    """The native helper is built by ./test.sh (a C compiler is installed there if missing)."""
+    if exec_helper.find() is None:
+        exec_helper.build()
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["python-helper", "native-helper"])
+def helper(request):
+    """The Python spawn helper alone, and with the native helper (exec_helper.c) for plain spawns."""
+    if request.param:
+        native_built()
+    s = Spawner.start(native=request.param)
     try:
         child = s.spawn(ExecRequest(path="/bin/true", argv=["true"]))
     except SpawnerUnavailable as e:
         pytest.skip(f"no fast spawn path here: {e}")
     wait_exec_outcome(child.error_fd, "/bin/true")
     os.waitid(os.P_PID, child.pid, os.WEXITED)
+    assert s.native_spawns == request.param  # /bin/true is a plain spawn
     yield s
     s.close()
+
+
+def plain_spawns(helper):
+    """(prepared, native) counts, to see which way the next spawns went."""
+    return helper.prepared_spawns, helper.native_spawns
+
+
+def went(helper, before, plain: bool) -> bool:
+    """Whether exactly one spawn since `before` was plain (prepared, native when it runs)."""
+    native = helper.native_sock is not None
+    return plain_spawns(helper) == (before[0] + plain, before[1] + (plain and native))
 
 
 def run(start, req: ExecRequest):
@@ -112,12 +136,13 @@ def test_the_environment_is_the_one_of_the_fork_path(helper, tmp_path):
     dict(working_directory="~", umask=0o002, limits={"LimitNOFILE": (-1, -1), "CORE": (0, 0)}, stdin="inherit", stderr="null"),
     dict(path="sh", limits={}, stdin="null", stderr="inherit"),  # looked up in the search path
 ])
-def test_a_spawn_the_helper_prepares_in_itself_is_the_fork_paths_spawn(helper, tmp_path, settings):
-    # no passed fds, no user switch: the child only execs (execsetup.exec_prepared)
-    before = helper.prepared_spawns
+def test_a_plain_spawn_is_the_fork_paths_spawn(helper, tmp_path, settings):
+    # no passed fds, no user switch: the native helper's child, or a child that only execs
+    # (execsetup.exec_prepared) after the Python helper prepared it in itself
+    before = plain_spawns(helper)
     fork_path = describe(spawn, tmp_path, pass_fd=False, **settings)
     fast_path = describe(helper.spawn, tmp_path, pass_fd=False, **settings)
-    assert helper.prepared_spawns == before + 1
+    assert went(helper, before, plain=True)
     assert fast_path == fork_path
     assert "exec pid matches: yes" in fast_path and "\nfds: 0 1 2 3 \n" in fast_path  # 3: the shell's $(…) pipe
     # the helper is itself again: its own streams, umask, directory and name
@@ -128,27 +153,30 @@ def test_a_spawn_the_helper_prepares_in_itself_is_the_fork_paths_spawn(helper, t
     assert [os.readlink(f"/proc/{helper.pid}/fd/{n}") for n in (0, 1, 2)] == [os.readlink(f"/proc/self/fd/{n}") for n in (0, 1, 2)]
 
 
-def test_fds_the_manager_leaked_into_the_helper_never_reach_a_prepared_child(tmp_path):
+@pytest.mark.parametrize("native", [False, True], ids=["python-helper", "native-helper"])
+def test_fds_the_manager_leaked_into_the_helper_never_reach_a_plain_child(tmp_path, native):
     # a prepared child closes nothing itself: the helper must own no inheritable fd but 0-2
+    if native:
+        native_built()
     leaked_r, leaked_w = os.pipe()
     os.set_inheritable(leaked_r, True)
     os.set_inheritable(leaked_w, True)
-    s = Spawner.start()
+    s = Spawner.start(native=native)
     os.close(leaked_r)
     os.close(leaked_w)
     try:
-        before = s.prepared_spawns
+        before = plain_spawns(s)
         out = describe(s.spawn, tmp_path, pass_fd=False)
-        assert s.prepared_spawns == before + 1
+        assert went(s, before, plain=True)
         assert out == describe(spawn, tmp_path, pass_fd=False)  # the fork path closes every other fd
     finally:
         s.close()
 
 
 def test_passed_fds_take_the_full_setup_in_the_child(helper, tmp_path):
-    before = helper.prepared_spawns
+    before = plain_spawns(helper)
     describe(helper.spawn, tmp_path)
-    assert helper.prepared_spawns == before
+    assert went(helper, before, plain=False)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
@@ -160,27 +188,35 @@ def test_user_group_and_groups_are_those_of_the_fork_path(helper, tmp_path):
     assert "CapEff: 0000000000000000" in fast_path  # no longer root
 
 
-def test_the_helper_survives_terminal_signals_and_its_children_inherit_none_of_its_signal_state(tmp_path):
-    # a Ctrl-C to the manager's process group must not end the helper before the manager
-    # stopped its units; the helper keeps every signal blocked, and a child must see neither
+@pytest.mark.parametrize("native", [False, True], ids=["python-helper", "native-helper"])
+def test_the_helpers_survive_terminal_signals_and_their_children_inherit_none_of_their_signal_state(tmp_path, native):
+    # a Ctrl-C to the manager's process group must not end a helper before the manager
+    # stopped its units; the helpers keep every signal blocked, and a child must see neither
     # that mask nor an ignore the manager inherited (SIGHUP under nohup, Python's SIGPIPE)
+    if native:
+        native_built()
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        s = Spawner.start()
+        s = Spawner.start(native=native)
     finally:
         signal.signal(signal.SIGHUP, old)
+    helpers = [s.pid, s.native_pid] if native else [s.pid]
     try:
         describe(s.spawn, tmp_path, pass_fd=False)  # up and answering
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGPIPE):
-            os.kill(s.pid, sig)
-        for prepared in (False, True):  # the full setup in the child, and a prepared spawn
-            out = describe(s.spawn, tmp_path, pass_fd=not prepared)
+        for pid in helpers:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGPIPE):
+                os.kill(pid, sig)
+        for plain in (False, True):  # the full setup in the child, and a plain spawn
+            before = plain_spawns(s)
+            out = describe(s.spawn, tmp_path, pass_fd=not plain)
+            assert went(s, before, plain)
             assert "SigBlk: 0000000000000000" in out and "SigIgn: 0000000000000000" in out
-        with open(f"/proc/{s.pid}/status") as f:
-            fields = dict(line.split(":", 1) for line in f)
-        blocked, ignored = int(fields["SigBlk"], 16), int(fields["SigIgn"], 16)
-        assert blocked & (1 << (signal.SIGINT - 1)) and blocked & (1 << (signal.SIGTERM - 1))
-        assert ignored == 0
+        for pid in helpers:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f)
+            blocked, ignored = int(fields["SigBlk"], 16), int(fields["SigIgn"], 16)
+            assert blocked & (1 << (signal.SIGINT - 1)) and blocked & (1 << (signal.SIGTERM - 1))
+            assert ignored == 0
     finally:
         s.close()
 
@@ -192,9 +228,11 @@ def test_the_helper_survives_terminal_signals_and_its_children_inherit_none_of_i
     (ExecRequest(path="/bin/true", argv=["true"], cgroup="/nonexistent-cgroup"), EXIT_CGROUP, "CGROUP"),
 ])
 def test_setup_failures_are_the_exit_statuses_of_the_fork_path(helper, req, status, step):
-    before = helper.prepared_spawns
+    before = plain_spawns(helper)
     fast = run(helper.spawn, req)
-    assert helper.prepared_spawns == before  # a setup the helper sees fail is left to the child
+    # a setup the Python helper sees fail is left to the full setup in the child; the
+    # native helper's child fails itself, as the fork path's
+    assert went(helper, before, plain=helper.native_sock is not None and req.user is None)
     assert fast == run(spawn, req)
     code, got, outcome = fast
     assert (code, got) == (os.CLD_EXITED, status)
@@ -207,9 +245,9 @@ def test_an_exec_failure_of_a_prepared_spawn_is_the_fork_paths(helper, tmp_path)
     garbage.write_bytes(b"\x00\x01 neither ELF nor #!")
     garbage.chmod(0o755)
     req = ExecRequest(path=str(garbage), argv=[str(garbage)], nice=1)
-    before = helper.prepared_spawns
+    before = plain_spawns(helper)
     fast = run(helper.spawn, req)
-    assert helper.prepared_spawns == before + 1
+    assert went(helper, before, plain=True)
     assert fast == run(spawn, req)
     code, status, outcome = fast
     assert (code, status, outcome.failure.step) == (os.CLD_EXITED, EXIT_EXEC, "EXEC")
@@ -233,13 +271,34 @@ def test_a_closed_helper_is_reported_for_the_fork_path():
         s.spawn(ExecRequest(path="/bin/true", argv=["true"]))
 
 
-def test_a_helper_that_died_is_reported_for_the_fork_path(helper):
-    s = Spawner.start()
-    os.kill(s.pid, signal.SIGKILL)
-    os.waitid(os.P_PID, s.pid, os.WEXITED)
+@pytest.mark.parametrize("native", [False, True], ids=["python-helper", "native-helper"])
+def test_a_helper_that_died_is_reported_for_the_fork_path(native):
+    if native:
+        native_built()
+    s = Spawner.start(native=native)
+    dead = s.native_pid if native else s.pid  # the one a plain spawn goes to
+    os.kill(dead, signal.SIGKILL)
+    os.waitid(os.P_PID, dead, os.WEXITED)
     with pytest.raises(SpawnerUnavailable):
         s.spawn(ExecRequest(path="/bin/true", argv=["true"]))
     s.close()
+
+
+def test_requests_the_native_helper_cannot_take_go_to_the_python_helper(helper, tmp_path):
+    # what the native child does not do (passed fds, users, RootDirectory=, Type=idle) and what
+    # os.execve() would refuse (a NUL, a '=' in a name: reported as the full setup reports it)
+    plain = ExecRequest(path="/bin/true", argv=["true"])
+    assert exec_helper.encode_request(plain, _plan(plain), 99) is not None
+    for changes in (dict(pass_fds=(0,)), dict(user="root"), dict(root_directory="/"), dict(idle_fd=0),
+                    dict(env={"A=B": "x"}), dict(argv=["tr\0ue"]), dict(argv=[""]), dict(stdin="tty"),
+                    dict(limits={"NOSUCHLIMIT": (1, 1)})):
+        req = ExecRequest(**{**vars(plain), **changes})
+        assert exec_helper.encode_request(req, _plan(req), 99) is None, changes
+    req = ExecRequest(path="/bin/sh", argv=["sh", "-c", "exit 0"], env={"A=B": "x"})
+    before = helper.native_spawns
+    fast = run(helper.spawn, req)
+    assert helper.native_spawns == before
+    assert fast == run(spawn, req) and fast[:2] == (os.CLD_EXITED, EXIT_EXCEPTION)
 
 
 # ---------------------------------------------------------------------------------------

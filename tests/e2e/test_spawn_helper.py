@@ -7,11 +7,14 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
 from harness import alive
 
+from sysvisor.daemon import exec_helper
 
-def helpers_of(manager_pid: int) -> list[int]:
-    """PIDs of the manager's children named sysvisor-spawn."""
+
+def helpers_of(manager_pid: int, name: str = "sysvisor-spawn") -> list[int]:
+    """PIDs of the manager's children named `name` (the Python helper; sysvisor-exec: the native one)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -23,19 +26,26 @@ def helpers_of(manager_pid: int) -> list[int]:
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        if comm == "sysvisor-spawn" and int(fields[1]) == manager_pid and fields[0] != "Z":
+        if comm == name and int(fields[1]) == manager_pid and fields[0] != "Z":
             found.append(int(entry))
     return found
 
 
-def test_units_start_as_children_of_the_manager_and_a_dead_helper_is_replaced(run):
+# a plain unit is started by the native helper (./test.sh builds it), or by the Python helper
+# when the native one is switched off
+@pytest.mark.parametrize("helper_name", ["sysvisor-exec", "sysvisor-spawn"])
+def test_units_start_as_children_of_the_manager_and_a_dead_helper_is_replaced(run, helper_name, monkeypatch):
+    if helper_name == "sysvisor-exec" and exec_helper.find() is None:
+        exec_helper.build()
+    if helper_name == "sysvisor-spawn":
+        monkeypatch.setenv("SYSVISOR_EXEC_HELPER", "0")
     m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=always\nRestartSec=0\n"})
     assert m.cli("start", "svc").returncode == 0
     first = int(m.prop("svc", "MainPID"))
     manager = m.manager_pid()
     with open(f"/proc/{first}/stat") as f:
         assert int(f.read().rsplit(")", 1)[1].split()[1]) == manager  # the manager's child
-    (helper,) = m.wait_for("the spawn helper", lambda: helpers_of(manager))
+    (helper,) = m.wait_for("the spawn helper", lambda: helpers_of(manager, helper_name))
     os.kill(helper, signal.SIGKILL)
     m.wait_for("the helper gone", lambda: not alive(helper))
     os.kill(first, signal.SIGKILL)  # the restart needs a spawn: the fork path, then a new helper
@@ -44,7 +54,7 @@ def test_units_start_as_children_of_the_manager_and_a_dead_helper_is_replaced(ru
     os.kill(second, signal.SIGKILL)
     m.wait_for("a second restart", lambda: m.prop("svc", "MainPID") not in ("0", str(first), str(second)))
     assert m.prop("svc", "NRestarts") == "2"
-    (new_helper,) = helpers_of(manager)
+    (new_helper,) = helpers_of(manager, helper_name)
     assert new_helper != helper
     assert "starting a new spawn helper" in m.output()
 
@@ -54,7 +64,6 @@ def test_a_stopped_units_cgroup_is_removed_and_so_is_the_managers_at_exit(run):
     assert m.cli("start", "svc").returncode == 0
     group = m.prop("svc", "ControlGroup")
     if not group.startswith("/"):
-        import pytest
         pytest.skip("no cgroup containment here")
     mount = next(line.split()[4] for line in open("/proc/self/mountinfo") if " - cgroup2 " in line)
     path = mount + group

@@ -402,13 +402,20 @@ def _setrlimit_closest(res: int, soft: int, hard: int) -> None:  # pragma: no co
     resource.setrlimit(res, (clamp(soft), clamp(hard)))
 
 
-def _chdir(spec: str | None, home: str) -> None:  # pragma: no cover
+def working_directory_target(spec: str | None, home: str) -> tuple[str, bool]:
+    """(directory, missing is fine) of a WorkingDirectory= value: `-` prefix, `~` the home
+    (`/` when it is not absolute), None `/`. # spec: service-lifecycle.md §5"""
     missing_ok = False
     wd = spec or "/"
     if wd.startswith("-"):
         missing_ok, wd = True, wd[1:]
     if wd == "~":
         wd = home if home.startswith("/") else "/"
+    return wd, missing_ok
+
+
+def _chdir(spec: str | None, home: str) -> None:  # pragma: no cover
+    wd, missing_ok = working_directory_target(spec, home)
     try:
         os.chdir(wd)
     except OSError as e:

@@ -95,6 +95,10 @@ class Shell:
                 self.spawner = Spawner.start()
             except SpawnerUnavailable as e:
                 self.log(f"{e}; starting processes by forking the manager.", priority=Priority.WARNING)
+            else:
+                if self.spawner.native_sock is None and os.environ.get("SYSVISOR_EXEC_HELPER", "1") != "0":
+                    self.log("The native exec helper is not built (python3 -m sysvisor.daemon.exec_helper, or "
+                             "install.sh, with a C compiler); units are started by the Python spawn helper.")
         # both containments report UnitEmptied, so stops wait for leftover processes
         from sysvisor.daemon.facts import host_facts
 

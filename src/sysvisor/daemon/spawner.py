@@ -36,6 +36,11 @@ manager. For each spawn the manager sends it the resolved
   session and process group before setsid(), capabilities, OOM score, v1 cgroups of other
   controllers) is the manager's, because the helper inherited it from the manager.
 
+A plain spawn (no User=/Group=, RootDirectory=, passed fds, Type=idle: almost every
+restart) goes to the native helper instead when it was built (exec_helper.c, started next
+to this one): the same clone3() from a process of a few hundred KiB, whose child runs the
+same steps in C (exec_helper.py says why and how it is kept the same).
+
 The manager blocks only until the helper answers the PID (~0.3 ms). The v1 accounting
 cgroups of a hybrid host (`ExecRequest.extra_cgroups`) are then joined by the helper, after
 the answer: they are a migration with its grace period, and accounting only
@@ -70,7 +75,8 @@ _CLONE_ARGS = struct.Struct("=11Q")  # struct clone_args, CLONE_ARGS_SIZE_VER2 (
 
 _MAX_REQUEST = 200_000  # bytes: a datagram must fit the socket buffer
 _MAX_FDS = 250  # SCM_MAX_FD is 253
-_REPLY = struct.Struct("=iii")  # pid (> 0) or 0, errno, 1 if the spawn was prepared (_OwnState)
+_REPLY = struct.Struct("=iii")  # pid (> 0) or 0, errno, how: 0 full setup in the child, 1 prepared (_OwnState), 2 native
+_NATIVE = 2
 _HELPER_FD = 3
 _TIMEOUT_SEC = 10.0  # a helper that does not answer is treated as dead
 
@@ -99,14 +105,19 @@ class SpawnerUnavailable(Exception):
 class Spawner:
     """The manager's end of the helper. `spawn(req)` is a drop-in for `executor.spawn(req)`."""
 
-    def __init__(self, sock: _socket.socket, pid: int) -> None:
+    def __init__(self, sock: _socket.socket, pid: int, native: tuple[_socket.socket, int] | None = None) -> None:
         self.sock = sock
         self.pid = pid  # the helper; it exits by itself when this socket closes
-        self.prepared_spawns = 0  # answered spawns whose child only had to exec (_OwnState)
+        # the native helper (exec_helper.c) for plain spawns, if built: its socket and PID
+        self.native_sock, self.native_pid = native if native is not None else (None, None)
+        self.prepared_spawns = 0  # answered spawns whose child only had to exec (_OwnState or native)
+        self.native_spawns = 0  # … of which the native helper made
 
     @classmethod
-    def start(cls, python: str | None = None) -> Spawner:
-        """Start the helper (returns at once; it answers its first request once imported).
+    def start(cls, python: str | None = None, native: bool | None = None) -> Spawner:
+        """Start the helper (returns at once; it answers its first request once imported),
+        and the native helper when it was built (exec_helper.py; `native`: None = if built
+        and $SYSVISOR_EXEC_HELPER is not 0, False = never, True = required).
 
         Raises SpawnerUnavailable when no interpreter can be started."""
         import sys
@@ -117,33 +128,26 @@ class Spawner:
         import sysvisor
 
         source = os.path.dirname(os.path.dirname(os.path.abspath(sysvisor.__file__)))
-        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-        argv = [python, "-I", "-S", "-c", _BOOT, source]
-        # The helper inherits the manager's environment (same locale, so the same encoding of
-        # argv and environment), stdio ("inherit" means these fds), limits, nice, session.
-        # A fork + exec, once, rather than posix_spawn(): glibc's posix_spawn sets its two
-        # internal signals (32, 33) to SIG_IGN in the new process, and no later sigaction()
-        # can reset them, so every unit would inherit them ignored. After exec they are at
-        # SIG_DFL like every caught signal; all signals stay blocked, in the helper for good
-        # (serve()).
-        old_mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
-        try:
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - execs at once
-                try:
-                    os.dup2(theirs.fileno(), _HELPER_FD)
-                    os.set_inheritable(_HELPER_FD, True)
-                    os.execv(python, argv)
-                finally:
-                    os._exit(127)
-        except OSError as e:
-            ours.close()
-            raise SpawnerUnavailable(f"cannot start the spawn helper {python}: {e.strerror or e}", permanent=True) from None
-        finally:
-            _signal.pthread_sigmask(_signal.SIG_SETMASK, old_mask)
-            theirs.close()
-        ours.settimeout(_TIMEOUT_SEC)
-        return cls(ours, pid)
+        sock, pid = _start_helper(python, [python, "-I", "-S", "-c", _BOOT, source])
+        native_helper = None
+        if native is None:
+            native = os.environ.get("SYSVISOR_EXEC_HELPER", "1") != "0"
+            required = False
+        else:
+            required = native
+        if native:
+            from sysvisor.daemon.exec_helper import find
+
+            binary = find()
+            try:
+                if binary is None:
+                    raise SpawnerUnavailable("the native exec helper is not built")
+                native_helper = _start_helper(binary, [binary])
+            except SpawnerUnavailable:
+                if required:
+                    sock.close()
+                    raise
+        return cls(sock, pid, native_helper)
 
     def spawn(self, req):
         """Start `req` (an ExecRequest) through the helper; `executor.spawn()`'s contract:
@@ -155,7 +159,7 @@ class Spawner:
         """
         return self.collect(self.submit(req))
 
-    def submit(self, req) -> int:
+    def submit(self, req) -> tuple[_socket.socket, int]:
         """Send `req` to the helper without waiting for its answer; returns what `collect()`
         takes. Requests are answered in the order sent, so several can be in flight: the
         helper clones one while the manager prepares the next (one engine turn's spawns).
@@ -166,20 +170,29 @@ class Spawner:
         if self.sock.fileno() < 0:
             raise SpawnerUnavailable("the spawn helper is gone")
         plan = _plan(req)
-        given = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds, req.idle_fd) if isinstance(f, int)]
         rfd, wfd = os.pipe2(os.O_CLOEXEC)
-        fds = list(dict.fromkeys([wfd, *given]))
         try:
-            fields = {name: getattr(req, name) for name in _REQUEST_FIELDS}
-            fields["limits"] = dict(fields["limits"])
-            try:
-                payload = marshal.dumps((fields, tuple(getattr(plan, name) for name in _PLAN_FIELDS), fds))
-            except ValueError:  # something marshal cannot carry: the fork path can
-                raise SpawnerUnavailable("request not transferable to the spawn helper") from None
+            native = None
+            if self.native_sock is not None:
+                from sysvisor.daemon.exec_helper import encode_request
+
+                native = encode_request(req, plan, wfd)
+            if native is not None:
+                sock, (payload, fds) = self.native_sock, native
+            else:
+                sock = self.sock
+                given = [f for f in (req.stdin, req.stdout, req.stderr, *req.pass_fds, req.idle_fd) if isinstance(f, int)]
+                fds = list(dict.fromkeys([wfd, *given]))
+                fields = {name: getattr(req, name) for name in _REQUEST_FIELDS}
+                fields["limits"] = dict(fields["limits"])
+                try:
+                    payload = marshal.dumps((fields, tuple(getattr(plan, name) for name in _PLAN_FIELDS), fds))
+                except ValueError:  # something marshal cannot carry: the fork path can
+                    raise SpawnerUnavailable("request not transferable to the spawn helper") from None
             if len(payload) > _MAX_REQUEST or len(fds) > _MAX_FDS:
                 raise SpawnerUnavailable("request too large for the spawn helper")
             try:
-                self.sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", fds))])
+                sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", fds))])
             except (OSError, TimeoutError) as e:
                 self.close()
                 raise SpawnerUnavailable(f"the spawn helper stopped answering: {e}") from None
@@ -188,15 +201,17 @@ class Spawner:
             raise
         finally:
             os.close(wfd)  # in flight with the message; the child holds the only write end: EOF at exec
-        return rfd
+        return sock, rfd
 
-    def collect(self, rfd: int):
-        """The helper's answer to the oldest request `submit()` sent: a SpawnedProcess."""
+    def collect(self, pending):
+        """The answer to the oldest request `submit()` sent (`pending`: what it returned,
+        answered in order by each helper): a SpawnedProcess."""
         from sysvisor.daemon.executor import SpawnedProcess
 
+        sock, rfd = pending
         try:
             try:
-                reply = self.sock.recv(_REPLY.size)
+                reply = sock.recv(_REPLY.size)
             except (OSError, TimeoutError) as e:
                 self.close()
                 raise SpawnerUnavailable(f"the spawn helper stopped answering: {e}") from None
@@ -206,8 +221,13 @@ class Spawner:
         except BaseException:
             os.close(rfd)
             raise
-        pid, err, prepared = _REPLY.unpack(reply)
-        self.prepared_spawns += prepared
+        pid, err, how = _REPLY.unpack(reply)
+        if pid <= 0 and err == errno_mod.EPROTO:  # a native helper of another layout (cannot be: checksum)
+            self.close()
+            raise SpawnerUnavailable("the native exec helper did not understand a request")
+        if pid > 0:
+            self.prepared_spawns += how > 0
+            self.native_spawns += how == _NATIVE
         if pid <= 0:
             os.close(rfd)
             if err in (errno_mod.ENOSYS, errno_mod.EPERM, errno_mod.EINVAL):
@@ -218,8 +238,40 @@ class Spawner:
         return SpawnedProcess(pid, rfd)
 
     def close(self) -> None:
-        """Close our end: the helper sees EOF and exits (the manager's reaper reaps it)."""
+        """Close our ends: the helpers see EOF and exit (the manager's reaper reaps them)."""
         self.sock.close()
+        if self.native_sock is not None:
+            self.native_sock.close()
+
+
+def _start_helper(path: str, argv: list[str]) -> tuple[_socket.socket, int]:
+    """Fork and exec a helper with its end of a new socket pair as fd 3: (our end, PID).
+
+    The helper inherits the manager's environment (same locale, so the same encoding of
+    argv and environment), stdio ("inherit" means these fds), limits, nice, session.
+    A fork + exec, once, rather than posix_spawn(): glibc's posix_spawn sets its two
+    internal signals (32, 33) to SIG_IGN in the new process, and no later sigaction() can
+    reset them, so every unit would inherit them ignored. After exec they are at SIG_DFL
+    like every caught signal; all signals stay blocked, in the helper for good."""
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    old_mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - execs at once
+            try:
+                os.dup2(theirs.fileno(), _HELPER_FD)
+                os.set_inheritable(_HELPER_FD, True)
+                os.execv(path, argv)
+            finally:
+                os._exit(127)
+    except OSError as e:
+        ours.close()
+        raise SpawnerUnavailable(f"cannot start the spawn helper {path}: {e.strerror or e}", permanent=True) from None
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, old_mask)
+        theirs.close()
+    ours.settimeout(_TIMEOUT_SEC)
+    return ours, pid
 
 
 # ---------------------------------------------------------------------------------------
