@@ -27,6 +27,7 @@ from table import median, percentile, ratio, render  # noqa: E402
 
 from sysvisor.daemon.executor import ExecRequest, read_exec_outcome, spawn  # noqa: E402
 from sysvisor.daemon.containment import CgroupContainment  # noqa: E402
+from sysvisor.daemon import exec_helper  # noqa: E402
 from sysvisor.daemon.spawner import Spawner  # noqa: E402
 
 
@@ -63,16 +64,19 @@ def main(argv=None) -> int:
             read_exec_outcome(sp.error_fd, stamp)
         return finish
 
-    helper = Spawner.start()
+    helper = Spawner.start(native=False)
+    native = Spawner.start(native=True) if exec_helper.find() else None
 
-    def helper_spawn():
-        sp = helper.spawn(ExecRequest(path=stamp, argv=argv_, stdout="null", stderr="null"))
+    def through(spawner):
+        def run():
+            sp = spawner.spawn(ExecRequest(path=stamp, argv=argv_, stdout="null", stderr="null"))
 
-        def finish():
-            os.waitpid(sp.pid, 0)
-            os.set_blocking(sp.error_fd, True)
-            read_exec_outcome(sp.error_fd, stamp)
-        return finish
+            def finish():
+                os.waitpid(sp.pid, 0)
+                os.set_blocking(sp.error_fd, True)
+                read_exec_outcome(sp.error_fd, stamp)
+            return finish
+        return run
 
     def fork_exec():
         pid = os.fork()
@@ -111,10 +115,14 @@ def main(argv=None) -> int:
 
     methods = [
         ("sysvisor daemon.executor.spawn (fork, setup in Python, exec)", sysvisor_spawn),
-        ("sysvisor daemon.spawner (helper: clone3, same setup, exec)", helper_spawn),
+        ("sysvisor daemon.spawner (Python helper: clone3, prepared in itself, exec)", through(helper)),
+        *([("sysvisor daemon.spawner (native helper, exec_helper.c: clone3, setup in C, exec)", through(native))]
+          if native else []),
         *([("  the same into a unit's cgroup: executor.spawn (cgroup.procs writes)", in_cgroup(spawn, False)),
-           ("  the same into a unit's cgroup: spawner (CLONE_INTO_CGROUP)", in_cgroup(helper.spawn, True))]
+           ("  the same into a unit's cgroup: Python helper (CLONE_INTO_CGROUP)", in_cgroup(helper.spawn, True))]
           if containment else []),
+        *([("  the same into a unit's cgroup: native helper (CLONE_INTO_CGROUP)", in_cgroup(native.spawn, True))]
+          if containment and native else []),
         ("os.fork() + os.execv() (nothing in between)", fork_exec),
         ("os.posix_spawn(setsid=True) (vfork in glibc)", posix_spawn),
         ("subprocess.Popen(start_new_session=True) (_posixsubprocess, vfork)", popen),
@@ -127,6 +135,8 @@ def main(argv=None) -> int:
         rows.append([label, f"{median(blocked):.2f} ms", f"{m:.2f} ms", f"{percentile(running, 99):.2f} ms", ratio(m, base) if base != m else ""])
     log.unlink(missing_ok=True)
     helper.close()
+    if native:
+        native.close()
     if containment:
         containment.remove("bench.service")
         containment.close()

@@ -339,14 +339,23 @@ class CgroupContainment:
 
     def is_empty(self, unit: str) -> bool:
         """`populated 0` in cgroup.events (a missing cgroup is empty)."""
+        # os.open/read, not open(): this runs after every exit, on the way to a restart
         try:
-            with open(os.path.join(self.path(unit), "cgroup.events")) as f:
-                for line in f:
-                    key, _, value = line.partition(" ")
-                    if key == "populated":
-                        return value.strip() == "0"
+            fd = os.open(f"{self.path(unit)}/cgroup.events", os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return True
+        except OSError:
+            return not self.pids(unit)
+        try:
+            events = os.read(fd, 4096)
+        except OSError:
+            return not self.pids(unit)
+        finally:
+            os.close(fd)
+        for line in events.split(b"\n"):
+            key, _, value = line.partition(b" ")
+            if key == b"populated":
+                return value.strip() == b"0"
         return not self.pids(unit)
 
     def kill_all(self, unit: str, sig: int, *, sigcont: bool = False) -> list[KilledProcess]:

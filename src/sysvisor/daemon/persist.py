@@ -67,9 +67,12 @@ class ProcStat:
 
 def proc_stat(pid: int) -> ProcStat | None:
     """Read /proc/PID/stat; None if there is no such process (or it is unreadable)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+    try:  # os.open/read, not open(): read after every spawn
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = os.read(fd, 4096)
+        finally:
+            os.close(fd)
     except OSError:
         return None
     # comm (field 2) may contain spaces and parentheses: split after the last ')'
