@@ -6,7 +6,7 @@ import itertools
 import json
 import os
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sysvisor.journal import reader as reader_mod
@@ -209,3 +209,34 @@ def test_status_of_a_quiet_unit_jumps_through_the_index(tmp_path, monkeypatch):
     got = unit_log(directory, "web.service", lines=10, boot_id="b" * 32)
     assert [e["MESSAGE"] for e in got] == ["Started web.service."]
     assert len(visited) < 20
+
+
+# _peek: "t" and "c" of a header without decoding it, by hand where the regular expressions
+# below were (the first `status` imported `re` and enum for them)
+_PEEK_RE = (rb'"t":(\d+),.*"c":(\d+)[,}]', rb'"t":(\d+),.*,"c":(\d+)}$')
+_header_piece = st.sampled_from([b'"t":', b'"c":', b',"c":', b",", b"}", b"{", b"\n", b'"f":', b'"x":', b":", b'"'])
+_digits = st.integers(0, 10**12).map(lambda n: str(n).encode())
+
+
+@given(st.lists(st.one_of(_header_piece, _header_piece, _header_piece, _digits, _digits, st.binary(max_size=3)), max_size=16),
+       st.booleans())
+@example([b'"t":', b"1", b",", b'"c":', b"2", b",", b'"c":', b"x"], False)  # an earlier "c" when the last has no number
+@example([b'"c":', b"2", b",", b'"t":', b"1", b","], False)  # a "c" before the "t" does not count
+@example([b'"t":1,"f":{}', b',"c":', b"2", b"}", b"\n"], True)  # `$` before one final newline
+@example([b'"t":1,"f":{}', b',"c":', b"2", b"}", b"\n", b"\n"], True)  # … but only one
+@example([b'"t":', b"1", b",", b'"c":', b"2", b"}"], True)  # the "t"'s own comma is not the one before "c"
+@example([b'"t":', b"1", b",", b',"c":', b"2", b"}"], True)  # .* empty: the "c" right after the comma
+@settings(max_examples=3000, deadline=None)
+def test_the_header_peek_finds_what_the_regular_expressions_find(pieces, defining):
+    import re
+
+    raw = b"".join(pieces)
+    found = re.search(_PEEK_RE[defining], raw, re.S)
+    assert reader_mod._peek(raw, defining) == ((int(found[1]), int(found[2])) if found else None)
+
+
+@given(st.integers(0, 2**63), st.integers(0, 10**6), st.dictionaries(st.sampled_from("PMuif"), st.text(max_size=8), max_size=3))
+def test_the_header_peek_reads_real_headers(t, c, extra):
+    for defining, header in ((False, {"t": t, **extra, "c": c}), (True, {"t": t, "f": extra, "c": c})):
+        raw = json.dumps(header, separators=(",", ":")).encode()
+        assert reader_mod._peek(raw, defining) == (t, c)

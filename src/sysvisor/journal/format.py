@@ -10,7 +10,6 @@ spec: systemctl-and-journal.md §6 (`short` line format, multi-line rule, `-o` m
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable, Mapping
 
@@ -195,13 +194,19 @@ def _multiline(
     return "\n".join(out) + "\n"
 
 
-# SGR colour sequences and OSC strings (hyperlinks, titles), as strip_tab_ansi() removes them
-_ANSI_STRIP = re.compile("\x1b\\[[0-9;:]*m|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)")
+# SGR colour sequences and OSC strings (hyperlinks, titles), as strip_tab_ansi() removes them;
+# compiled on the first line that has one (`re` and its enum are a third of `status`'s imports)
+_ANSI_STRIP = None
 
 
 def strip_tab_ansi(text: str) -> str:
     """Colour sequences removed, TABs as 8 spaces. # systemd: strip_tab_ansi()"""
     if "\x1b" in text:
+        global _ANSI_STRIP
+        if _ANSI_STRIP is None:
+            import re
+
+            _ANSI_STRIP = re.compile("\x1b\\[[0-9;:]*m|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)")
         text = _ANSI_STRIP.sub("", text)
     return text.replace("\t", "        ") if "\t" in text else text
 

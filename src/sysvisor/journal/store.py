@@ -63,7 +63,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import socket
 import struct
 import time
 from collections.abc import Callable, Mapping
@@ -235,7 +234,7 @@ class JournalWriter:
         self.max_use = max_use_bytes if max_use_bytes is not None else default_max_use(directory)
         self.max_file = max_file_bytes or max(MIN_FILE, min(MAX_FILE_CAP, self.max_use // 8))
         self.max_age_usec = max_age_usec
-        self.hostname = hostname if hostname is not None else socket.gethostname()
+        self.hostname = hostname if hostname is not None else os.uname().nodename  # gethostname(); no socket import
         self.boot_id = boot_id
         self.dropped_writes = 0  # flushes lost to write errors (disk full …)
         self._sync_due = False
