@@ -35,6 +35,7 @@ import fcntl
 import os
 import stat
 import termios
+import _thread
 import threading
 import time
 from collections.abc import Mapping
@@ -90,6 +91,37 @@ def coalesce_pause(moved: int, pipe_size: int, elapsed: float) -> float:
     return pause if pause >= COALESCE_MIN else 0.0
 
 
+class _PumpThread:
+    """A pump's thread, started without `threading.Thread.start()`'s hand-shake: that waits
+    until the new thread runs, a switch to it and back for every stream a crash loop opens,
+    on the CPUs the restarted process needs. `join()` and `is_alive()` as Thread's."""
+
+    def __init__(self) -> None:
+        self._running = _thread.allocate_lock()
+
+    def start(self, target, *args) -> None:
+        """Run `target(*args)` in a new thread. RuntimeError if none can be made."""
+        self._running.acquire()
+        try:
+            _thread.start_new_thread(self._run, (target, args))
+        except RuntimeError:
+            self._running.release()
+            raise
+
+    def _run(self, target, args) -> None:
+        try:
+            target(*args)
+        finally:
+            self._running.release()
+
+    def join(self, timeout: float = -1) -> None:
+        if self._running.acquire(timeout=timeout):
+            self._running.release()
+
+    def is_alive(self) -> bool:
+        return self._running.locked()
+
+
 class Stream:
     """A service's stdout/stderr pipe read end, feeding the journal.
 
@@ -116,7 +148,7 @@ class Stream:
         self.level_prefix = level_prefix
         self.splitter = LineSplitter(priority=priority, level_prefix=level_prefix, line_max=line_max)
         self.line_max = self.splitter.line_max
-        self.pump: threading.Thread | None = None
+        self.pump: _PumpThread | None = None
         self._tail = b""  # the unfinished last line, until the next read completes it
         self._pump_w = -1  # the private pipe's write end; the thread's, closed by it
         self._pump_lock = threading.Lock()  # held to use or close _pump_w
@@ -149,11 +181,11 @@ class Stream:
         if self.pipe_size >= PIPE_SIZE:
             self._grow(w)
         self.read_fd, self._pump_w = r, w  # before the thread runs: it may end at once
+        pump = _PumpThread()
         old = threading.stack_size()
         try:
             threading.stack_size(PUMP_STACK)
-            pump = threading.Thread(target=self._pump, args=(src, w), name="pump", daemon=True)
-            pump.start()
+            pump.start(self._pump, src, w)
         except RuntimeError:  # no thread for it: read the pipe directly
             for fd in (src, r, w):
                 os.close(fd)
