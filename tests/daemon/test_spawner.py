@@ -284,6 +284,50 @@ def test_a_helper_that_died_is_reported_for_the_fork_path(native):
     s.close()
 
 
+def test_a_native_helper_that_cannot_run_is_reported_at_once_and_the_python_helper_goes_on(tmp_path):
+    foreign = tmp_path / "sysvisor-exec-foreign"
+    foreign.write_bytes(b"\x7fELF built for another machine")
+    foreign.chmod(0o755)
+    with pytest.raises(SpawnerUnavailable) as refused:
+        Spawner.start(native=str(foreign))  # required: the caller hears why
+    assert refused.value.native and "Exec format error" in str(refused.value)
+    s = Spawner.start(native=False)
+    try:
+        with pytest.raises(SpawnerUnavailable) as refused:
+            s.start_native(str(foreign))
+        assert refused.value.native and s.native_sock is None
+        before = plain_spawns(s)
+        assert run(s.spawn, ExecRequest(path="/bin/true", argv=["true"]))[:2] == (os.CLD_EXITED, 0)
+        assert went(s, before, plain=True) and s.native_spawns == 0
+    finally:
+        s.close()
+
+
+def test_a_native_helper_that_died_with_spawns_in_flight_is_reported_once_and_replaced():
+    native_built()
+    s = Spawner.start(native=True)
+    try:
+        dead = s.native_pid
+        os.kill(dead, signal.SIGSTOP)  # both requests wait in its socket
+        pending = [s.submit(ExecRequest(path="/bin/true", argv=["true"])) for _ in range(2)]
+        os.kill(dead, signal.SIGKILL)
+        os.waitid(os.P_PID, dead, os.WEXITED)
+        reports = []
+        for ticket in pending:
+            with pytest.raises(SpawnerUnavailable) as lost:
+                s.collect(ticket)
+            reports.append((lost.value.native, lost.value.told))
+        assert reports == [(True, False), (True, True)]  # the Python helper is not affected
+        assert s.native_sock is None and s.native_unavailable.startswith("the native exec helper ")
+        assert run(s.spawn, ExecRequest(path="/bin/true", argv=["true"]))[:2] == (os.CLD_EXITED, 0)  # Python helper
+        s.start_native()
+        before = s.native_spawns
+        assert run(s.spawn, ExecRequest(path="/bin/true", argv=["true"]))[:2] == (os.CLD_EXITED, 0)
+        assert s.native_spawns == before + 1 and s.native_pid != dead
+    finally:
+        s.close()
+
+
 def test_requests_the_native_helper_cannot_take_go_to_the_python_helper(helper, tmp_path):
     # what the native child does not do (passed fds, users, RootDirectory=, Type=idle) and what
     # os.execve() would refuse (a NUL, a '=' in a name: reported as the full setup reports it)

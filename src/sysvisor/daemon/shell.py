@@ -96,9 +96,9 @@ class Shell:
             except SpawnerUnavailable as e:
                 self.log(f"{e}; starting processes by forking the manager.", priority=Priority.WARNING)
             else:
-                if self.spawner.native_sock is None and os.environ.get("SYSVISOR_EXEC_HELPER", "1") != "0":
-                    self.log("The native exec helper is not built (python3 -m sysvisor.daemon.exec_helper, or "
-                             "install.sh, with a C compiler); units are started by the Python spawn helper.")
+                if self.spawner.native_unavailable:
+                    self.log(f"{self.spawner.native_unavailable} (python3 -m sysvisor.daemon.exec_helper, or install.sh, "
+                             "builds it with a C compiler); units are started by the Python spawn helper.")
         # both containments report UnitEmptied, so stops wait for leftover processes
         from sysvisor.daemon.facts import host_facts
 
@@ -549,6 +549,19 @@ class Shell:
         return spawn(request)  # this request: the fork path (a new helper takes the next)
 
     def _spawner_lost(self, e: SpawnerUnavailable) -> None:
+        if e.native and self.spawner is not None:  # the Python helper goes on
+            if e.told:
+                return
+            if self._spawner_restarts < SPAWNER_RESTARTS:
+                self._spawner_restarts += 1
+                self.log(f"{e}; starting a new native exec helper.", priority=Priority.WARNING)
+                try:
+                    self.spawner.start_native()
+                    return
+                except SpawnerUnavailable as e2:
+                    e = e2
+            self.log(f"{e}; units are started by the Python spawn helper from now on.", priority=Priority.WARNING)
+            return
         self.spawner = None
         if not e.permanent and self._spawner_restarts < SPAWNER_RESTARTS:
             self._spawner_restarts += 1  # the helper died (OOM killer, kill): a new one

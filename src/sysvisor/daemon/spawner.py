@@ -95,29 +95,36 @@ _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sysvisor.daemon.spawn
 class SpawnerUnavailable(Exception):
     """The helper cannot take this spawn; use `executor.spawn()` (the fork path).
 
-    `permanent`: no helper will do here (no clone3); else a new helper may be started."""
+    `permanent`: no helper will do here (no clone3); else a new helper may be started.
+    `native`: only the native helper is gone (`Spawner.start_native()` may start another);
+    the Python helper still takes every spawn. `told`: an earlier request reported it."""
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False, native: bool = False, told: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.native = native
+        self.told = told
 
 
 class Spawner:
     """The manager's end of the helper. `spawn(req)` is a drop-in for `executor.spawn(req)`."""
 
-    def __init__(self, sock: _socket.socket, pid: int, native: tuple[_socket.socket, int] | None = None) -> None:
+    def __init__(self, sock: _socket.socket, pid: int) -> None:
         self.sock = sock
         self.pid = pid  # the helper; it exits by itself when this socket closes
-        # the native helper (exec_helper.c) for plain spawns, if built: its socket and PID
-        self.native_sock, self.native_pid = native if native is not None else (None, None)
+        # the native helper (exec_helper.c) for plain spawns, if it runs: its socket and PID
+        self.native_sock: _socket.socket | None = None
+        self.native_pid: int | None = None
+        self.native_unavailable: str | None = None  # why no native helper runs, if one was wanted
         self.prepared_spawns = 0  # answered spawns whose child only had to exec (_OwnState or native)
         self.native_spawns = 0  # … of which the native helper made
 
     @classmethod
-    def start(cls, python: str | None = None, native: bool | None = None) -> Spawner:
+    def start(cls, python: str | None = None, native: bool | str | None = None) -> Spawner:
         """Start the helper (returns at once; it answers its first request once imported),
         and the native helper when it was built (exec_helper.py; `native`: None = if built
-        and $SYSVISOR_EXEC_HELPER is not 0, False = never, True = required).
+        and $SYSVISOR_EXEC_HELPER is not 0, False = never, True or a binary's path =
+        required).
 
         Raises SpawnerUnavailable when no interpreter can be started."""
         import sys
@@ -129,25 +136,36 @@ class Spawner:
 
         source = os.path.dirname(os.path.dirname(os.path.abspath(sysvisor.__file__)))
         sock, pid = _start_helper(python, [python, "-I", "-S", "-c", _BOOT, source])
-        native_helper = None
+        spawner = cls(sock, pid)
         if native is None:
             native = os.environ.get("SYSVISOR_EXEC_HELPER", "1") != "0"
             required = False
         else:
             required = native
         if native:
-            from sysvisor.daemon.exec_helper import find
-
-            binary = find()
             try:
-                if binary is None:
-                    raise SpawnerUnavailable("the native exec helper is not built")
-                native_helper = _start_helper(binary, [binary])
-            except SpawnerUnavailable:
+                spawner.start_native(native if isinstance(native, str) else None)
+            except SpawnerUnavailable as e:
                 if required:
-                    sock.close()
+                    spawner.close()
                     raise
-        return cls(sock, pid, native_helper)
+                spawner.native_unavailable = str(e)
+        return spawner
+
+    def start_native(self, binary: str | None = None) -> None:
+        """Start the native helper (`binary`, or the one built from the current source) for
+        the plain spawns from now on. Raises SpawnerUnavailable(native=True) if it cannot
+        run (not built, not executable here)."""
+        from sysvisor.daemon.exec_helper import find
+
+        binary = binary or find()
+        if binary is None:
+            raise SpawnerUnavailable("the native exec helper is not built", native=True)
+        try:
+            self.native_sock, self.native_pid = _start_helper(binary, [binary])
+        except SpawnerUnavailable as e:
+            raise SpawnerUnavailable(str(e), native=True) from None
+        self.native_unavailable = None
 
     def spawn(self, req):
         """Start `req` (an ExecRequest) through the helper; `executor.spawn()`'s contract:
@@ -194,8 +212,7 @@ class Spawner:
             try:
                 sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", fds))])
             except (OSError, TimeoutError) as e:
-                self.close()
-                raise SpawnerUnavailable(f"the spawn helper stopped answering: {e}") from None
+                self._lost(sock, f"stopped answering: {e}")
         except BaseException:
             os.close(rfd)
             raise
@@ -213,18 +230,15 @@ class Spawner:
             try:
                 reply = sock.recv(_REPLY.size)
             except (OSError, TimeoutError) as e:
-                self.close()
-                raise SpawnerUnavailable(f"the spawn helper stopped answering: {e}") from None
+                self._lost(sock, f"stopped answering: {e}")
             if len(reply) != _REPLY.size:
-                self.close()
-                raise SpawnerUnavailable("the spawn helper exited")
+                self._lost(sock, "exited")
+            pid, err, how = _REPLY.unpack(reply)
+            if pid <= 0 and err == errno_mod.EPROTO and sock is self.native_sock:
+                self._lost(sock, "did not understand a request")  # cannot be: its name is its source's checksum
         except BaseException:
             os.close(rfd)
             raise
-        pid, err, how = _REPLY.unpack(reply)
-        if pid <= 0 and err == errno_mod.EPROTO:  # a native helper of another layout (cannot be: checksum)
-            self.close()
-            raise SpawnerUnavailable("the native exec helper did not understand a request")
         if pid > 0:
             self.prepared_spawns += how > 0
             self.native_spawns += how == _NATIVE
@@ -236,6 +250,20 @@ class Spawner:
             raise OSError(err, os.strerror(err))
         os.set_blocking(rfd, False)
         return SpawnedProcess(pid, rfd)
+
+    def _lost(self, sock: _socket.socket, what: str) -> None:
+        """A helper failed: close it and raise SpawnerUnavailable (native=True if only the
+        native one is gone: the Python helper goes on)."""
+        if sock is not self.sock:  # a native helper's
+            if sock is self.native_sock:
+                self.native_sock.close()
+                self.native_sock = self.native_pid = None
+                self.native_unavailable = f"the native exec helper {what}"
+                raise SpawnerUnavailable(self.native_unavailable, native=True)
+            # one that was already lost, with more requests in flight: told once is enough
+            raise SpawnerUnavailable(f"the native exec helper {what}", native=True, told=True)
+        self.close()
+        raise SpawnerUnavailable(f"the spawn helper {what}")
 
     def close(self) -> None:
         """Close our ends: the helpers see EOF and exit (the manager's reaper reaps them)."""
@@ -254,6 +282,9 @@ def _start_helper(path: str, argv: list[str]) -> tuple[_socket.socket, int]:
     reset them, so every unit would inherit them ignored. After exec they are at SIG_DFL
     like every caught signal; all signals stay blocked, in the helper for good."""
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    # a failed exec (a binary built for another machine, no permission) is reported on this
+    # close-on-exec pipe: the caller learns it now, not at the first spawn
+    failed_r, failed_w = os.pipe2(os.O_CLOEXEC)
     old_mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
     try:
         pid = os.fork()
@@ -262,6 +293,8 @@ def _start_helper(path: str, argv: list[str]) -> tuple[_socket.socket, int]:
                 os.dup2(theirs.fileno(), _HELPER_FD)
                 os.set_inheritable(_HELPER_FD, True)
                 os.execv(path, argv)
+            except OSError as e:
+                os.write(failed_w, str(e.errno or errno_mod.EIO).encode())
             finally:
                 os._exit(127)
     except OSError as e:
@@ -270,6 +303,15 @@ def _start_helper(path: str, argv: list[str]) -> tuple[_socket.socket, int]:
     finally:
         _signal.pthread_sigmask(_signal.SIG_SETMASK, old_mask)
         theirs.close()
+        os.close(failed_w)
+    try:
+        failed = os.read(failed_r, 16)  # EOF at exec
+    finally:
+        os.close(failed_r)
+    if failed:
+        ours.close()
+        err = int(failed) if failed.isdigit() else errno_mod.EIO
+        raise SpawnerUnavailable(f"cannot start the spawn helper {path}: {os.strerror(err)}", permanent=True)
     ours.settimeout(_TIMEOUT_SEC)
     return ours, pid
 
