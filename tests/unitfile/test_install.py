@@ -126,3 +126,41 @@ def test_differential_against_systemctl_root(tmp_path):
         assert (verb, names, got) == (verb, names, theirs)
         assert (verb, names, rc != 0) == (verb, names, run.returncode != 0)
         assert links(a) == links(b), (verb, names)
+
+
+def _age(root, seconds: float = 60.0) -> None:
+    """Every folder under etc/ as if last changed `seconds` ago: a walk of them may be kept."""
+    then = os.stat(root).st_mtime - seconds
+    for dirpath, _dirs, _files in os.walk(root / "etc"):
+        os.utime(dirpath, (then, then))
+
+
+def test_a_kept_walk_of_the_links_never_hides_a_change(tmp_path):
+    # the manager asks for the enablement of each unit `status` shows: the walk of the link
+    # folders is kept while none of them changed
+    root = make_root(tmp_path)
+    config = str(root / "etc/systemd/system")
+    mine(root, "enable", ["foo.service"])
+    _age(root)
+    first = Installer._links(config)
+    assert Installer._links(config) is first  # kept: nothing changed
+    assert Installer(str(root)).state("foo.service") == "enabled"
+    mine(root, "disable", ["foo.service"])  # links removed: their folders' mtimes change
+    assert Installer(str(root)).state("foo.service") == "disabled"
+    mine(root, "enable", ["foo.service"])  # changed again within the same second: seen too
+    assert Installer(str(root)).state("foo.service") == "enabled"
+    recent = Installer._links(config)
+    assert Installer._links(config) is not recent  # folders changed < 2 s ago: walked each time
+    mine(root, "enable", ["dropin.service"])  # one link: multi-user.target.wants/dropin.service
+    _age(root)
+    kept = Installer._links(config)
+    assert Installer._links(config) is kept
+    assert Installer(str(root)).state("dropin.service") == "enabled"
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    os.unlink(wants / "dropin.service")  # only a subfolder changes
+    assert Installer(str(root)).state("dropin.service") == "disabled"
+    _age(root)
+    assert Installer(str(root)).state("dropin.service") == "disabled"
+    os.symlink("/usr/lib/systemd/system/dropin.service", wants / "dropin.service")
+    os.utime(wants, (0, 0))  # even set back in time: any other mtime than the kept one counts
+    assert Installer(str(root)).state("dropin.service") == "enabled"

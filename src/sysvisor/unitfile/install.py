@@ -10,6 +10,7 @@ here, never at run time.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
 from sysvisor.core.units import InstallSection
@@ -36,6 +37,18 @@ Possible reasons for having this kind of units are:
 # scope -> config directory that enable writes to. # spec: unit-files.md §8 "Scope directories"
 SCOPE_DIRS = {"system": "/etc/systemd/system", "runtime": "/run/systemd/system",
               "global": "/etc/systemd/user"}
+# Installer._links(): folder → ((folder, mtime) of each one walked, the links found)
+_LINKS_SEEN: dict[str, tuple[tuple[tuple[str, int | None], ...], list[tuple[str, str, str]]]] = {}
+_LINKS_SETTLED_NS = 2_000_000_000
+
+
+def _mtime_ns(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
 _ENABLED_OK = frozenset({"enabled", "enabled-runtime", "static", "alias", "indirect", "generated",
                          "transient"})
 
@@ -319,12 +332,30 @@ class Installer:
         return "indirect" if info.also else "static"
 
     @staticmethod
-    def _links(directory: str):
+    def _links(directory: str) -> list[tuple[str, str, str]]:
+        """(folder, name, target) of every symlink under `directory`. Kept between calls while
+        no folder of it changed (`status` asks for each unit's enablement, and the manager's
+        unit folder may hold hundreds of files): a link made or removed changes its folder's
+        mtime. A walk is kept only if every folder's mtime was older than the walk by
+        `_LINKS_SETTLED_NS`, so a change within the file system's timestamp granularity of
+        an earlier one is never missed."""
+        cached = _LINKS_SEEN.get(directory)
+        if cached is not None and all(_mtime_ns(d) == m for d, m in cached[0]):
+            return cached[1]
+        started = time.time_ns()
+        folders, links = [], []
         for dirpath, dirnames, filenames in os.walk(directory):
+            folders.append(dirpath)
             for fname in filenames + dirnames:
                 link = os.path.join(dirpath, fname)
                 if os.path.islink(link):
-                    yield dirpath, fname, os.path.normpath(os.path.join(dirpath, os.readlink(link)))
+                    links.append((dirpath, fname, os.path.normpath(os.path.join(dirpath, os.readlink(link)))))
+        stamps = tuple((d, _mtime_ns(d)) for d in folders)
+        if all(m is not None and m < started - _LINKS_SETTLED_NS for _d, m in stamps):
+            _LINKS_SEEN[directory] = (stamps, links)
+        else:
+            _LINKS_SEEN.pop(directory, None)
+        return links
 
     def _enabled_links(self, directory: str, name: str, target: str, aliases: list[str]) -> bool:
         """A .wants/.requires/.upholds link named after the unit (any instance of a template),
