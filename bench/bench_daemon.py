@@ -214,10 +214,21 @@ def crash_loop(peer, stamp, tmp, s: Settings) -> dict:
             stamps = read_stamps(p.log)
             started = {n: 0 for n in names}
             exited = {n: 0 for n in names}
-            for kind, _, _, n in stamps:
+            stamped = set()
+            for kind, pid, _, n in stamps:
                 (started if kind == "S" else exited)[n] += 1
+                stamped.add(pid)
             r = subprocess.run(p.show_argv(names, "NRestarts"), env=env, capture_output=True, text=True, timeout=60)
             counts = [int(v) for v in r.stdout.split()]
+            # a process the stop killed between its spawn and its first stamp was started too
+            # (and counted by NRestarts) though it never stamped: the unit's last main PID
+            r = subprocess.run(p.show_argv(names, "ExecMainPID"), env=env, capture_output=True, text=True, timeout=60)
+            last = [int(v) for v in r.stdout.split()]
+            if len(last) == len(names):
+                for n, pid in zip(names, last):
+                    if pid > 0 and pid not in stamped:
+                        started[n] += 1
+                        result["killed_before_stamp"] = result.get("killed_before_stamp", 0) + 1
             if len(counts) == len(names):
                 restarts = {n: started[n] - 1 for n in names}
                 result["nrestarts"] = sum(counts)
@@ -430,7 +441,8 @@ def main(argv=None) -> int:
         for i, loop in enumerate(acc, 1):
             print(f"sysvisor crash accounting, run {i}: {loop['crashes']} crashes, {loop['restarts_started']} restarts started, "
                   f"NRestarts sum {loop['nrestarts']}, units with NRestarts ≠ restarts: {loop['mismatched_units']}, "
-                  f"crashes never restarted: {loop['unrestarted']}")
+                  f"crashes never restarted: {loop['unrestarted']}, "
+                  f"started but stopped before their first stamp: {loop.get('killed_before_stamp', 0)}")
     print(f"load average (1 min) before/after: {load_before[0]:.2f}/{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
           "(other work on the machine inflates every column alike)")
     print(f"sysvisor ran on {sysvisor_python()} with cached bytecode; started as `sysvisor up` via install.sh's launcher")
