@@ -55,21 +55,10 @@ def main(argv=None) -> int:
     ballast = [str(i) * 8 for i in range(a.heap * 1024 * 1024 // 90)]  # ~90 B per str object
     argv_ = [stamp, str(log), "x", "crash", "0"]
 
-    def sysvisor_spawn():
-        sp = spawn(ExecRequest(path=stamp, argv=argv_, stdout="null", stderr="null"))
-
-        def finish():
-            os.waitpid(sp.pid, 0)
-            os.set_blocking(sp.error_fd, True)
-            read_exec_outcome(sp.error_fd, stamp)
-        return finish
-
-    helper = Spawner.start(native=False)
-    native = Spawner.start(native=True) if exec_helper.find() else None
-
-    def through(spawner):
+    def spawning(start, **settings):
+        """A method: `start` (executor.spawn, a Spawner's spawn) of the stamp with `settings`."""
         def run():
-            sp = spawner.spawn(ExecRequest(path=stamp, argv=argv_, stdout="null", stderr="null"))
+            sp = start(ExecRequest(path=stamp, argv=argv_, stdout="null", stderr="null", **settings))
 
             def finish():
                 os.waitpid(sp.pid, 0)
@@ -77,6 +66,9 @@ def main(argv=None) -> int:
                 read_exec_outcome(sp.error_fd, stamp)
             return finish
         return run
+
+    helper = Spawner.start(native=False)
+    native = Spawner.start(native=True) if exec_helper.find() else None
 
     def fork_exec():
         pid = os.fork()
@@ -102,21 +94,13 @@ def main(argv=None) -> int:
         pass
 
     def in_cgroup(start, born_inside: bool):
-        def run():
-            sp = start(ExecRequest(path=stamp, argv=argv_, stdout="null", stderr="null", cgroup=cg,
-                                   clone_into_cgroup=born_inside, extra_cgroups=containment.accounting_paths("bench.service")))
-
-            def finish():
-                os.waitpid(sp.pid, 0)
-                os.set_blocking(sp.error_fd, True)
-                read_exec_outcome(sp.error_fd, stamp)
-            return finish
-        return run
+        return spawning(start, cgroup=cg, clone_into_cgroup=born_inside,
+                        extra_cgroups=containment.accounting_paths("bench.service"))
 
     methods = [
-        ("sysvisor daemon.executor.spawn (fork, setup in Python, exec)", sysvisor_spawn),
-        ("sysvisor daemon.spawner (Python helper: clone3, prepared in itself, exec)", through(helper)),
-        *([("sysvisor daemon.spawner (native helper, exec_helper.c: clone3, setup in C, exec)", through(native))]
+        ("sysvisor daemon.executor.spawn (fork, setup in Python, exec)", spawning(spawn)),
+        ("sysvisor daemon.spawner (Python helper: clone3, prepared in itself, exec)", spawning(helper.spawn)),
+        *([("sysvisor daemon.spawner (native helper, exec_helper.c: clone3, setup in C, exec)", spawning(native.spawn))]
           if native else []),
         *([("  the same into a unit's cgroup: executor.spawn (cgroup.procs writes)", in_cgroup(spawn, False)),
            ("  the same into a unit's cgroup: Python helper (CLONE_INTO_CGROUP)", in_cgroup(helper.spawn, True))]
