@@ -68,7 +68,10 @@ def build(compiler: str | None = None) -> str:
     compiler = compiler or os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not compiler:
         raise BuildError("no C compiler found (cc, gcc; or set $CC)")
-    target = binary_path()
+    try:
+        target = binary_path()
+    except OSError as e:
+        raise BuildError(f"cannot read {SOURCE}: {e.strerror or e}") from None
     temporary = f"{target}.{os.getpid()}.tmp"
     try:
         result = subprocess.run([*shlex.split(compiler), "-O2", "-Wall", "-Wextra", "-std=gnu11", "-o", temporary, SOURCE],
