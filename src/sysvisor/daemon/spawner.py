@@ -212,7 +212,7 @@ class Spawner:
             try:
                 sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", fds))])
             except (OSError, TimeoutError) as e:
-                self._lost(sock, f"stopped answering: {e}")
+                raise self._lost(sock, f"stopped answering: {e}") from None
         except BaseException:
             os.close(rfd)
             raise
@@ -230,12 +230,12 @@ class Spawner:
             try:
                 reply = sock.recv(_REPLY.size)
             except (OSError, TimeoutError) as e:
-                self._lost(sock, f"stopped answering: {e}")
+                raise self._lost(sock, f"stopped answering: {e}") from None
             if len(reply) != _REPLY.size:
-                self._lost(sock, "exited")
+                raise self._lost(sock, "exited")
             pid, err, how = _REPLY.unpack(reply)
             if pid <= 0 and err == errno_mod.EPROTO and sock is self.native_sock:
-                self._lost(sock, "did not understand a request")  # cannot be: its name is its source's checksum
+                raise self._lost(sock, "did not understand a request")  # cannot be: its name is its source's checksum
         except BaseException:
             os.close(rfd)
             raise
@@ -251,19 +251,19 @@ class Spawner:
         os.set_blocking(rfd, False)
         return SpawnedProcess(pid, rfd)
 
-    def _lost(self, sock: _socket.socket, what: str) -> None:
-        """A helper failed: close it and raise SpawnerUnavailable (native=True if only the
-        native one is gone: the Python helper goes on)."""
+    def _lost(self, sock: _socket.socket, what: str) -> SpawnerUnavailable:
+        """A helper failed: close it; the SpawnerUnavailable to raise (native=True if only
+        the native one is gone: the Python helper goes on)."""
         if sock is not self.sock:  # a native helper's
             if sock is self.native_sock:
                 self.native_sock.close()
                 self.native_sock = self.native_pid = None
                 self.native_unavailable = f"the native exec helper {what}"
-                raise SpawnerUnavailable(self.native_unavailable, native=True)
+                return SpawnerUnavailable(self.native_unavailable, native=True)
             # one that was already lost, with more requests in flight: told once is enough
-            raise SpawnerUnavailable(f"the native exec helper {what}", native=True, told=True)
+            return SpawnerUnavailable(f"the native exec helper {what}", native=True, told=True)
         self.close()
-        raise SpawnerUnavailable(f"the spawn helper {what}")
+        return SpawnerUnavailable(f"the spawn helper {what}")
 
     def close(self) -> None:
         """Close our ends: the helpers see EOF and exit (the manager's reaper reaps them)."""
