@@ -96,3 +96,25 @@ def test_control_group_kill_reaches_a_grandchild_on_stop_and_after_the_main_exit
     assert m.prop("leaves", "ActiveState") == "inactive"
     assert m.cli("stop", "stays").returncode == 0
     m.wait_for("the grandchild killed by the stop", lambda: not alive(grandchild))
+
+
+def test_daemon_reexec_leaves_one_helper_of_each_kind_and_restarts_still_take_them(run):
+    # the re-executed manager starts its own helpers; the old ones see their sockets close,
+    # exit, and are reaped (no zombie, no second pair)
+    if exec_helper.find() is None:
+        exec_helper.build()
+    m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=always\nRestartSec=0\n"})
+    assert m.cli("start", "svc").returncode == 0
+    manager = m.manager_pid()
+    before = {name: m.wait_for(name, lambda n=name: helpers_of(manager, n)) for name in ("sysvisor-spawn", "sysvisor-exec")}
+    assert m.cli("daemon-reexec").returncode == 0
+    m.wait_for("the re-executed manager", lambda: m.cli("is-active", "svc").returncode == 0)
+    after = {}
+    for name, (old,) in before.items():
+        m.wait_for(f"the old {name} gone", lambda o=old: not alive(o))
+        (after[name],) = m.wait_for(f"a new {name}", lambda n=name: helpers_of(manager, n))
+        assert after[name] != old
+    first = m.prop("svc", "MainPID")
+    os.kill(int(first), signal.SIGKILL)
+    m.wait_for("the restart", lambda: m.prop("svc", "MainPID") not in ("0", first) and m.prop("svc", "ActiveState") == "active")
+    assert {name: helpers_of(manager, name) for name in after} == {name: [pid] for name, pid in after.items()}
