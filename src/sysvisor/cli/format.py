@@ -7,7 +7,9 @@ Ported from systemd's src/basic/glyph-util.c, ansi-color.h and format-util.c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+TYPE_CHECKING = False  # annotations only: `status` imports this module, and collections costs it ~2 ms
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
 
 # systemd: ansi-color.h
 ANSI_NORMAL = "\x1b[0m"

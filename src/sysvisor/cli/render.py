@@ -16,7 +16,9 @@ Snapshot keys besides systemd's properties (the CLI or daemon fills them; all op
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+TYPE_CHECKING = False  # annotations only: `status` imports this module, and collections costs it ~2 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 from sysvisor.cli.format import (
     ANSI_GREY,

@@ -11,7 +11,9 @@ spec: systemctl-and-journal.md §6 (`short` line format, multi-line rule, `-o` m
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+TYPE_CHECKING = False  # annotations only: `status` imports this module, and collections costs it ~2 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 OUTPUT_MODES = (
     "short", "short-full", "short-iso", "short-iso-precise", "short-precise",

@@ -18,7 +18,6 @@ from __future__ import annotations
 from sysvisor.protocol import jsoncodec
 import os
 import time
-from collections import deque
 
 SUFFIX = ".idx"
 KEEP = 10  # records listed per unit (status shows 10 lines)
@@ -30,6 +29,9 @@ class TailIndex:
     """The writer's side: fed each record's offset, written with `write()`."""
 
     def __init__(self) -> None:
+        from collections import deque  # the writer's only: readers (`status`) need no collections
+
+        self._deque = deque
         self.units: dict[str, deque[tuple[int, int]]] = {}
         self.used: dict[int, tuple[float, int]] = {}  # field set → (last use, offset of a copy)
         self.dirty = False
@@ -42,7 +44,7 @@ class TailIndex:
             if unit:
                 d = self.units.get(unit)
                 if d is None:
-                    d = self.units[unit] = deque(maxlen=KEEP)
+                    d = self.units[unit] = self._deque(maxlen=KEEP)
                 if not d or d[-1][0] != offset:  # (both keys naming one unit: once)
                     d.append((offset, fieldset))
         self.used[ctx] = (time.monotonic(), fieldset)

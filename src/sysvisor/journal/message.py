@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from sysvisor.protocol import jsoncodec
 import os
-from collections.abc import Mapping
+TYPE_CHECKING = False  # annotations only: `status` imports this module, and collections costs it ~2 ms
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 from sysvisor.journal.reader import JournalReader, boot_start
 from sysvisor.journal.store import Entry

@@ -15,7 +15,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sysvisor.journal.store import Entry, Match, RecordMatch
+from sysvisor.journal.store import Entry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sysvisor.journal.store import Match, RecordMatch
 
 LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 _UNIT_SUFFIXES = (

@@ -12,8 +12,6 @@ import heapq
 from sysvisor.protocol import jsoncodec
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
 
 from sysvisor.journal import index as tail_index
 from sysvisor.journal.store import (
@@ -22,12 +20,16 @@ from sysvisor.journal.store import (
     _TAIL,
     MAGIC,
     Entry,
-    Match,
-    RecordMatch,
     list_segments,
     parse_records,
 )
 from sysvisor.journal.stream import split_raw
+
+TYPE_CHECKING = False  # not typing's, nor collections.abc at run time: `status` imports this module
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from sysvisor.journal.store import Match, RecordMatch
 
 _WINDOW = 64 * 1024  # bytes read at a time when walking a segment backwards
 
@@ -301,12 +303,15 @@ def _walk_back(
     if contexts is None:
         contexts = {}
     unwanted: set[int] = set()  # field sets `want` refused: their records are not decoded
-    pending: deque[tuple[dict, int, int, int]] = deque()
+    # records waiting for their field set, oldest first: pending[head:] (a list and an index
+    # rather than a deque: `status` would import collections for it, ~2 ms)
+    pending: list[tuple[dict, int, int, int]] = []
+    head = 0
     current = first
     while current is not None:
         header = current[0]
         below = (floor is not None and header["t"] < floor) or current[3] < stop
-        if below and not pending:
+        if below and head == len(pending):
             break  # (below the floor only to find field sets still missing)
         if "skip" in header:
             current = _next_back(window, current[3], unwanted, needle)
@@ -319,22 +324,25 @@ def _walk_back(
             header["f"] = {}
         if not below:
             pending.append(current)
-        while pending:
-            h, o, n, _start = pending[0]
+        while head < len(pending):
+            h, o, n, _start = pending[head]
             if "f" not in h:
                 if h["c"] in unwanted:
-                    pending.popleft()
+                    head += 1
                     continue
                 if h["c"] not in contexts and (resolve is None or resolve(h["c"]) is None):
                     break
                 h["f"] = contexts[h["c"]]
-            pending.popleft()
+            head += 1
             if want is None or want(h["f"]):
                 yield h, window.get(o, o + n)
             elif "c" in h:
                 unwanted.add(h["c"])
+        if head == len(pending):
+            pending.clear()
+            head = 0
         current = _next_back(window, current[3], unwanted, needle)
-    for h, o, n, _start in pending:  # field sets never found: the segment's start is damaged
+    for h, o, n, _start in pending[head:]:  # field sets never found: the segment's start is damaged
         if h.get("c") in unwanted:
             continue
         h.setdefault("f", contexts.get(h.get("c"), {}))

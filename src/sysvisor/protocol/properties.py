@@ -11,7 +11,9 @@ systemd's order. Stdlib only: the CLI imports it on every start.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+TYPE_CHECKING = False  # annotations only: `status` imports this module, and collections costs it ~2 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 from sysvisor.core.constants import EXEC_PHASES
 from sysvisor.core.exit_status import code_number, code_word, signal_name
