@@ -28,6 +28,8 @@ def test_the_helper_is_built_next_to_its_source_under_its_checksum(source):
     built = exec_helper.build()
     assert os.path.dirname(built) == str(source.parent) and os.access(built, os.X_OK)
     assert exec_helper.find() == built == exec_helper.binary_path()
+    built_at = os.stat(built).st_mtime_ns
+    assert exec_helper.find_or_build() == built and os.stat(built).st_mtime_ns == built_at  # not built again
     # another source (an update of the checkout): the old binary is not the helper any more
     source.write_text(source.read_text() + "\n/* changed */\n")
     assert exec_helper.find() is None

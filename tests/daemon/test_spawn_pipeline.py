@@ -37,8 +37,8 @@ def _wait_file(path, timeout: float = 30.0) -> str:
 def test_answers_come_back_in_the_order_sent(tmp_path, native):
     # with the native helper, plain spawns go to it and those with a passed fd to the Python
     # helper: interleaved in flight, each answer still belongs to its own request
-    if native and exec_helper.find() is None:
-        exec_helper.build()
+    if native:
+        exec_helper.find_or_build()
     s = Spawner.start(native=native)
     r, w = os.pipe2(os.O_CLOEXEC)
     try:

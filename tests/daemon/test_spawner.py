@@ -35,17 +35,11 @@ from sysvisor.daemon.spawner import Spawner, SpawnerUnavailable
 _counter = itertools.count()
 
 
-def native_built() -> None:
-    """The native helper is built by ./test.sh (a C compiler is installed there if missing)."""
-    if exec_helper.find() is None:
-        exec_helper.build()
-
-
 @pytest.fixture(scope="module", params=[False, True], ids=["python-helper", "native-helper"])
 def helper(request):
     """The Python spawn helper alone, and with the native helper (exec_helper.c) for plain spawns."""
     if request.param:
-        native_built()
+        exec_helper.find_or_build()  # ./test.sh built it (and installed gcc if missing)
     s = Spawner.start(native=request.param)
     try:
         child = s.spawn(ExecRequest(path="/bin/true", argv=["true"]))
@@ -157,7 +151,7 @@ def test_a_plain_spawn_is_the_fork_paths_spawn(helper, tmp_path, settings):
 def test_fds_the_manager_leaked_into_the_helper_never_reach_a_plain_child(tmp_path, native):
     # a prepared child closes nothing itself: the helper must own no inheritable fd but 0-2
     if native:
-        native_built()
+        exec_helper.find_or_build()
     leaked_r, leaked_w = os.pipe()
     os.set_inheritable(leaked_r, True)
     os.set_inheritable(leaked_w, True)
@@ -194,7 +188,7 @@ def test_the_helpers_survive_terminal_signals_and_their_children_inherit_none_of
     # stopped its units; the helpers keep every signal blocked, and a child must see neither
     # that mask nor an ignore the manager inherited (SIGHUP under nohup, Python's SIGPIPE)
     if native:
-        native_built()
+        exec_helper.find_or_build()
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         s = Spawner.start(native=native)
@@ -274,7 +268,7 @@ def test_a_closed_helper_is_reported_for_the_fork_path():
 @pytest.mark.parametrize("native", [False, True], ids=["python-helper", "native-helper"])
 def test_a_helper_that_died_is_reported_for_the_fork_path(native):
     if native:
-        native_built()
+        exec_helper.find_or_build()
     s = Spawner.start(native=native)
     dead = s.native_pid if native else s.pid  # the one a plain spawn goes to
     os.kill(dead, signal.SIGKILL)
@@ -304,7 +298,7 @@ def test_a_native_helper_that_cannot_run_is_reported_at_once_and_the_python_help
 
 
 def test_a_native_helper_that_died_with_spawns_in_flight_is_reported_once_and_replaced():
-    native_built()
+    exec_helper.find_or_build()
     s = Spawner.start(native=True)
     try:
         dead = s.native_pid

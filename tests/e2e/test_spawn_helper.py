@@ -35,8 +35,8 @@ def helpers_of(manager_pid: int, name: str = "sysvisor-spawn") -> list[int]:
 # when the native one is switched off
 @pytest.mark.parametrize("helper_name", ["sysvisor-exec", "sysvisor-spawn"])
 def test_units_start_as_children_of_the_manager_and_a_dead_helper_is_replaced(run, helper_name, monkeypatch):
-    if helper_name == "sysvisor-exec" and exec_helper.find() is None:
-        exec_helper.build()
+    if helper_name == "sysvisor-exec":
+        exec_helper.find_or_build()
     if helper_name == "sysvisor-spawn":
         monkeypatch.setenv("SYSVISOR_EXEC_HELPER", "0")
     m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=always\nRestartSec=0\n"})
@@ -101,8 +101,7 @@ def test_control_group_kill_reaches_a_grandchild_on_stop_and_after_the_main_exit
 def test_daemon_reexec_leaves_one_helper_of_each_kind_and_restarts_still_take_them(run):
     # the re-executed manager starts its own helpers; the old ones see their sockets close,
     # exit, and are reaped (no zombie, no second pair)
-    if exec_helper.find() is None:
-        exec_helper.build()
+    exec_helper.find_or_build()
     m = run({"svc.service": "[Service]\nExecStart=/bin/sleep 600\nRestart=always\nRestartSec=0\n"})
     assert m.cli("start", "svc").returncode == 0
     manager = m.manager_pid()

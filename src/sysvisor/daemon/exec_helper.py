@@ -22,7 +22,9 @@ import os
 import struct
 import sys
 
-from sysvisor.daemon.execsetup import EXEC_SEARCH_PATH, child_process_name, rlimit_resource, rlimit_value, working_directory_target
+from sysvisor.daemon.execsetup import (
+    EXEC_SEARCH_PATH, child_process_name, is_plain_spawn, rlimit_resource, rlimit_value, working_directory_target,
+)
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exec_helper.c")
 
@@ -56,6 +58,11 @@ def find() -> str | None:
     except OSError:
         return None
     return path if os.access(path, os.X_OK) else None
+
+
+def find_or_build() -> str:
+    """The helper built from the current source, built now if it is not. Raises BuildError."""
+    return find() or build()
 
 
 def build(compiler: str | None = None) -> str:
@@ -99,8 +106,7 @@ def encode_request(req, plan, error_fd: int) -> tuple[bytes, list[int]] | None:
     `plan`) for the native helper; None when the spawn needs more than it does (the Python
     helper's full setup then reports anything that fails, as the fork path would).
     # spec: service-lifecycle.md §5"""
-    if (plan.uid is not None or plan.gid is not None or plan.groups is not None or plan.failure
-            or req.root_directory or req.pass_fds or req.idle_fd is not None or not req.argv or not req.argv[0]):
+    if not is_plain_spawn(plan, req.root_directory, req.pass_fds, req.idle_fd) or not req.argv or not req.argv[0]:
         return None
     fds = [error_fd]
     stdio = []

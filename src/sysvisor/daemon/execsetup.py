@@ -253,6 +253,15 @@ def _setup_and_exec(req: ExecRequest, plan: _Plan, pipe: list[int],
     _exec(_find_executable(req.path), req.argv, dict(req.env), req.pid_variables)
 
 
+def is_plain_spawn(plan, root_directory, pass_fds, idle_fd) -> bool:
+    """A spawn whose process-wide setup a parent can make for its child (spawner.py's
+    `_OwnState`, the native helper): no user or group to switch to, no failure found before
+    the fork to report, no RootDirectory=, no passed fds, no Type=idle wait.
+    # spec: service-lifecycle.md §5"""
+    return (plan.uid is None and plan.gid is None and plan.groups is None and not plan.failure
+            and not root_directory and not pass_fds and idle_fd is None)
+
+
 def exec_prepared(prepared: Prepared, wfd: int) -> None:  # pragma: no cover
     """The child of a spawn whose process-wide settings its parent made in itself before
     cloning (spawner.py: standard streams, umask, working directory, process name, signal

@@ -65,7 +65,7 @@ import _socket
 
 from sysvisor.daemon.execsetup import (
     EXIT_EXCEPTION, RLIMITS, Prepared, _chdir, _child, _ChildError, _find_executable, child_process_name, exec_prepared,
-    rlimit_resource, rlimit_value, set_comm,
+    is_plain_spawn, rlimit_resource, rlimit_value, set_comm,
 )
 
 _SYS_CLONE3 = 435  # the same number on every architecture (asm-generic numbering)
@@ -484,8 +484,7 @@ class _OwnState:
     def prepare(self, fields: dict, plan: _Fields):  # pragma: no cover - runs in the helper
         """Set the helper up as the child of `fields` would set itself up; an
         `execsetup.Prepared` for the rest, or None (nothing changed) for the full setup."""
-        if (self.broken or plan.uid is not None or plan.gid is not None or plan.groups is not None or plan.failure
-                or fields["root_directory"] or fields["pass_fds"] or fields["idle_fd"] is not None):
+        if self.broken or not is_plain_spawn(plan, fields["root_directory"], fields["pass_fds"], fields["idle_fd"]):
             return None
         streams = []
         for target, spec, flags in ((0, fields["stdin"], os.O_RDONLY), (1, fields["stdout"], os.O_WRONLY),
