@@ -354,7 +354,6 @@ static void spawn(struct request *r, int32_t answer[3]) {
         child(r, join);
     answer[0] = pid > 0 ? (int32_t)pid : 0;
     answer[1] = pid > 0 ? 0 : errno;
-    answer[2] = 2;
     if (cgroup_fd >= 0)
         close(cgroup_fd);
 }
@@ -424,12 +423,9 @@ int main(void) {
         if (size == 0 && r.n_fds == 0)
             break; /* the manager closed its end (exit, crash, re-exec) */
         int32_t answer[3] = {0, 0, 2};
-        if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (answer[1] = parse(&r, buf, (size_t)size)) != 0) {
-            if (!answer[1])
-                answer[1] = EPROTO;
-        } else {
+        answer[1] = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? EPROTO : parse(&r, buf, (size_t)size);
+        if (!answer[1])
             spawn(&r, answer);
-        }
         ssize_t sent = send(HELPER_FD, answer, sizeof answer, MSG_NOSIGNAL);
         if (answer[0] > 0)
             join_accounting_cgroups(&r, answer[0]); /* a migration: after the answer */

@@ -67,10 +67,9 @@ def find_or_build() -> str:
 
 def build(compiler: str | None = None) -> str:
     """Compile the helper next to its source (atomically); its path. Raises BuildError."""
+    import shlex
     import shutil
     import subprocess
-
-    import shlex
 
     compiler = compiler or os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not compiler:
@@ -92,10 +91,11 @@ def build(compiler: str | None = None) -> str:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-    for name in os.listdir(os.path.dirname(target)):  # binaries of other versions of the source
-        if name.startswith("sysvisor-exec-") and os.path.join(os.path.dirname(target), name) != target:
+    folder, own = os.path.split(target)
+    for name in os.listdir(folder):  # binaries of other versions of the source
+        if name.startswith("sysvisor-exec-") and name != own:
             try:
-                os.unlink(os.path.join(os.path.dirname(target), name))
+                os.unlink(os.path.join(folder, name))
             except OSError:
                 pass
     return target

@@ -19,6 +19,10 @@ from sysvisor.protocol import jsoncodec
 import os
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections import deque
+
 SUFFIX = ".idx"
 KEEP = 10  # records listed per unit (status shows 10 lines)
 INTERVAL = 1.0  # seconds between rewrites of an open segment's index
@@ -29,9 +33,6 @@ class TailIndex:
     """The writer's side: fed each record's offset, written with `write()`."""
 
     def __init__(self) -> None:
-        from collections import deque  # the writer's only: readers (`status`) need no collections
-
-        self._deque = deque
         self.units: dict[str, deque[tuple[int, int]]] = {}
         self.used: dict[int, tuple[float, int]] = {}  # field set → (last use, offset of a copy)
         self.dirty = False
@@ -44,7 +45,9 @@ class TailIndex:
             if unit:
                 d = self.units.get(unit)
                 if d is None:
-                    d = self.units[unit] = self._deque(maxlen=KEEP)
+                    from collections import deque  # the writer's only: readers (`status`) import no collections
+
+                    d = self.units[unit] = deque(maxlen=KEEP)
                 if not d or d[-1][0] != offset:  # (both keys naming one unit: once)
                     d.append((offset, fieldset))
         self.used[ctx] = (time.monotonic(), fieldset)
