@@ -375,3 +375,14 @@ def test_default_target_start_pulls_in_the_boot_chain():
         "sysinit.target", "sockets.target", "paths.target", "slices.target"}
     assert blocking_unit(w.graph, "a.service", "start", False, jobs)[0] in {"sysinit.target", "basic.target"}
     assert blocking_unit(w.graph, "multi-user.target", "start", False, jobs) is not None
+
+
+def test_a_nop_anchor_conflicts_with_no_installed_job():
+    # try-restart of an inactive unit is a nop; with a start job queued and --job-mode=fail
+    # (or an irreversible job) the destructiveness check compared nop with it and crashed.
+    # systemd: job_type_is_conflicting() is false for JOB_NOP
+    w = world(svc("d.service"), jobs={"d.service": InstalledJob("start", irreversible=True)})
+    for mode in (JobMode.FAIL, JobMode.REPLACE):
+        plan = build(w, "d.service", "try-restart", mode)
+        assert [(j.unit, j.type) for j in plan.jobs] == [("d.service", "nop")]
+    assert not is_conflicting("nop", "start") and not is_conflicting("stop", "nop")

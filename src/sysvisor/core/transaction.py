@@ -67,7 +67,8 @@ def is_mergeable(a: str, b: str) -> bool:
 
 
 def is_conflicting(a: str, b: str) -> bool:
-    return lookup_merge(a, b) is None
+    """# systemd: job_type_is_conflicting() (a nop conflicts with nothing)"""
+    return a != NOP and b != NOP and lookup_merge(a, b) is None
 
 
 def is_superset(a: str, b: str) -> bool:
