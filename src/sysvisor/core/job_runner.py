@@ -261,7 +261,7 @@ class JobRunnerMixin:
         if self.units.version != self._graph_version:
             self.rebuild_graph()  # units were replaced (daemon-reload) since the graph was built
         try:
-            plan = build(self._world(), name, str(job_type), mode)
+            plan = self.plans.build(self._world(), name, str(job_type), mode)
         except TransactionError as e:
             self._emit_lines(getattr(e, "logs", []))
             return e

@@ -63,7 +63,7 @@ from sysvisor.core.target import Target
 from sysvisor.core.timer_host import TimerHostMixin
 from sysvisor.core.timer_table import TimerTable
 from sysvisor.core.timespan import format_timespan
-from sysvisor.core.transaction import Transaction, TransactionError
+from sysvisor.core.transaction import PlanCache, Transaction, TransactionError
 from sysvisor.core.types import (
     ACTIVE_OR_RELOADING,
     INACTIVE_OR_FAILED,
@@ -165,6 +165,7 @@ class Manager(JobRunnerMixin, TimerHostMixin):
         self._out: list[Action] = []
         self._next_spawn = 1
         self.jobs = JobTable()
+        self.plans = PlanCache()  # enqueue_job()'s transactions, kept while what they read is unchanged
         self.services: dict[str, Service] = {}
         self._spawn_owner: dict[int, Service] = {}
         self._pid_owner: dict[int, Service] = {}

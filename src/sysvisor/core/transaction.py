@@ -672,6 +672,82 @@ def build(world: World, unit: str, job_type: str, mode: JobMode = JobMode.REPLAC
         raise
 
 
+class _ReadsOf:
+    """A `World` for `build()` that notes the run-time state it reads: each unit state and
+    installed job. The rest of a world (the graph, `can_reload`, `runnable`,
+    `ignore_on_isolate`) is fixed while its graph is: a daemon-reload builds a new graph."""
+
+    def __init__(self, world: World) -> None:
+        self.graph = world.graph
+        self.can_reload = world.can_reload
+        self.ignore_on_isolate = world.ignore_on_isolate
+        self.runnable = world.runnable
+        self._world: World | None = world
+        self.states: dict[str, ActiveState] = {}
+        self.jobs_read: dict[str, tuple | None] = {}
+
+    def state(self, unit: str) -> ActiveState:
+        state = self.states[unit] = self._world.state(unit)
+        return state
+
+    def job(self, unit: str) -> InstalledJob | None:
+        job = self._world.job(unit)
+        self.jobs_read[unit] = _job_key(job)
+        return job
+
+    def seal(self) -> None:
+        """Done reading: the world it read from is not kept."""
+        self._world = None
+
+    def unchanged_in(self, world: World) -> bool:
+        """Whether `world` gives every unit state and installed job read here the same."""
+        return (all(world.state(u) == s for u, s in self.states.items())
+                and all(_job_key(world.job(u)) == k for u, k in self.jobs_read.items()))
+
+
+def _job_key(job: InstalledJob | None) -> tuple | None:
+    # every field of an installed job the transaction reads (and `state`, which it does not)
+    return None if job is None else (str(job.type), job.state, job.irreversible, job.ignore_order)
+
+
+class PlanCache:
+    """`build()` for a manager that asks for the same jobs again and again: a crash-looping
+    unit's restart plans the same nine jobs (its dependencies, all but the anchor dropped
+    as redundant) on every crash.
+
+    `build()` is a pure function of the graph, the request and the unit states and
+    installed jobs it reads. A request made before gets the kept plan when the graph is the
+    same object and each of those reads gives what it gave then (`_ReadsOf`); else it is
+    built and kept. Refused requests, isolate, flush and triggering (which read every
+    unit) are always built. The plan is shared: callers only read it.
+    # spec: dependencies-and-jobs.md §3.1   # systemd: manager_add_job_full() (no cache)"""
+
+    _ALWAYS_BUILT = (JobMode.ISOLATE, JobMode.FLUSH, JobMode.TRIGGERING)
+
+    def __init__(self) -> None:
+        self._graph: DependencyGraph | None = None
+        self._kept: dict[tuple[str, str, JobMode], tuple[_ReadsOf, Plan]] = {}
+        self.hits = 0
+
+    def build(self, world: World, unit: str, job_type: str, mode: JobMode = JobMode.REPLACE) -> Plan:
+        """What `build(world, unit, job_type, mode)` returns (or raises)."""
+        if mode in self._ALWAYS_BUILT:
+            return build(world, unit, job_type, mode)
+        if world.graph is not self._graph:
+            self._kept.clear()
+            self._graph = world.graph
+        key = (unit, job_type, mode)
+        kept = self._kept.get(key)
+        if kept is not None and kept[0].unchanged_in(world):
+            self.hits += 1
+            return kept[1]
+        reads = _ReadsOf(world)
+        plan = build(reads, unit, job_type, mode)  # type: ignore[arg-type]  # a World as far as build() looks
+        reads.seal()
+        self._kept[key] = (reads, plan)
+        return plan
+
+
 @dataclass(frozen=True)
 class InstallDecision:
     """How one planned job lands on its unit. `action`: install (new job; `cancel_installed`
