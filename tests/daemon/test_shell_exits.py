@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from sysvisor.core import actions as A
+from sysvisor.core import events as E
 from sysvisor.core.types import ExitCode
 from sysvisor.daemon.shell import EXITS_PER_TURN
 
@@ -67,3 +68,28 @@ def test_a_reaped_pid_still_queued_is_not_signalled(shell):
     finally:
         p.kill()
         p.wait()
+
+
+def test_a_cgroup_event_reaps_first_and_an_empty_cgroup_is_reported_once(shell, monkeypatch):
+    # the cgroup empties before its last process is a zombie, and its inotify event often
+    # wakes the loop before SIGCHLD does: the exit is reaped and handled in that same turn
+    # (systemd dispatches SIGCHLD before its cgroup-empty queue), and the emptiness the
+    # reap already reported is not reported again
+    service = type("Svc", (), {"populated": True})()
+    seen = []
+
+    def handle(event, now):
+        seen.append(event)
+        if isinstance(event, E.UnitEmptied):
+            service.populated = False
+        return []
+
+    monkeypatch.setattr(shell.manager, "handle", handle)
+    monkeypatch.setattr(shell.manager, "services", {"x.service": service})
+    monkeypatch.setattr(shell.containment, "kind", "cgroup")
+    monkeypatch.setattr(shell.containment, "is_empty", lambda unit: True)
+    monkeypatch.setattr(shell.containment, "read_events", lambda: ["x.service"])
+    shell._pid_unit[4242] = "x.service"
+    shell.reap_children = lambda: shell.on_children_exited([(4242, ExitCode.EXITED, 1)])
+    shell._on_cgroup_events()
+    assert seen == [E.UnitEmptied("x.service"), E.ProcessExited(4242, ExitCode.EXITED, 1)]

@@ -115,6 +115,7 @@ class Daemon:
             journal.close()
             return 1
         loop.add_deadline(server.next_deadline, server.expire)
+        shell.reap_children = self._reap_children
         shell.serve_requests = lambda mid_turn: server.serve_ready(_read_only if mid_turn else None)
         loop.after_iteration.append(shell.write_pending)
         loop.after_iteration.append(server.serve_deferred)
@@ -285,15 +286,17 @@ class Daemon:
 
     def _on_signals(self, received: list[int], now: int) -> None:
         """# spec: issue 5 "container PID 1"; the table is daemon/objective.py meaning()."""
-        # Reap on every wake-up of the signal pipe: SIGCHLDs coalesce.
+        self._reap_children()  # on every wake-up of the signal pipe: SIGCHLDs coalesce
+        for signum in received:
+            if signum != signal.SIGCHLD:
+                self._on_signal(signum)
+
+    def _reap_children(self) -> None:
         exited = reap()
         if self.relay_pid and any(pid == self.relay_pid for pid, _c, _s in exited):
             self.shell.log("The journal relay died; starting a new one.", priority=Priority.WARNING)
             self._start_relay(self.shell.journal)
         self.shell.on_children_exited(exited)
-        for signum in received:
-            if signum != signal.SIGCHLD:
-                self._on_signal(signum)
 
     def _on_signal(self, signum: int) -> None:
         shell = self.shell

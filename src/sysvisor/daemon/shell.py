@@ -116,6 +116,8 @@ class Shell:
         # turn (mid_turn=True: read-only requests only, the rest once the actions are done):
         # a `status` never waits behind a batch of restarts
         self.serve_requests: Callable[[bool], object] | None = None
+        # reaps every exited child into on_children_exited() (the daemon's one reaper)
+        self.reap_children: Callable[[], None] | None = None
         self._pid_unit: dict[int, str] = {}
         self.job_listeners: dict[int, Callable[[A.JobCompleted], None]] = {}
         self.started_realtime = realtime_usec()
@@ -138,8 +140,8 @@ class Shell:
         loop.add_deadline(self.manager.next_deadline, lambda now: self.feed(E.TimePassed(), now))
         events_fd = self.containment.events_fd()
         if events_fd is not None:
-            # after the signal pipe (1): a cgroup empties when its last process exits, so the
-            # exit is usually reaped (and the emptiness seen with it) before this is read
+            # after the signal pipe (1); _on_cgroup_events() reaps first in case the
+            # notification woke us before the SIGCHLD did
             loop.selector.register(events_fd, selectors.EVENT_READ, (1.5, lambda mask, now: self._on_cgroup_events()))
 
     # --- timers: the wall clock and Persistent= stamps ---
@@ -385,10 +387,10 @@ class Shell:
                         self.feed(E.UnitEmptied(name))
 
     def _check_emptied(self, unit: str) -> None:
-        """Tell the engine now, not one loop turn later through inotify, that the exit just
-        reaped left the unit's cgroup empty: the stop then needs no kill step and a restart
-        is spawned in this same turn. # systemd: unit_kill_context() checks
-        cg_is_empty_recursive() synchronously"""
+        """Tell the engine that the unit's cgroup is empty, unless it knows: right after an
+        exit is reaped (not one loop turn later through inotify: the stop then needs no kill
+        step and a restart is spawned in this same turn), and on a cgroup.events change.
+        # systemd: unit_kill_context() checks cg_is_empty_recursive() synchronously"""
         svc = self.manager.services.get(unit)
         if svc is not None and svc.populated and self.containment.is_empty(unit):
             self.feed(E.UnitEmptied(unit))
@@ -413,9 +415,13 @@ class Shell:
         return None
 
     def _on_cgroup_events(self) -> None:
+        # The cgroup empties before its last process is a zombie, and the inotify event often
+        # wakes us first: reap now so the exit is handled before the emptiness, in this turn
+        # (systemd dispatches SIGCHLD before its cgroup-empty queue).
+        if self.reap_children is not None:
+            self.reap_children()
         for unit in self.containment.read_events():
-            if self.containment.is_empty(unit):
-                self.feed(E.UnitEmptied(unit))
+            self._check_emptied(unit)
 
     # --- carrying out actions ---
 
