@@ -113,10 +113,14 @@ def _turn(shell, monkeypatch, kill_helper_after: int | None = None):
 
 
 def _check(seen, tmp_path, shell):
-    answers = seen[1:]
+    answers, execs = seen[1:6], seen[6:]
     assert len(answers) == 5 and all(isinstance(e, E.Spawned) for e in answers)
     by_id = {e.spawn_id: e.pid for e in answers}
     assert sorted(by_id) == list(range(5))
+    # a child that had exec'd by its answer (the native helper waits for the exec while no
+    # other request is queued) has its ExecSucceeded in this turn, after every answer
+    assert all(isinstance(e, E.ExecSucceeded) for e in execs)
+    assert len({e.pid for e in execs}) == len(execs) and {e.pid for e in execs} <= set(by_id.values())
     for i, pid in by_id.items():
         assert _wait_file(tmp_path / "out" / f"p{i}") == str(pid)  # each answer is its own process
         assert shell._pid_unit.get(pid) == f"p{i}.service"

@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -46,6 +47,11 @@
 #define STDIO_INHERIT (-2)
 
 #define HELPER_FD 3
+/* How long the helper waits for a child's exec before answering, unless the next request
+   comes first. Meanwhile the manager waits for the answer, so the child has a CPU to
+   itself instead of queueing behind the manager's post-spawn work on the same one:
+   fork -> exec 1.0 -> 0.45 ms, crash -> new process -0.4 ms (docs/benchmarks.md). */
+#define EXEC_WAIT_MSEC 2
 #define MAX_REQUEST (200000 + 4096)
 #define MAX_FDS 253
 
@@ -205,7 +211,26 @@ static int has_variable(char **env, uint32_t n, const char *name) {
     return 0;
 }
 
-static void __attribute__((noreturn)) child(const struct request *r, int join_cgroup) {
+/* close every fd from 3 on but `a` and `b` (either may be -1) */
+static void close_all_but(int a, int b) {
+    if (a > b) {
+        int t = a;
+        a = b, b = t;
+    }
+    int from = 3;
+    for (int keep = 0; keep < 2; keep++) {
+        int fd = keep ? b : a;
+        if (fd < from)
+            continue;
+        if (fd > from)
+            syscall(SYS_close_range, from, fd - 1, 0);
+        from = fd + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0);
+}
+
+/* `exec_fd`: a close-on-exec write end the helper waits on (-1: none) */
+static void __attribute__((noreturn)) child(const struct request *r, int join_cgroup, int exec_fd) {
     error_fd = r->fds[0];
     prctl(PR_SET_NAME, r->comm, 0, 0, 0);
 
@@ -229,12 +254,11 @@ static void __attribute__((noreturn)) child(const struct request *r, int join_cg
     if ((r->h.flags & F_NEW_SESSION) && setsid() < 0)
         fail(EXIT_SETSID, errno, "Failed to create new process session");
 
-    /* 5. standard input, output, error; 6. nothing else open but the error pipe (close-on-exec) */
+    /* 5. standard input, output, error; 6. nothing else open but the error pipe and the
+       helper's exec pipe (both close-on-exec) */
     for (int target = 0; target < 3; target++)
         setup_stdio(r, target);
-    if (error_fd > 3)
-        syscall(SYS_close_range, 3, error_fd - 1, 0);
-    syscall(SYS_close_range, error_fd + 1, ~0U, 0);
+    close_all_but(error_fd, exec_fd);
 
     umask((mode_t)r->h.umask);
 
@@ -335,9 +359,12 @@ static long clone3(uint64_t flags, int cgroup_fd) {
     return syscall(SYS_clone3, &args, sizeof args);
 }
 
-/* (pid, 0), or (0, errno) when no process could be made */
-static void spawn(struct request *r, int32_t answer[3]) {
-    int cgroup_fd = -1, join = 0;
+/* (pid, 0), or (0, errno) when no process could be made. `exec_pipe`: created here, its
+   read end left open for await_exec() when a child was made (else -1). */
+static void spawn(struct request *r, int32_t answer[3], int *exec_pipe) {
+    int cgroup_fd = -1, join = 0, ends[2];
+    if (pipe2(ends, O_CLOEXEC) < 0)
+        ends[0] = ends[1] = -1; /* the answer then comes without waiting */
     if (r->cgroup[0]) {
         if (r->h.flags & F_CLONE_INTO_CGROUP)
             cgroup_fd = open(r->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -351,11 +378,27 @@ static void spawn(struct request *r, int32_t answer[3]) {
         pid = clone3(SV_CLONE_PARENT, -1);
     }
     if (pid == 0)
-        child(r, join);
+        child(r, join, ends[1]);
     answer[0] = pid > 0 ? (int32_t)pid : 0;
     answer[1] = pid > 0 ? 0 : errno;
     if (cgroup_fd >= 0)
         close(cgroup_fd);
+    if (ends[1] >= 0)
+        close(ends[1]);
+    *exec_pipe = ends[0];
+    if (pid <= 0 && ends[0] >= 0) {
+        close(ends[0]);
+        *exec_pipe = -1;
+    }
+}
+
+/* Until the child exec'd or exited (its end of the pipe closed), the next request is
+   waiting, or EXEC_WAIT_MSEC passed. */
+static void await_exec(int exec_pipe) {
+    struct pollfd ready[2] = {{.fd = exec_pipe, .events = POLLIN}, {.fd = HELPER_FD, .events = POLLIN}};
+    while (poll(ready, 2, EXEC_WAIT_MSEC) < 0 && errno == EINTR) {
+    }
+    close(exec_pipe);
 }
 
 static void join_accounting_cgroups(const struct request *r, int32_t pid) {
@@ -423,15 +466,20 @@ int main(void) {
         if (size == 0 && r.n_fds == 0)
             break; /* the manager closed its end (exit, crash, re-exec) */
         int32_t answer[3] = {0, 0, 2};
+        int exec_pipe = -1;
         answer[1] = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? EPROTO : parse(&r, buf, (size_t)size);
         if (!answer[1])
-            spawn(&r, answer);
+            spawn(&r, answer, &exec_pipe);
+        /* ours closed first: the error pipe then ends with the child's exec, which the
+           manager, answered after it, finds done */
+        for (int i = 0; i < r.n_fds; i++)
+            close(r.fds[i]);
+        if (exec_pipe >= 0)
+            await_exec(exec_pipe);
         ssize_t sent = send(HELPER_FD, answer, sizeof answer, MSG_NOSIGNAL);
         if (answer[0] > 0)
             join_accounting_cgroups(&r, answer[0]); /* a migration: after the answer */
         free_request(&r);
-        for (int i = 0; i < r.n_fds; i++)
-            close(r.fds[i]);
         if (sent != (ssize_t)sizeof answer)
             break;
     }

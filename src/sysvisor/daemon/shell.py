@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import selectors
 import signal
 import socket
@@ -505,9 +506,13 @@ class Shell:
             except OSError as e:
                 self._spawn_done(flight, error=e)
             else:
-                self._spawn_done(flight, spawned=spawned)
+                # the native helper answers once the child exec'd (exec_helper.c, EXEC_WAIT_MSEC):
+                # its ExecSucceeded then goes with this turn, not with a loop turn of its own
+                self._spawn_done(flight, spawned=spawned, execed=_readable(spawned.error_fd))
 
-    def _spawn_done(self, flight: _SpawnInFlight, spawned: SpawnedProcess | None = None, error: OSError | None = None) -> None:
+    def _spawn_done(self, flight: _SpawnInFlight, spawned: SpawnedProcess | None = None, error: OSError | None = None,
+                    execed: bool = False) -> None:
+        """`execed`: the error pipe is known to be readable (exec'd or failed) already."""
         action = flight.action
         if flight.idle_read is not None:
             os.close(flight.idle_read)
@@ -539,9 +544,9 @@ class Shell:
                 own_fd, flight.stream.read_fd = flight.stream.read_fd, -1  # the kept read end is ours to read
         if own_fd is not None:
             self.output.attach(own_fd, action.unit, pid, action.invocation_id, flight.identifier, flight.service.syslog_level_prefix)
-        self._watch_exec_outcome(action, pid, spawned.error_fd, flight.request.path)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
+        self._watch_exec_outcome(action, pid, spawned.error_fd, flight.request.path, execed)
 
     def _spawn(self, request) -> SpawnedProcess:
         """Through the spawn helper (daemon/spawner.py: clone3 into the unit's cgroup from a
@@ -623,23 +628,29 @@ class Shell:
         paths = getattr(self.containment, "accounting_paths", None)
         return paths(unit) if paths else ()
 
-    def _watch_exec_outcome(self, action: A.Spawn, pid: int, error_fd: int, path: str) -> None:
+    def _watch_exec_outcome(self, action: A.Spawn, pid: int, error_fd: int, path: str, execed: bool = False) -> None:
         """The child reports setup failures (203/EXEC …) on its error pipe, which closes
-        empty once execve() succeeded (what Type=exec waits for)."""
+        empty once execve() succeeded (what Type=exec waits for). `execed`: the outcome is
+        there already; it is handled in this turn, after the `Spawned` queued before it."""
 
-        def on_readable(mask: int, now: int) -> None:
+        def take_outcome(deliver: Callable[[E.Event], None]) -> bool:
             outcome = read_exec_outcome(error_fd, path)
             if outcome is None:
-                return
-            self.loop.selector.unregister(error_fd)
+                return False
             if outcome.failure is None:
-                self.feed(E.ExecSucceeded(pid))
-                return
+                deliver(E.ExecSucceeded(pid))
+                return True
             for line in outcome.failure.messages():
                 # systemd logs these as the child, e.g. "(nope)[1234]: Unable to locate …"
                 self._write_entry(line, Priority.ERR, outcome.failure.ident, pid, unit=action.unit, invocation_id=action.invocation_id)
+            return True
 
-        self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
+        def on_readable(mask: int, now: int) -> None:
+            if take_outcome(self.feed):
+                self.loop.selector.unregister(error_fd)
+
+        if not (execed and take_outcome(self._events.append)):
+            self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
 
     def _do_Kill(self, action: A.Kill) -> None:
         """The engine sends SIGCONT as its own Kill action, so none is added here.
@@ -913,3 +924,8 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _readable(fd: int) -> bool:
+    """Whether `fd` is readable (or at its end) now; nothing is read."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
