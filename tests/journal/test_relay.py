@@ -77,6 +77,21 @@ def test_stream_fields_priorities_and_eof(relay):
     assert e["_HOSTNAME"] == "host"
 
 
+def test_the_relay_and_its_pump_threads_never_preempt_on_wake_up(relay):
+    # SCHED_BATCH: a service's exit wakes the relay (end of its stream) as it wakes the
+    # manager, which must not then wait for the relay before spawning the restart
+    journal, sock, relay_pid = relay
+    with RelayClient(sock, boot_id="b" * 32) as c:
+        h = c.open_stream("batch.service", "1" * 32, "batch", 6, True)
+        c.set_pid(h, os.getpid(), "pytest")
+        os.write(h.write_fd, b"line\n")
+        c.sync()  # the stream's pump thread runs
+        tasks = [int(t) for t in os.listdir(f"/proc/{relay_pid}/task")]
+        assert len(tasks) >= 2
+        assert {os.sched_getscheduler(t) for t in tasks} == {os.SCHED_BATCH}
+        os.close(h.write_fd)
+
+
 def test_a_second_start_finds_the_running_relay(relay):
     journal, sock, relay_pid = relay
     assert start_relay(journal, sock) == relay_pid

@@ -352,6 +352,17 @@ def _raise_fd_limit() -> None:
         pass
 
 
+def _batch_scheduling() -> None:
+    """SCHED_BATCH for the relay and its pump threads: the same share of the CPU, but a
+    wake-up never preempts the task running. A service's exit wakes the relay (end of its
+    stream) just as it wakes the manager, which then had to wait while the relay ran on
+    its CPU before it could spawn the restart (docs/benchmarks.md, "Sixth session")."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except (OSError, AttributeError):
+        pass
+
+
 def relay_main(argv: list[str] | None = None) -> int:
     """Entry point of the relay process. fd 3, if open, gets b"1" once it listens."""
     ap = argparse.ArgumentParser(prog="sysvisor-journal-relay")
@@ -365,6 +376,7 @@ def relay_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--echo", action="store_true", help="also print each line on stderr")
     args = ap.parse_args(argv)
     _raise_fd_limit()
+    _batch_scheduling()
     follower = console.start(args.directory, "relay") if args.echo else None
     try:
         writer = JournalWriter(
