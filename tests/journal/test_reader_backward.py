@@ -211,6 +211,28 @@ def test_status_of_a_quiet_unit_jumps_through_the_index(tmp_path, monkeypatch):
     assert len(visited) < 20
 
 
+def test_the_index_lists_only_field_sets_a_later_record_can_still_refer_to(tmp_path):
+    # a crash loop makes a field set per restart; a record after the index's "end" whose
+    # field set is stored more than REDEFINE_DISTANCE back stores it again, so only the
+    # copies within that distance before "end" are worth listing (they were all of the
+    # last minute's: ~800 KB read by every `status` during a crash loop)
+    from sysvisor.journal import index
+
+    directory = str(tmp_path / "j")
+    w = JournalWriter(directory, name="system", boot_id="b" * 32)
+    for i in range(20000):
+        w.append({"MESSAGE": f"crash{i % 50}.service: Scheduled restart job.", "UNIT": f"crash{i % 50}.service",
+                  "INVOCATION_ID": f"{i:032x}"})
+    w.close()
+    path = list_segments(directory)[-1][3]
+    idx = index.load(path, os.path.getsize(path))
+    assert idx is not None and idx["end"] == os.path.getsize(path)
+    defs = idx["defs"]
+    assert defs and all(off >= idx["end"] - store.REDEFINE_DISTANCE for off in defs.values())
+    assert len(defs) < 20000 // 4  # the records of the last 256 KiB, not all 20 000
+    assert os.path.getsize(path + index.SUFFIX) < 200_000
+
+
 # _peek: "t" and "c" of a header without decoding it, by hand where the regular expressions
 # below were (the first `status` imported `re` and enum for them)
 _PEEK_RE = (rb'"t":(\d+),.*"c":(\d+)[,}]', rb'"t":(\d+),.*,"c":(\d+)}$')

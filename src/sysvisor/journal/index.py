@@ -7,7 +7,11 @@ beside the segment (`<segment>.idx`, JSON, replaced atomically) at most once per
 and when the segment is closed. The file says up to where it is complete ("end"): a reader
 walks the records after that backwards as usual (at most INTERVAL of records), then jumps
 to the unit's listed records. It also lists where recently used field sets are stored
-("defs"), so the records after "end" resolve theirs without walking further back.
+("defs"), so the records after "end" resolve theirs without walking further back: only
+copies within the writer's redefine distance before "end", because a record after "end"
+whose field set's copy is further back stores it again itself (store.py REDEFINE_DISTANCE).
+A crash loop makes a field set per process: listing all of the last minute's made the
+index ~800 KB, parsed by every `status` (~5 ms) and written by the manager every second.
 
 Only a hint: a missing, stale or damaged index (or records that are not where it says)
 makes the reader walk the segment as before. # spec: systemctl-and-journal.md §3 (status)
@@ -25,14 +29,16 @@ if TYPE_CHECKING:
 
 SUFFIX = ".idx"
 KEEP = 10  # records listed per unit (status shows 10 lines)
-INTERVAL = 1.0  # seconds between rewrites of an open segment's index
+INTERVAL = 0.25  # seconds between rewrites of an open segment's index (~20 KB in a crash loop)
 RECENT = 60.0  # seconds a field set counts as recently used
 
 
 class TailIndex:
     """The writer's side: fed each record's offset, written with `write()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, reach: int | None = None) -> None:
+        """`reach`: the writer's redefine distance (None: every recently used field set)."""
+        self.reach = reach
         self.units: dict[str, deque[tuple[int, int]]] = {}
         self.used: dict[int, tuple[float, int]] = {}  # field set → (last use, offset of a copy)
         self.dirty = False
@@ -59,7 +65,8 @@ class TailIndex:
     def write(self, segment: str, end: int) -> None:
         """Replace `<segment>.idx`, complete up to offset `end` (every record before it)."""
         now = time.monotonic()
-        self.used = {c: v for c, v in self.used.items() if now - v[0] < RECENT}
+        nearest = 0 if self.reach is None else end - self.reach  # a copy before it is stored again when used
+        self.used = {c: v for c, v in self.used.items() if now - v[0] < RECENT and v[1] >= nearest}
         data = {"end": end, "keep": KEEP, "units": {u: list(d) for u, d in self.units.items()},
                 "defs": {str(c): off for c, (_t, off) in self.used.items()}}
         tmp = segment + SUFFIX + ".tmp"

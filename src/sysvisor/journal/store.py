@@ -562,7 +562,7 @@ class JournalWriter:
         self._size = 0
         self._contexts: dict[tuple, int] = {}
         self._defined_at: dict[int, int] = {}  # field set → offset of its last copy
-        self._index = TailIndex()
+        self._index = TailIndex(reach=REDEFINE_DISTANCE)
 
     def _close_segment(self) -> None:
         if self._fd >= 0:
