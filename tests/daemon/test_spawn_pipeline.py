@@ -83,7 +83,7 @@ def shell(tmp_path):
     journal.close()
 
 
-def _turn(shell, monkeypatch, kill_helper_after: int | None = None):
+def _turn(shell, monkeypatch, kill_helper_after: int | None = None, awaited: list | None = None):
     """Feed one event whose turn is five Spawns (and a Log between two of them); returns the
     events the engine saw after it, in order."""
     spawns = [A.Spawn(i, f"p{i}.service", shell.units[f"p{i}.service"].service.exec_start[0], "ExecStart", True, f"{i:032x}")
@@ -92,10 +92,12 @@ def _turn(shell, monkeypatch, kill_helper_after: int | None = None):
     seen: list = []
     real_submit = shell.spawner.submit
     submitted = []
+    awaited = [] if awaited is None else awaited  # which spawns the helper answers after their exec
 
-    def submit(req):
-        ticket = real_submit(req)
+    def submit(req, await_exec=False):
+        ticket = real_submit(req, await_exec)
         submitted.append(ticket)
+        awaited.append(await_exec)
         if kill_helper_after is not None and len(submitted) == kill_helper_after:
             # the helper these plain spawns go to dies with spawns in flight or still to come
             os.kill(shell.spawner.native_pid or shell.spawner.pid, signal.SIGKILL)
@@ -128,9 +130,13 @@ def _check(seen, tmp_path, shell):
 
 
 def test_every_spawn_of_a_turn_is_answered_with_its_own_pid_before_other_events(shell, tmp_path, monkeypatch):
-    seen = _turn(shell, monkeypatch)
+    awaited: list = []
+    seen = _turn(shell, monkeypatch, awaited=awaited)
     _check(seen, tmp_path, shell)
     assert not shell._inflight
+    # the helper waits for the exec of the last spawn of each row only (its answers are
+    # collected right after it); in the middle of a row the manager has more to send
+    assert awaited == [False, True, False, False, True]
 
 
 def test_a_helper_dying_with_spawns_in_flight_loses_none(shell, tmp_path, monkeypatch):

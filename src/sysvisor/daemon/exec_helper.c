@@ -43,14 +43,16 @@
 #define F_NICE 2u
 #define F_WD_MISSING_OK 4u
 #define F_CLONE_INTO_CGROUP 8u
+#define F_AWAIT_EXEC 16u /* answer once the child exec'd (the last spawn of the manager's turn) */
 #define STDIO_NULL (-1)
 #define STDIO_INHERIT (-2)
 
 #define HELPER_FD 3
-/* How long the helper waits for a child's exec before answering, unless the next request
-   comes first. Meanwhile the manager waits for the answer, so the child has a CPU to
-   itself instead of queueing behind the manager's post-spawn work on the same one:
-   fork -> exec 1.0 -> 0.45 ms, crash -> new process -0.4 ms (docs/benchmarks.md). */
+/* How long the helper waits for the exec of a child asked for with F_AWAIT_EXEC before
+   answering, unless the next request comes first. Meanwhile the manager waits for the
+   answer, so the child has a CPU to itself instead of queueing behind the manager's
+   post-spawn work on the same one: fork -> exec 1.07 -> 0.33 ms (docs/benchmarks.md).
+   Not asked for in the middle of a batch (a boot), where the manager has more to send. */
 #define EXEC_WAIT_MSEC 2
 #define MAX_REQUEST (200000 + 4096)
 #define MAX_FDS 253
@@ -362,8 +364,8 @@ static long clone3(uint64_t flags, int cgroup_fd) {
 /* (pid, 0), or (0, errno) when no process could be made. `exec_pipe`: created here, its
    read end left open for await_exec() when a child was made (else -1). */
 static void spawn(struct request *r, int32_t answer[3], int *exec_pipe) {
-    int cgroup_fd = -1, join = 0, ends[2];
-    if (pipe2(ends, O_CLOEXEC) < 0)
+    int cgroup_fd = -1, join = 0, ends[2] = {-1, -1};
+    if ((r->h.flags & F_AWAIT_EXEC) && pipe2(ends, O_CLOEXEC) < 0)
         ends[0] = ends[1] = -1; /* the answer then comes without waiting */
     if (r->cgroup[0]) {
         if (r->h.flags & F_CLONE_INTO_CGROUP)

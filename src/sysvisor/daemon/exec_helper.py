@@ -32,7 +32,7 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exec_helper.c
 MAGIC = 0x53565832
 _HEADER = struct.Struct("=IIiI3i7I")
 _LIMIT = struct.Struct("=iIqq")  # RLIM_INFINITY is -1 in Python, all ones in C
-F_NEW_SESSION, F_NICE, F_WD_MISSING_OK, F_CLONE_INTO_CGROUP = 1, 2, 4, 8
+F_NEW_SESSION, F_NICE, F_WD_MISSING_OK, F_CLONE_INTO_CGROUP, F_AWAIT_EXEC = 1, 2, 4, 8, 16
 _STDIO_NULL, _STDIO_INHERIT = -1, -2
 
 _FS_ENCODING = sys.getfilesystemencoding()
@@ -101,10 +101,11 @@ def build(compiler: str | None = None) -> str:
     return target
 
 
-def encode_request(req, plan, error_fd: int) -> tuple[bytes, list[int]] | None:
+def encode_request(req, plan, error_fd: int, await_exec: bool = False) -> tuple[bytes, list[int]] | None:
     """The datagram and fds (error pipe first) of `req` (an ExecRequest, resolved into
     `plan`) for the native helper; None when the spawn needs more than it does (the Python
     helper's full setup then reports anything that fails, as the fork path would).
+    `await_exec`: the helper answers once the child exec'd (2 ms at most; exec_helper.c).
     # spec: service-lifecycle.md §5"""
     if not is_plain_spawn(plan, req.root_directory, req.pass_fds, req.idle_fd) or not req.argv or not req.argv[0]:
         return None
@@ -141,7 +142,8 @@ def encode_request(req, plan, error_fd: int) -> tuple[bytes, list[int]] | None:
         return None  # an embedded NUL: os.execve() refuses it
     body = b"".join(limits) + text.encode(_FS_ENCODING, "surrogateescape") + b"\0"
     flags = ((F_NEW_SESSION if req.new_session else 0) | (F_NICE if req.nice is not None else 0)
-             | (F_WD_MISSING_OK if missing_ok else 0) | (F_CLONE_INTO_CGROUP if req.clone_into_cgroup else 0))
+             | (F_WD_MISSING_OK if missing_ok else 0) | (F_CLONE_INTO_CGROUP if req.clone_into_cgroup else 0)
+             | (F_AWAIT_EXEC if await_exec else 0))
     header = _HEADER.pack(MAGIC, flags, req.nice or 0, req.umask, *stdio, len(req.argv), len(env), len(limits),
                           len(req.pid_variables), len(req.extra_cgroups), len(EXEC_SEARCH_PATH),
                           _HEADER.size + len(body))

@@ -112,6 +112,7 @@ class Shell:
         self._events: deque[E.Event] = deque()
         self._inflight: deque[_SpawnInFlight] = deque()  # sent to the helper, not yet answered
         self._serve_between = False  # read-only requests may be answered between spawns now
+        self._last_of_row = True  # the Spawn being carried out is the last of its turn's row
         # answers control requests already waiting (ControlServer.serve_ready), called before
         # each exit of a batch (mid_turn=False) and before each further spawn of one engine
         # turn (mid_turn=True: read-only requests only, the rest once the actions are done):
@@ -287,13 +288,16 @@ class Shell:
         spawns = 0
         outer, self._serve_between = self._serve_between, serve_between and self.serve_requests is not None
         try:
-            for action in actions:
+            for i, action in enumerate(actions):
                 if type(action) is A.Spawn:
                     # a timer that restarts many units at once (RestartSec= of a crash loop)
                     # yields one list with a spawn for each: read-only requests go between
                     if spawns and self._serve_between:
                         self.serve_requests(True)
                     spawns += 1
+                    # the helper answers the last of a row once its child exec'd (the answers
+                    # are collected right after it): the child then has the CPU to itself
+                    self._last_of_row = i + 1 == len(actions) or type(actions[i + 1]) is not A.Spawn
                 elif self._inflight:
                     self._complete_spawns()
                 self._carry_out(action)
@@ -474,7 +478,7 @@ class Shell:
             self._complete_spawns()
         if self.spawner is not None:
             try:
-                flight.pending = self.spawner.submit(request)
+                flight.pending = self.spawner.submit(request, await_exec=self._last_of_row)
                 flight.helper = self.spawner
             except SpawnerUnavailable as e:
                 self._spawner_lost(e)  # this one then takes the fork path when completed
@@ -506,7 +510,7 @@ class Shell:
             except OSError as e:
                 self._spawn_done(flight, error=e)
             else:
-                # the native helper answers once the child exec'd (exec_helper.c, EXEC_WAIT_MSEC):
+                # the native helper answered the row's last once its child exec'd (F_AWAIT_EXEC):
                 # its ExecSucceeded then goes with this turn, not with a loop turn of its own
                 self._spawn_done(flight, spawned=spawned, execed=_readable(spawned.error_fd))
 

@@ -175,14 +175,16 @@ class Spawner:
         `resources`, as for a failed fork) and SpawnerUnavailable when the fork path must
         be used instead. # spec: service-lifecycle.md §3 ("A spawn error …")
         """
-        return self.collect(self.submit(req))
+        return self.collect(self.submit(req, await_exec=True))
 
-    def submit(self, req) -> tuple[_socket.socket, int]:
+    def submit(self, req, await_exec: bool = False) -> tuple[_socket.socket, int]:
         """Send `req` to the helper without waiting for its answer; returns what `collect()`
         takes. Requests are answered in the order sent, so several can be in flight: the
         helper clones one while the manager prepares the next (one engine turn's spawns).
         The fds of `req` travel with the message: the caller may close its own copies once
-        `collect()` has answered. Raises as `spawn()`."""
+        `collect()` has answered. `await_exec`: the native helper answers once the child
+        exec'd (for the last spawn before the caller waits: the child then has the CPU the
+        caller would take). Raises as `spawn()`."""
         from sysvisor.daemon.executor import _plan
 
         if self.sock.fileno() < 0:
@@ -194,7 +196,7 @@ class Spawner:
             if self.native_sock is not None:
                 from sysvisor.daemon.exec_helper import encode_request
 
-                native = encode_request(req, plan, wfd)
+                native = encode_request(req, plan, wfd, await_exec)
             if native is not None:
                 sock, (payload, fds) = self.native_sock, native
             else:
