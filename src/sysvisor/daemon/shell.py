@@ -637,24 +637,34 @@ class Shell:
         empty once execve() succeeded (what Type=exec waits for). `execed`: the outcome is
         there already; it is handled in this turn, after the `Spawned` queued before it."""
 
-        def take_outcome(deliver: Callable[[E.Event], None]) -> bool:
+        def take_outcome() -> tuple[bool, E.Event | None]:
+            """(whether the outcome is there, the event it gives); the fd is then closed."""
             outcome = read_exec_outcome(error_fd, path)
             if outcome is None:
-                return False
+                return False, None
             if outcome.failure is None:
-                deliver(E.ExecSucceeded(pid))
-                return True
+                return True, E.ExecSucceeded(pid)
             for line in outcome.failure.messages():
                 # systemd logs these as the child, e.g. "(nope)[1234]: Unable to locate …"
                 self._write_entry(line, Priority.ERR, outcome.failure.ident, pid, unit=action.unit, invocation_id=action.invocation_id)
-            return True
+            return True, None
 
         def on_readable(mask: int, now: int) -> None:
-            if take_outcome(self.feed):
-                self.loop.selector.unregister(error_fd)
+            done, event = take_outcome()
+            if not done:
+                return
+            # before the event: what it starts may get the closed fd's number and register it
+            self.loop.selector.unregister(error_fd)
+            if event is not None:
+                self.feed(event)
 
-        if not (execed and take_outcome(self._events.append)):
-            self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
+        if execed:
+            done, event = take_outcome()
+            if done:
+                if event is not None:
+                    self._events.append(event)
+                return
+        self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
 
     def _do_Kill(self, action: A.Kill) -> None:
         """The engine sends SIGCONT as its own Kill action, so none is added here.
