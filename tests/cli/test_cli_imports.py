@@ -42,3 +42,14 @@ def test_show_many_separates_units_with_a_blank_line() -> None:
     assert format_show_many([parse_show(o["show-p-order"]["stdout"])], ["SubState,ActiveState", "MainPID"], True) == (
         o["show-p-value-order"]["stdout"]
     )
+
+
+def test_reading_the_journal_does_not_load_its_writer() -> None:
+    # `status` reads the unit's last lines: the segment format (journal/segment.py), not the
+    # writer's module with its locking and rotation (journal/store.py, ~0.5 ms per call)
+    code = "import sys, json\nimport sysvisor.journal.message\nprint(json.dumps(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC)}).stdout
+    mods = set(json.loads(out))
+    assert "sysvisor.journal.segment" in mods and "sysvisor.journal.reader" in mods
+    assert "sysvisor.journal.store" not in mods and "fcntl" not in mods

@@ -31,7 +31,7 @@ import socket
 import time
 from collections.abc import Iterable, Mapping
 
-from sysvisor.journal.store import list_segments, parse_records
+from sysvisor.journal.segment import list_segments, parse_records
 from sysvisor.journal.stream import split_raw
 
 READ_CHUNK = 8 << 20  # records of a chunk read from a pipe are ~1 MiB at most

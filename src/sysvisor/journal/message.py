@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 from sysvisor.journal.reader import JournalReader, boot_start
-from sysvisor.journal.store import Entry
+from sysvisor.journal.segment import Entry
 
 MANAGER_IDENTIFIER = "sysvisor"  # D5; pass identifier="systemd" for log-parser compatibility
 

@@ -15,11 +15,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sysvisor.journal.store import Entry
+from sysvisor.journal.segment import Entry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sysvisor.journal.store import Match, RecordMatch
+    from sysvisor.journal.segment import Match, RecordMatch
 
 LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 _UNIT_SUFFIXES = (

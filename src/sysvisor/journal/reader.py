@@ -14,7 +14,7 @@ import os
 import time
 
 from sysvisor.journal import index as tail_index
-from sysvisor.journal.store import (
+from sysvisor.journal.segment import (
     _HEAD,
     _HEADER_KEYS,
     _TAIL,
@@ -29,7 +29,7 @@ TYPE_CHECKING = False  # not typing's, nor collections.abc at run time: `status`
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from sysvisor.journal.store import Match, RecordMatch
+    from sysvisor.journal.segment import Match, RecordMatch
 
 _WINDOW = 64 * 1024  # bytes read at a time when walking a segment backwards
 

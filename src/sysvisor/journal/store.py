@@ -63,21 +63,27 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import struct
 import time
 from sysvisor.journal.index import SUFFIX as INDEX_SUFFIX
 from sysvisor.journal.index import TailIndex
 from sysvisor.journal.index import remove as remove_index
+from sysvisor.journal.segment import (  # the format, shared with every reader; importable from here too
+    _HEAD,
+    _HEADER_KEYS,
+    _TAIL,
+    MAGIC,
+    MAGIC_V1,
+    SUFFIX,
+    Entry,
+    _segment_name,
+    list_segments,
+    parse_records,
+    parse_segment_name,
+)
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines
 from sysvisor.protocol import jsoncodec
 
-MAGIC = b"SVJ2"  # records with a trailer
-MAGIC_V1 = b"SVJ1"  # records without (read forward only)
-_HEADER_KEYS = frozenset({"i", "n", "t", "m"})
-_HEAD = struct.Struct("<4sII")
-_TAIL = struct.Struct("<I4s")
 REDEFINE_DISTANCE = 256 * 1024  # bytes after which a field set is stored again
-SUFFIX = ".jseg"
 MAX_USE_CAP = 4 * 1024**3  # journald: SystemMaxUse= defaults to 10% of the fs, at most 4G
 MAX_FILE_CAP = 128 * 1024**2  # journald: SystemMaxFileSize= defaults to 1/8 of MaxUse, ≤128M
 MIN_FILE = 64 * 1024
@@ -85,15 +91,9 @@ FLUSH_THRESHOLD = 1024 * 1024
 _URGENT = frozenset({"0", "1", "2"})  # emerg, alert, crit: fsync'ed at the next flush
 _URGENT_PREFIXES = (b"<0>", b"<1>", b"<2>", b"<00", b"<01>", b"<02>")  # "<00" may be "<007>": harmless
 
-Entry = dict[str, str]
-TYPE_CHECKING = False  # annotations only: `status` imports this module, and collections costs it ~2 ms
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
-    Match = Callable[[Entry], bool]
-    # A test on the fields a whole record shares (everything but MESSAGE, PRIORITY,
-    # _LINE_BREAK and the __ fields): False skips the record without reading its entries.
-    RecordMatch = Callable[[Mapping[str, str]], bool]
+    from sysvisor.journal.segment import Match, RecordMatch  # noqa: F401 - re-exported for annotations
 
 
 class JournalError(Exception):
@@ -123,78 +123,6 @@ def _text(value: object) -> str:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("utf-8", "surrogateescape")
     return str(value)
-
-
-def _segment_name(name: str, first_seq: int, realtime: int) -> str:
-    return f"{name}@{first_seq:016x}-{realtime:016x}{SUFFIX}"
-
-
-def parse_segment_name(filename: str) -> tuple[str, int, int] | None:
-    """`name@SEQ-REALTIME.jseg` → (name, first seqnum, first realtime), else None."""
-    if not filename.endswith(SUFFIX) or "@" not in filename:
-        return None
-    name, _, rest = filename[: -len(SUFFIX)].rpartition("@")
-    seq, _, realtime = rest.partition("-")
-    try:
-        return name, int(seq, 16), int(realtime, 16)
-    except ValueError:
-        return None
-
-
-def list_segments(directory: str) -> list[tuple[str, int, int, str]]:
-    """All segments as (writer name, first seqnum, first realtime, path), oldest first per writer."""
-    try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
-        return []
-    out = []
-    for filename in names:
-        parsed = parse_segment_name(filename)
-        if parsed is not None:
-            out.append((*parsed, os.path.join(directory, filename)))
-    out.sort()
-    return out
-
-
-def parse_records(
-    data: bytes, offset: int = 0, contexts: dict[int, dict] | None = None
-) -> tuple[list[tuple[dict, bytes]], int]:
-    """Complete records in `data` from `offset` → ([(header, payload)], end of the last one).
-
-    Every returned header has its fields in "f" (resolved through `contexts`, the segment's
-    field sets seen so far, which is updated). Stops at a torn or foreign tail, which a
-    later call (or nobody) completes."""
-    if contexts is None:
-        contexts = {}
-    records = []
-    n = len(data)
-    head = _HEAD.size
-    while offset + head <= n:
-        magic, hlen, plen = _HEAD.unpack_from(data, offset)
-        end = offset + head + hlen + plen
-        if magic == MAGIC:
-            end += _TAIL.size
-            if end > n or _TAIL.unpack_from(data, end - _TAIL.size) != (end - offset, MAGIC):
-                break
-        elif magic != MAGIC_V1 or end > n:
-            break
-        try:
-            header = jsoncodec.loads_bytes(data[offset + head : offset + head + hlen])
-        except ValueError:
-            break
-        if type(header) is not dict or not _HEADER_KEYS <= header.keys():
-            break  # not a record of ours: stop like at a torn tail
-        ctx = header.get("c")
-        if ctx is not None:
-            if "f" in header:
-                contexts[ctx] = header["f"]
-            else:
-                header["f"] = contexts.get(ctx, {})
-        elif "f" not in header:
-            header["f"] = {}
-        records.append((header, data[offset + head + hlen : offset + head + hlen + plen]))
-        offset = end
-    return records, offset
 
 
 class PreparedFields(dict):
