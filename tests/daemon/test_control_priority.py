@@ -87,7 +87,7 @@ def test_read_only_requests_go_between_spawns_and_changes_wait_for_the_turn(shel
     spawns = [A.Spawn(i, f"u{i}.service", None, "ExecStart", True, "0" * 32) for i in range(4)]
     clients = {}
 
-    def do_spawn(action):
+    def do_spawn(action, last_of_row=True):
         order.append(("spawn", action.spawn_id))
         if action.spawn_id == 0:  # both arrive while this engine turn's spawns are carried out
             clients["units"] = _send(server.path, "units")

@@ -18,8 +18,8 @@ def test_the_watch_is_gone_before_the_exec_event_is_handled(empty_shell, monkeyp
     # numbers: the one the watched pipe just closed. Removing the watch after handling the
     # event removed theirs (a Type=exec unit started that way stayed "activating").
     shell = empty_shell
-    r, w = os.pipe2(os.O_CLOEXEC)
-    shell._watch_exec_outcome(SPAWN, 4242, r, "/bin/true")
+    r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)  # as the spawn paths hand it over
+    shell._watch_exec_outcome(SPAWN, 4242, r, "/bin/true")  # not ended yet: watched
     os.close(w)  # the child exec'd: the pipe ends empty
     started: list[int] = []
 
@@ -48,7 +48,7 @@ def test_an_outcome_there_at_the_answer_is_queued_after_the_spawned_event(empty_
     r, w = os.pipe2(os.O_CLOEXEC)
     os.close(w)
     shell._events.appendleft(E.Spawned(7, 4242))
-    shell._watch_exec_outcome(SPAWN, 4242, r, "/bin/true", execed=True)
+    shell._watch_exec_outcome(SPAWN, 4242, r, "/bin/true")
     assert list(shell._events) == [E.Spawned(7, 4242), E.ExecSucceeded(4242)]
     assert all(key.fd != r for key in shell.loop.selector.get_map().values())
     shell._events.clear()

@@ -386,12 +386,12 @@ static void spawn(struct request *r, int32_t answer[3], int *exec_pipe) {
     if (cgroup_fd >= 0)
         close(cgroup_fd);
     if (ends[1] >= 0)
-        close(ends[1]);
-    *exec_pipe = ends[0];
+        close(ends[1]); /* the child's now */
     if (pid <= 0 && ends[0] >= 0) {
-        close(ends[0]);
-        *exec_pipe = -1;
+        close(ends[0]); /* no child to wait for */
+        ends[0] = -1;
     }
+    *exec_pipe = ends[0];
 }
 
 /* Until the child exec'd or exited (its end of the pipe closed), the next request is

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import select
 import selectors
 import signal
 import socket
@@ -112,7 +111,6 @@ class Shell:
         self._events: deque[E.Event] = deque()
         self._inflight: deque[_SpawnInFlight] = deque()  # sent to the helper, not yet answered
         self._serve_between = False  # read-only requests may be answered between spawns now
-        self._last_of_row = True  # the Spawn being carried out is the last of its turn's row
         # answers control requests already waiting (ControlServer.serve_ready), called before
         # each exit of a batch (mid_turn=False) and before each further spawn of one engine
         # turn (mid_turn=True: read-only requests only, the rest once the actions are done):
@@ -295,10 +293,9 @@ class Shell:
                     if spawns and self._serve_between:
                         self.serve_requests(True)
                     spawns += 1
-                    # the helper answers the last of a row once its child exec'd (the answers
-                    # are collected right after it): the child then has the CPU to itself
-                    self._last_of_row = i + 1 == len(actions) or type(actions[i + 1]) is not A.Spawn
-                elif self._inflight:
+                    self._do_Spawn(action, last_of_row=i + 1 == len(actions) or type(actions[i + 1]) is not A.Spawn)
+                    continue
+                if self._inflight:
                     self._complete_spawns()
                 self._carry_out(action)
         finally:
@@ -437,7 +434,7 @@ class Shell:
             return
         handler(action)
 
-    def _do_Spawn(self, action: A.Spawn) -> None:
+    def _do_Spawn(self, action: A.Spawn, last_of_row: bool = True) -> None:
         """Prepare the process and send it to the spawn helper without waiting for the
         answer: the consecutive spawns of one engine turn (a restart timer firing for many
         units) are pipelined, the helper cloning one while the next is prepared. Each is
@@ -478,7 +475,9 @@ class Shell:
             self._complete_spawns()
         if self.spawner is not None:
             try:
-                flight.pending = self.spawner.submit(request, await_exec=self._last_of_row)
+                # the helper answers the last of a row once its child exec'd (the answers are
+                # collected right after it): the child then has the CPU to itself
+                flight.pending = self.spawner.submit(request, await_exec=last_of_row)
                 flight.helper = self.spawner
             except SpawnerUnavailable as e:
                 self._spawner_lost(e)  # this one then takes the fork path when completed
@@ -510,13 +509,9 @@ class Shell:
             except OSError as e:
                 self._spawn_done(flight, error=e)
             else:
-                # the native helper answered the row's last once its child exec'd (F_AWAIT_EXEC):
-                # its ExecSucceeded then goes with this turn, not with a loop turn of its own
-                self._spawn_done(flight, spawned=spawned, execed=_readable(spawned.error_fd))
+                self._spawn_done(flight, spawned=spawned)
 
-    def _spawn_done(self, flight: _SpawnInFlight, spawned: SpawnedProcess | None = None, error: OSError | None = None,
-                    execed: bool = False) -> None:
-        """`execed`: the error pipe is known to be readable (exec'd or failed) already."""
+    def _spawn_done(self, flight: _SpawnInFlight, spawned: SpawnedProcess | None = None, error: OSError | None = None) -> None:
         action = flight.action
         if flight.idle_read is not None:
             os.close(flight.idle_read)
@@ -550,7 +545,7 @@ class Shell:
             self.output.attach(own_fd, action.unit, pid, action.invocation_id, flight.identifier, flight.service.syslog_level_prefix)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
-        self._watch_exec_outcome(action, pid, spawned.error_fd, flight.request.path, execed)
+        self._watch_exec_outcome(action, pid, spawned.error_fd, flight.request.path)
 
     def _spawn(self, request) -> SpawnedProcess:
         """Through the spawn helper (daemon/spawner.py: clone3 into the unit's cgroup from a
@@ -632,10 +627,11 @@ class Shell:
         paths = getattr(self.containment, "accounting_paths", None)
         return paths(unit) if paths else ()
 
-    def _watch_exec_outcome(self, action: A.Spawn, pid: int, error_fd: int, path: str, execed: bool = False) -> None:
+    def _watch_exec_outcome(self, action: A.Spawn, pid: int, error_fd: int, path: str) -> None:
         """The child reports setup failures (203/EXEC …) on its error pipe, which closes
-        empty once execve() succeeded (what Type=exec waits for). `execed`: the outcome is
-        there already; it is handled in this turn, after the `Spawned` queued before it."""
+        empty once execve() succeeded (what Type=exec waits for). An outcome there already
+        (the native helper answers the last spawn of a row after its exec) is handled in this
+        turn, after the `Spawned` queued before it; else the loop watches the pipe."""
 
         def take_outcome() -> tuple[bool, E.Event | None]:
             """(whether the outcome is there, the event it gives); the fd is then closed."""
@@ -658,12 +654,11 @@ class Shell:
             if event is not None:
                 self.feed(event)
 
-        if execed:
-            done, event = take_outcome()
-            if done:
-                if event is not None:
-                    self._events.append(event)
-                return
+        done, event = take_outcome()  # (the fd is non-blocking)
+        if done:
+            if event is not None:
+                self._events.append(event)
+            return
         self.loop.selector.register(error_fd, selectors.EVENT_READ, (0, on_readable))
 
     def _do_Kill(self, action: A.Kill) -> None:
@@ -936,10 +931,3 @@ def _cmdline(pid: int) -> str:
             return f.read().rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
     except OSError:
         return ""
-
-
-def _readable(fd: int) -> bool:
-    """Whether `fd` is readable (or at its end) now; nothing is read."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
