@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sysvisor.journal import reader as reader_mod
 from sysvisor.journal import store
 from sysvisor.journal.reader import JournalReader, records_backward
-from sysvisor.journal.store import JournalWriter, list_segments, parse_records
+from sysvisor.journal.segment import list_segments, parse_records
+from sysvisor.journal.store import JournalWriter
 from sysvisor.journal.stream import split_raw
 
 UNITS = ["a.service", "b.service", "c.service"]

@@ -4,12 +4,11 @@ import os
 
 import pytest
 
+from sysvisor.journal.segment import list_segments, parse_records
 from sysvisor.journal.store import (
     JournalError,
     JournalReader,
     JournalWriter,
-    list_segments,
-    parse_records,
 )
 from sysvisor.journal.stream import LineSplitter
 

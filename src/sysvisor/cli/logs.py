@@ -28,7 +28,8 @@ from sysvisor.journal.query import (
     resolve_boot,
 )
 from sysvisor.journal.reader import JournalReader
-from sysvisor.journal.store import Entry, list_segments, vacuum_directory
+from sysvisor.journal.segment import Entry, list_segments
+from sysvisor.journal.store import vacuum_directory
 from sysvisor.journal.timestamp import TimeParseError, parse_timespan, parse_timestamp
 
 PROG = "sysvisor logs"

@@ -57,7 +57,7 @@ def plain_lines(raw: bytes, level_prefix: bool) -> bool:
 
 
 def format_record(fields: Mapping[str, str], header: Mapping, payload: bytes) -> list:
-    """One stored record (`store.parse_records`) in `journalctl -o short` layout, as the
+    """One stored record (`segment.parse_records`) in `journalctl -o short` layout, as the
     buffers to write one after the other (no copy of a big chunk to join them).
 
     A record's lines share their fields and time, so plain lines of a raw chunk get the prefix

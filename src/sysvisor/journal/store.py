@@ -67,19 +67,7 @@ import time
 from sysvisor.journal.index import SUFFIX as INDEX_SUFFIX
 from sysvisor.journal.index import TailIndex
 from sysvisor.journal.index import remove as remove_index
-from sysvisor.journal.segment import (  # the format, shared with every reader; importable from here too
-    _HEAD,
-    _HEADER_KEYS,
-    _TAIL,
-    MAGIC,
-    MAGIC_V1,
-    SUFFIX,
-    Entry,
-    _segment_name,
-    list_segments,
-    parse_records,
-    parse_segment_name,
-)
+from sysvisor.journal.segment import _HEAD, _TAIL, MAGIC, SUFFIX, _segment_name, list_segments
 from sysvisor.journal.stream import LINE_MAX_DEFAULT, StreamLines, max_lines
 from sysvisor.protocol import jsoncodec
 
@@ -90,10 +78,6 @@ MIN_FILE = 64 * 1024
 FLUSH_THRESHOLD = 1024 * 1024
 _URGENT = frozenset({"0", "1", "2"})  # emerg, alert, crit: fsync'ed at the next flush
 _URGENT_PREFIXES = (b"<0>", b"<1>", b"<2>", b"<00", b"<01>", b"<02>")  # "<00" may be "<007>": harmless
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from sysvisor.journal.segment import Match, RecordMatch  # noqa: F401 - re-exported for annotations
 
 
 class JournalError(Exception):
