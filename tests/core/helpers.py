@@ -20,3 +20,8 @@ def service(name: str, *, description: str = "", exec_start: str | list[str] | N
     starts = [] if exec_start is None else ([exec_start] if isinstance(exec_start, str) else exec_start)
     section = ServiceSection(exec_start=[cmd(x) if isinstance(x, str) else x for x in starts], **svc)
     return Unit(name=name, unit=UnitSection(description=description, **(unit or {})), service=section)
+
+
+def svc(name: str, **unit) -> Unit:
+    """A service with only [Unit] settings (dependencies): what transaction tests need."""
+    return Unit(name=name, unit=UnitSection(**unit), service=ServiceSection())

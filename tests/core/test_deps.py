@@ -21,13 +21,10 @@ from sysvisor.core.deps import (
     upheld_check,
 )
 from sysvisor.core.types import ActiveState, JobMode, JobType, LoadState
-from sysvisor.core.units import ServiceSection, TimerSection, Unit, UnitSection
+from sysvisor.core.units import TimerSection, Unit, UnitSection
+from tests.core.helpers import svc
 
 A = ActiveState
-
-
-def svc(name: str, **unit) -> Unit:
-    return Unit(name=name, unit=UnitSection(**unit), service=ServiceSection())
 
 
 def tgt(name: str, **unit) -> Unit:

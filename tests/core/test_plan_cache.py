@@ -9,15 +9,11 @@ from hypothesis import strategies as st
 from sysvisor.core.deps import build_graph
 from sysvisor.core.transaction import InstalledJob, PlanCache, TransactionError, World, build
 from sysvisor.core.types import ActiveState, JobMode
-from sysvisor.core.units import ServiceSection, Unit, UnitSection
+from tests.core.helpers import svc
 
 A = ActiveState
 NAMES = [f"{c}.service" for c in "abcd"]
 DEPS = ["wants", "requires", "requisite", "after", "before", "conflicts", "binds_to", "part_of", "propagates_reload_to"]
-
-
-def svc(name: str, **unit) -> Unit:
-    return Unit(name=name, unit=UnitSection(**unit), service=ServiceSection())
 
 
 def _outcome(f, *args):

@@ -31,15 +31,12 @@ from sysvisor.core.transaction import (
     verify_active_result,
 )
 from sysvisor.core.types import ActiveState, JobMode, JobResult, LoadState, Priority
-from sysvisor.core.units import ServiceSection, Unit, UnitSection
+from sysvisor.core.units import Unit, UnitSection
+from tests.core.helpers import svc
 
 A = ActiveState
 TYPES = ["start", "verify-active", "stop", "reload", "restart"]
 STATES = list(ActiveState)
-
-
-def svc(name: str, **unit) -> Unit:
-    return Unit(name=name, unit=UnitSection(**unit), service=ServiceSection())
 
 
 def world(*units: Unit, states=None, jobs=None, **kw) -> World:
