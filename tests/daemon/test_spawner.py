@@ -465,6 +465,36 @@ def test_the_native_helper_answers_once_its_child_has_execd():
         s.close()
 
 
+def test_children_that_have_not_execd_keep_their_own_request_while_the_helper_serves_others(cgroup):
+    # on x86-64 a child shares the helper's memory until its exec (exec_helper.c struct
+    # spawn): children held before their exec (born into a frozen cgroup) must still exec
+    # their own program, arguments and environment after the helper served other requests
+    exec_helper.find_or_build()
+    s = Spawner.start(native=True)
+    path = cgroup.create("frozen.service")
+    try:
+        if not cgroup.born_inside_ok("frozen.service") or not os.path.exists(os.path.join(path, "cgroup.freeze")):
+            pytest.skip("no cgroup2 freezer to be born into here")
+        with open(os.path.join(path, "cgroup.freeze"), "w") as f:
+            f.write("1")
+        held, free = [], []
+        for i in range(6):
+            held.append(s.spawn(ExecRequest(path="/bin/sh", argv=["sh", "-c", f'exit $((CODE + {i}))'], env={"CODE": str(10 * i)},
+                                            cgroup=path, clone_into_cgroup=True, pid_variables=("SYSTEMD_EXEC_PID",))))
+            # served meanwhile, with other strings of other lengths
+            free.append(s.spawn(ExecRequest(path="/bin/sh", argv=["sh", "-c", 'exit $((X + ${#Y}))'], env={"X": str(i), "Y": "y" * (100 + i)})))
+        for i, c in enumerate(free):
+            assert os.waitid(os.P_PID, c.pid, os.WEXITED).si_status == i + 100 + i
+        assert not any(_ended(c.error_fd) for c in held)  # still before their exec
+        with open(os.path.join(path, "cgroup.freeze"), "w") as f:
+            f.write("0")
+        for i, c in enumerate(held):
+            assert wait_exec_outcome(c.error_fd, "/bin/sh").exec_succeeded
+            assert os.waitid(os.P_PID, c.pid, os.WEXITED).si_status == 11 * i
+    finally:
+        s.close()
+
+
 def test_a_child_that_cannot_exec_yet_does_not_hold_the_native_helpers_answer(cgroup):
     # born into a frozen cgroup, the child cannot run until thawed: the helper answers
     # after its bounded wait all the same, and the next spawn is served
