@@ -162,3 +162,29 @@ def test_a_relay_gone_at_the_hand_over_leaves_the_output_to_the_manager(shell, t
     assert not shell._relay_streams
     assert {e.pid for e in seen[1:]} <= set(shell.output._by_pid)  # each read by the manager itself
     ours.close()
+
+
+def test_the_cgroups_of_a_row_are_made_before_its_first_spawn(shell, tmp_path, monkeypatch):
+    # a mkdir waits for the cgroup mutex, which the helper's accounting joins hold across an
+    # RCU grace period: a boot makes all its cgroups first, then spawns (shell._create_cgroups_of_row)
+    order: list[str] = []
+    real_create = shell.containment.create
+
+    def create(unit):
+        order.append("create " + unit)
+        return real_create(unit)
+
+    monkeypatch.setattr(shell.containment, "create", create)
+    real_submit = shell.spawner.submit
+
+    def submit(req, await_exec=False):
+        order.append("submit " + req.argv[-1].rsplit("/", 1)[-1].removesuffix("'"))
+        return real_submit(req, await_exec)
+
+    monkeypatch.setattr(shell.spawner, "submit", submit)
+    seen = _turn(shell, monkeypatch)
+    _check(seen, tmp_path, shell)
+    first_of = {what: order.index(what) for what in dict.fromkeys(order)}
+    # rows: p0 p1 | Log | p2 p3 p4
+    assert first_of["create p1.service"] < first_of["submit p0"]
+    assert max(first_of[f"create p{i}.service"] for i in (2, 3, 4)) < first_of["submit p2"]

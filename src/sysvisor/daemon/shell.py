@@ -292,6 +292,8 @@ class Shell:
                     # yields one list with a spawn for each: read-only requests go between
                     if spawns and self._serve_between:
                         self.serve_requests(True)
+                    if i == 0 or type(actions[i - 1]) is not A.Spawn:
+                        self._create_cgroups_of_row(actions, i)
                     spawns += 1
                     self._do_Spawn(action, last_of_row=i + 1 == len(actions) or type(actions[i + 1]) is not A.Spawn)
                     continue
@@ -301,6 +303,22 @@ class Shell:
         finally:
             self._complete_spawns()
             self._serve_between = outer
+
+    def _create_cgroups_of_row(self, actions: list[A.Action], first: int) -> None:
+        # The cgroups of a row of spawns (a boot) first, then the spawns: a mkdir waits for
+        # the cgroup mutex, which the helper's v1 accounting joins hold across an RCU grace
+        # period; interleaved with them a unit's mkdirs took ~0.3 ms, in one go ~0.1 ms.
+        row = []
+        for action in actions[first:]:
+            if type(action) is not A.Spawn:
+                break
+            row.append(action.unit)
+        if len(row) > 1:
+            for unit in dict.fromkeys(row):
+                try:
+                    self.containment.create(unit)
+                except OSError:
+                    pass  # _do_Spawn's own create() reports it
 
     def on_kept_exits(self, exits) -> None:
         """Exits the keeper reaped: processes of ours that were re-parented to it when an
