@@ -461,11 +461,29 @@ static void await_exec(const struct spawn *s, int msec) {
     }
 }
 
-/* Free the blocks of the children that exec'd or exited. */
+/* Free the blocks of the children that exec'd or exited (one poll() for all of them). */
 static void release_children(void) {
-    for (struct spawn **at = &children; *at;) {
-        struct pollfd done = {.fd = (*at)->exec_pipe, .events = POLLIN};
-        if (poll(&done, 1, 0) == 1) {
+    static struct pollfd *ready;
+    static size_t room;
+    size_t n = 0;
+    for (struct spawn *c = children; c; c = c->next)
+        n++;
+    if (n == 0)
+        return;
+    if (n > room) {
+        struct pollfd *grown = realloc(ready, n * sizeof *ready);
+        if (!grown)
+            return; /* kept until the next request: nothing is lost */
+        ready = grown, room = n;
+    }
+    size_t i = 0;
+    for (struct spawn *c = children; c; c = c->next)
+        ready[i++] = (struct pollfd){.fd = c->exec_pipe, .events = POLLIN};
+    if (poll(ready, (nfds_t)n, 0) <= 0)
+        return;
+    i = 0;
+    for (struct spawn **at = &children; *at; i++) {
+        if (ready[i].revents) {
             struct spawn *finished = *at;
             *at = finished->next;
             free_spawn(finished);
