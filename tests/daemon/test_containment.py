@@ -174,6 +174,36 @@ def test_cgroup_emptiness_arrives_on_the_events_fd(cgroup):
         sel.close()
 
 
+def test_emptiness_through_the_kept_events_file_follows_the_cgroup(cgroup, monkeypatch):
+    # is_empty() rereads a kept cgroup.events (the restart path's read); a cgroup removed
+    # behind its back and made again (another manager, an admin) is read afresh
+    path = cgroup.create("kept.service")
+    assert "kept.service" in cgroup._events_fd
+    main, (grandchild,) = start(LEAVE_GRANDCHILD, cgroup=path)
+    reap(main)
+    assert not cgroup.is_empty("kept.service")
+    os.kill(grandchild, signal.SIGKILL)
+    assert wait_until(lambda: cgroup.is_empty("kept.service"))
+    os.rmdir(path)
+    assert cgroup.is_empty("kept.service") and "kept.service" not in cgroup._events_fd
+    os.mkdir(path)
+    main, (grandchild,) = start(LEAVE_GRANDCHILD, cgroup=path)
+    reap(main)
+    assert not cgroup.is_empty("kept.service")  # the new directory's file, opened again
+    os.kill(grandchild, signal.SIGKILL)
+    assert wait_until(lambda: cgroup.is_empty("kept.service"))
+    # beyond the cap a unit's file is opened for each read
+    monkeypatch.setattr("sysvisor.daemon.containment.EVENTS_FDS_KEPT", len(cgroup._events_fd))
+    other = cgroup.create("unkept.service")
+    assert "unkept.service" not in cgroup._events_fd
+    main, (grandchild,) = start(LEAVE_GRANDCHILD, cgroup=other)
+    reap(main)
+    assert not cgroup.is_empty("unkept.service")
+    os.kill(grandchild, signal.SIGKILL)
+    assert wait_until(lambda: cgroup.is_empty("unkept.service"))
+    assert cgroup.remove("unkept.service") and cgroup.remove("kept.service") and not cgroup._events_fd
+
+
 def test_cgroup_readings_and_remove(cgroup):
     path = cgroup.create("read.service")
     own = own_cgroup().rstrip("/")

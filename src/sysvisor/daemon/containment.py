@@ -207,6 +207,9 @@ def _v1_bases(name: str) -> dict[str, str]:
     return bases
 
 
+EVENTS_FDS_KEPT = 256  # far below any RLIMIT_NOFILE; units beyond it open the file each time
+
+
 class CgroupContainment:
     """One cgroup2 directory per unit under `<mount><own cgroup>/<name>`.
 
@@ -223,6 +226,9 @@ class CgroupContainment:
         self._inotify: _Inotify | None = None
         self._watches: dict[int, str] = {}
         self._watch_of: dict[str, int] = {}
+        # an open cgroup.events per watched unit (at most EVENTS_FDS_KEPT): `is_empty` runs
+        # after every exit, and open+read+close of a cgroupfs file cost ~65 µs there
+        self._events_fd: dict[str, int] = {}
         # units whose cgroup this containment made and never wrote cgroup.kill of: only
         # those may be spawned into with clone3(CLONE_INTO_CGROUP) (see `born_inside_ok`)
         self._fresh: set[str] = set()
@@ -298,6 +304,7 @@ class CgroupContainment:
             wd = self._inotify.add_watch(os.path.join(path, "cgroup.events"), _IN_MODIFY)
             self._watches[wd] = unit
             self._watch_of[unit] = wd
+            self._keep_events_fd(unit)
         return path
 
     def born_inside_ok(self, unit: str) -> bool:
@@ -339,24 +346,44 @@ class CgroupContainment:
 
     def is_empty(self, unit: str) -> bool:
         """`populated 0` in cgroup.events (a missing cgroup is empty)."""
-        # os.open/read, not open(): this runs after every exit, on the way to a restart
-        try:
-            fd = os.open(f"{self.path(unit)}/cgroup.events", os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return True
-        except OSError:
-            return not self.pids(unit)
-        try:
-            events = os.read(fd, 4096)
-        except OSError:
-            return not self.pids(unit)
-        finally:
-            os.close(fd)
+        events = None
+        fd = self._events_fd.get(unit)
+        if fd is not None:
+            try:
+                events = os.pread(fd, 4096, 0)  # cgroupfs regenerates the file at offset 0
+            except OSError:  # the directory was removed under us (ENODEV)
+                self._drop_events_fd(unit)
+        if events is None:
+            try:
+                fd = os.open(f"{self.path(unit)}/cgroup.events", os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return True
+            except OSError:
+                return not self.pids(unit)
+            try:
+                events = os.read(fd, 4096)
+            except OSError:
+                return not self.pids(unit)
+            finally:
+                os.close(fd)
         for line in events.split(b"\n"):
             key, _, value = line.partition(b" ")
             if key == b"populated":
                 return value.strip() == b"0"
         return not self.pids(unit)
+
+    def _keep_events_fd(self, unit: str) -> None:
+        if unit in self._events_fd or len(self._events_fd) >= EVENTS_FDS_KEPT:
+            return
+        try:
+            self._events_fd[unit] = os.open(os.path.join(self.path(unit), "cgroup.events"), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            pass  # is_empty() opens it each time
+
+    def _drop_events_fd(self, unit: str) -> None:
+        fd = self._events_fd.pop(unit, None)
+        if fd is not None:
+            os.close(fd)
 
     def kill_all(self, unit: str, sig: int, *, sigcont: bool = False) -> list[KilledProcess]:
         """Signal every process of the unit; SIGKILL via cgroup.kill when available.
@@ -420,6 +447,7 @@ class CgroupContainment:
         wd = self._watch_of.pop(unit, None)
         if wd is not None:
             self._watches.pop(wd, None)  # the kernel dropped the watch with the directory
+        self._drop_events_fd(unit)
         self._fresh.discard(unit)
         return True
 
@@ -430,6 +458,8 @@ class CgroupContainment:
             self._inotify = None
         self._watches.clear()
         self._watch_of.clear()
+        for unit in list(self._events_fd):
+            self._drop_events_fd(unit)
         for base in (self.base, *self.v1_bases.values()):
             try:
                 os.rmdir(base)
