@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 
 from sysvisor.core.types import NotifyAccess, ServiceType
 from sysvisor.core.units import ServiceSection
+from sysvisor.daemon import environment as environment_module
 from sysvisor.daemon.environment import (
     DEFAULT_PATH,
     EnvironmentFileError,
+    SpawnEnvironments,
     build_environment,
     load_environment_files,
     manager_environment,
@@ -286,3 +288,68 @@ def test_notify_socket_and_watchdog_like_systemd():
     assert env == {"NOTIFY_SOCKET": main["NOTIFY_SOCKET"], "WATCHDOG_USEC": main["WATCHDOG_USEC"]}
     assert pids == ("WATCHDOG_PID",) and main["WATCHDOG_PID"] == main["SYSTEMD_EXEC_PID"]
     assert "WATCHDOG_USEC" not in pre
+
+
+# SpawnEnvironments: the environments of one manager's spawns, a restart's reused
+
+
+_names = st.sampled_from(["INVOCATION_ID", "FOO", "BAR", "LANG", "MONITOR_UNIT", "NOTIFY_SOCKET"])
+_values = st.sampled_from(["1", "x y", "", "0" * 32])
+
+
+@given(
+    environment=st.lists(st.builds(lambda n, v: f"{n}={v}", _names, _values), max_size=4),
+    unset=st.lists(st.one_of(_names, st.builds(lambda n, v: f"{n}={v}", _names, _values)), max_size=2),
+    passed=st.lists(_names, max_size=2),
+    spawns=st.lists(st.tuples(st.booleans(), st.dictionaries(st.sampled_from(["MONITOR_UNIT", "NOTIFY_SOCKET", "BAR"]), _values, max_size=2)),
+                    min_size=1, max_size=6),
+)
+def test_spawn_environments_give_what_build_environment_gives(environment, unset, passed, spawns):
+    # whatever a spawn's inputs, the reused block of a restart is what a fresh build gives,
+    # with this spawn's INVOCATION_ID (or the one Environment= sets, or none if unset)
+    service = ServiceSection(environment=environment, unset_environment=unset, pass_environment=passed)
+    manager_env = {"FOO": "own", "BAR": "own", "INVOCATION_ID": "leaked"}
+    envs = SpawnEnvironments(manager_env, user_manager=False)
+    for i, (with_invocation, extra) in enumerate(spawns):
+        manager_vars = {**({"INVOCATION_ID": f"{i:032x}"} if with_invocation else {}), **extra}
+        assert envs.build(service, manager_vars) == build_environment(service, manager_env, manager_vars, user_manager=False,
+                                                                      locale=envs.locale)
+
+
+def test_a_restart_reuses_its_block_with_its_own_invocation_id(tmp_path, monkeypatch):
+    built = []
+    real = environment_module.build_environment
+
+    def counting(*args, **kwargs):
+        built.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(environment_module, "build_environment", counting)
+    service = ServiceSection(environment=["FOO=1"])
+    envs = SpawnEnvironments({}, user_manager=False, locale_conf=no_locale(tmp_path))
+    ids = [f"{i:032x}" for i in range(5)]
+    results = [envs.build(service, {"INVOCATION_ID": i, "NOTIFY_SOCKET": "/run/n"}) for i in ids]
+    assert [r["INVOCATION_ID"] for r in results] == ids
+    assert all({k: v for k, v in r.items() if k != "INVOCATION_ID"} == {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8", "USER": "root" if os.geteuid() == 0 else resolve_user(os.geteuid()).name,
+                                                                       "NOTIFY_SOCKET": "/run/n", "FOO": "1"} for r in results)
+    assert len(built) == 2  # the first start, then the block the restarts reuse
+    envs.build(service, {"INVOCATION_ID": "f" * 32, "MONITOR_UNIT": "a.service"})  # other inputs: built afresh
+    assert len(built) == 3
+
+
+def test_environment_files_are_read_at_every_spawn_and_the_locale_at_start_and_reload(tmp_path):
+    locale, env_file = tmp_path / "locale.conf", tmp_path / "env"
+    locale.write_text("LANG=de_DE.UTF-8\n")
+    env_file.write_text("A=1\n")
+    service = ServiceSection(environment_files=[(str(env_file), False)])
+    plain = ServiceSection()
+    envs = SpawnEnvironments({}, user_manager=False, locale_conf=str(locale))
+    for i in range(3):
+        envs.build(service, {"INVOCATION_ID": str(i)})
+        envs.build(plain, {"INVOCATION_ID": str(i)})
+    env_file.write_text("A=2\n")
+    locale.write_text("LANG=fr_FR.UTF-8\n")
+    assert envs.build(service, {"INVOCATION_ID": "3"})["A"] == "2"  # EnvironmentFile=: right before each spawn
+    assert envs.build(plain, {"INVOCATION_ID": "3"})["LANG"] == "de_DE.UTF-8"  # as systemd: at start-up ...
+    reloaded = SpawnEnvironments({}, user_manager=False, locale_conf=str(locale))
+    assert reloaded.build(plain, {"INVOCATION_ID": "4"})["LANG"] == "fr_FR.UTF-8"  # ... and daemon-reload

@@ -313,8 +313,10 @@ def manager_environment(
     user_manager: bool,
     default_environment: Mapping[str, str] | None = None,
     locale_conf: str | tuple[str, ...] = LOCALE_CONF,
+    locale: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Layer 1: what every process of this manager starts from.
+    """Layer 1: what every process of this manager starts from. `locale`: the system
+    locale as read earlier (`system_locale()`), else it is read from `locale_conf`.
 
     # systemd: manager_default_environment(), sanitize_environment(),
     # manager_get_effective_environment()
@@ -323,7 +325,7 @@ def manager_environment(
         env = {k: v for k, v in manager_env.items() if k not in _USER_SESSION_VARIABLES}
         env["PATH"] = DEFAULT_PATH
     else:
-        env = {"PATH": DEFAULT_PATH, **system_locale(locale_conf)}
+        env = {"PATH": DEFAULT_PATH, **(system_locale(locale_conf) if locale is None else locale)}
     for name in SANITIZED_VARIABLES:
         env.pop(name, None)
     _merge(env, default_environment or {})
@@ -393,6 +395,7 @@ def build_environment(
     default_environment: Mapping[str, str] | None = None,
     credentials: UserCredentials | None = None,
     locale_conf: str | tuple[str, ...] = LOCALE_CONF,
+    locale: Mapping[str, str] | None = None,
     warn: Warn | None = None,
 ) -> dict[str, str]:
     """The full environment of one spawned process of `service`.
@@ -407,7 +410,7 @@ def build_environment(
     # spec: service-lifecycle.md §5.4
     """
     env = manager_environment(manager_env, user_manager=user_manager,
-                              default_environment=default_environment, locale_conf=locale_conf)
+                              default_environment=default_environment, locale_conf=locale_conf, locale=locale)
     if user_manager:
         env["MANAGERPID"] = str(os.getpid())  # systemd: service_spawn(), user managers only
     _merge(env, manager_vars)
@@ -422,6 +425,53 @@ def build_environment(
     _merge(env, load_environment_files(service.environment_files, warn))
     env = {k: v for k, v in env.items() if env_name_is_valid(k) and "\0" not in v}
     return {k: v for k, v in env.items() if not _is_unset(k, v, service.unset_environment)}
+
+
+class SpawnEnvironments:
+    """The environments of one manager's spawns: `build_environment()` with the system
+    locale read once, at start-up and at each daemon-reload (a new instance), as systemd
+    reads it (# systemd: manager_default_environment() → locale_setup(), from
+    manager_new() and set_manager_defaults()); and, for a service spawned again with the
+    same inputs (a restart), the block of its previous spawn with this spawn's
+    INVOCATION_ID. A crash loop's restart rebuilt the same variables each time (~0.1 ms
+    of its path with cold caches). Built afresh whenever an input may differ: other
+    manager variables (MONITOR_*, SERVICE_RESULT …), EnvironmentFile= (read right before
+    each spawn), User= (resolved at each spawn), an UnsetEnvironment= of INVOCATION_ID.
+    # spec: service-lifecycle.md §5.4"""
+
+    def __init__(self, manager_env: Mapping[str, str], *, user_manager: bool,
+                 locale_conf: str | tuple[str, ...] = LOCALE_CONF) -> None:
+        self.manager_env = manager_env
+        self.user_manager = user_manager
+        self.locale = {} if user_manager else system_locale(locale_conf)
+        # id(service) → (service, inputs, block or None: seen once, kept from the second)
+        self._previous: dict[int, tuple[ServiceSection, tuple, dict[str, str] | None]] = {}
+        self._placeholder = "\x01invocation " + os.urandom(8).hex()  # no unit file can hold it
+
+    def build(self, service: ServiceSection, manager_vars: Mapping[str, str], warn: Warn | None = None) -> dict[str, str]:
+        """`build_environment(service, manager_env, manager_vars)`; raises as it does."""
+        invocation = manager_vars.get("INVOCATION_ID")
+        if (service.environment_files or service.user
+                or any(p.partition("=")[0] == "INVOCATION_ID" for p in service.unset_environment)):
+            return self._build(service, manager_vars, warn)
+        inputs = (invocation is not None, tuple(sorted((k, v) for k, v in manager_vars.items() if k != "INVOCATION_ID")))
+        previous = self._previous.get(id(service))
+        if previous is None or previous[0] is not service or previous[1] != inputs:
+            self._previous[id(service)] = (service, inputs, None)  # a unit started once keeps no block
+            return self._build(service, manager_vars, warn)
+        block = previous[2]
+        if block is None:
+            template = {**manager_vars, "INVOCATION_ID": self._placeholder} if invocation is not None else manager_vars
+            block = self._build(service, template, warn)
+            self._previous[id(service)] = (service, inputs, block)
+        env = dict(block)
+        if invocation is not None and env.get("INVOCATION_ID") == self._placeholder:
+            env["INVOCATION_ID"] = invocation  # else Environment= set its own
+        return env
+
+    def _build(self, service: ServiceSection, manager_vars: Mapping[str, str], warn: Warn | None) -> dict[str, str]:
+        return build_environment(service, self.manager_env, manager_vars, user_manager=self.user_manager,
+                                 locale=self.locale, warn=warn)
 
 
 def _target_user(service: ServiceSection) -> UserCredentials | None:

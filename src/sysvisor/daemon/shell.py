@@ -28,7 +28,7 @@ from sysvisor.daemon.children import reap
 from sysvisor.daemon.clock import monotonic_usec, realtime_offset_usec, realtime_usec
 from sysvisor.daemon.clock_watch import ClockWatch, host_timer_context
 from sysvisor.daemon.containment import open_containment, process_comm
-from sysvisor.daemon.environment import EnvironmentFileError, build_environment, notify_variables, pid_variables
+from sysvisor.daemon.environment import EnvironmentFileError, SpawnEnvironments, notify_variables, pid_variables
 from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, SpawnedProcess, exec_request, read_exec_outcome, spawn
 from sysvisor.daemon.spawner import Spawner, SpawnerUnavailable
 from sysvisor.daemon.output import OutputCapture, OutputStream
@@ -82,6 +82,7 @@ class Shell:
         self.console = console
         self.on_exit = on_exit
         self.user_manager = user_manager
+        self.environments = SpawnEnvironments(os.environ, user_manager=user_manager)  # made anew by daemon-reload
         self.notify_socket_path = notify_socket_path
         self.boot_id = journal.boot_id or random_id128()
         self.hostname = socket.gethostname()
@@ -352,6 +353,7 @@ class Shell:
         units = loader.load_all()
         guard_systemd_own_services(units)
         self.log("Reloading requested from client, reloading units.", priority=Priority.INFO)
+        self.environments = SpawnEnvironments(os.environ, user_manager=self.user_manager)  # the locale, read again
         self._carry_out_batch(reload_units(self.manager, units))
         self.manager.rebuild_graph(**(self.enablement(units) if self.enablement else {}))
         self.manager.now = monotonic_usec()
@@ -464,8 +466,8 @@ class Shell:
             service, is_main=action.is_main, notify_socket=self.notify_socket_path if action.notify_socket else None
         )
         try:
-            env = build_environment(service, os.environ, {**action.environment, **notify_env}, user_manager=self.user_manager,
-                                    warn=lambda msg: self.log(msg, unit=action.unit, priority=Priority.WARNING))
+            env = self.environments.build(service, {**action.environment, **notify_env},
+                                          warn=lambda msg: self.log(msg, unit=action.unit, priority=Priority.WARNING))
         except EnvironmentFileError as e:
             self.log(str(e), unit=action.unit, priority=Priority.ERR)
             self._spawn_failed(action, e.errno, e.strerror)
