@@ -8,6 +8,7 @@ Waits are bounded and end on a condition.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import select
@@ -465,18 +466,32 @@ def test_the_native_helper_answers_once_its_child_has_execd():
         s.close()
 
 
-def test_children_that_have_not_execd_keep_their_own_request_while_the_helper_serves_others(cgroup):
-    # on x86-64 a child shares the helper's memory until its exec (exec_helper.c struct
-    # spawn): children held before their exec (born into a frozen cgroup) must still exec
-    # their own program, arguments and environment after the helper served other requests
+@contextlib.contextmanager
+def _native_helper_and_frozen_cgroup(cgroup):
+    """A native helper, and a frozen cgroup (path) its children are born into: they cannot
+    run, so cannot exec, until `_freeze(path, False)`. Skips without a cgroup2 freezer."""
     exec_helper.find_or_build()
     s = Spawner.start(native=True)
     path = cgroup.create("frozen.service")
     try:
         if not cgroup.born_inside_ok("frozen.service") or not os.path.exists(os.path.join(path, "cgroup.freeze")):
             pytest.skip("no cgroup2 freezer to be born into here")
-        with open(os.path.join(path, "cgroup.freeze"), "w") as f:
-            f.write("1")
+        _freeze(path, True)
+        yield s, path
+    finally:
+        s.close()
+
+
+def _freeze(path: str, frozen: bool) -> None:
+    with open(os.path.join(path, "cgroup.freeze"), "w") as f:
+        f.write("1" if frozen else "0")
+
+
+def test_children_that_have_not_execd_keep_their_own_request_while_the_helper_serves_others(cgroup):
+    # on x86-64 a child shares the helper's memory until its exec (exec_helper.c struct
+    # spawn): children held before their exec (born into a frozen cgroup) must still exec
+    # their own program, arguments and environment after the helper served other requests
+    with _native_helper_and_frozen_cgroup(cgroup) as (s, path):
         held, free = [], []
         for i in range(6):
             held.append(s.spawn(ExecRequest(path="/bin/sh", argv=["sh", "-c", f'exit $((CODE + {i}))'], env={"CODE": str(10 * i)},
@@ -486,13 +501,10 @@ def test_children_that_have_not_execd_keep_their_own_request_while_the_helper_se
         for i, c in enumerate(free):
             assert os.waitid(os.P_PID, c.pid, os.WEXITED).si_status == i + 100 + i
         assert not any(_ended(c.error_fd) for c in held)  # still before their exec
-        with open(os.path.join(path, "cgroup.freeze"), "w") as f:
-            f.write("0")
+        _freeze(path, False)
         for i, c in enumerate(held):
             assert wait_exec_outcome(c.error_fd, "/bin/sh").exec_succeeded
             assert os.waitid(os.P_PID, c.pid, os.WEXITED).si_status == 11 * i
-    finally:
-        s.close()
 
 
 def _vm_size_kib(pid: int) -> int:
@@ -525,22 +537,12 @@ def test_the_native_helper_frees_what_each_spawn_needed_once_its_child_is_done()
 def test_a_child_that_cannot_exec_yet_does_not_hold_the_native_helpers_answer(cgroup):
     # born into a frozen cgroup, the child cannot run until thawed: the helper answers
     # after its bounded wait all the same, and the next spawn is served
-    exec_helper.find_or_build()
-    s = Spawner.start(native=True)
-    path = cgroup.create("frozen.service")
-    try:
-        if not cgroup.born_inside_ok("frozen.service") or not os.path.exists(os.path.join(path, "cgroup.freeze")):
-            pytest.skip("no cgroup2 freezer to be born into here")
-        with open(os.path.join(path, "cgroup.freeze"), "w") as f:
-            f.write("1")
+    with _native_helper_and_frozen_cgroup(cgroup) as (s, path):
         children = [s.spawn(ExecRequest(path="/bin/true", argv=["true"], cgroup=path, clone_into_cgroup=True))
                     for _ in range(2)]
         assert s.native_spawns == 2
         assert not any(_ended(c.error_fd) for c in children)  # frozen before their exec
-        with open(os.path.join(path, "cgroup.freeze"), "w") as f:
-            f.write("0")
+        _freeze(path, False)
         for c in children:
             assert wait_exec_outcome(c.error_fd, "/bin/true").exec_succeeded
             assert os.waitid(os.P_PID, c.pid, os.WEXITED).si_status == 0
-    finally:
-        s.close()
