@@ -445,33 +445,13 @@ def _ended(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-def test_the_native_helper_answers_once_its_child_has_execd():
-    # while the manager waits for the answer the child has a CPU to itself; the error pipe
-    # (the helper's copy closed before answering) has then ended already: 194-198 of 200
-    # here, 1 of 200 without the wait (the answer came ~50 µs after the clone, the exec
-    # takes 0.2-0.5 ms). A quarter (and three quarters) leave room for a loaded machine.
-    # Only when asked (the last spawn before the manager waits; spawn() always): in the
-    # middle of a row the answer comes at once.
-    exec_helper.find_or_build()
-    s = Spawner.start(native=True)
-    try:
-        ended = {True: 0, False: 0}
-        for await_exec in [True, False] * 20:
-            child = s.collect(s.submit(ExecRequest(path="/bin/true", argv=["true"]), await_exec=await_exec))
-            ended[await_exec] += _ended(child.error_fd)
-            assert wait_exec_outcome(child.error_fd, "/bin/true").exec_succeeded
-            os.waitid(os.P_PID, child.pid, os.WEXITED)
-        assert s.native_spawns == 40 and ended[True] >= 5 and ended[False] < 15
-    finally:
-        s.close()
-
-
 @contextlib.contextmanager
-def _native_helper_and_frozen_cgroup(cgroup):
+def _native_helper_and_frozen_cgroup(cgroup, exec_wait_msec: int | None = None):
     """A native helper, and a frozen cgroup (path) its children are born into: they cannot
     run, so cannot exec, until `_freeze(path, False)`. Skips without a cgroup2 freezer."""
     exec_helper.find_or_build()
-    s = Spawner.start(native=True)
+    s = Spawner.start(native=False)
+    s.start_native(exec_wait_msec=exec_wait_msec)
     path = cgroup.create("frozen.service")
     try:
         if not cgroup.born_inside_ok("frozen.service") or not os.path.exists(os.path.join(path, "cgroup.freeze")):
@@ -485,6 +465,27 @@ def _native_helper_and_frozen_cgroup(cgroup):
 def _freeze(path: str, frozen: bool) -> None:
     with open(os.path.join(path, "cgroup.freeze"), "w") as f:
         f.write("1" if frozen else "0")
+
+
+def test_the_native_helper_answers_once_its_child_has_execd(cgroup):
+    # asked to (the last spawn of a row: the manager collects the answers right after it),
+    # the helper answers once the child exec'd, so the child has the CPU the manager would
+    # take; otherwise at once. Children born into a frozen cgroup cannot exec until thawed,
+    # which shows both without timing anything: the bounded wait (2 ms in the manager,
+    # exec_helper.c EXEC_WAIT_MSEC) is a minute here
+    with _native_helper_and_frozen_cgroup(cgroup, exec_wait_msec=60_000) as (s, path):
+        request = ExecRequest(path="/bin/true", argv=["true"], cgroup=path, clone_into_cgroup=True)
+        at_once = s.collect(s.submit(request, await_exec=False))
+        assert not _ended(at_once.error_fd)  # answered while its child cannot have exec'd
+        pending = s.submit(request, await_exec=True)
+        assert not select.select([s.native_sock], [], [], 0.2)[0]  # no answer while it cannot exec
+        _freeze(path, False)
+        waited = s.collect(pending)
+        assert _ended(waited.error_fd)  # its exec came before the answer
+        for child in (at_once, waited):
+            assert wait_exec_outcome(child.error_fd, "/bin/true").exec_succeeded
+            assert os.waitid(os.P_PID, child.pid, os.WEXITED).si_status == 0
+        assert s.native_spawns == 2
 
 
 def test_children_that_have_not_execd_keep_their_own_request_while_the_helper_serves_others(cgroup):

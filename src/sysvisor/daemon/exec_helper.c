@@ -454,6 +454,9 @@ static void free_spawn(struct spawn *s) {
 /* Spawns whose child may still read its struct spawn (no EOF on exec_pipe yet). */
 static struct spawn *children;
 
+/* EXEC_WAIT_MSEC, or the helper's first argument (tests make children wait visibly) */
+static int exec_wait_msec = EXEC_WAIT_MSEC;
+
 /* Until `s`'s child exec'd or exited, the next request is waiting, or `msec` passed. */
 static void await_exec(const struct spawn *s, int msec) {
     struct pollfd ready[2] = {{.fd = s->exec_pipe, .events = POLLIN}, {.fd = HELPER_FD, .events = POLLIN}};
@@ -596,7 +599,13 @@ static void join_accounting_cgroups(const struct request *r, int32_t pid) {
     }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1) {
+        char *end;
+        long msec = strtol(argv[1], &end, 10);
+        if (*argv[1] && !*end && msec >= 0 && msec <= 3600000)
+            exec_wait_msec = (int)msec;
+    }
     /* Every signal stays blocked (the manager blocked them across fork + exec), so a Ctrl-C
        to the manager's process group cannot end us before the manager stopped its units;
        every disposition SIG_DFL, so a child inherits nothing ignored (Python's SIGPIPE,
@@ -676,7 +685,7 @@ int main(void) {
         for (int i = 0; i < r->n_fds; i++)
             close(r->fds[i]);
         if (answer[0] > 0 && s->exec_pipe >= 0 && (r->h.flags & F_AWAIT_EXEC))
-            await_exec(s, EXEC_WAIT_MSEC);
+            await_exec(s, exec_wait_msec);
         ssize_t sent = send(HELPER_FD, answer, sizeof answer, MSG_NOSIGNAL);
         if (answer[0] > 0)
             join_accounting_cgroups(r, answer[0]); /* a migration: after the answer */

@@ -152,17 +152,19 @@ class Spawner:
                 spawner.native_unavailable = str(e)
         return spawner
 
-    def start_native(self, binary: str | None = None) -> None:
+    def start_native(self, binary: str | None = None, exec_wait_msec: int | None = None) -> None:
         """Start the native helper (`binary`, or the one built from the current source) for
-        the plain spawns from now on. Raises SpawnerUnavailable(native=True) if it cannot
-        run (not built, not executable here)."""
+        the plain spawns from now on; `exec_wait_msec`: how long it waits for a child's exec
+        when asked to (default 2 ms, exec_helper.c). Raises SpawnerUnavailable(native=True)
+        if it cannot run (not built, not executable here)."""
         from sysvisor.daemon.exec_helper import find
 
         binary = binary or find()
         if binary is None:
             raise SpawnerUnavailable("the native exec helper is not built", native=True)
         try:
-            self.native_sock, self.native_pid = _start_helper(binary, [binary])
+            argv = [binary] if exec_wait_msec is None else [binary, str(int(exec_wait_msec))]
+            self.native_sock, self.native_pid = _start_helper(binary, argv)
         except SpawnerUnavailable as e:
             raise SpawnerUnavailable(str(e), native=True) from None
         self.native_unavailable = None
