@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import resource
 import select
 import selectors
 import signal
@@ -202,6 +203,20 @@ def test_emptiness_through_the_kept_events_file_follows_the_cgroup(cgroup, monke
     os.kill(grandchild, signal.SIGKILL)
     assert wait_until(lambda: cgroup.is_empty("unkept.service"))
     assert cgroup.remove("unkept.service") and cgroup.remove("kept.service") and not cgroup._events_fd
+
+
+def test_kept_events_files_leave_room_under_a_low_open_files_limit(monkeypatch):
+    # the manager's other fds per unit (output pipes without the relay, pidfds of re-adopted
+    # processes) come first: an eighth of the soft RLIMIT_NOFILE at most
+    from sysvisor.daemon import containment
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    monkeypatch.setattr(containment.resource, "getrlimit", lambda which: (80, hard))
+    assert containment._events_fds_allowed() == 10
+    monkeypatch.setattr(containment.resource, "getrlimit", lambda which: (1 << 20, hard))
+    assert containment._events_fds_allowed() == containment.EVENTS_FDS_KEPT
+    monkeypatch.setattr(containment.resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, hard))
+    assert containment._events_fds_allowed() == containment.EVENTS_FDS_KEPT
 
 
 def test_cgroup_readings_and_remove(cgroup):

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import signal
 import struct
 from collections.abc import Iterable
@@ -207,7 +208,17 @@ def _v1_bases(name: str) -> dict[str, str]:
     return bases
 
 
-EVENTS_FDS_KEPT = 256  # far below any RLIMIT_NOFILE; units beyond it open the file each time
+EVENTS_FDS_KEPT = 256  # units beyond it open the file each time
+
+
+def _events_fds_allowed() -> int:
+    # an eighth of the soft RLIMIT_NOFILE at most: the manager's fds for its units' output
+    # (without the relay) and for re-adopted processes (pidfds) come first
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (OSError, ValueError):
+        return 0
+    return EVENTS_FDS_KEPT if soft == resource.RLIM_INFINITY else min(EVENTS_FDS_KEPT, soft // 8)
 
 
 class CgroupContainment:
@@ -226,7 +237,7 @@ class CgroupContainment:
         self._inotify: _Inotify | None = None
         self._watches: dict[int, str] = {}
         self._watch_of: dict[str, int] = {}
-        # an open cgroup.events per watched unit (at most EVENTS_FDS_KEPT): `is_empty` runs
+        # an open cgroup.events per watched unit (see _events_fds_allowed): `is_empty` runs
         # after every exit, and open+read+close of a cgroupfs file cost ~65 µs there
         self._events_fd: dict[str, int] = {}
         # units whose cgroup this containment made and never wrote cgroup.kill of: only
@@ -373,7 +384,7 @@ class CgroupContainment:
         return not self.pids(unit)
 
     def _keep_events_fd(self, unit: str) -> None:
-        if unit in self._events_fd or len(self._events_fd) >= EVENTS_FDS_KEPT:
+        if unit in self._events_fd or len(self._events_fd) >= _events_fds_allowed():
             return
         try:
             self._events_fd[unit] = os.open(os.path.join(self.path(unit), "cgroup.events"), os.O_RDONLY | os.O_CLOEXEC)
