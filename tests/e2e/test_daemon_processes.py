@@ -220,3 +220,32 @@ def test_type_idle_waits_for_the_job_queue_to_empty(run, tmp_path):
     assert m.cli("start", "quiet").returncode == 0  # idle reports active at once
     m.wait_for("both ran", lambda: stamp.exists() and len(stamp.read_text().split()) == 2, timeout=15)
     assert stamp.read_text().split() == ["slow", "idle"]
+
+
+def _open_files_limit(pid: int) -> tuple[str, str]:
+    with open(f"/proc/{pid}/limits") as f:
+        line = next(line for line in f if line.startswith("Max open files"))
+    soft, hard = line.split()[3:5]
+    return soft, hard
+
+
+def test_the_manager_raises_its_open_files_limit_and_units_keep_1024(run, monkeypatch):
+    # as systemd: the manager and the journal relay hold fds per unit (a soft 1024 ran out
+    # with a few hundred units); services still start with 1024:524288 unless they set LimitNOFILE=
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        pytest.skip("the hard limit leaves nothing to raise")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # what a login shell on Debian gives
+    try:
+        m = run({"hold.service": "[Service]\nExecStart=/bin/sleep 1000\n"})
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert m.cli("start", "hold.service").returncode == 0
+    m.wait_for("hold.service", lambda: m.prop("hold.service", "ActiveState") == "active", timeout=20)
+    manager_soft, manager_hard = _open_files_limit(m.manager_pid())
+    assert manager_soft == manager_hard and manager_soft != "1024"
+    # systemd's 1024:524288, the hard part as close as the manager's own hard limit allows
+    unit_hard = 524288 if hard == resource.RLIM_INFINITY else min(524288, hard)
+    assert _open_files_limit(int(m.prop("hold.service", "MainPID"))) == ("1024", str(unit_hard))
