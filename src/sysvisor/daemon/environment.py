@@ -29,7 +29,6 @@ cannot be known before fork(): see `pid_variables()`, which the executor fills i
 from __future__ import annotations
 
 import errno as errno_mod
-import functools
 import glob
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -273,23 +272,10 @@ def _has_surrogates(s: str) -> bool:
 LOCALE_CONF = ("/etc/locale.conf", "/etc/default/locale")
 
 
-@functools.lru_cache(maxsize=8)
-def _system_locale(path: str | tuple[str, ...], mtimes: tuple) -> tuple[tuple[str, str], ...]:
-    return tuple(_read_system_locale(path).items())
-
-
 def system_locale(path: str | tuple[str, ...] = LOCALE_CONF) -> dict[str, str]:
-    """Locale variables for the system manager's children; re-read only when a candidate
-    file changed (it was read on every spawn). # systemd: locale_setup()"""
-    mtimes = tuple(_mtime(p) for p in ((path,) if isinstance(path, str) else path))
-    return dict(_system_locale(path, mtimes))
-
-
-def _mtime(path: str) -> int | None:
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
+    """Locale variables for the system manager's children, read now (the manager reads them
+    at start-up and daemon-reload: SpawnEnvironments). # systemd: locale_setup()"""
+    return _read_system_locale(path)
 
 
 def _read_system_locale(path: str | tuple[str, ...]) -> dict[str, str]:

@@ -319,7 +319,7 @@ class Shell:
                 try:
                     self.containment.create(unit)
                 except OSError:
-                    pass  # _do_Spawn's own create() reports it
+                    pass  # _do_Spawn meets it again, as it did before this step
 
     def on_kept_exits(self, exits) -> None:
         """Exits the keeper reaped: processes of ours that were re-parented to it when an
