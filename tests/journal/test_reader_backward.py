@@ -212,6 +212,45 @@ def test_status_of_a_quiet_unit_jumps_through_the_index(tmp_path, monkeypatch):
     assert len(visited) < 20
 
 
+@settings(max_examples=4, deadline=None)
+@given(st.booleans())
+def test_a_walk_through_a_crash_loop_decodes_only_the_units_own_headers(tmp_path_factory, indexed):
+    """Walking back, each restart's later records (which refer to its field set) come before
+    the record that stores that field set: they are peeked at, not decoded, until their field
+    set is known to be the unit's; nor is a field set the index points to decoded without the
+    unit's name in it."""
+    from sysvisor.journal import index
+    from sysvisor.journal.message import unit_log
+    from sysvisor.protocol import jsoncodec
+
+    directory = str(tmp_path_factory.mktemp("j"))
+    w = JournalWriter(directory, name="system", boot_id="b" * 32)
+    for i in range(400):  # 50 units, each restart a field set of its own and 3 records
+        unit = f"crash{i % 50}.service"
+        fields = {"UNIT": unit, "INVOCATION_ID": f"{i:032x}"}
+        for message in ("Started.", "Main process exited.", "Failed.", "Scheduled restart job."):
+            w.append({"MESSAGE": f"{unit}: {message}", **fields})
+        if indexed and i == 200:
+            w.flush()
+            w._index.write(w._path, w._size)  # an index complete up to half-way
+    w.flush()
+    path = list_segments(directory)[-1][3]
+    if not indexed and os.path.exists(path + index.SUFFIX):
+        os.unlink(path + index.SUFFIX)
+    decoded = []
+    real = jsoncodec.loads_bytes
+    jsoncodec.loads_bytes = lambda data: decoded.append(bytes(data)) or real(data)
+    try:
+        got = unit_log(directory, "crash7.service", lines=10, boot_id="b" * 32)
+    finally:
+        jsoncodec.loads_bytes = real
+        w.close()
+    assert [e["MESSAGE"] for e in got][-4:] == [f"crash7.service: {m}" for m in
+                                              ("Started.", "Main process exited.", "Failed.", "Scheduled restart job.")]
+    assert len(got) == 10
+    assert len(decoded) <= 10 + 4  # its records, the segment's first and last, a field set or two
+
+
 def test_the_index_lists_only_field_sets_a_later_record_can_still_refer_to(tmp_path):
     # a crash loop makes a field set per restart; a record after the index's "end" whose
     # field set is stored more than REDEFINE_DISTANCE back stores it again, so only the

@@ -154,19 +154,16 @@ def boot_start(directory: str, boot_id: str) -> int | None:
 # enum it imports were a third of `status`'s start-up.
 
 
-def _digits_end(raw: bytes, i: int) -> int:
-    n = len(raw)
-    while i < n and 48 <= raw[i] <= 57:
-        i += 1
-    return i
-
-
 def _peek(raw: bytes, defining: bool = False) -> tuple[int, int] | None:
-    """(t, c) of a header, or None where the expression finds no match."""
+    """(t, c) of a header, or None where the expression finds no match. A run of digits is
+    checked with `bytes.isdigit()` (ASCII only, as `\\d` on bytes) up to the next delimiter:
+    a walk back through a crash loop peeks at every record."""
     i = raw.find(b'"t":')
     while i >= 0:  # the leftmost "t":DIGITS,
-        j = _digits_end(raw, i + 4)
-        if j > i + 4 and raw[j:j + 1] == b",":
+        j = raw.find(b",", i + 4)
+        if j < 0:
+            return None  # (no later "t" has a comma after it either)
+        if j > i + 4 and raw[i + 4:j].isdigit():
             break
         i = raw.find(b'"t":', i + 1)
     else:
@@ -176,16 +173,17 @@ def _peek(raw: bytes, defining: bool = False) -> tuple[int, int] | None:
         end = len(raw) - 1 if raw.endswith(b"\n") else len(raw)
         if raw[end - 1:end] != b"}":
             return None
-        k = end - 1
-        while k > 0 and 48 <= raw[k - 1] <= 57:
-            k -= 1
-        if k == end - 1 or k - 5 < floor or raw[k - 5:k] != b',"c":':
+        q = raw.rfind(b":", 0, end - 1)  # the colon before the digits, if only digits follow it
+        if q + 1 == end - 1 or q - 4 < floor or raw[q - 4:q + 1] != b',"c":' or not raw[q + 1:end - 1].isdigit():
             return None
-        return int(raw[i + 4:j]), int(raw[k:end - 1])
+        return int(raw[i + 4:j]), int(raw[q + 1:end - 1])
     k = raw.rfind(b'"c":', floor)
     while k >= 0:  # the rightmost "c":DIGITS followed by , or }
-        m = _digits_end(raw, k + 4)
-        if m > k + 4 and raw[m:m + 1] in (b",", b"}"):
+        m = raw.find(b"}", k + 4)
+        comma = raw.find(b",", k + 4, m if m >= 0 else len(raw))
+        if comma >= 0:
+            m = comma
+        if m > k + 4 and raw[k + 4:m].isdigit():
             return int(raw[i + 4:j]), int(raw[k + 4:m])
         k = raw.rfind(b'"c":', floor, k + 3) if k > floor else -1
     return None
@@ -198,7 +196,10 @@ def _record_before(
 
     Records that cannot be wanted are not decoded and get only {"t", "c", "skip"}: those of a
     field set in `unwanted`, and those that store a field set without `needle` in it (whose
-    field set is then added to `unwanted`)."""
+    field set is then added to `unwanted`). With `unwanted`, a record that refers to a field
+    set not yet known is not decoded either: it gets {"t", "c", _UNDECODED: raw header} until
+    its field set turns out wanted (`_decoded`): walking back, a crash loop's records come
+    before the field sets they refer to, and most of those are other units'."""
     if end < _HEAD.size + _TAIL.size:
         raise _Torn
     length, magic = _TAIL.unpack(window.get(end - _TAIL.size, end))
@@ -212,8 +213,10 @@ def _record_before(
     if unwanted is not None:
         if b'"f":' not in raw:
             peek = _peek(raw)
-            if peek is not None and peek[1] in unwanted:
-                return {"t": peek[0], "c": peek[1], "skip": True}, 0, 0, start
+            if peek is not None:
+                if peek[1] in unwanted:
+                    return {"t": peek[0], "c": peek[1], "skip": True}, 0, 0, start
+                return {"t": peek[0], "c": peek[1], _UNDECODED: raw}, start + _HEAD.size + hlen, plen, start
         elif needle is not None and needle not in raw:
             peek = _peek(raw, defining=True)
             if peek is not None:
@@ -228,6 +231,25 @@ def _record_before(
     return header, start + _HEAD.size + hlen, plen, start
 
 
+_UNDECODED = "undecoded"  # not a header key (segment.py): the raw header of a record read lazily
+
+
+def _decoded(header: dict) -> dict | None:
+    """The whole header of a record `_record_before` left undecoded (with the field set "f"
+    found meanwhile); None if it is not a header after all (the record is then left out)."""
+    raw = header.get(_UNDECODED)
+    if raw is None:
+        return header
+    try:
+        full = jsoncodec.loads_bytes(raw)
+    except ValueError:
+        return None
+    if type(full) is not dict or not _HEADER_KEYS <= full.keys() or full.get("c") != header["c"]:
+        return None
+    full["f"] = header["f"]
+    return full
+
+
 def _walk_indexed(
     window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch, floor: int | None,
     needle: bytes | None, idx: dict, unit: str,
@@ -237,18 +259,19 @@ def _walk_indexed(
     defs = idx["defs"]
     contexts: dict[int, dict] = {}
 
-    def resolve(ctx: int) -> dict | None:
+    def resolve(ctx: int, unwanted: set[int]) -> None:
+        """Field set `ctx` from the copy the index lists: into `contexts`, or (its copy
+        without `needle`) into `unwanted`, undecoded."""
         off = defs.get(str(ctx))
         if not isinstance(off, int):
-            return None
+            return
         try:
-            fields = _record_before(window, _end_of(window, off))[0].get("f")
+            header = _record_before(window, _end_of(window, off), unwanted, needle)[0]
         except (_Torn, OSError):
-            return None
-        if not isinstance(fields, dict):
-            return None
-        contexts[ctx] = fields
-        return fields
+            return
+        fields = header.get("f")
+        if header.get("c") == ctx and isinstance(fields, dict):
+            contexts[ctx] = fields
 
     end = idx["end"]
     yield from _walk_back(window, first, want, floor, needle, stop=end, resolve=resolve, contexts=contexts)
@@ -294,12 +317,13 @@ def _end_of(window: _Window, start: int) -> int:
 
 def _walk_back(
     window: _Window, first: tuple[dict, int, int, int] | None, want: RecordMatch | None, floor: int | None,
-    needle: bytes | None = None, *, stop: int = 0, resolve: Callable[[int], dict | None] | None = None,
+    needle: bytes | None = None, *, stop: int = 0, resolve: Callable[[int, set[int]], None] | None = None,
     contexts: dict[int, dict] | None = None,
 ) -> Iterator[tuple[dict, bytes]]:
     """Records before `end`, newest first, those starting before `stop` or written before
     `floor` left out. A record whose field set ("c") is stored further back waits until the
-    walk reaches that copy (at most REDEFINE_DISTANCE away), unless `resolve(c)` finds it."""
+    walk reaches that copy (at most REDEFINE_DISTANCE away), unless `resolve(c, unwanted)`
+    finds it (into `contexts`, or into `unwanted`)."""
     if contexts is None:
         contexts = {}
     unwanted: set[int] = set()  # field sets `want` refused: their records are not decoded
@@ -327,15 +351,20 @@ def _walk_back(
         while head < len(pending):
             h, o, n, _start = pending[head]
             if "f" not in h:
-                if h["c"] in unwanted:
+                c = h["c"]
+                if c not in contexts and c not in unwanted and resolve is not None:
+                    resolve(c, unwanted)
+                if c in unwanted:
                     head += 1
                     continue
-                if h["c"] not in contexts and (resolve is None or resolve(h["c"]) is None):
+                if c not in contexts:
                     break
-                h["f"] = contexts[h["c"]]
+                h["f"] = contexts[c]
             head += 1
             if want is None or want(h["f"]):
-                yield h, window.get(o, o + n)
+                whole = _decoded(h)
+                if whole is not None:
+                    yield whole, window.get(o, o + n)
             elif "c" in h:
                 unwanted.add(h["c"])
         if head == len(pending):
@@ -347,7 +376,9 @@ def _walk_back(
             continue
         h.setdefault("f", contexts.get(h.get("c"), {}))
         if want is None or want(h["f"]):
-            yield h, window.get(o, o + n)
+            whole = _decoded(h)
+            if whole is not None:
+                yield whole, window.get(o, o + n)
 
 
 def _next_back(window: _Window, end: int, unwanted: set[int], needle: bytes | None) -> tuple[dict, int, int, int] | None:
