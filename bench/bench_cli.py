@@ -9,7 +9,7 @@ path imports (`python3 -X importtime`, median of 5), most expensive first.
 
 sysvisor runs on the interpreter install.sh would choose on a fresh Debian 12 (see
 peer.sysvisor_python) with its bytecode cached; extra rows show this session's interpreter and a
-cold bytecode cache (PYTHONDONTWRITEBYTECODE=1, as this sandbox sets it).
+cold bytecode cache (-B and an empty pycache_prefix: every module compiled on every call).
 
 Run: `python3 bench/bench_cli.py` (3 runs of 30 calls, medians, < 2 min) or `--quick`.
 
@@ -33,7 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peer import (  # noqa: E402
-    Service, all_peers, systemd_oracle, build_stamp, install_peers, sysvisor_env, sysvisor_python, wait_until, warm_bytecode, write_launcher,
+    LAUNCHER_FLAGS, Service, all_peers, systemd_oracle, build_stamp, install_peers, sysvisor_env, sysvisor_python, wait_until, warm_bytecode,
+    write_launcher,
 )
 from table import median, percentile, ratio, render  # noqa: E402
 
@@ -59,7 +60,7 @@ def import_costs(python: str, launcher: Path, env: dict, verb: list[str], reps: 
     selfs, cums = defaultdict(list), defaultdict(list)
     order: dict[str, int] = {}
     for _ in range(reps):
-        r = subprocess.run([python, "-X", "importtime", str(launcher), *verb], env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run([python, LAUNCHER_FLAGS, "-X", "importtime", str(launcher), *verb], env=env, capture_output=True, text=True, timeout=60)
         for line in r.stderr.splitlines():
             if not line.startswith("import time:") or "self [us]" in line:
                 continue
@@ -217,7 +218,9 @@ def main(argv=None) -> int:
             variants = [
                 ("sysvisor", f"sysvisor is-active web ({python}, bytecode cached)", [str(sv.launcher), "is-active", "web"], sysvisor_env(socket)),
                 ("sysvisor-this", f"sysvisor is-active web ({sys.executable}, bytecode cached)", [str(this_py), "is-active", "web"], sysvisor_env(socket)),
-                ("sysvisor-cold", f"sysvisor is-active web ({python}, no bytecode cache)", [str(sv.launcher), "is-active", "web"], sysvisor_env(socket, bytecode=False)),
+                ("sysvisor-cold", f"sysvisor is-active web ({python}, no bytecode cache)",  # -B, and a cache that stays empty
+                 [python, LAUNCHER_FLAGS + "B", "-X", f"pycache_prefix={tmp}/no-bytecode", str(sv.launcher), "is-active", "web"],
+                 sysvisor_env(socket, bytecode=False)),
                 ("floor", f"{python} -c pass (interpreter floor)", [python, "-c", "pass"], sysvisor_env()),
                 ("floor-IS", f"{python} -I -S -c pass", [python, "-I", "-S", "-c", "pass"], sysvisor_env()),
             ]

@@ -56,13 +56,19 @@ def sysvisor_env(socket: Path | None = None, bytecode: bool = True) -> dict:
 
 
 def warm_bytecode(python: str) -> None:
-    """Compile sysvisor once into the bench's bytecode cache (what an install leaves behind)."""
-    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "src" / "sysvisor")], env=sysvisor_env(), capture_output=True, timeout=300)
+    """Compile sysvisor once (what an install's first run leaves behind): into the bench's
+    bytecode cache for the manager, and beside the sources for the launcher, whose -I
+    ignores PYTHONPYCACHEPREFIX."""
+    for env in (sysvisor_env(), {k: v for k, v in sysvisor_env().items() if k != "PYTHONPYCACHEPREFIX"}):
+        subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "src" / "sysvisor")], env=env, capture_output=True, timeout=300)
+
+
+LAUNCHER_FLAGS = "-IS"  # install.sh's: no site-packages, no environment variables of Python's
 
 
 def write_launcher(path: Path, python: str) -> Path:
-    """The launcher install.sh writes, so the CLI is timed as users run it."""
-    path.write_text(f"#!{python}\n# sysvisor launcher (as written by install.sh)\nimport sys\n"
+    """The launcher install.sh writes (its flags too), so the CLI is timed as users run it."""
+    path.write_text(f"#!{python} {LAUNCHER_FLAGS}\n# sysvisor launcher (as written by install.sh)\nimport sys\n"
                     f"sys.path.insert(0, {str(ROOT / 'src')!r})\nfrom sysvisor.cli.main import main\nsys.exit(main())\n")
     path.chmod(0o755)
     return path
