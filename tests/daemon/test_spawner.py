@@ -298,6 +298,21 @@ def test_a_native_helper_that_cannot_run_is_reported_at_once_and_the_python_help
         s.close()
 
 
+def test_the_last_spawn_of_a_row_hands_the_cpu_to_the_helper(helper, monkeypatch):
+    # the helper's wake-up queues it on the manager's CPU (a socket's sync wake-up); the
+    # manager yields it the CPU after the request it will wait for, not after every one
+    # (the earlier requests of a row are prepared while the helper clones)
+    from sysvisor.daemon import spawner as spawner_mod
+
+    yields = []
+    monkeypatch.setattr(spawner_mod.os, "sched_yield", lambda: yields.append(1))
+    for await_exec in (False, True):
+        child = helper.collect(helper.submit(ExecRequest(path="/bin/true", argv=["true"]), await_exec=await_exec))
+        wait_exec_outcome(child.error_fd, "/bin/true")
+        os.waitid(os.P_PID, child.pid, os.WEXITED)
+        assert len(yields) == int(await_exec)
+
+
 def test_a_native_helper_that_died_with_spawns_in_flight_is_reported_once_and_replaced():
     exec_helper.find_or_build()
     s = Spawner.start(native=True)
