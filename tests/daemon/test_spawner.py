@@ -460,6 +460,14 @@ def _ended(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
+def _comm(pid: int) -> str:
+    """The process's name: the helper's until its exec, the program's from the exec on. It is
+    set inside execve(), whose close-on-exec files are released one after the other as it
+    returns: the helper's pipe may wake it while the error pipe's end is still open."""
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
+
+
 @contextlib.contextmanager
 def _native_helper_and_frozen_cgroup(cgroup, exec_wait_msec: int | None = None):
     """A native helper, and a frozen cgroup (path) its children are born into: they cannot
@@ -496,7 +504,7 @@ def test_the_native_helper_answers_once_its_child_has_execd(cgroup):
         assert not select.select([s.native_sock], [], [], 0.2)[0]  # no answer while it cannot exec
         _freeze(path, False)
         waited = s.collect(pending)
-        assert _ended(waited.error_fd)  # its exec came before the answer
+        assert _comm(waited.pid) == "true"  # its exec came before the answer
         for child in (at_once, waited):
             assert wait_exec_outcome(child.error_fd, "/bin/true").exec_succeeded
             assert os.waitid(os.P_PID, child.pid, os.WEXITED).si_status == 0

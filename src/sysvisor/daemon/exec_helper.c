@@ -681,7 +681,8 @@ int main(int argc, char **argv) {
             spawn(s, answer);
         }
         /* ours closed first: the error pipe then ends with the child's exec, which the
-           manager, answered after it, finds done */
+           manager, answered after it, nearly always finds done (the exec releases the two
+           pipes one after the other; if not yet, the manager watches the pipe) */
         for (int i = 0; i < r->n_fds; i++)
             close(r->fds[i]);
         if (answer[0] > 0 && s->exec_pipe >= 0 && (r->h.flags & F_AWAIT_EXEC))
