@@ -50,3 +50,36 @@ def test_options_before_the_verb_take_the_fast_path_too(run):
     assert "active (running)" in r.stdout and ": line" not in r.stdout  # status honoured -n 0; -q printed nothing
     # a status-only option with another verb is the full parser's to judge, as before
     assert m.cli("-n", "0", "is-active", "web").stdout.strip() == "active"
+
+
+def test_the_managers_journal_index_covers_its_last_messages_and_the_manager_then_sleeps(run, tmp_path):
+    # `status` jumps through each segment's tail index, which a writer rewrites at most every
+    # index.INTERVAL while records come: the manager wakes once after its last messages to
+    # complete it (else every `status` walks them), then sleeps without a timeout again
+    import os
+    import time
+
+    from sysvisor.journal import index
+    from sysvisor.journal.segment import list_segments
+
+    m = run({"web.service": UNIT})
+    for _ in range(3):  # messages closer together than INTERVAL: the index lags behind them
+        assert m.cli("restart", "web").returncode == 0
+    journal = str(tmp_path / "state" / "journal")
+    pid = m.manager_pid()
+
+    def switches() -> str:
+        with open(f"/proc/{pid}/status") as f:
+            return next(line for line in f if line.startswith("voluntary_ctxt_switches"))
+
+    deadline = time.monotonic() + 20
+    while True:  # until it sleeps through 3 intervals: then it waits without a timeout
+        before = switches()
+        time.sleep(3 * index.INTERVAL)
+        if switches() == before:
+            break
+        assert time.monotonic() < deadline, "the manager kept waking up"
+    path = [s for s in list_segments(journal) if s[0] == "system"][-1][3]
+    size = os.path.getsize(path)
+    idx = index.load(path, size)
+    assert idx is not None and idx["end"] == size, f"the index stays at {idx and idx['end']} of {size} bytes"

@@ -92,6 +92,38 @@ def test_the_relay_and_its_pump_threads_never_preempt_on_wake_up(relay):
         os.close(h.write_fd)
 
 
+def _voluntary_switches(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
+
+
+def test_a_quiet_journals_tail_index_covers_its_last_records_and_the_relay_then_sleeps(relay):
+    # status jumps through the tail index; written at most every index.INTERVAL while records
+    # come, it would otherwise stay behind the last ones until more came (every status then
+    # walks them); the relay wakes once for it, then sleeps without a timeout again
+    from sysvisor.journal import index
+    from sysvisor.journal.segment import list_segments
+
+    journal, sock, relay_pid = relay
+    with RelayClient(sock, boot_id="b" * 32) as c:
+        for burst in range(2):  # the first flush writes the index, the second comes too soon
+            h = c.open_stream("quiet.service", "1" * 32, "quiet", 6, True)
+            os.write(h.write_fd, b"".join(b"line %d %d\n" % (burst, i) for i in range(50)))
+            os.close(h.write_fd)
+            c.sync()
+    path = [seg for seg in list_segments(journal) if seg[0] == "relay"][-1][3]
+    end = time.monotonic() + DEADLINE
+    while True:  # until it sleeps through 3 intervals: then it waits without a timeout
+        before = _voluntary_switches(relay_pid)
+        time.sleep(3 * index.INTERVAL)
+        if _voluntary_switches(relay_pid) == before:
+            break
+        assert time.monotonic() < end, "the relay kept waking up"
+    size = os.path.getsize(path)
+    idx = index.load(path, size)
+    assert idx is not None and idx["end"] == size, f"the index stays at {idx and idx['end']} of {size} bytes"
+
+
 def test_a_second_start_finds_the_running_relay(relay):
     journal, sock, relay_pid = relay
     assert start_relay(journal, sock) == relay_pid

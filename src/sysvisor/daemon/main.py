@@ -139,6 +139,8 @@ class Daemon:
             journal.close()
             return 1
         loop.add_deadline(server.next_deadline, server.expire)
+        # once after the manager's last messages: a flush then completes their tail index
+        loop.add_deadline(lambda: _usec(shell.journal.index_due_at()), lambda now: shell.journal.flush())
         shell.reap_children = self._reap_children
         shell.serve_requests = lambda mid_turn: server.serve_ready(_read_only if mid_turn else None)
         loop.after_iteration.append(shell.write_pending)
@@ -390,6 +392,12 @@ class Daemon:
             reexec.reexec(argv, fds, block=obj.MANAGER_SIGNALS)
         except OSError as e:
             print(f"sysvisor: cannot restart in place: {e}", file=sys.stderr)
+
+
+def _usec(monotonic_seconds: float | None) -> int | None:
+    """A time.monotonic() instant as the loop's deadlines count (monotonic µs), rounded up:
+    a deadline never comes before the instant."""
+    return None if monotonic_seconds is None else int(monotonic_seconds * 1_000_000) + 1
 
 
 def _read_only(request: dict) -> bool:

@@ -62,6 +62,10 @@ class TailIndex:
     def due(self) -> bool:
         return self.dirty and time.monotonic() - self.written >= INTERVAL
 
+    def due_at(self) -> float | None:
+        """When (time.monotonic()) a rewrite is due, None while the index is complete."""
+        return self.written + INTERVAL if self.dirty else None
+
     def write(self, segment: str, end: int) -> None:
         """Replace `<segment>.idx`, complete up to offset `end` (every record before it)."""
         now = time.monotonic()

@@ -14,7 +14,8 @@ Theory of operation
   the relay does not read that pipe (the pipe buffers), so no line goes out without `_PID`;
   if the client disconnects first the relay reads on without it.
 * The relay is one `selectors` loop: it wakes for a readable stream, a client message or a
-  signal, and never polls (when idle it sleeps without a timeout). After each wake-up it
+  signal, and never polls (when idle it sleeps without a timeout, once the segment's tail
+  index covers the last records: at most index.INTERVAL after them). After each wake-up it
   flushes its journal writer once (one write per iteration, no fsync). Each read takes up
   to 1 MiB (a pipe that a fast writer fills is enlarged to 1 MiB) and is stored unsplit
   (`JournalWriter.append_raw`), so its cost is per chunk, not per line.
@@ -116,7 +117,9 @@ class Relay:
     def run(self) -> int:
         appended = -1  # the writer's next seqnum when the console was last woken
         while True:
-            events = self.sel.select()
+            # no timeout when idle, but once after the last records: their tail index
+            due = self.writer.index_due_at()
+            events = self.sel.select(None if due is None else max(0.0, due - time.monotonic()))
             for key, _mask in events:
                 try:
                     self._dispatch(*key.data)

@@ -340,6 +340,12 @@ class JournalWriter:
     def next_seqnum(self) -> int:
         return self._seq
 
+    def index_due_at(self) -> float | None:
+        """When (time.monotonic()) `flush()` would rewrite the open segment's tail index,
+        None if it is complete: a writer's loop that wakes then to flush leaves a quiet
+        journal with an index that covers its last records (index.py INTERVAL)."""
+        return self._index.due_at() if self._fd >= 0 else None
+
     # -- internals -------------------------------------------------------------------
 
     def _writev(self, parts: list[bytes]) -> None:
