@@ -25,33 +25,12 @@ from sysvisor.daemon.notify_socket import NotifySocket
 from sysvisor.daemon.requests import READ_ONLY_VERBS, RequestHandler
 from sysvisor.daemon.shell import Shell
 from sysvisor.daemon.signals import SignalPipe
+from sysvisor.fdlimit import raise_open_files_limit
 from sysvisor.id128 import random_id128
 from sysvisor.journal.relay import RelayClient, RelayError, start_relay
 from sysvisor.journal.store import JournalError, JournalWriter
 from sysvisor.protocol import control
 from sysvisor.unitfile.loader import UnitLoader, default_search_paths
-
-
-def raise_open_files_limit() -> None:
-    """The soft RLIMIT_NOFILE up to the hard one, as systemd raises its own: the manager keeps
-    a read end of each unit's output pipe and the journal relay (which inherits the limit)
-    two or three fds per stream, so Debian's soft 1024 ran out with a few hundred units. Units still
-    get 1024 (executor.SYSTEMD_DEFAULT_LIMITS). # systemd: main.c bump_rlimit_nofile()"""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard
-    if hard == resource.RLIM_INFINITY:  # the kernel's ceiling for one process instead
-        try:
-            with open("/proc/sys/fs/nr_open") as f:
-                target = int(f.read())
-        except (OSError, ValueError):
-            return
-    if soft != resource.RLIM_INFINITY and soft < target:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (OSError, ValueError):
-            pass  # what we have is what we work with
 
 
 class Daemon:

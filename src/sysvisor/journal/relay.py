@@ -65,6 +65,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sysvisor.fdlimit import raise_open_files_limit
 from sysvisor.id128 import random_id128
 from sysvisor.journal import console
 from sysvisor.journal.pipe import Stream
@@ -339,22 +340,6 @@ def _listen(socket_path: str) -> socket.socket:
     return sock
 
 
-def _raise_fd_limit() -> None:
-    """A stream takes four descriptors here (its pipe, the pump's copy, the private pipe's
-    two ends): lift the soft limit to the hard one, as systemd does for itself."""
-    import resource
-
-    try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard == resource.RLIM_INFINITY:
-            with open("/proc/sys/fs/nr_open") as f:
-                hard = int(f.read())
-        if soft != resource.RLIM_INFINITY and soft < hard:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (OSError, ValueError):
-        pass
-
-
 def _batch_scheduling() -> None:
     """SCHED_BATCH for the relay and its pump threads: the same share of the CPU, but a
     wake-up never preempts the task running. A service's exit wakes the relay (end of its
@@ -378,7 +363,7 @@ def relay_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ready-fd", type=int, default=None)
     ap.add_argument("--echo", action="store_true", help="also print each line on stderr")
     args = ap.parse_args(argv)
-    _raise_fd_limit()
+    raise_open_files_limit()
     _batch_scheduling()
     follower = console.start(args.directory, "relay") if args.echo else None
     try:
