@@ -66,13 +66,17 @@ class Settings:
     loop_units: int = 50
     loop_warm_s: float = 1.0
     loop_window_s: float = 2.5
+    # a nearest-rank p99 of n samples is the maximum while n < 100: query `status` until the
+    # window has passed and this many answered, or for `status_cap_s` at most (slow peers)
+    status_samples: int = 200
+    status_cap_s: float = 15.0
 
 
     status_timeout_s: float = 5.0  # a slower `status` counts as this (marked ">")
 
 
 QUICK = Settings(runs=1, crash_iters=30, kill_iters=10, delay_iters=6, cap_s=1.0, many=100, idle_s=3.0, loop_warm_s=0.3,
-                 loop_window_s=0.8, status_timeout_s=2.0)
+                 loop_window_s=0.8, status_samples=1, status_cap_s=0.8, status_timeout_s=2.0)
 
 
 @contextmanager
@@ -198,7 +202,8 @@ def crash_loop(peer, stamp, tmp, s: Settings) -> dict:
         env = p.env()
         # a window's worth of queries, at least one; a query slower than the timeout is cut off
         timed_out = 0
-        while time.monotonic() - t2 < s.loop_window_s or not status_ms:
+        while not status_ms or (time.monotonic() - t2 < s.status_cap_s
+                                and (time.monotonic() - t2 < s.loop_window_s or len(status_ms) < s.status_samples)):
             t = time.monotonic()
             try:
                 subprocess.run(p.status_argv(names[len(status_ms) % len(names)]), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -298,6 +303,7 @@ def summarize(runs: list[dict], name: str) -> dict:
         "rate_quiet": med(lambda r: r["loop"]["rate_quiet"]), "rate_busy": med(lambda r: r["loop"]["rate_busy"]),
         "status_p50": med(lambda r: percentile(r["loop"]["status"], 50)), "status_p99": med(lambda r: percentile(r["loop"]["status"], 99)),
         "status_timed_out": sum(r[name]["loop"].get("status_timed_out", 0) for r in runs),
+        "status_n": sum(len(r[name]["loop"].get("status", [])) for r in runs),
     }
     idle_runs = [r[name]["idle"] for r in runs if "idle" in r[name]]
     if idle_runs:
@@ -323,6 +329,7 @@ def summarize_systemd(res: dict) -> dict:
         "rate_quiet": loop.get("rate_quiet"), "rate_busy": loop.get("rate_busy"),
         "status_p50": percentile(loop["status"], 50) if loop.get("status") else None,
         "status_p99": percentile(loop["status"], 99) if loop.get("status") else None, "status_timed_out": 0,
+        "status_n": len(loop.get("status") or []),
         "crash_n": len((res.get("crash") or {}).get("samples", [])), "kill_n": len((res.get("kill") or {}).get("samples", [])),
     }
 
@@ -448,11 +455,11 @@ def main(argv=None) -> int:
     print(f"sysvisor ran on {sysvisor_python()} with cached bytecode; started as `sysvisor up` via install.sh's launcher")
     if systemd:
         n = summary["systemd"]
-        print(f"systemd: samples crash={n['crash_n']} kill={n['kill_n']}; start-up timed from `systemctl start --no-block` of {s.many} loaded units, "
+        print(f"systemd: samples crash={n['crash_n']} kill={n['kill_n']} status={n.get('status_n', 0)}; start-up timed from `systemctl start --no-block` of {s.many} loaded units, "
               "RSS and idle of PID 1")
     for p in peers:
         n = summary[p.name]
-        print(f"{p.name}: samples crash={n['crash_n']} kill={n['kill_n']}; manager processes with {s.many} services: {n['procs']}"
+        print(f"{p.name}: samples crash={n['crash_n']} kill={n['kill_n']} status={n['status_n']}; manager processes with {s.many} services: {n['procs']}"
               + (f"; {p.note}" if p.note else ""))
     if a.json:
         a.json.write_text(json.dumps({"settings": s.__dict__, "runs": runs, "summary": summary}, indent=1, default=str))
