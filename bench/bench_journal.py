@@ -7,8 +7,10 @@
 
 Run from the repository root; prints one line per measurement.
 
-`pipe` runs the unit's process three ways: stdout on /dev/null, into `cat` (the cheapest
-possible pipe reader, for reference) and into a pipe owned by the journal relay. It reports
+`pipe` runs the unit's process four ways: stdout on /dev/null, into `cat` (a plain pipe
+reader, for reference), into the relay's own pump with the storing taken out (it splice()s
+the pipe's pages to /dev/null with the relay's pauses and pipe size: the "pipe floor", what the
+pipe alone costs the writer) and into a pipe owned by the journal relay. It reports
 the process's wall time, its CPU time (and how much of it is system time), its context
 switches, the relay's CPU time, and checks that every line is in the journal afterwards.
 
@@ -228,6 +230,40 @@ def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
         cat.wait()
 
 
+# The relay's pump (journal/pipe.py: splice, pauses after short moves, the pipe grown to
+# 1 MiB for a fast writer) into /dev/null: its pipe handling with nothing copied or stored.
+_SPLICE_TO_NULL = """
+import fcntl, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from sysvisor.journal.pipe import F_GETPIPE_SZ, F_SETPIPE_SZ, PIPE_SIZE, coalesce_pause
+out = os.open(os.devnull, os.O_WRONLY)
+size, previous = fcntl.fcntl(0, F_GETPIPE_SZ), time.monotonic()
+while moved := os.splice(0, out, PIPE_SIZE):
+    if moved >= size * 3 // 4 and size < PIPE_SIZE:
+        size = fcntl.fcntl(0, F_SETPIPE_SZ, PIPE_SIZE)
+    now = time.monotonic()
+    pause, previous = coalesce_pause(moved, size, now - previous), now
+    if pause:
+        time.sleep(pause)
+"""
+
+
+def _run_into_splice(kind: str, total: int, size: int) -> float:
+    """Floor: the relay's own pipe handling with the storing taken out (its pump splicing
+    into /dev/null). What the pipe alone costs the writer, before a byte is stored."""
+    import subprocess  # noqa: PLC0415
+
+    r, w = os.pipe()
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+    reader = subprocess.Popen([sys.executable, "-c", _SPLICE_TO_NULL, src], stdin=r)
+    os.close(r)
+    try:
+        return _run_writer(kind, total, size, w)
+    finally:
+        os.close(w)
+        reader.wait()
+
+
 def _count_lines(journal: str, unit: str, size: int, since_usec: int | None = None) -> tuple[int, bool]:
     """Lines of `unit` in the journal (since realtime `since_usec`: walked back from the end)."""
     got = 0
@@ -262,6 +298,8 @@ def _summary(kind: str, rows: list[dict]) -> str:
         text += f"  relay cpu {_median([r['relay_cpu'] for r in rows]):.2f}s"
     if all("cat" in r for r in rows):
         text += f"  cat {_median([r['cat'] / r['null'] for r in rows]):.2f}x"
+    if all("splice" in r for r in rows):
+        text += f"  pipe floor {_median([r['splice'] / r['null'] for r in rows]):.2f}x"
     return text + f"  lines {'all stored' if all(r['ok'] for r in rows) else 'MISSING'}"
 
 
@@ -296,6 +334,7 @@ def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | No
                     if cat:
                         row["cat"] = _run_into_cat(kind, total, size, null.fileno())
                         cpu_cat = _cpu()
+                        row["splice"] = _run_into_splice(kind, total, size)
                 journal, sock = os.path.join(tmp, "journal"), os.path.join(tmp, "relay.sock")
                 relay_pid = _start_relay_echoing(journal, sock, os.path.join(tmp, "console")) if echo else start_relay(journal, sock)
                 client = RelayClient(sock, timeout=120)
@@ -314,7 +353,8 @@ def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | No
                 got, ok = _count_lines(journal, "bench.service", size)
                 row["ok"] = ok and got == expected
                 rows.append(row)
-                cat_text = f"cat {row['cat']:.3f}s ({row['cat'] / row['null']:.2f}x) [{cpu_cat}]  " if cat else ""
+                cat_text = (f"cat {row['cat']:.3f}s ({row['cat'] / row['null']:.2f}x) [{cpu_cat}]  "
+                            f"pipe floor {row['splice']:.3f}s ({row['splice'] / row['null']:.2f}x)  ") if cat else ""
                 print(
                     f"{kind:8} run {run + 1}: /dev/null {row['null']:.3f}s [{cpu_null}]  {cat_text}"
                     f"journal {row['journal']:.3f}s ({row['journal'] / row['null']:.2f}x) [{cpu_journal}; "
@@ -688,7 +728,7 @@ def main() -> int:
         p.add_argument("--runs", type=int, default=5)
         p.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
         if name == "pipe":
-            p.add_argument("--no-cat", action="store_true", help="skip the cat reference")
+            p.add_argument("--no-cat", action="store_true", help="skip the cat and pipe-floor references")
             p.add_argument("--echo", action="store_true", help="the relay also prints every line (its console follower, as in `up`)")
     args = ap.parse_args()
     if args.what == "store":
