@@ -216,18 +216,23 @@ def _cpu() -> str:
     return f"cpu {u.ru_utime + u.ru_stime:.2f}s (sys {u.ru_stime:.2f}) csw {u.ru_nvcsw}+{u.ru_nivcsw}"
 
 
-def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
-    """Reference: a plain pipe reader (cat into /dev/null)."""
+def _run_into_reader(kind: str, total: int, size: int, argv: list[str], stdout: int | None = None) -> float:
+    """The writer's wall time into a pipe read by `argv` (its stdin)."""
     import subprocess  # noqa: PLC0415
 
     r, w = os.pipe()
-    cat = subprocess.Popen(["cat"], stdin=r, stdout=null_fd)
+    reader = subprocess.Popen(argv, stdin=r, stdout=stdout)
     os.close(r)
     try:
         return _run_writer(kind, total, size, w)
     finally:
         os.close(w)
-        cat.wait()
+        reader.wait()
+
+
+def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
+    """Reference: a plain pipe reader (cat into /dev/null)."""
+    return _run_into_reader(kind, total, size, ["cat"], stdout=null_fd)
 
 
 # The relay's pump (journal/pipe.py: splice, pauses after short moves, the pipe grown to
@@ -251,17 +256,8 @@ while moved := os.splice(0, out, PIPE_SIZE):
 def _run_into_splice(kind: str, total: int, size: int) -> float:
     """Floor: the relay's own pipe handling with the storing taken out (its pump splicing
     into /dev/null). What the pipe alone costs the writer, before a byte is stored."""
-    import subprocess  # noqa: PLC0415
-
-    r, w = os.pipe()
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
-    reader = subprocess.Popen([sys.executable, "-c", _SPLICE_TO_NULL, src], stdin=r)
-    os.close(r)
-    try:
-        return _run_writer(kind, total, size, w)
-    finally:
-        os.close(w)
-        reader.wait()
+    return _run_into_reader(kind, total, size, [sys.executable, "-c", _SPLICE_TO_NULL, src])
 
 
 def _count_lines(journal: str, unit: str, size: int, since_usec: int | None = None) -> tuple[int, bool]:
