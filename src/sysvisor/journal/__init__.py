@@ -10,6 +10,7 @@
   relay.py      the journal relay process that keeps pipes open while the manager is gone
   pipe.py       a service's pipe as the relay reads it (Stream, the splice pump thread)
   index.py      the per-unit tail index beside each segment (status of a quiet unit)
+  writeback.py  the relay's write-behind thread: stored output to the disk, out of the cache
 
 Nothing is imported here, so `sysvisor logs` loads only what it uses.
 spec: systemctl-and-journal.md §6

@@ -369,7 +369,7 @@ def relay_main(argv: list[str] | None = None) -> int:
     try:
         writer = JournalWriter(
             args.directory, args.max_use, args.max_age_usec, name="relay",
-            hostname=args.hostname, boot_id=args.boot_id,
+            hostname=args.hostname, boot_id=args.boot_id, write_behind=True,
         )  # fmt: skip
         listener = _listen(args.socket)
     except (JournalError, RelayError, OSError) as e:

@@ -136,6 +136,7 @@ class JournalWriter:
         max_file_bytes: int | None = None,
         hostname: str | None = None,
         boot_id: str | None = None,
+        write_behind: bool = False,
     ) -> None:
         if not name or "@" in name or "/" in name or name.startswith("."):
             raise JournalError(f"Invalid journal writer name '{name}'.")
@@ -155,6 +156,12 @@ class JournalWriter:
         self.syncs = 0  # fsync()s done (after urgent entries)
         self.last_error: OSError | None = None
         self._buffer = bytearray()
+        # the relay's: stored output goes to the disk and out of the page cache (writeback.py)
+        self.write_behind = None
+        if write_behind:
+            from sysvisor.journal.writeback import WriteBehind  # noqa: PLC0415 - a thread: the relay only
+
+            self.write_behind = WriteBehind()
         self._fd = -1
         self._size = 0
         self._path = ""
@@ -363,6 +370,8 @@ class JournalWriter:
             self._write_failed(e)
             return
         self._size += total
+        if self.write_behind is not None and self._size - self._behind >= self.write_behind.step:
+            self._hand_to_disk()
 
     def _write_buffer(self) -> None:
         if not self._buffer:
@@ -381,6 +390,13 @@ class JournalWriter:
             self._write_failed(e)
             return
         self._size += len(data)
+        if self.write_behind is not None and self._size - self._behind >= self.write_behind.step:
+            self._hand_to_disk()
+
+    def _hand_to_disk(self, closed: bool = False) -> None:
+        """The part of the open segment written since the last call, to the write-behind."""
+        self.write_behind.note(self._fd, self._path, self._behind, self._size, closed)
+        self._behind = self._size
 
     def _write_failed(self, error: OSError) -> None:
         """Disk full or I/O error: the batch is lost (like journald, the manager goes on).
@@ -478,6 +494,7 @@ class JournalWriter:
         self._fd = fd
         self._path = path
         self._size = 0
+        self._behind = 0  # what of the segment went to the write-behind
         self._contexts: dict[tuple, int] = {}
         self._defined_at: dict[int, int] = {}  # field set → offset of its last copy
         self._index = TailIndex(reach=REDEFINE_DISTANCE)
@@ -486,6 +503,8 @@ class JournalWriter:
         if self._fd >= 0:
             if self._index.dirty:
                 self._index.write(self._path, self._size)  # final: complete up to the end
+            if self.write_behind is not None and self._size:
+                self._hand_to_disk(closed=True)  # the rest, and none of it kept in the cache
             os.close(self._fd)  # closing drops the flock
             self._fd = -1
 
