@@ -45,31 +45,33 @@ def _closed(fd):
     return False
 
 
+def _segments(tmp_path, *names):
+    paths = []
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+        paths.append(str(tmp_path / name))
+    return paths
+
+
 def test_ranges_of_an_open_segment_are_written_back_then_dropped_but_its_end(tmp_path):
     rec = _Recorder()
     wb = WriteBehind(rec.sync_range, rec.drop)
-    fd = os.open(tmp_path / "seg", os.O_WRONLY | os.O_CREAT)
-    try:
-        wb.note(fd, "seg", 0, WRITE_BEHIND)
-        assert wb.wait_idle(10)
-        wb.note(fd, "seg", WRITE_BEHIND, CACHE_KEEP + 3 * WRITE_BEHIND)
-        assert wb.wait_idle(10)
-    finally:
-        os.close(fd)
+    (seg,) = _segments(tmp_path, "seg")
+    wb.note(seg, 0, WRITE_BEHIND)
+    assert wb.wait_idle(10)
+    wb.note(seg, WRITE_BEHIND, CACHE_KEEP + 3 * WRITE_BEHIND)
+    assert wb.wait_idle(10)
     assert rec.synced == [(0, WRITE_BEHIND), (WRITE_BEHIND, CACHE_KEEP + 3 * WRITE_BEHIND)]
     assert rec.dropped == [(0, 3 * WRITE_BEHIND)]  # the last CACHE_KEEP bytes stay cached
-    assert fd not in rec.fds and all(_closed(f) for f in rec.fds)  # its own copies, closed after
+    assert all(_closed(f) for f in rec.fds)  # its own files, closed after
 
 
 def test_a_closed_segment_is_dropped_whole(tmp_path):
     rec = _Recorder()
     wb = WriteBehind(rec.sync_range, rec.drop)
-    fd = os.open(tmp_path / "seg", os.O_WRONLY | os.O_CREAT)
-    try:
-        wb.note(fd, "seg", 0, WRITE_BEHIND, closed=True)
-        assert wb.wait_idle(10)
-    finally:
-        os.close(fd)
+    (seg,) = _segments(tmp_path, "seg")
+    wb.note(seg, 0, WRITE_BEHIND, closed=True)
+    assert wb.wait_idle(10)
     assert rec.dropped == [(0, WRITE_BEHIND)]
 
 
@@ -77,20 +79,39 @@ def test_ranges_noted_while_the_disk_is_slow_merge_and_the_writer_never_waits(tm
     rec = _Recorder()
     rec.gate.clear()  # the disk "hangs" inside the first sync
     wb = WriteBehind(rec.sync_range, rec.drop)
-    fd = os.open(tmp_path / "seg", os.O_WRONLY | os.O_CREAT)
-    try:
-        wb.note(fd, "seg", 0, 1)
-        assert rec.entered.wait(10)
-        for i in range(1, 100):  # returns at once although the thread is stuck
-            wb.note(fd, "seg", i * WRITE_BEHIND, (i + 1) * WRITE_BEHIND)
-        wb.note(fd, "next", 0, 5, closed=True)
-        assert not wb.wait_idle(0.05)
-        rec.gate.set()
-        assert wb.wait_idle(10)
-    finally:
-        os.close(fd)
+    seg, nxt = _segments(tmp_path, "seg", "next")
+    wb.note(seg, 0, 1)
+    assert rec.entered.wait(10)
+    for i in range(1, 100):  # returns at once although the thread is stuck
+        wb.note(seg, i * WRITE_BEHIND, (i + 1) * WRITE_BEHIND)
+    wb.note(nxt, 0, 5, closed=True)
+    assert not wb.wait_idle(0.05)
+    rec.gate.set()
+    assert wb.wait_idle(10)
     assert rec.synced == [(0, 1), (WRITE_BEHIND, 100 * WRITE_BEHIND), (0, 5)]
     assert all(_closed(f) for f in rec.fds)
+
+
+def test_the_thread_does_not_hold_the_writers_lock_on_a_segment(tmp_path):
+    # vacuuming spares a segment whose flock is held; the thread opens the file afresh
+    import fcntl
+
+    rec = _Recorder()
+    rec.gate.clear()
+    wb = WriteBehind(rec.sync_range, rec.drop)
+    (seg,) = _segments(tmp_path, "seg")
+    fd = os.open(seg, os.O_WRONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    wb.note(seg, 0, 1, closed=True)
+    assert rec.entered.wait(10)
+    os.close(fd)  # the writer closes the segment while the thread still has it
+    probe = os.open(seg, os.O_RDONLY)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the lock lived on
+    finally:
+        os.close(probe)
+        rec.gate.set()
+    assert wb.wait_idle(10)
 
 
 def test_the_managers_writer_has_no_write_behind_thread(tmp_path):

@@ -395,7 +395,7 @@ class JournalWriter:
 
     def _hand_to_disk(self, closed: bool = False) -> None:
         """The part of the open segment written since the last call, to the write-behind."""
-        self.write_behind.note(self._fd, self._path, self._behind, self._size, closed)
+        self.write_behind.note(self._path, self._behind, self._size, closed)
         self._behind = self._size
 
     def _write_failed(self, error: OSError) -> None:

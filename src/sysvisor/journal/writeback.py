@@ -57,9 +57,9 @@ class WriteBehind:
         self._busy = False
         self._thread: threading.Thread | None = None
 
-    def note(self, fd: int, path: str, start: int, end: int, closed: bool = False) -> None:
-        """Bytes [start, end) of the segment `path` (open as `fd`) were written; `closed`:
-        it is the segment's end."""
+    def note(self, path: str, start: int, end: int, closed: bool = False) -> None:
+        """Bytes [start, end) of the segment `path` were written; `closed`: it is the
+        segment's end."""
         keep = 0 if closed else CACHE_KEEP
         with self._lock:
             job = self._pending.get(path)
@@ -67,7 +67,9 @@ class WriteBehind:
                 job[1], job[2], job[3] = min(job[1], start), max(job[2], end), min(job[3], keep)
             else:
                 try:
-                    own = os.dup(fd)  # the writer may close its fd (rotation) before we run
+                    # its own open file: the writer may close its fd (rotation) before we run,
+                    # and a dup() would share the writer's flock (vacuum spares locked segments)
+                    own = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
                 except OSError:
                     return
                 self._pending[path] = [own, start, end, keep]
@@ -79,7 +81,7 @@ class WriteBehind:
                     self._thread = None
                     self._discard()
                     return
-            self._work.notify()
+            self._work.notify_all()  # the worker, and never only a wait_idle() caller
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Until every noted range was handled (for tests and a clean close)."""
