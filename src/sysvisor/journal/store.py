@@ -369,9 +369,7 @@ class JournalWriter:
         except OSError as e:
             self._write_failed(e)
             return
-        self._size += total
-        if self.write_behind is not None and self._size - self._behind >= self.write_behind.step:
-            self._hand_to_disk()
+        self._wrote(total)
 
     def _write_buffer(self) -> None:
         if not self._buffer:
@@ -389,7 +387,10 @@ class JournalWriter:
         except OSError as e:
             self._write_failed(e)
             return
-        self._size += len(data)
+        self._wrote(len(data))
+
+    def _wrote(self, nbytes: int) -> None:
+        self._size += nbytes
         if self.write_behind is not None and self._size - self._behind >= self.write_behind.step:
             self._hand_to_disk()
 

@@ -84,7 +84,7 @@ class WriteBehind:
             self._work.notify_all()  # the worker, and never only a wait_idle() caller
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Until every noted range was handled (for tests and a clean close)."""
+        """Until every noted range was handled, or False after `timeout` (for tests)."""
         with self._lock:
             return self._work.wait_for(lambda: not self._pending and not self._busy, timeout)
 
