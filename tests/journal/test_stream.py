@@ -10,6 +10,7 @@ from sysvisor.journal.stream import (
     LINE_MAX_DEFAULT,
     LineSplitter,
     StreamLines,
+    count_newlines,
     max_lines,
     parse_level_prefix,
     split_raw,
@@ -155,3 +156,26 @@ def test_raw_chunks_split_later_give_the_same_lines(data, cuts):
     assert raw.messages == whole.messages
     assert raw.priorities == whole.priorities
     assert raw.line_breaks == whole.line_breaks
+
+
+@settings(deadline=None)
+@given(
+    line_lengths=st.lists(st.integers(min_value=1, max_value=300), max_size=400),
+    trailing=st.binary(max_size=50),
+    cut=st.integers(min_value=0, max_value=200_000),
+)
+def test_count_newlines_is_bytes_count(line_lengths, trailing, cut):
+    """Both ways of counting (short lines by count(), long ones by deleting in 64 KiB pieces)
+    give bytes.count() for any end, also inside a buffer with stale bytes after `end`."""
+    data = bytearray(b"".join(b"x" * (n - 1) + b"\n" for n in line_lengths) + trailing) * 3
+    end = min(cut, len(data))
+    assert count_newlines(data, end) == data.count(b"\n", 0, end)
+    assert count_newlines(bytes(data), len(data)) == data.count(b"\n")
+
+
+def test_count_newlines_takes_each_way():
+    long_lines = (b"y" * 99 + b"\n") * 5000  # 500 KB: deleted in pieces, across their boundaries
+    assert count_newlines(long_lines, len(long_lines)) == 5000
+    short_lines = b"ab\n" * 100_000  # counted
+    assert count_newlines(short_lines, len(short_lines) - 1) == 99_999
+    assert count_newlines(b"no newline" * 1000, 10_000) == 0

@@ -41,7 +41,7 @@ import time
 from collections.abc import Mapping
 
 from sysvisor.journal.store import _URGENT_PREFIXES, JournalWriter, PreparedFields
-from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, StreamLines
+from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, StreamLines, count_newlines
 
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size default
@@ -271,7 +271,7 @@ class Stream:
             prepared = self._prepared = writer.prepare_fields(self.fields)
         if cut:
             raw = view[:cut]
-            lines = buf.count(b"\n", 0, cut) + cut // self.line_max
+            lines = count_newlines(buf, cut) + cut // self.line_max
             if buf.find(b"\0", 0, cut) >= 0:
                 lines += buf.count(b"\0", 0, cut)
             urgent = self.level_prefix and buf.find(b"<", 0, cut) >= 0 and any(

@@ -64,10 +64,33 @@ class StreamLines:
             self.line_breaks[base + i] = reason
 
 
+_SAMPLE = 4096  # bytes whose newlines tell how long a chunk's lines are
+_SHORT_LINE = 20  # mean line length below which counting beats deleting
+_PIECE = 1 << 16  # below malloc's mmap threshold: a bigger copy page-faults every time
+
+
+def count_newlines(data: bytes | bytearray, end: int) -> int:
+    """The newlines in `data[:end]`, at memchr speed for ordinary lines.
+
+    `bytes.count()` of one byte is a plain byte loop (~1.1 ms per MiB here, most of the
+    relay's CPU for a fast writer); `replace(b"\n", b"")` deletes with memchr, ~0.2 ms per
+    MiB of 100-byte lines, but pays per line: lines shorter than ~20 bytes on average (seen in
+    the first 4 KiB) are counted with count() instead. Copies are 64 KiB at a time."""
+    if end <= _SAMPLE:
+        return data.count(b"\n", 0, end)
+    n = data.count(b"\n", 0, _SAMPLE)
+    if n * _SHORT_LINE > _SAMPLE:
+        return n + data.count(b"\n", _SAMPLE, end)
+    for start in range(_SAMPLE, end, _PIECE):
+        piece = data[start : min(end, start + _PIECE)]
+        n += len(piece) - len(piece.replace(b"\n", b""))
+    return n
+
+
 def max_lines(raw: bytes, line_max: int = LINE_MAX_DEFAULT) -> int:
     """An upper bound of the lines in `raw` (each ends at a newline, a NUL or a LineMax cut)."""
     nul = raw.count(b"\0") if b"\0" in raw else 0  # `in` is a memchr, far cheaper than count
-    return raw.count(b"\n") + nul + len(raw) // line_max
+    return count_newlines(raw, len(raw)) + nul + len(raw) // line_max
 
 
 def split_raw(
