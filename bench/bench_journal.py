@@ -18,10 +18,12 @@ switches, the relay's CPU time, and checks that every line is in the journal aft
 `unit` runs the writers as oneshot units of a real `sysvisor up` (StandardOutput=null vs
 journal, back to back; the writer times itself) and checks every line.
 
-Results, what changed and why: docs/benchmarks.md ("Journal throughput"); raw output in
-bench/results/2026-11-26-journal.txt. In short (200 MB of 100-byte lines, overloaded 2-CPU
-machine, medians of 5): a line-per-write() writer 1.39x its /dev/null time, 8 KiB writes
-2.3x, 1 MiB writes 6x (the relay's ~600 MB/s is then the limit; `cat` alone costs 2x).
+Results, what changed and why: docs/benchmarks.md (each session's "Journal throughput");
+raw output in bench/results/*-journal-*.txt. Latest (2026-11-27, tenth session, 200 MB of
+100-byte lines, 2-CPU VM, medians of 9): a line-per-write() writer 1.19x its /dev/null time
+through the relay, 1.14-1.22x through `up`; 8 KiB writes 1.43-1.49x and 1.64-1.68x
+(supervisord 1.37x); a 1 MiB writer does no work into /dev/null (~1 ms), so its ratio only
+says that a pipe costs something.
 """
 
 from __future__ import annotations
