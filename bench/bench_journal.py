@@ -220,7 +220,7 @@ def _cpu() -> str:
 
 
 def _run_into_reader(kind: str, total: int, size: int, argv: list[str], stdout: int | None = None) -> float:
-    """The writer's wall time into a pipe read by `argv` (its stdin)."""
+    """The writer's own run time into a pipe read by `argv` (its stdin)."""
     import subprocess  # noqa: PLC0415
 
     r, w = os.pipe()
@@ -238,21 +238,13 @@ def _run_into_cat(kind: str, total: int, size: int, null_fd: int) -> float:
     return _run_into_reader(kind, total, size, ["cat"], stdout=null_fd)
 
 
-# The relay's pump (journal/pipe.py: splice, pauses after short moves, the pipe grown to
-# 1 MiB for a fast writer) into /dev/null: its pipe handling with nothing copied or stored.
+# The relay's pump (journal/pipe.py `pump`: splice, pauses after short moves, the pipe grown
+# to 1 MiB for a fast writer) into /dev/null: its pipe handling with nothing copied or stored.
 _SPLICE_TO_NULL = """
-import fcntl, os, sys, time
+import fcntl, os, sys
 sys.path.insert(0, sys.argv[1])
-from sysvisor.journal.pipe import F_GETPIPE_SZ, F_SETPIPE_SZ, PIPE_SIZE, coalesce_pause
-out = os.open(os.devnull, os.O_WRONLY)
-size, previous = fcntl.fcntl(0, F_GETPIPE_SZ), time.monotonic()
-while moved := os.splice(0, out, PIPE_SIZE):
-    if moved >= size * 3 // 4 and size < PIPE_SIZE:
-        size = fcntl.fcntl(0, F_SETPIPE_SZ, PIPE_SIZE)
-    now = time.monotonic()
-    pause, previous = coalesce_pause(moved, size, now - previous), now
-    if pause:
-        time.sleep(pause)
+from sysvisor.journal.pipe import F_GETPIPE_SZ, F_SETPIPE_SZ, PIPE_SIZE, pump
+pump(0, os.open(os.devnull, os.O_WRONLY), fcntl.fcntl(0, F_GETPIPE_SZ), lambda: fcntl.fcntl(0, F_SETPIPE_SZ, PIPE_SIZE))
 """
 
 

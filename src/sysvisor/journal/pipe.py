@@ -41,7 +41,7 @@ import time
 from collections.abc import Mapping
 
 from sysvisor.journal.store import _URGENT_PREFIXES, JournalWriter, PreparedFields
-from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, StreamLines, count_newlines
+from sysvisor.journal.stream import LINE_MAX_DEFAULT, LineSplitter, StreamLines, max_lines
 
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size default
@@ -89,6 +89,21 @@ def coalesce_pause(moved: int, pipe_size: int, elapsed: float) -> float:
     if moved and elapsed > 0:
         pause = min(COALESCE, pipe_size / 2 / (moved / elapsed))
     return pause if pause >= COALESCE_MIN else 0.0
+
+
+def pump(src: int, dst: int, pipe_size: int, grow) -> None:
+    """Splice pipe `src` into `dst` until end of stream, pausing after short moves
+    (`coalesce_pause`). After a move of 3/4 of a pipe smaller than PIPE_SIZE, `grow()` gives
+    the pipe more room and returns its new size. OSError (EPIPE) goes to the caller."""
+    previous = time.monotonic()
+    while moved := os.splice(src, dst, PIPE_SIZE):
+        if moved >= pipe_size * 3 // 4 and pipe_size < PIPE_SIZE:
+            pipe_size = grow()
+        now = time.monotonic()
+        pause = coalesce_pause(moved, pipe_size, now - previous)
+        previous = now
+        if pause:
+            time.sleep(pause)
 
 
 class _PumpThread:
@@ -198,24 +213,17 @@ class Stream:
         return True
 
     def _pump(self, src: int, dst: int) -> None:
-        """The thread: splice until end of stream, pausing after short moves."""
-        previous = time.monotonic()
+        """The thread: `pump()` the service's pipe into ours until end of stream."""
+
+        def grow() -> int:
+            self.pipe_size = self._grow(src)
+            self._grow(dst)
+            return self.pipe_size
+
         try:
-            while True:
-                try:
-                    moved = os.splice(src, dst, PIPE_SIZE)
-                except OSError:  # EPIPE: the relay closed our pipe (stopping or dropped)
-                    return
-                if not moved:
-                    return  # end of stream: every writer closed the pipe
-                if moved >= self.pipe_size * 3 // 4 and self.pipe_size < PIPE_SIZE:
-                    self.pipe_size = self._grow(src)
-                    self._grow(dst)
-                now = time.monotonic()
-                pause = coalesce_pause(moved, self.pipe_size, now - previous)
-                previous = now
-                if pause:
-                    time.sleep(pause)
+            pump(src, dst, self.pipe_size, grow)
+        except OSError:  # EPIPE: the relay closed our pipe (stopping or dropped)
+            pass
         finally:
             os.close(src)
             with self._pump_lock:
@@ -271,9 +279,7 @@ class Stream:
             prepared = self._prepared = writer.prepare_fields(self.fields)
         if cut:
             raw = view[:cut]
-            lines = count_newlines(buf, cut) + cut // self.line_max
-            if buf.find(b"\0", 0, cut) >= 0:
-                lines += buf.count(b"\0", 0, cut)
+            lines = max_lines(buf, self.line_max, cut)
             urgent = self.level_prefix and buf.find(b"<", 0, cut) >= 0 and any(
                 buf.find(p, 0, cut) >= 0 for p in _URGENT_PREFIXES)
             writer.append_raw(prepared, raw, priority=self.priority, level_prefix=self.level_prefix,

@@ -88,10 +88,12 @@ def count_newlines(data: bytes | bytearray, end: int) -> int:
     return n
 
 
-def max_lines(raw: bytes, line_max: int = LINE_MAX_DEFAULT) -> int:
-    """An upper bound of the lines in `raw` (each ends at a newline, a NUL or a LineMax cut)."""
-    nul = raw.count(b"\0") if b"\0" in raw else 0  # `in` is a memchr, far cheaper than count
-    return count_newlines(raw, len(raw)) + nul + len(raw) // line_max
+def max_lines(raw: bytes | bytearray, line_max: int = LINE_MAX_DEFAULT, end: int | None = None) -> int:
+    """An upper bound of the lines in `raw[:end]` (each ends at a newline, a NUL or a LineMax
+    cut)."""
+    end = len(raw) if end is None else end
+    nul = raw.count(b"\0", 0, end) if raw.find(b"\0", 0, end) >= 0 else 0  # find: a memchr
+    return count_newlines(raw, end) + nul + end // line_max
 
 
 def split_raw(
