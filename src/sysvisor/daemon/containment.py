@@ -36,16 +36,12 @@ import errno
 import os
 import resource
 import signal
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sysvisor.daemon.libc import call
+from sysvisor.daemon.libc import IN_MODIFY, Inotify, call
 
 PR_SET_CHILD_SUBREAPER = 36
-_IN_MODIFY = 0x00000002
-_IN_NONBLOCK = os.O_NONBLOCK
-_IN_CLOEXEC = os.O_CLOEXEC
 
 def set_child_subreaper() -> bool:
     """Make orphaned descendants re-parent to this process (the daemon calls it once).
@@ -151,44 +147,6 @@ def _unescape_mountinfo(s: str) -> str:
     return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
 
 
-class _Inotify:
-    """A minimal inotify wrapper (stdlib has none)."""
-
-    _EVENT = struct.Struct("iIII")
-
-    def __init__(self) -> None:
-        self.fd = call("inotify_init1", _IN_NONBLOCK | _IN_CLOEXEC)
-
-    def add_watch(self, path: str, mask: int) -> int:
-        try:
-            return call("inotify_add_watch", self.fd, os.fsencode(path), mask)
-        except OSError as e:
-            raise OSError(e.errno, os.strerror(e.errno), path) from None
-
-    def rm_watch(self, wd: int) -> None:
-        try:
-            call("inotify_rm_watch", self.fd, wd)
-        except OSError:
-            pass  # ignored, as before: the kernel drops a watch with its cgroup
-
-    def read(self) -> list[int]:
-        """Watch descriptors that fired since the last read (non-blocking)."""
-        wds: list[int] = []
-        while True:
-            try:
-                data = os.read(self.fd, 65536)
-            except BlockingIOError:
-                return wds
-            i = 0
-            while i + self._EVENT.size <= len(data):
-                wd, _mask, _cookie, length = self._EVENT.unpack_from(data, i)
-                wds.append(wd)
-                i += self._EVENT.size + length
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
 def _v1_bases(name: str) -> dict[str, str]:
     """Our base directories in the v1 accounting hierarchies that we can write (hybrid)."""
     mounts = find_cgroup1_mounts()
@@ -234,7 +192,7 @@ class CgroupContainment:
         self.mount = mount
         # hybrid hosts: controller → our base directory in its v1 hierarchy (accounting only)
         self.v1_bases = dict(v1_bases or {})
-        self._inotify: _Inotify | None = None
+        self._inotify: Inotify | None = None
         self._watches: dict[int, str] = {}
         self._watch_of: dict[str, int] = {}
         # an open cgroup.events per watched unit (see _events_fds_allowed): `is_empty` runs
@@ -311,8 +269,8 @@ class CgroupContainment:
                 pass  # accounting only
         if unit not in self._watch_of:
             if self._inotify is None:
-                self._inotify = _Inotify()
-            wd = self._inotify.add_watch(os.path.join(path, "cgroup.events"), _IN_MODIFY)
+                self._inotify = Inotify()
+            wd = self._inotify.add_watch(os.path.join(path, "cgroup.events"), IN_MODIFY)
             self._watches[wd] = unit
             self._watch_of[unit] = wd
             self._keep_events_fd(unit)
@@ -435,7 +393,7 @@ class CgroupContainment:
     def events_fd(self) -> int | None:
         """One fd for the daemon's selector: readable when some unit's cgroup.events changed."""
         if self._inotify is None:
-            self._inotify = _Inotify()
+            self._inotify = Inotify()
         return self._inotify.fd
 
     def read_events(self) -> set[str]:

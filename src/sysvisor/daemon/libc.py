@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import struct
 
 CLOCK_REALTIME = 0
 CLOCK_MONOTONIC = 1
@@ -77,3 +78,45 @@ def timerfd_gettime_ns(fd: int) -> int:
     spec = Itimerspec()
     call("timerfd_gettime", fd, ctypes.byref(spec))
     return spec.it_value.tv_sec * 1_000_000_000 + spec.it_value.tv_nsec
+
+
+IN_MODIFY = 0x00000002
+IN_CREATE = 0x00000100
+
+
+class Inotify:
+    """A minimal inotify wrapper (stdlib has none)."""
+
+    _EVENT = struct.Struct("iIII")
+
+    def __init__(self) -> None:
+        self.fd = call("inotify_init1", os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def add_watch(self, path: str, mask: int) -> int:
+        try:
+            return call("inotify_add_watch", self.fd, os.fsencode(path), mask)
+        except OSError as e:
+            raise OSError(e.errno, os.strerror(e.errno), path) from None
+
+    def rm_watch(self, wd: int) -> None:
+        try:
+            call("inotify_rm_watch", self.fd, wd)
+        except OSError:
+            pass  # ignored, as before: the kernel drops a watch with its cgroup
+
+    def read(self) -> list[int]:
+        """Watch descriptors that fired since the last read (non-blocking)."""
+        wds: list[int] = []
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return wds
+            i = 0
+            while i + self._EVENT.size <= len(data):
+                wd, _mask, _cookie, length = self._EVENT.unpack_from(data, i)
+                wds.append(wd)
+                i += self._EVENT.size + length
+
+    def close(self) -> None:
+        os.close(self.fd)
