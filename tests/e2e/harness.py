@@ -44,6 +44,14 @@ class Sysvisor:
             time.sleep(0.05)  # polling interval of a bounded wait, not a fixed delay
         pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.output()[-5000:]}")
 
+    def shows(self, *texts: str) -> str:
+        """The console once it holds every one of `texts`: the relay's console follower
+        prints the manager's messages a moment after they are logged."""
+        def out() -> str | None:
+            text = self.output()
+            return text if all(t in text for t in texts) else None
+        return self.wait_for(f"{texts} on the console", out)
+
     def manager_pid(self) -> int | None:
         """The manager: the keeper's (`sysvisor up`'s) child started with --keeper-fd."""
         return manager_of(self.proc.pid)

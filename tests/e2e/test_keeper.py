@@ -111,7 +111,7 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
         assert "ExecMainStatus=3" in expected["three"] and "Result=signal" in expected["sig"]
         assert _pid(m, "again") != pids["again"]  # restarted as Restart=on-failure says
         assert _pid(m, "later") == pids["later"] and m.prop("later", "NRestarts") == "0"
-        assert "The previous manager (PID %d) was killed by signal 9 (SIGKILL)" % first in m.output()
+        m.shows("The previous manager (PID %d) was killed by signal 9 (SIGKILL)" % first)
 
         # the restarted manager keeps supervising: a later crash of a re-adopted service
         # (still the keeper's child) and of one the new manager started are both restarted
@@ -131,7 +131,7 @@ def test_exits_while_the_manager_is_dead_come_out_as_if_it_had_seen_them(tmp_pat
         os.kill(pids["kept"], signal.SIGSEGV)  # still the keeper's child
         m.wait_for("kept restarted", lambda: m.prop("kept", "NRestarts") == "1" and m.prop("kept", "SubState") == "running")
         assert "kept.service: Main process exited, code=killed, status=11/SEGV" in m.cli("logs", "-u", "kept", "-o", "cat").stdout
-        assert m.output().count("restarting it") == 1  # the one kill -9 above, nothing else
+        assert m.shows("restarting it").count("restarting it") == 1  # the one kill -9 above, nothing else
     finally:
         assert m.stop() == 0
         m.log.close()

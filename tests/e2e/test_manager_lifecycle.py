@@ -51,7 +51,7 @@ def test_daemon_reexec_keeps_pid_children_and_exit_statuses(tmp_path):
         # the child that exits around the exec still reports its real status
         m.wait_for("late failed", lambda: m.prop("late", "ActiveState") == "failed")
         assert m.cli("show", "late", "-p", "Result,ExecMainStatus", "--value").stdout.split() == ["exit-code", "3"]
-        assert "sysvisor" in m.output() and m.output().count("running in system mode") + m.output().count("running in user mode") == 2
+        m.wait_for("the re-executed manager's greeting", lambda: m.output().count("running in system mode") + m.output().count("running in user mode") == 2)
     finally:
         assert m.stop() == 0
         m.log.close()

@@ -96,3 +96,19 @@ def test_the_follower_ends_when_its_relay_is_killed(tmp_path):
     while os.path.exists(f"/proc/{followers[0]}") and open(f"/proc/{followers[0]}/stat").read().split()[2] != "Z":
         assert time.monotonic() < end, "the follower outlived its relay"
         time.sleep(0.01)
+
+
+def test_finish_ends_a_follower_that_cannot_print_the_rest(tmp_path):
+    """A console still behind when its bound is up (nobody reads it, a slow terminal) is
+    ended: nothing prints after `sysvisor up` has returned, nothing is left blocked."""
+    from sysvisor.journal import console
+
+    stuck = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                              "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"  # as the follower does
+                              "print('ready', flush=True)\ntime.sleep(600)"], stdout=subprocess.PIPE)
+    assert stuck.stdout.readline() == b"ready\n"
+    _wake_r, wake_w = os.pipe()
+    console.finish(stuck.pid, wake_w, timeout=0.2)
+    assert not os.path.exists(f"/proc/{stuck.pid}"), "the follower was left running (or unreaped)"
+    os.close(_wake_r)
+    stuck.stdout.close()

@@ -88,3 +88,80 @@ def test_the_console_prints_a_burst_at_once_and_then_at_its_rate(monkeypatch, tm
         f._print([mib] * 16)
         assert slept == []
     assert (tmp_path / "out").stat().st_size == 28 << 20
+
+
+def _manager_message(writer, text: str, t: int) -> None:
+    writer.append({"MESSAGE": text, "SYSLOG_IDENTIFIER": "sysvisor", "_PID": "1", "_TRANSPORT": "journal",
+                   "__REALTIME_TIMESTAMP": t, "__MONOTONIC_TIMESTAMP": t})
+
+
+def _service_line(writer, text: str, t: int) -> None:
+    writer.append({"MESSAGE": text, "SYSLOG_IDENTIFIER": "web", "_PID": "12", "_TRANSPORT": "stdout",
+                   "__REALTIME_TIMESTAMP": t, "__MONOTONIC_TIMESTAMP": t})
+
+
+def _printed(path) -> list[str]:
+    return [line.split(": ", 1)[0].rsplit(" ", 1)[1] + " " + line.split(": ", 1)[1]
+            for line in path.read_text().splitlines()]
+
+
+def test_the_follower_prints_the_manager_from_its_start_point_merged_in_time_order(tmp_path):
+    """The manager's messages from `manager` (its segment and offset) on, exactly once, in
+    time order with the services' lines, with the field sets stored before the start point;
+    then into the manager's next segments (rotation, or a restarted manager's)."""
+    from sysvisor.journal.store import JournalWriter
+
+    directory = str(tmp_path / "j")
+    manager = JournalWriter(directory, name="system", hostname="host")
+    _manager_message(manager, "printed by the manager itself", 1_000)
+    start = manager.position()
+    relay = JournalWriter(directory, name="relay", hostname="host")
+    _service_line(relay, "service 1", 2_000)
+    _manager_message(manager, "manager 2", 2_500)  # same field set: stored before the start
+    _service_line(relay, "service 3", 3_000)
+    _manager_message(manager, "manager 4", 4_000)
+    manager.flush()
+    relay.flush()
+    with open(tmp_path / "out", "wb") as out:
+        f = console.Follower(directory, "relay", set(), out=out.fileno(), manager=start)
+        f.rate = None
+        f.catch_up()
+        assert _printed(tmp_path / "out") == ["web[12] service 1", "sysvisor[1] manager 2",
+                                              "web[12] service 3", "sysvisor[1] manager 4"]
+        manager.rotate()
+        _manager_message(manager, "after a rotation", 5_000)
+        manager.close()
+        restarted = JournalWriter(directory, name="system", hostname="host")  # a new manager: a new segment
+        _manager_message(restarted, "a restarted manager", 6_000)
+        restarted.flush()
+        f.catch_up()
+    assert _printed(tmp_path / "out")[4:] == ["sysvisor[1] after a rotation", "sysvisor[1] a restarted manager"]
+    restarted.close()
+    relay.close()
+
+
+def test_the_follower_holds_a_manager_message_until_the_service_output_before_it_is_printed(tmp_path):
+    """The console prints the services' output in chunks and may lag behind; a manager
+    message waits for the service lines stored before it, never overtakes them."""
+    from sysvisor.journal.store import JournalWriter
+
+    directory = str(tmp_path / "j")
+    manager = JournalWriter(directory, name="system", hostname="host")
+    relay = JournalWriter(directory, name="relay", hostname="host")
+    start = manager.position()
+    chunk = b"".join(b"line %d\n" % i for i in range(20_000))
+    for i in range(100):  # ~11 MB: more than one READ_CHUNK
+        relay.append_raw({"SYSLOG_IDENTIFIER": "web", "_PID": "12", "_TRANSPORT": "stdout"}, chunk,
+                         realtime_usec=1_000 + i, monotonic_usec=1_000 + i)
+    _manager_message(manager, "stopping web", 2_000)
+    manager.flush()
+    relay.flush()
+    with open(tmp_path / "out", "wb") as out:
+        f = console.Follower(directory, "relay", set(), out=out.fileno(), manager=start)
+        f.rate = None
+        f.catch_up()
+    lines = (tmp_path / "out").read_text().splitlines()
+    assert len(lines) == 100 * 20_000 + 1
+    assert lines[-1].endswith("sysvisor[1]: stopping web")
+    manager.close()
+    relay.close()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import selectors
 import signal
 import sys
-import time
 
 from sysvisor import __version__
 from sysvisor.core import events as E
@@ -27,10 +27,13 @@ from sysvisor.daemon.shell import Shell
 from sysvisor.daemon.signals import SignalPipe
 from sysvisor.fdlimit import raise_open_files_limit
 from sysvisor.id128 import random_id128
+from sysvisor.journal.console import WAIT_AT_EXIT as CONSOLE_WAIT_AT_EXIT
 from sysvisor.journal.relay import RelayClient, RelayError, start_relay
 from sysvisor.journal.store import JournalError, JournalWriter
 from sysvisor.protocol import control
 from sysvisor.unitfile.loader import UnitLoader, default_search_paths
+
+RELAY_DRAIN_WAIT = 2.0  # seconds a stopping relay may take to read its pipes empty
 
 
 class Daemon:
@@ -178,10 +181,16 @@ class Daemon:
     def _start_relay(self, journal: JournalWriter) -> None:
         self.relay_socket = os.path.join(self.runtime_dir, "journal.sock")
         self.relay_pid = None
+        # The relay's console prints our messages too, from the journal's position now on
+        # (the messages still pending included; a relay that outlived an earlier manager
+        # prints our segment from its start): a console nobody reads then never blocks this
+        # loop, and its lines never interleave with the services'. Without it we print them.
+        self.shell.console_by_relay = False
         try:
             self.relay_pid = start_relay(journal.directory, self.relay_socket, boot_id=journal.boot_id, max_use_bytes=self.journal_max_use,
-                                         hostname=self.shell.hostname, echo=self.console)
+                                         hostname=self.shell.hostname, echo=self.console, echo_manager=journal.position())
             client = RelayClient(self.relay_socket, boot_id=journal.boot_id)
+            self.shell.console_by_relay = self.console and client.prints_manager()
         except RelayError as e:
             self.shell.log(f"{e} Reading unit output in the manager; it will not survive a manager crash.", priority=Priority.WARNING)
             return
@@ -191,21 +200,30 @@ class Daemon:
             self.shell.reattach_relay(client)
 
     def _stop_relay(self) -> None:
-        """After a clean shutdown: the relay drains every pipe, then exits."""
+        """After a clean shutdown: the relay drains every pipe, waits for its console to
+        print the rest (CONSOLE_WAIT_AT_EXIT at most), then exits; we wait as long, so that
+        the console is complete when `up` returns (in a container, PID 1's exit would end a
+        console still printing). Bounded: a relay still busy after that goes on alone."""
         if self.shell.relay is not None:
             self.shell.relay.close()
+        self.shell.write_pending()  # our last messages, for the relay's console to print
         pid = self.relay_pid
         if not pid:
             return
+        limit = RELAY_DRAIN_WAIT + (CONSOLE_WAIT_AT_EXIT if self.console else 0.0)
         try:
             os.kill(pid, signal.SIGTERM)
-            for _ in range(200):  # bounded: the relay exits as soon as its pipes are empty
-                done, _status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    return
-                time.sleep(0.01)
-        except (ProcessLookupError, ChildProcessError):
+            pidfd = os.pidfd_open(pid)
+        except (ProcessLookupError, OSError):
+            return
+        try:
+            if select.select([pidfd], [], [], limit)[0]:
+                os.waitpid(pid, 0)
+        except (OSError, ChildProcessError):
             pass
+        finally:
+            os.close(pidfd)
+            self.shell.console_by_relay = False  # anything later we print ourselves
 
 
     def _reexec(self, server, notify_sockets) -> None:

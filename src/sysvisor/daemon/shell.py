@@ -80,6 +80,8 @@ class Shell:
         self.journal = journal
         self._pending_entries: list[dict] = []  # manager messages not yet written (write_pending)
         self.console = console
+        # the relay's console follower prints our messages (one writer, never a blocked loop)
+        self.console_by_relay = False
         self.on_exit = on_exit
         self.user_manager = user_manager
         self.environments = SpawnEnvironments(os.environ, user_manager=user_manager)  # made anew by daemon-reload
@@ -812,7 +814,7 @@ class Shell:
         for entry in entries:
             self.journal.append(entry)
         self.journal.flush()
-        if self.console:
+        if self.console and not self.console_by_relay:
             self._echo(*entries)
 
     def _on_output(self, stream: OutputStream, lines: StreamLines) -> None:

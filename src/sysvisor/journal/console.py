@@ -15,15 +15,24 @@ stored line. Even at idle priority, printing a writer's burst as it happens cost
 (page cache and memory traffic on 2 cores): 8 KiB writes took 2.43x their /dev/null time
 through `up` unlimited, 1.51x at 32 MiB/s, 1.46x at 8 MiB/s (medians of 5, same run).
 
+The follower also prints the manager's own messages (read from the manager's segments from
+the point the manager names when it starts the relay, woken by inotify), merged in time
+order with the services' lines. The manager then never writes the console itself: a console
+nobody reads (a stalled `docker logs`, `| less`, a paused terminal) used to block the
+manager's loop once its ~64 KiB pipe was full — no more restarts, no more answers — and two
+writers on a pipe interleaved mid-line whenever the follower's large write() was split.
+
 The follower is forked by the relay before it opens its journal segment (so it knows which
 segments are its relay's: those that did not exist before), ignores the terminal's signals
-like the relay, and ends when the relay closes the wake pipe, after printing the rest.
+like the relay, and ends when the relay closes the wake pipe, after printing the rest (for
+WAIT_AT_EXIT at most; `sysvisor up` waits as long, so its console is complete when it returns).
 
-spec: systemctl-and-journal.md §6; issue 6 (the console must not slow a service)
+spec: systemctl-and-journal.md §6; issue 6 (the console must not slow a service, nor the manager)
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import select
 import signal
@@ -31,7 +40,7 @@ import socket
 import time
 from collections.abc import Iterable, Mapping
 
-from sysvisor.journal.segment import list_segments, parse_records
+from sysvisor.journal.segment import list_segments, parse_records, parse_segment_name
 from sysvisor.journal.stream import split_raw
 
 READ_CHUNK = 8 << 20  # records of a chunk read from a pipe are ~1 MiB at most
@@ -94,77 +103,131 @@ def format_record(fields: Mapping[str, str], header: Mapping, payload: bytes) ->
     return ["".join(one(m.decode("utf-8", "replace"), p) for m, p in zip(messages, priorities)).encode()]
 
 
-class Follower:
-    """Reads the records a journal writer (`name`) appends to segments not in `existing`, in
-    order, and prints those of service streams (`_TRANSPORT=stdout`) to `out`."""
+class _Segments:
+    """One journal writer's records, read in order from its segments as they grow: the
+    segments not in `existing`, or those from `start` (a segment's path and an offset in it)
+    on. The writer moves to a new segment when it rotates; a new writer of the same name
+    (a restarted manager) begins one too."""
 
-    def __init__(self, directory: str, name: str, existing: set[str], out: int = 2) -> None:
-        self.directory, self.name, self.existing, self.out = directory, name, existing, out
+    def __init__(self, directory: str, name: str, existing: set[str] | None = None,
+                 start: tuple[str, int] | None = None) -> None:
+        self.directory, self.name = directory, name
+        self.existing = set(existing or ())
+        self.start = start
+        if start is not None:  # everything before the start segment was printed by others
+            ours = self._listed()
+            self.existing.update(ours[: ours.index(start[0])] if start[0] in ours else ours)
         self.done: set[str] = set()  # segments read to their end (the writer moved on)
         self.path = ""
         self.fd = -1
         self.offset = 0
         self.contexts: dict[int, dict] = {}
-        self._due = 0.0  # monotonic time before which the rate allows no more output
-        self.rate: float | None = RATE  # None: as fast as the console takes it
 
-    def catch_up(self) -> None:
-        """Print every complete record written so far."""
+    def read(self) -> list:
+        """The complete records written since the last call, (header, payload) each (at most
+        about READ_CHUNK bytes of them); [] once caught up."""
         while True:
-            if self.fd < 0 and not self._next_segment():
-                return
-            if self._read_on():
-                continue
-            # nothing more in this segment: finished only if the writer has moved on
-            if not self._next_segment():
-                return
+            if self.fd < 0 and not self._open(self._later()):
+                return []
+            records = self._read_on()
+            if records:
+                return records
+            later = self._later()
+            if not later:
+                return []
+            records = self._read_on()  # written before the writer moved on: the rest first
+            if records:
+                return records
+            self.done.add(self.path)
+            self.close()
+            self._open(later)
 
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
 
-    def _segments(self) -> list[str]:
-        return [p for name, _seq, _rt, p in list_segments(self.directory)
-                if name == self.name and p not in self.existing and p not in self.done]  # fmt: skip
+    def _listed(self) -> list[str]:
+        return [p for name, _seq, _rt, p in list_segments(self.directory) if name == self.name]
 
-    def _next_segment(self) -> bool:
-        """Move to the oldest segment not yet read; False if the current one is the newest."""
-        later = [p for p in self._segments() if p != self.path]
+    def _later(self) -> list[str]:
+        """Segments not read yet, oldest first, but the open one."""
+        return [p for p in self._listed() if p not in self.existing and p not in self.done and p != self.path]
+
+    def _open(self, later: list[str]) -> bool:
         if not later:
             return False
-        if self.fd >= 0:
-            self._read_on()  # written before the writer moved on: the rest of it
-            self.done.add(self.path)
-            self.close()
-        self.path = later[0]
+        self.path, self.offset, self.contexts = later[0], 0, {}
         try:
             self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:  # vacuumed before we got to it: nothing to print from it
             self.done.add(self.path)
             self.path = ""
             return True
-        self.offset = 0
-        self.contexts = {}
+        if self.start is not None and self.start[0] == self.path:
+            # the field sets of the records before the start point, for the records after it
+            parse_records(os.pread(self.fd, self.start[1], 0), 0, self.contexts)
+            self.offset = self.start[1]
         return True
 
-    def _read_on(self) -> bool:
-        """Print the complete records after `offset`; True if any."""
+    def _read_on(self) -> list:
         size = READ_CHUNK
-        printed = False
         while True:
             data = os.pread(self.fd, size, self.offset)
             records, end = parse_records(data, 0, self.contexts)
-            if not records:
-                if len(data) < size:
-                    return printed  # nothing, or a torn record still being written
-                size *= 2  # one record larger than the chunk
-                continue
-            self.offset += end
-            printed = True
-            self._print([part for h, payload in records if h["f"].get("_TRANSPORT") == "stdout"
-                         for part in format_record(h["f"], h, payload)])  # fmt: skip
-            size = READ_CHUNK
+            if records or len(data) < size:  # or nothing, or a torn record still being written
+                self.offset += end
+                return records
+            size *= 2  # one record larger than the chunk
+
+
+def _record_time(record: tuple) -> int:
+    return record[0]["t"]
+
+
+class Follower:
+    """Prints to `out` what service streams (`_TRANSPORT=stdout`) store through the journal
+    writer `name` in segments not in `existing`, and, with `manager` (the manager's
+    segment and the offset to start from), every message the manager writes from there on,
+    merged in time order. One process writes the whole console, so its lines never
+    interleave mid-line on a pipe, and the manager never waits for a console."""
+
+    def __init__(self, directory: str, name: str, existing: set[str], out: int = 2,
+                 manager: tuple[str, int] | None = None) -> None:
+        self.out = out
+        self.services = _Segments(directory, name, existing)
+        self.manager = None
+        if manager is not None:
+            parsed = parse_segment_name(os.path.basename(manager[0]))
+            if parsed is not None:
+                self.manager = _Segments(directory, parsed[0], start=manager)
+        self._held: list = []  # manager messages later than the service output printed yet
+        self._due = 0.0  # monotonic time before which the rate allows no more output
+        self.rate: float | None = RATE  # None: as fast as the console takes it
+
+    def catch_up(self) -> None:
+        """Print every complete record written so far."""
+        while True:
+            if self.manager is not None:
+                while more := self.manager.read():
+                    self._held.extend(more)
+            batch = self.services.read()
+            if not batch:  # the services' output is printed up to now: the manager's may follow
+                ready, self._held = self._held, []
+                self._print([part for h, payload in ready for part in format_record(h["f"], h, payload)])
+                return
+            cutoff = _record_time(batch[-1])
+            ready = [r for r in self._held if _record_time(r) <= cutoff]
+            if ready:
+                self._held = [r for r in self._held if _record_time(r) > cutoff]
+            output = [r for r in batch if r[0]["f"].get("_TRANSPORT") == "stdout"]
+            merged = heapq.merge(output, ready, key=_record_time) if ready else output
+            self._print([part for h, payload in merged for part in format_record(h["f"], h, payload)])
+
+    def close(self) -> None:
+        self.services.close()
+        if self.manager is not None:
+            self.manager.close()
 
     def _print(self, parts: list) -> None:
         parts = [p for p in parts if len(p)]
@@ -186,23 +249,39 @@ class Follower:
                 parts[0] = memoryview(parts[0])[written:]
 
 
-def start(directory: str, name: str) -> tuple[int, int]:
+def start(directory: str, name: str, manager: tuple[str, int] | None = None) -> tuple[int, int, bool]:
     """Fork the follower of writer `name`'s segments to come in `directory` (call it before
-    the writer opens its segment, while the process has no other threads). Returns (its
-    PID, the write end of its wake pipe): write a byte after each flush (`wake`), close it to
-    let the follower print the rest and exit."""
+    the writer opens its segment, while the process has no other threads), and of the
+    manager's messages from `manager` (its segment and offset) on. Returns (its PID, the
+    write end of its wake pipe, whether it prints the manager's messages): write a byte
+    after each flush (`wake`), close it to let the follower print the rest and exit. The
+    manager's writes wake it through inotify; without inotify it leaves them to the manager."""
     existing = {p for name_, _s, _r, p in list_segments(directory) if name_ == name} if os.path.isdir(directory) else set()
+    watch = None
+    if manager is not None:
+        from sysvisor.daemon.libc import IN_CREATE, IN_MODIFY, Inotify  # noqa: PLC0415
+
+        try:
+            watch = Inotify()
+            watch.add_watch(directory, IN_MODIFY | IN_CREATE)
+        except OSError:  # no inotify (or no watch left): the manager prints its own
+            if watch is not None:
+                watch.close()
+            watch = manager = None
     wake_r, wake_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid:
         os.close(wake_r)
+        if watch is not None:
+            watch.close()
         os.set_blocking(wake_w, False)
-        return pid, wake_w
+        return pid, wake_w, manager is not None
     status = 0
     try:
         os.close(wake_w)
-        os.closerange(3, wake_r)
-        os.closerange(wake_r + 1, 1 << 16)  # the relay's other descriptors are not ours
+        keep = sorted({wake_r, watch.fd} if watch is not None else {wake_r})
+        for low, high in zip([3] + [fd + 1 for fd in keep], keep + [1 << 16]):
+            os.closerange(low, high)  # the relay's other descriptors are not ours
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)  # the relay closing the pipe ends us
         try:  # run only when no service (nor the relay) wants the CPU
@@ -212,20 +291,25 @@ def start(directory: str, name: str) -> tuple[int, int]:
                 os.nice(NICE)
             except OSError:
                 pass
-        follow(Follower(directory, name, existing), wake_r)
+        follow(Follower(directory, name, existing, manager=manager), wake_r, watch)
     except BaseException:  # noqa: BLE001 - a forked child must never return into the relay
         status = 1
     finally:
         os._exit(status)
 
 
-def follow(follower: Follower, wake_fd: int) -> None:
-    """Print what arrives until the wake pipe reaches end of file, then the rest."""
+def follow(follower: Follower, wake_fd: int, watch=None) -> None:
+    """Print what arrives until the wake pipe reaches end of file, then the rest. `watch`:
+    an Inotify on the journal directory (the manager's writes)."""
+    fds = [wake_fd] if watch is None else [wake_fd, watch.fd]
     while True:
         try:
-            data = os.read(wake_fd, 4096)
+            ready = select.select(fds, [], [])[0]
+            data = os.read(wake_fd, 4096) if wake_fd in ready else b"\0"
         except InterruptedError:
             continue
+        if watch is not None and watch.fd in ready:
+            watch.read()
         if not data:
             follower.rate = None  # the relay is done: the rest as fast as possible
             follower.catch_up()
@@ -243,16 +327,19 @@ def wake(fd: int) -> None:
 
 
 def finish(pid: int, fd: int, timeout: float = WAIT_AT_EXIT) -> None:
-    """Close the wake pipe and give the follower `timeout` seconds to print the rest (then
-    it goes on alone; the relay's parent, a subreaper, reaps it)."""
+    """Close the wake pipe and give the follower `timeout` seconds to print the rest, then
+    end it: a console still behind (nobody reading it, a slow terminal) must neither print
+    after `sysvisor up` has returned nor outlive it blocked on a write. The journal has
+    every line; the console only shows them. # issue 6"""
     os.close(fd)
     try:
         pidfd = os.pidfd_open(pid)
     except OSError:  # already reaped
         return
     try:
-        select.select([pidfd], [], [], timeout)
-        os.waitpid(pid, os.WNOHANG)
+        if not select.select([pidfd], [], [], timeout)[0]:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # it ignores SIGTERM by design
+        os.waitpid(pid, 0)
     except (OSError, ChildProcessError):
         pass
     finally:

@@ -47,7 +47,9 @@ Protocol (one JSON object per SEQPACKET message, utf-8):
    one message per spawn; `pid` is for a stream opened before its process existed)
   {"op": "log", "entry": {FIELD: value, ...}}
   {"op": "sync"}  → {"op": "synced"}   every byte written to any pipe before is stored
-  {"op": "ping"}  → {"op": "pong", "pid": N}
+  {"op": "ping"}  → {"op": "pong", "pid": N, "prints_manager": bool}
+  (prints_manager: its console follower prints the manager's messages, so the manager
+   must not print them itself)
 
 spec: systemctl-and-journal.md §6; issue 6 (journal survives the manager)
 """
@@ -88,9 +90,11 @@ class RelayError(Exception):
 class Relay:
     """The relay's loop. Run with `python -m sysvisor.journal.relay` (see `start_relay`)."""
 
-    def __init__(self, writer: JournalWriter, listener: socket.socket, console_follower: tuple[int, int] | None = None) -> None:
+    def __init__(self, writer: JournalWriter, listener: socket.socket, console_follower: tuple[int, int] | None = None,
+                 prints_manager: bool = False) -> None:
         self.writer = writer
         self.console = console_follower  # (pid, wake fd) of the `--echo` follower (console.py)
+        self.prints_manager = prints_manager  # the follower also prints the manager's messages
         self.listener = listener
         self.sel = selectors.DefaultSelector()
         self.streams: dict[str, Stream] = {}
@@ -223,7 +227,7 @@ class Relay:
             self._sync()
             self._reply(conn, {"op": "synced"})
         elif op == "ping":
-            self._reply(conn, {"op": "pong", "pid": os.getpid()})
+            self._reply(conn, {"op": "pong", "pid": os.getpid(), "prints_manager": self.prints_manager and self.console is not None})
         else:
             self.log(f"Ignoring unknown relay request '{op}'.", 4)
         return True
@@ -362,10 +366,19 @@ def relay_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boot-id", default=None)
     ap.add_argument("--ready-fd", type=int, default=None)
     ap.add_argument("--echo", action="store_true", help="also print each line on stderr")
+    ap.add_argument("--echo-manager", default=None, metavar="SEGMENT:OFFSET",
+                    help="with --echo, also print the manager's messages from this point of its journal on")
     args = ap.parse_args(argv)
     raise_open_files_limit()
     _batch_scheduling()
-    follower = console.start(args.directory, "relay") if args.echo else None
+    manager = None
+    if args.echo_manager:
+        path, _, offset = args.echo_manager.rpartition(":")
+        manager = (path, int(offset))
+    follower, prints_manager = None, False
+    if args.echo:
+        pid, wake_fd, prints_manager = console.start(args.directory, "relay", manager)
+        follower = (pid, wake_fd)
     try:
         writer = JournalWriter(
             args.directory, args.max_use, args.max_age_usec, name="relay",
@@ -377,7 +390,7 @@ def relay_main(argv: list[str] | None = None) -> int:
         if follower is not None:
             console.finish(*follower)
         return 1
-    relay = Relay(writer, listener, follower)
+    relay = Relay(writer, listener, follower, prints_manager)
     relay.install_signals()
     relay.log("Journal relay started.")
     writer.flush()
@@ -428,13 +441,16 @@ def start_relay(
     boot_id: str | None = None,
     timeout: float = 10.0,
     echo: bool = False,
+    echo_manager: tuple[str, int] | None = None,
     console_fd: int | None = None,
 ) -> int:
     """Start the relay process (own session, stdin/stdout on /dev/null, stderr inherited)
     and wait until it listens; returns its PID. If a relay already listens on
     `socket_path`, returns that one's PID instead. The caller reaps the process (it is
     our child); it keeps running when the caller dies. `console_fd`: the relay's stderr (its
-    console with `echo`) instead of ours. Raises RelayError."""
+    console with `echo`) instead of ours. `echo_manager`: with `echo`, the console also
+    prints the manager's messages from this point of its journal on (`JournalWriter.
+    position()`; ask `RelayClient.prints_manager()`). Raises RelayError."""
     existing = ping(socket_path)
     if existing is not None:
         return existing
@@ -451,6 +467,8 @@ def start_relay(
         argv += ["--boot-id", boot_id]
     if echo:
         argv += ["--echo"]
+        if echo_manager is not None:
+            argv += ["--echo-manager", f"{echo_manager[0]}:{echo_manager[1]}"]
     env = dict(os.environ)
     root = _package_root()
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -621,6 +639,12 @@ class RelayClient:
     def ping(self) -> int:
         self._send({"op": "ping"})
         return int(self._expect("pong")["pid"])
+
+    def prints_manager(self) -> bool:
+        """Whether the relay's console prints the manager's messages (`start_relay(echo_manager=)`):
+        then the manager must not print them too."""
+        self._send({"op": "ping"})
+        return bool(self._expect("pong").get("prints_manager"))
 
     def close(self) -> None:
         self.sock.close()

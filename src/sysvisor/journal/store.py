@@ -347,6 +347,12 @@ class JournalWriter:
     def next_seqnum(self) -> int:
         return self._seq
 
+    def position(self) -> tuple[str, int]:
+        """(open segment's path, its length) after a flush: where the next record starts,
+        for a reader that must see everything written from now on (the console follower)."""
+        self.flush()
+        return self._path, self._size
+
     def index_due_at(self) -> float | None:
         """When (time.monotonic()) `flush()` would rewrite the open segment's tail index,
         None if it is complete: a writer's loop that wakes then to flush leaves a quiet
