@@ -36,6 +36,7 @@ import os
 import selectors
 import signal
 import socket
+import stat
 import sys
 import time
 
@@ -52,10 +53,26 @@ PR_SET_CHILD_SUBREAPER = 36
 MANAGER_FD = 3
 
 
+_console = []  # our stderr for log(): a non-blocking description of it when it is a pipe or terminal
+
+
 def log(message):
+    """A line on stderr that is never waited for: a console nobody reads must not stop PID 1
+    (reaping, restarting the manager). O_NONBLOCK goes on a description of our own, opened
+    through /proc, not on the one the services share: sysvisor/daemon/console_out.py does the
+    same for the manager (the keeper imports nothing of sysvisor)."""
+    if not _console:
+        fd = 2
+        try:
+            mode = os.fstat(2).st_mode
+            if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+                fd = os.open("/proc/self/fd/2", os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError:
+            pass
+        _console.append(fd)
     try:
-        os.write(2, f"sysvisor-keeper[{os.getpid()}]: {message}\n".encode())
-    except OSError:
+        os.write(_console[0], f"sysvisor-keeper[{os.getpid()}]: {message}\n".encode())
+    except OSError:  # full (the line is dropped) or gone
         pass
 
 

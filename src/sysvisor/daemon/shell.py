@@ -82,6 +82,7 @@ class Shell:
         self.console = console
         # the relay's console follower prints our messages (one writer, never a blocked loop)
         self.console_by_relay = False
+        self._console_out = None  # ConsoleOut: how we print them ourselves
         self.on_exit = on_exit
         self.user_manager = user_manager
         self.environments = SpawnEnvironments(os.environ, user_manager=user_manager)  # made anew by daemon-reload
@@ -834,12 +835,16 @@ class Shell:
                          for message, priority in zip(lines.messages, lines.priorities)))
 
     def _echo(self, *entries: dict) -> None:
+        """Our lines on the console when no relay console prints them: never waited for."""
         if not self.console:
             return
+        if self._console_out is None:
+            from sysvisor.daemon.console_out import ConsoleOut  # noqa: PLC0415 - only without a relay console
+
+            self._console_out = ConsoleOut(sys.stdout.fileno())
         try:
-            sys.stdout.write("".join(format_entry({k: str(v) for k, v in entry.items()} | {"_HOSTNAME": self.hostname}, "short")
-                                     for entry in entries))
-            sys.stdout.flush()
+            self._console_out.write_lines([format_entry({k: str(v) for k, v in entry.items()} | {"_HOSTNAME": self.hostname}, "short")
+                                           .encode("utf-8", "replace") for entry in entries])
         except (OSError, ValueError):
             self.console = False  # the terminal went away; the journal keeps everything
 
