@@ -20,4 +20,5 @@ def run(tmp_path):
     yield start
     for m in started:
         m.stop()
-        m.log.close()
+        if m.log is not None:
+            m.log.close()

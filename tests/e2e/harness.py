@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 class Sysvisor:
     """A running `sysvisor up` plus a CLI bound to its socket."""
 
-    def __init__(self, tmp: Path, units: Path) -> None:
+    def __init__(self, tmp: Path, units: Path, console: int | None = None) -> None:
+        """`console`: the manager's stdout (a pipe the test reads itself) instead of a file."""
         self.env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), SYSVISOR_SOCKET=str(tmp / "run" / "control"))
-        self.log = open(tmp / "manager.log", "w+")
+        self.log = open(tmp / "manager.log", "w+") if console is None else None
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sysvisor", "up", "--units", str(units), "--runtime-dir", str(tmp / "run"), "--state-dir", str(tmp / "state")],
             env=self.env,
-            stdout=self.log,
+            stdout=self.log if console is None else console,
             stderr=subprocess.STDOUT,
         )
 
@@ -45,12 +46,7 @@ class Sysvisor:
         pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{self.output()[-5000:]}")
 
     def shows(self, *texts: str) -> str:
-        """The console once it holds every one of `texts`: the relay's console follower
-        prints the manager's messages a moment after they are logged."""
-        def out() -> str | None:
-            text = self.output()
-            return text if all(t in text for t in texts) else None
-        return self.wait_for(f"{texts} on the console", out)
+        return console_shows(self.wait_for, self.output, texts)
 
     def manager_pid(self) -> int | None:
         """The manager: the keeper's (`sysvisor up`'s) child started with --keeper-fd."""
@@ -58,6 +54,8 @@ class Sysvisor:
 
     def output(self) -> str:
         """The manager's whole console output (tests count lines in it: never cut it)."""
+        if self.log is None:
+            return "(the console is a pipe the test reads)"
         self.log.flush()
         self.log.seek(0)
         return self.log.read()
@@ -72,6 +70,16 @@ class Sysvisor:
                 self.proc.wait()
                 pytest.fail("manager did not exit within 30 s of SIGTERM")
         return self.proc.returncode
+
+
+def console_shows(wait, output, texts) -> str:
+    """The console once it holds every one of `texts`, waited for with `wait(what,
+    predicate)`: the relay's console follower prints the manager's messages a moment after
+    they are logged."""
+    def complete() -> str | None:
+        text = output()
+        return text if all(t in text for t in texts) else None
+    return wait(f"{texts} on the console", complete)
 
 
 def manager_of(keeper: int) -> int | None:

@@ -15,39 +15,22 @@ import time
 
 import pytest
 
-from harness import ROOT, write_units
+from harness import Sysvisor, write_units
 
 F_SETPIPE_SZ = 1031
 DEADLINE = 60.0  # seconds; every wait below ends on a condition
 
 
-def _up(tmp, units: dict[str, str], console_fd: int) -> tuple[subprocess.Popen, dict]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), SYSVISOR_SOCKET=str(tmp / "run" / "control"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sysvisor", "up", "--units", str(write_units(tmp / "units", units)),
-         "--runtime-dir", str(tmp / "run"), "--state-dir", str(tmp / "state")],
-        env=env, stdout=console_fd, stderr=subprocess.STDOUT)
-    return proc, env
+def _up(tmp, units: dict[str, str], console_fd: int) -> Sysvisor:
+    m = Sysvisor(tmp, write_units(tmp / "units", units), console=console_fd)
+    os.close(console_fd)  # the manager's copy is the only one: EOF once it and its relay are gone
+    m.wait_for("the control socket", lambda: m.cli("show", "-p", "Id", "none.service").returncode == 0, timeout=20)
+    return m
 
 
-def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sysvisor", *args], env=env, capture_output=True, text=True, timeout=30)
-
-
-def _wait(what: str, predicate, proc: subprocess.Popen):
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        assert proc.poll() is None, f"the manager exited ({proc.returncode}) while waiting for {what}"
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def _restarts(env: dict) -> int:
+def _restarts(m: Sysvisor) -> int:
     try:
-        out = _cli(env, "show", "crash", "-p", "NRestarts", "--value").stdout.strip()
+        out = m.prop("crash", "NRestarts")
     except subprocess.TimeoutExpired:
         pytest.fail("the manager stopped answering: it waits for its console")
     return int(out) if out.isdigit() else 0
@@ -56,29 +39,26 @@ def _restarts(env: dict) -> int:
 def test_a_console_nobody_reads_never_stops_the_manager(tmp_path):
     console_r, console_w = os.pipe()
     fcntl.fcntl(console_w, F_SETPIPE_SZ, 4096)  # one page, and nobody reads it yet
-    proc, env = _up(tmp_path, {"crash.service": "[Unit]\nStartLimitIntervalSec=0\n"
-                                                "[Service]\nExecStart=/bin/false\nRestart=always\nRestartSec=0\n"}, console_w)
-    os.close(console_w)
+    m = _up(tmp_path, {"crash.service": "[Unit]\nStartLimitIntervalSec=0\n"
+                                        "[Service]\nExecStart=/bin/false\nRestart=always\nRestartSec=0\n"}, console_w)
     try:
-        _wait("the control socket", lambda: os.path.exists(env["SYSVISOR_SOCKET"]) and _cli(env, "is-system-running").returncode in (0, 1), proc)
-        assert _cli(env, "start", "--no-block", "crash").returncode == 0
+        assert m.cli("start", "--no-block", "crash").returncode == 0
         # each restart logs ~4 lines (~400 bytes): 300 of them are 30 times what the console holds
-        _wait("300 restarts", lambda: _restarts(env) >= 300, proc)
-        assert "crash.service: Scheduled restart job" in _cli(env, "logs", "-u", "crash", "-n", "5", "-o", "cat").stdout
-        assert _cli(env, "stop", "crash").returncode == 0
+        m.wait_for("300 restarts", lambda: _restarts(m) >= 300, timeout=DEADLINE)
+        assert "crash.service: Scheduled restart job" in m.cli("logs", "-u", "crash", "-n", "5", "-o", "cat").stdout
+        assert m.cli("stop", "crash").returncode == 0
     finally:
         os.set_blocking(console_r, False)
-        proc.send_signal(signal.SIGTERM)
+        m.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + DEADLINE
-        while proc.poll() is None and time.monotonic() < deadline:  # the console comes back
+        while m.proc.poll() is None and time.monotonic() < deadline:  # the console comes back
             try:
                 os.read(console_r, 1 << 16)
             except BlockingIOError:
                 time.sleep(0.01)
-        if proc.poll() is None:
-            proc.kill()
+        m.stop()  # killed if it did not exit
         os.close(console_r)
-    assert proc.wait() == 0
+    assert m.proc.returncode == 0
 
 
 FLOOD = 50_000
@@ -92,18 +72,17 @@ def test_up_returns_once_its_console_is_complete_one_writer_in_time_order(tmp_pa
     script = tmp_path / "flood.py"
     script.write_text(f"import sys, time\nfor i in range({FLOOD}): sys.stdout.write('line %d %s\\n' % (i, 'x' * 80))\n"
                       "sys.stdout.flush()\ntime.sleep(600)\n")
-    proc, env = _up(tmp_path, {"flood.service": f"[Service]\nExecStart={sys.executable} {script}\n"}, console_w)
-    os.close(console_w)
+    m = _up(tmp_path, {"flood.service": f"[Service]\nExecStart={sys.executable} {script}\n"}, console_w)
     got = bytearray()
     try:
-        _wait("the control socket", lambda: os.path.exists(env["SYSVISOR_SOCKET"]) and _cli(env, "is-system-running").returncode in (0, 1), proc)
-        assert _cli(env, "start", "flood").returncode == 0
-        _wait("the flood stored", lambda: f"line {FLOOD - 1} " in _cli(env, "logs", "-u", "flood", "-n", "1", "-o", "cat").stdout, proc)
-        proc.send_signal(signal.SIGTERM)
+        assert m.cli("start", "flood").returncode == 0
+        m.wait_for("the flood stored", lambda: f"line {FLOOD - 1} " in m.cli("logs", "-u", "flood", "-n", "1", "-o", "cat").stdout,
+                   timeout=DEADLINE)
+        m.proc.send_signal(signal.SIGTERM)
         # a slow console (~1.3 MB/s): printing the ~6 MB behind takes longer than the relay's
         # own stop, so `up` has to wait for the console
         deadline = time.monotonic() + DEADLINE
-        while proc.poll() is None:
+        while m.proc.poll() is None:
             assert time.monotonic() < deadline, "sysvisor up did not exit"
             got += os.read(console_r, 1 << 16)
             time.sleep(0.05)
@@ -117,11 +96,9 @@ def test_up_returns_once_its_console_is_complete_one_writer_in_time_order(tmp_pa
                 break
             got += data
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        m.stop()
         os.close(console_r)
-    assert proc.returncode == 0
+    assert m.proc.returncode == 0
     lines = got.decode().splitlines()
     assert [line for line in lines if not _LINE.fullmatch(line)] == []  # nothing interleaved mid-line
     flood = [i for i, line in enumerate(lines) if ": line " in line]

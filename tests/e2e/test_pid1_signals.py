@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, children, proc_state, write_units
+from harness import ROOT, children, console_shows, proc_state, write_units
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
                                 reason="PID namespaces need root (CI runs as root)")
@@ -62,12 +62,7 @@ class Pid1:
         pytest.fail(f"timed out waiting for {what}:\n{self.output()[-3000:]}")
 
     def shows(self, *texts: str) -> str:
-        """The console once it holds every one of `texts`: the relay's console follower
-        prints the manager's messages a moment after they are logged."""
-        def out() -> str | None:
-            text = self.output()
-            return text if all(t in text for t in texts) else None
-        return self.wait(f"{texts} on the console", out)
+        return console_shows(self.wait, self.output, texts)
 
     def running_again(self, unit: str, old_pid: str) -> bool:
         return self.prop(unit, "MainPID") not in ("0", "", old_pid) and self.prop(unit, "ActiveState") == "active"

@@ -100,6 +100,14 @@ def _service_line(writer, text: str, t: int) -> None:
                    "__REALTIME_TIMESTAMP": t, "__MONOTONIC_TIMESTAMP": t})
 
 
+def _follower(directory: str, out, start) -> console.Follower:
+    """A follower of writer "relay" and of the manager from `start`, printing into `out`
+    as fast as it can."""
+    f = console.Follower(directory, "relay", set(), out=out.fileno(), manager=start)
+    f.rate = None
+    return f
+
+
 def _printed(path) -> list[str]:
     return [line.split(": ", 1)[0].rsplit(" ", 1)[1] + " " + line.split(": ", 1)[1]
             for line in path.read_text().splitlines()]
@@ -123,8 +131,7 @@ def test_the_follower_prints_the_manager_from_its_start_point_merged_in_time_ord
     manager.flush()
     relay.flush()
     with open(tmp_path / "out", "wb") as out:
-        f = console.Follower(directory, "relay", set(), out=out.fileno(), manager=start)
-        f.rate = None
+        f = _follower(directory, out, start)
         f.catch_up()
         assert _printed(tmp_path / "out") == ["web[12] service 1", "sysvisor[1] manager 2",
                                               "web[12] service 3", "sysvisor[1] manager 4"]
@@ -157,9 +164,7 @@ def test_the_follower_holds_a_manager_message_until_the_service_output_before_it
     manager.flush()
     relay.flush()
     with open(tmp_path / "out", "wb") as out:
-        f = console.Follower(directory, "relay", set(), out=out.fileno(), manager=start)
-        f.rate = None
-        f.catch_up()
+        _follower(directory, out, start).catch_up()
     lines = (tmp_path / "out").read_text().splitlines()
     assert len(lines) == 100 * 20_000 + 1
     assert lines[-1].endswith("sysvisor[1]: stopping web")
