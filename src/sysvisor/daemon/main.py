@@ -215,6 +215,7 @@ class Daemon:
             os.kill(pid, signal.SIGTERM)
             pidfd = os.pidfd_open(pid)
         except (ProcessLookupError, OSError):
+            self.shell.console_by_relay = False
             return
         try:
             if select.select([pidfd], [], [], limit)[0]:

@@ -181,6 +181,12 @@ class _Segments:
             size *= 2  # one record larger than the chunk
 
 
+def _writer_of(position: tuple[str, int] | None) -> str | None:
+    """The name of the journal writer whose segment `position` is in, None if it is none."""
+    parsed = parse_segment_name(os.path.basename(position[0])) if position is not None else None
+    return parsed[0] if parsed is not None else None
+
+
 def _record_time(record: tuple) -> int:
     return record[0]["t"]
 
@@ -196,11 +202,8 @@ class Follower:
                  manager: tuple[str, int] | None = None) -> None:
         self.out = out
         self.services = _Segments(directory, name, existing)
-        self.manager = None
-        if manager is not None:
-            parsed = parse_segment_name(os.path.basename(manager[0]))
-            if parsed is not None:
-                self.manager = _Segments(directory, parsed[0], start=manager)
+        writer = _writer_of(manager)
+        self.manager = _Segments(directory, writer, start=manager) if manager is not None and writer else None
         self._held: list = []  # manager messages later than the service output printed yet
         self._due = 0.0  # monotonic time before which the rate allows no more output
         self.rate: float | None = RATE  # None: as fast as the console takes it
@@ -258,6 +261,8 @@ def start(directory: str, name: str, manager: tuple[str, int] | None = None) -> 
     manager's writes wake it through inotify; without inotify it leaves them to the manager."""
     existing = {p for name_, _s, _r, p in list_segments(directory) if name_ == name} if os.path.isdir(directory) else set()
     watch = None
+    if _writer_of(manager) is None:
+        manager = None  # (a manager whose journal has no open segment prints its own)
     if manager is not None:
         from sysvisor.daemon.libc import IN_CREATE, IN_MODIFY, Inotify  # noqa: PLC0415
 

@@ -372,8 +372,8 @@ def relay_main(argv: list[str] | None = None) -> int:
     raise_open_files_limit()
     _batch_scheduling()
     manager = None
-    if args.echo_manager:
-        path, _, offset = args.echo_manager.rpartition(":")
+    path, _, offset = (args.echo_manager or "").rpartition(":")
+    if path and offset.isdigit():
         manager = (path, int(offset))
     follower, prints_manager = None, False
     if args.echo:
