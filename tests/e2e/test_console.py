@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from harness import Sysvisor, write_units
+from harness import Sysvisor, children, write_units
 
 F_SETPIPE_SZ = 1031
 DEADLINE = 60.0  # seconds; every wait below ends on a condition
@@ -105,3 +105,31 @@ def test_up_returns_once_its_console_is_complete_one_writer_in_time_order(tmp_pa
     assert len(flood) == FLOOD
     stopping = next(i for i, line in enumerate(lines) if "Received SIGTERM" in line)
     assert stopping > flood[-1]  # logged after the flood was stored: printed after it
+
+
+def _relay_of(manager: int) -> int | None:
+    for pid in children(manager):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"sysvisor.journal.relay" in f.read():
+                    return pid
+        except OSError:  # it just exited
+            continue
+    return None
+
+
+def test_when_the_relay_dies_the_manager_messages_still_reach_the_console_once(run):
+    """The new relay's console takes over from the manager's journal position: nothing is
+    printed twice, nothing after the restart is missing."""
+    m = run({"tick.service": "[Service]\nExecStart=/bin/sleep 600\n"})
+    assert m.cli("start", "tick").returncode == 0
+    manager = m.wait_for("the manager", m.manager_pid)
+    relay = m.wait_for("the relay", lambda: _relay_of(manager))
+    os.kill(relay, signal.SIGKILL)
+    m.wait_for("a new relay", lambda: _relay_of(manager) not in (None, relay))
+    assert m.cli("restart", "tick").returncode == 0
+    m.wait_for("the restart on the console", lambda: m.output().count("Started tick.service") == 2)
+    assert m.stop() == 0  # the console is complete once up has returned
+    out = m.output()
+    assert out.count("The journal relay died; starting a new one.") == 1
+    assert out.count("Started tick.service") == 2 and out.count("Stopped tick.service") == 2
