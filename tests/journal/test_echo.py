@@ -95,8 +95,8 @@ def _manager_message(writer, text: str, t: int) -> None:
                    "__REALTIME_TIMESTAMP": t, "__MONOTONIC_TIMESTAMP": t})
 
 
-def _service_line(writer, text: str, t: int) -> None:
-    writer.append({"MESSAGE": text, "SYSLOG_IDENTIFIER": "web", "_PID": "12", "_TRANSPORT": "stdout",
+def _service_line(writer, text: str, t: int, pid: str = "12") -> None:
+    writer.append({"MESSAGE": text, "SYSLOG_IDENTIFIER": "web", "_PID": pid, "_TRANSPORT": "stdout",
                    "__REALTIME_TIMESTAMP": t, "__MONOTONIC_TIMESTAMP": t})
 
 
@@ -168,5 +168,32 @@ def test_the_follower_holds_a_manager_message_until_the_service_output_before_it
     lines = (tmp_path / "out").read_text().splitlines()
     assert len(lines) == 100 * 20_000 + 1
     assert lines[-1].endswith("sysvisor[1]: stopping web")
+    manager.close()
+    relay.close()
+
+
+def test_a_follower_far_behind_holds_back_only_so_many_manager_messages(monkeypatch, tmp_path):
+    """Time order costs memory while the console lags behind a flood: past HELD_MAX held
+    messages they are printed with the next batch of service output, ahead of older lines
+    still to come."""
+    from sysvisor.journal.store import JournalWriter
+
+    monkeypatch.setattr(console, "READ_CHUNK", 1)  # one record per read: the flood in batches
+    directory = str(tmp_path / "j")
+    manager = JournalWriter(directory, name="system", hostname="host")
+    relay = JournalWriter(directory, name="relay", hostname="host")
+    start = manager.position()
+    _service_line(relay, "service 1", 1_000)
+    _service_line(relay, "service 2", 2_000, pid="13")  # a field set of its own: a record too long for one read
+    for i in range(3):
+        _manager_message(manager, f"later {i}", 5_000 + i)
+    manager.flush()
+    relay.flush()
+    for cap, want in ((10, ["service 1", "service 2", "later 0", "later 1", "later 2"]),
+                      (2, ["service 1", "later 0", "later 1", "later 2", "service 2"])):
+        monkeypatch.setattr(console, "HELD_MAX", cap)
+        with open(tmp_path / "out", "wb") as out:
+            _follower(directory, out, start).catch_up()
+        assert [line.split(" ", 1)[1] for line in _printed(tmp_path / "out")] == want, cap
     manager.close()
     relay.close()

@@ -48,6 +48,7 @@ NICE = 10  # the console gives way to the services whose output it prints
 WAIT_AT_EXIT = 10.0  # seconds the relay waits for the console to print the rest
 RATE = 32 << 20  # bytes/s the console prints at most while the relay runs (see module doc)
 BURST = 4 << 20  # printed at once before the rate applies
+HELD_MAX = 10_000  # manager messages held back for time order; more are printed out of order
 _HOSTNAME = socket.gethostname()
 
 # What journalctl's short output shows unchanged; anything else takes the per-line way (it
@@ -220,9 +221,12 @@ class Follower:
                 self._print([part for h, payload in ready for part in format_record(h["f"], h, payload)])
                 return
             cutoff = _record_time(batch[-1])
-            ready = [r for r in self._held if _record_time(r) <= cutoff]
-            if ready:
-                self._held = [r for r in self._held if _record_time(r) > cutoff]
+            if len(self._held) > HELD_MAX:  # a console far behind a flood: memory before order
+                ready, self._held = self._held, []
+            else:
+                ready = [r for r in self._held if _record_time(r) <= cutoff]
+                if ready:
+                    self._held = [r for r in self._held if _record_time(r) > cutoff]
             output = [r for r in batch if r[0]["f"].get("_TRANSPORT") == "stdout"]
             merged = heapq.merge(output, ready, key=_record_time) if ready else output
             self._print([part for h, payload in merged for part in format_record(h["f"], h, payload)])
