@@ -112,3 +112,31 @@ def test_finish_ends_a_follower_that_cannot_print_the_rest(tmp_path):
     assert not os.path.exists(f"/proc/{stuck.pid}"), "the follower was left running (or unreaped)"
     os.close(_wake_r)
     stuck.stdout.close()
+
+
+def test_a_follower_whose_relay_was_killed_gives_up_on_a_console_nobody_reads(tmp_path):
+    """It prints the rest for console.WAIT_AT_EXIT at most, then ends: no orphan stays
+    blocked on the console (holding it open) after its relay died."""
+    from sysvisor.journal import console
+
+    journal, sock = str(tmp_path / "j"), str(tmp_path / "s")
+    console_r, console_w = os.pipe()  # nobody reads it
+    pid = _start_with_console(journal, sock, console_w)
+    os.close(console_w)
+    try:
+        followers = [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+        with RelayClient(sock, timeout=DEADLINE) as c:
+            h = c.open_stream("chatty.service", None, "chatty", pid=1)
+            os.write(h.write_fd, b"".join(b"message %d\n" % i for i in range(20_000)))  # ~280 KB: the console is stuck
+            os.close(h.write_fd)
+            c.sync()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        killed_at = time.monotonic()
+        end = killed_at + console.WAIT_AT_EXIT + DEADLINE
+        while os.path.exists(f"/proc/{followers[0]}") and open(f"/proc/{followers[0]}/stat").read().split()[2] != "Z":
+            assert time.monotonic() < end, "the follower stayed blocked on the console"
+            time.sleep(0.05)
+        assert time.monotonic() - killed_at >= console.WAIT_AT_EXIT - 1  # it did try for that long
+    finally:
+        os.close(console_r)

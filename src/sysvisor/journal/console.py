@@ -48,6 +48,7 @@ NICE = 10  # the console gives way to the services whose output it prints
 WAIT_AT_EXIT = 10.0  # seconds the relay waits for the console to print the rest
 RATE = 32 << 20  # bytes/s the console prints at most while the relay runs (see module doc)
 BURST = 4 << 20  # printed at once before the rate applies
+PR_SET_PDEATHSIG = 1
 HELD_MAX = 10_000  # manager messages held back for time order; more are printed out of order
 _HOSTNAME = socket.gethostname()
 
@@ -278,6 +279,7 @@ def start(directory: str, name: str, manager: tuple[str, int] | None = None) -> 
                 watch.close()
             watch = manager = None
     wake_r, wake_w = os.pipe2(os.O_CLOEXEC)
+    relay = os.getpid()
     pid = os.fork()
     if pid:
         os.close(wake_r)
@@ -293,6 +295,7 @@ def start(directory: str, name: str, manager: tuple[str, int] | None = None) -> 
             os.closerange(low, high)  # the relay's other descriptors are not ours
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)  # the relay closing the pipe ends us
+        _bound_after_relay(relay)
         try:  # run only when no service (nor the relay) wants the CPU
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         except (OSError, AttributeError):
@@ -305,6 +308,22 @@ def start(directory: str, name: str, manager: tuple[str, int] | None = None) -> 
         status = 1
     finally:
         os._exit(status)
+
+
+def _bound_after_relay(relay: int) -> None:
+    """Once the relay is gone, whatever its way, print the rest for WAIT_AT_EXIT at most:
+    SIGALRM then ends us. A dead relay's finish() cannot, and a follower blocked on a
+    console nobody reads would not even see the wake pipe close, so the kernel tells us
+    (PR_SET_PDEATHSIG; the signal interrupts a blocked write and the handler arms the alarm)."""
+    signal.signal(signal.SIGUSR1, lambda _sig, _frame: signal.alarm(int(WAIT_AT_EXIT)))
+    try:
+        from sysvisor.daemon.libc import call  # noqa: PLC0415
+
+        call("prctl", PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0)
+    except OSError:
+        return
+    if os.getppid() != relay:  # it died before we asked
+        signal.alarm(int(WAIT_AT_EXIT))
 
 
 def follow(follower: Follower, wake_fd: int, watch=None) -> None:
@@ -321,6 +340,9 @@ def follow(follower: Follower, wake_fd: int, watch=None) -> None:
             watch.read()
         if not data:
             follower.rate = None  # the relay is done: the rest as fast as possible
+            # for WAIT_AT_EXIT at most, even if the relay died and cannot end us (finish()):
+            # a console nobody reads must not keep an orphan blocked on it for ever
+            signal.alarm(int(WAIT_AT_EXIT))
             follower.catch_up()
             follower.close()
             return
