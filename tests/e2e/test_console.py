@@ -133,3 +133,26 @@ def test_when_the_relay_dies_the_manager_messages_still_reach_the_console_once(r
     out = m.output()
     assert out.count("The journal relay died; starting a new one.") == 1
     assert out.count("Started tick.service") == 2 and out.count("Stopped tick.service") == 2
+
+
+def test_output_the_manager_reads_while_its_relay_hangs_reaches_the_console_once(run):
+    """A relay that stops answering (here SIGSTOP) makes the manager read unit output itself
+    after a 5 s timeout and store it in its own journal, which the relay's console follower
+    (another process, still running) prints: the manager must not print it too."""
+    m = run({"talk.service": "[Unit]\nStartLimitIntervalSec=0\n"
+                             "[Service]\nExecStart=/bin/sh -c 'echo said; sleep 0.05; exit 1'\nRestart=always\nRestartSec=50ms\n"})
+    assert m.cli("start", "talk").returncode == 0
+    manager = m.wait_for("the manager", m.manager_pid)
+    relay = m.wait_for("the relay", lambda: _relay_of(manager))
+    os.kill(relay, signal.SIGSTOP)
+    try:
+        m.shows("Journal relay unreachable, reading output in the manager")
+        runs = int(m.prop("talk", "NRestarts"))
+        m.wait_for("runs read by the manager", lambda: int(m.prop("talk", "NRestarts")) >= runs + 5)
+    finally:
+        os.kill(relay, signal.SIGCONT)
+    assert m.cli("stop", "talk").returncode == 0
+    stored = m.cli("logs", "-u", "talk", "-o", "cat").stdout.count("said\n")
+    m.wait_for("the console caught up", lambda: m.output().count(": said\n") >= stored)
+    assert m.stop() == 0
+    assert m.output().count(": said\n") == stored

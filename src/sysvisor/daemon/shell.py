@@ -830,7 +830,7 @@ class Shell:
         self.write_pending()  # earlier manager messages first, in the journal and on the console
         realtime = realtime_usec()
         self.journal.append_lines(fields, lines, realtime, monotonic_usec())
-        if self.console:
+        if self.console and not self.console_by_relay:  # (the relay's console prints what we store)
             self._echo(*({**fields, "MESSAGE": message.decode("utf-8", "replace"), "PRIORITY": str(priority), "__REALTIME_TIMESTAMP": str(realtime)}
                          for message, priority in zip(lines.messages, lines.priorities)))
 
