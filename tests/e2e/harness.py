@@ -84,10 +84,15 @@ def console_shows(wait, output, texts) -> str:
 
 def manager_of(keeper: int) -> int | None:
     """The manager process under a keeper, None while there is none."""
-    for pid in children(keeper):
+    return child_running(keeper, b"--keeper-fd")
+
+
+def child_running(parent: int, marker: bytes) -> int | None:
+    """The child of `parent` whose command line holds `marker`, None while there is none."""
+    for pid in children(parent):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"--keeper-fd" in f.read():
+                if marker in f.read():
                     return pid
         except (FileNotFoundError, ProcessLookupError):  # it just exited
             continue

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from harness import Sysvisor, children, write_units
+from harness import Sysvisor, child_running, write_units
 
 F_SETPIPE_SZ = 1031
 DEADLINE = 60.0  # seconds; every wait below ends on a condition
@@ -108,14 +108,7 @@ def test_up_returns_once_its_console_is_complete_one_writer_in_time_order(tmp_pa
 
 
 def _relay_of(manager: int) -> int | None:
-    for pid in children(manager):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"sysvisor.journal.relay" in f.read():
-                    return pid
-        except OSError:  # it just exited
-            continue
-    return None
+    return child_running(manager, b"sysvisor.journal.relay")
 
 
 def test_when_the_relay_dies_the_manager_messages_still_reach_the_console_once(run):
