@@ -20,9 +20,10 @@ class Sysvisor:
     def __init__(self, tmp: Path, units: Path, console: int | None = None) -> None:
         """`console`: the manager's stdout (a pipe the test reads itself) instead of a file."""
         self.env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), SYSVISOR_SOCKET=str(tmp / "run" / "control"))
+        self.state_dir = tmp / "state"
         self.log = open(tmp / "manager.log", "w+") if console is None else None
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sysvisor", "up", "--units", str(units), "--runtime-dir", str(tmp / "run"), "--state-dir", str(tmp / "state")],
+            [sys.executable, "-m", "sysvisor", "up", "--units", str(units), "--runtime-dir", str(tmp / "run"), "--state-dir", str(self.state_dir)],
             env=self.env,
             stdout=self.log if console is None else console,
             stderr=subprocess.STDOUT,

@@ -128,10 +128,25 @@ def test_when_the_relay_dies_the_manager_messages_still_reach_the_console_once(r
     assert out.count("Started tick.service") == 2 and out.count("Stopped tick.service") == 2
 
 
+def _stored_by(m: Sysvisor, writer: str) -> int:
+    """Lines of talk.service in the journal segments of `writer` ("relay" or the manager's)."""
+    from sysvisor.journal.segment import list_segments, parse_records
+
+    count = 0
+    for name, _seq, _rt, path in list_segments(str(m.state_dir / "journal")):
+        if name == writer:
+            with open(path, "rb") as f:
+                records, _end = parse_records(f.read())
+            count += sum(payload.count(b"said") for header, payload in records
+                         if header["f"].get("_SYSTEMD_UNIT") == "talk.service")
+    return count
+
+
 def test_output_the_manager_reads_while_its_relay_hangs_reaches_the_console_once(run):
     """A relay that stops answering (here SIGSTOP) makes the manager read unit output itself
     after a 5 s timeout and store it in its own journal, which the relay's console follower
-    (another process, still running) prints: the manager must not print it too."""
+    (another process, still running) prints: the manager must not print it too. Once the
+    relay takes requests again, new output goes through it again."""
     m = run({"talk.service": "[Unit]\nStartLimitIntervalSec=0\n"
                              "[Service]\nExecStart=/bin/sh -c 'echo said; sleep 0.05; exit 1'\nRestart=always\nRestartSec=50ms\n"})
     assert m.cli("start", "talk").returncode == 0
@@ -144,6 +159,10 @@ def test_output_the_manager_reads_while_its_relay_hangs_reaches_the_console_once
         m.wait_for("runs read by the manager", lambda: int(m.prop("talk", "NRestarts")) >= runs + 5)
     finally:
         os.kill(relay, signal.SIGCONT)
+    # the relay reads what was queued, and new output goes through it again
+    m.shows("Journal relay answers again; new output goes through it.")
+    through_relay = _stored_by(m, "relay")
+    m.wait_for("output stored by the relay again", lambda: _stored_by(m, "relay") > through_relay)
     assert m.cli("stop", "talk").returncode == 0
     stored = m.cli("logs", "-u", "talk", "-o", "cat").stdout.count("said\n")
     m.wait_for("the console caught up", lambda: m.output().count(": said\n") >= stored)

@@ -561,8 +561,7 @@ class Shell:
                 self._relay_streams[pid] = flight.stream
             except RelayError as e:
                 if self.relay is not None:
-                    self.log(f"Journal relay unreachable, reading output in the manager: {e}", priority=Priority.WARNING)
-                    self.relay = None
+                    self._relay_unreachable(e)
                 own_fd, flight.stream.read_fd = flight.stream.read_fd, -1  # the kept read end is ours to read
         if own_fd is not None:
             self.output.attach(own_fd, action.unit, pid, action.invocation_id, flight.identifier, flight.service.syslog_level_prefix)
@@ -637,8 +636,7 @@ class Shell:
                                                 keep_read_end=True, defer=True)
                 return stream, None, stream.write_fd
             except RelayError as e:
-                self.log(f"Journal relay unreachable, reading output in the manager: {e}", priority=Priority.WARNING)
-                self.relay = None
+                self._relay_unreachable(e)
         read_fd, write_fd = OutputCapture.pipe()
         return None, read_fd, write_fd
 
@@ -916,6 +914,31 @@ class Shell:
             "ControlGroup": self.containment.display_path("").rstrip("/") if base else "",
             "CGroupTree": tree,
         }
+
+    def _relay_unreachable(self, error: RelayError) -> None:
+        """A request to the relay failed (it did not take it within the client's timeout, or
+        it is gone): read new output ourselves. A relay that only hung takes requests again
+        once it has read the queued ones: the connection turns writable, and new output goes
+        through it again. (One that died is restarted when it is reaped.)"""
+        self.log(f"Journal relay unreachable, reading output in the manager: {error}", priority=Priority.WARNING)
+        client, self.relay = self.relay, None
+        try:
+            self.loop.selector.register(client.sock, selectors.EVENT_WRITE, (1, lambda mask, now: self._relay_writable(client)))
+        except (OSError, ValueError, KeyError):
+            client.close()
+
+    def _relay_writable(self, client: RelayClient) -> None:
+        self.loop.selector.unregister(client.sock)
+        if self.relay is not None:  # a new relay was started meanwhile
+            client.close()
+            return
+        try:
+            client.ping()
+        except RelayError:  # gone after all: its death is handled when it is reaped
+            client.close()
+            return
+        self.relay = client
+        self.log("Journal relay answers again; new output goes through it.")
 
     def reattach_relay(self, client: RelayClient) -> None:
         """A new relay after the old one died: hand it every stream we kept a copy of."""
