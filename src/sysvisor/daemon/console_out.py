@@ -20,7 +20,8 @@ PIPE_BUF = 4096  # a write up to this size into a pipe is whole or not at all
 
 def reopen_nonblocking(fd: int) -> int | None:
     """A non-blocking descriptor of the pipe or terminal behind `fd`, or None: a regular file
-    never waits for a reader, and what cannot be reopened is written as it is."""
+    never waits for a reader, and what cannot be reopened is written as it is.
+    # spec: systemctl-and-journal.md §6; issue 6 ("never blocked by logging")"""
     try:
         mode = os.fstat(fd).st_mode
         if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):

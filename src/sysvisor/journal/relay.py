@@ -642,7 +642,7 @@ class RelayClient:
 
     def prints_manager(self) -> bool:
         """Whether the relay's console prints the manager's messages (`start_relay(echo_manager=)`):
-        then the manager must not print them too."""
+        then the manager must not print them too. # issue 6 (the console never blocks the manager)"""
         self._send({"op": "ping"})
         return bool(self._expect("pong").get("prints_manager"))
 

@@ -349,7 +349,8 @@ class JournalWriter:
 
     def position(self) -> tuple[str, int]:
         """(open segment's path, its length) after a flush: where the next record starts,
-        for a reader that must see everything written from now on (the console follower)."""
+        for a reader that must see everything written from now on (the console follower).
+        # spec: systemctl-and-journal.md §6"""
         self.flush()
         return self._path, self._size
 
