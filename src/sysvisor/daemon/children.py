@@ -7,6 +7,7 @@ systemd's `code=`/`status=` pair. # spec: ARCHITECTURE.md, pitfalls
 from __future__ import annotations
 
 import os
+import select
 
 from sysvisor.core.types import ExitCode
 
@@ -27,3 +28,22 @@ def reap() -> list[tuple[int, ExitCode, int]]:
         if code is not None:
             exited.append((info.si_pid, code, info.si_status))
     return exited
+
+
+def wait_for_exit(pid: int, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for our child `pid` to exit, and reap it; False if it
+    still runs. Only where no loop reaps: a manager that has stopped its loop (its relay),
+    the relay ending its console follower."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:  # gone, and reaped already
+        return True
+    try:
+        if not select.select([pidfd], [], [], timeout)[0]:
+            return False
+        os.waitpid(pid, 0)
+    except (OSError, ChildProcessError):
+        pass
+    finally:
+        os.close(pidfd)
+    return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import select
 import selectors
 import signal
 import sys
@@ -16,7 +15,7 @@ from sysvisor.core.types import EmergencyAction, ExitCode, Priority
 from sysvisor.daemon import objective as obj
 from sysvisor.daemon import persist, reexec
 from sysvisor.daemon.boot import enablement, guard_systemd_own_services
-from sysvisor.daemon.children import reap
+from sysvisor.daemon.children import reap, wait_for_exit
 from sysvisor.daemon.containment import set_child_subreaper
 from sysvisor.daemon.control_server import ControlServer
 from sysvisor.daemon.keeper_link import KeeperError, KeeperLink
@@ -210,21 +209,12 @@ class Daemon:
         pid = self.relay_pid
         if not pid:
             return
-        limit = RELAY_DRAIN_WAIT + (CONSOLE_WAIT_AT_EXIT if self.console else 0.0)
         try:
             os.kill(pid, signal.SIGTERM)
-            pidfd = os.pidfd_open(pid)
-        except (ProcessLookupError, OSError):
-            self.shell.console_by_relay = False
-            return
-        try:
-            if select.select([pidfd], [], [], limit)[0]:
-                os.waitpid(pid, 0)
-        except (OSError, ChildProcessError):
+        except ProcessLookupError:
             pass
-        finally:
-            os.close(pidfd)
-            self.shell.console_by_relay = False  # anything later we print ourselves
+        wait_for_exit(pid, RELAY_DRAIN_WAIT + (CONSOLE_WAIT_AT_EXIT if self.console else 0.0))
+        self.shell.console_by_relay = False  # anything later we print ourselves
 
 
     def _reexec(self, server, notify_sockets) -> None:

@@ -813,8 +813,7 @@ class Shell:
         for entry in entries:
             self.journal.append(entry)
         self.journal.flush()
-        if self.console and not self.console_by_relay:
-            self._echo(*entries)
+        self._echo(*entries)
 
     def _on_output(self, stream: OutputStream, lines: StreamLines) -> None:
         fields = {
@@ -828,13 +827,13 @@ class Shell:
         self.write_pending()  # earlier manager messages first, in the journal and on the console
         realtime = realtime_usec()
         self.journal.append_lines(fields, lines, realtime, monotonic_usec())
-        if self.console and not self.console_by_relay:  # (the relay's console prints what we store)
+        if self.console and not self.console_by_relay:  # (formatting costs: only when we print)
             self._echo(*({**fields, "MESSAGE": message.decode("utf-8", "replace"), "PRIORITY": str(priority), "__REALTIME_TIMESTAMP": str(realtime)}
                          for message, priority in zip(lines.messages, lines.priorities)))
 
     def _echo(self, *entries: dict) -> None:
-        """Our lines on the console when no relay console prints them: never waited for."""
-        if not self.console:
+        """Our lines on the console when no relay console prints what we store: never waited for."""
+        if not self.console or self.console_by_relay:
             return
         if self._console_out is None:
             from sysvisor.daemon.console_out import ConsoleOut  # noqa: PLC0415 - only without a relay console

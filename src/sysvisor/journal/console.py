@@ -333,12 +333,12 @@ def follow(follower: Follower, wake_fd: int, watch=None) -> None:
     while True:
         try:
             ready = select.select(fds, [], [])[0]
-            data = os.read(wake_fd, 4096) if wake_fd in ready else b"\0"
+            relay_done = wake_fd in ready and not os.read(wake_fd, 4096)
         except InterruptedError:
             continue
         if watch is not None and watch.fd in ready:
             watch.read()
-        if not data:
+        if relay_done:
             follower.rate = None  # the relay is done: the rest as fast as possible
             # for WAIT_AT_EXIT at most, even if the relay died and cannot end us (finish()):
             # a console nobody reads must not keep an orphan blocked on it for ever
@@ -362,16 +362,9 @@ def finish(pid: int, fd: int, timeout: float = WAIT_AT_EXIT) -> None:
     end it: a console still behind (nobody reading it, a slow terminal) must neither print
     after `sysvisor up` has returned nor outlive it blocked on a write. The journal has
     every line; the console only shows them. # issue 6"""
+    from sysvisor.daemon.children import wait_for_exit  # noqa: PLC0415 - at the relay's end only
+
     os.close(fd)
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:  # already reaped
-        return
-    try:
-        if not select.select([pidfd], [], [], timeout)[0]:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # it ignores SIGTERM by design
-        os.waitpid(pid, 0)
-    except (OSError, ChildProcessError):
-        pass
-    finally:
-        os.close(pidfd)
+    if not wait_for_exit(pid, timeout):
+        os.kill(pid, signal.SIGKILL)  # it ignores SIGTERM by design; unreaped, so still ours
+        wait_for_exit(pid, WAIT_AT_EXIT)
