@@ -155,11 +155,11 @@ def test_a_relay_gone_at_the_hand_over_leaves_the_output_to_the_manager(shell, t
     theirs.close()  # the relay went away after the streams were made
     relay = RelayClient.__new__(RelayClient)
     relay.sock, relay.boot_id = ours, None
-    shell.relay = relay
+    shell.relay_link.client = relay
     seen = _turn(shell, monkeypatch)
     _check(seen, tmp_path, shell)
-    assert shell.relay is None  # given up once, as when it cannot be reached at all
-    assert not shell._relay_streams
+    assert shell.relay_link.client is None  # given up once, as when it cannot be reached at all
+    assert not shell.relay_link.kept
     assert {e.pid for e in seen[1:]} <= set(shell.output._by_pid)  # each read by the manager itself
     ours.close()
 

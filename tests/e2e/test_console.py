@@ -6,6 +6,7 @@ interleave mid-line, in time order, and `up` returns once it is complete.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import signal
@@ -144,17 +145,24 @@ def _stored_by(m: Sysvisor, writer: str) -> int:
 
 def test_output_the_manager_reads_while_its_relay_hangs_reaches_the_console_once(run):
     """A relay that stops answering (here SIGSTOP) makes the manager read unit output itself
-    after a 5 s timeout and store it in its own journal, which the relay's console follower
+    once its hand-overs have waited 5 s for room on the full connection (the loop goes on
+    meanwhile) and store it in its own journal, which the relay's console follower
     (another process, still running) prints: the manager must not print it too. Once the
     relay takes requests again, new output goes through it again."""
     m = run({"talk.service": "[Unit]\nStartLimitIntervalSec=0\n"
-                             "[Service]\nExecStart=/bin/sh -c 'echo said; sleep 0.05; exit 1'\nRestart=always\nRestartSec=50ms\n"})
+                             "[Service]\nExecStart=/bin/sh -c 'echo said; exit 1'\nRestart=always\nRestartSec=10ms\n"})
     assert m.cli("start", "talk").returncode == 0
     manager = m.wait_for("the manager", m.manager_pid)
     relay = m.wait_for("the relay", lambda: _relay_of(manager))
     os.kill(relay, signal.SIGSTOP)
     try:
         m.shows("Journal relay unreachable, reading output in the manager")
+        # while the hand-overs waited for room the loop went on restarting (it used to block
+        # in the send until it timed out: not one restart in the 5 s before this message)
+        entries = [json.loads(line) for line in m.cli("logs", "-o", "json").stdout.splitlines()]
+        given_up = next(int(e["__MONOTONIC_TIMESTAMP"]) for e in entries if "Journal relay unreachable" in e["MESSAGE"])
+        restarts = [int(e["__MONOTONIC_TIMESTAMP"]) for e in entries if e["MESSAGE"].startswith("talk.service: Scheduled restart job")]
+        assert len([t for t in restarts if given_up - 4_000_000 < t < given_up]) >= 10
         runs = int(m.prop("talk", "NRestarts"))
         m.wait_for("runs read by the manager", lambda: int(m.prop("talk", "NRestarts")) >= runs + 5)
     finally:

@@ -193,18 +193,14 @@ class Daemon:
         except RelayError as e:
             self.shell.log(f"{e} Reading unit output in the manager; it will not survive a manager crash.", priority=Priority.WARNING)
             return
-        if self.shell.relay is None:
-            self.shell.relay = client
-        else:
-            self.shell.reattach_relay(client)
+        self.shell.relay_link.connect(client)
 
     def _stop_relay(self) -> None:
         """After a clean shutdown: the relay drains every pipe, waits for its console to
         print the rest (CONSOLE_WAIT_AT_EXIT at most), then exits; we wait as long, so that
         the console is complete when `up` returns (in a container, PID 1's exit would end a
         console still printing). Bounded: a relay still busy after that goes on alone."""
-        if self.shell.relay is not None:
-            self.shell.relay.close()
+        self.shell.relay_link.disconnect()
         self.shell.write_pending()  # our last messages, for the relay's console to print
         pid = self.relay_pid
         if not pid:
@@ -223,6 +219,7 @@ class Daemon:
         shell.reexec_requested = False
         fds = {"control": server.listener_fileno()}
         fds.update({f"notify:{ns.path}": ns.fileno() for ns in notify_sockets})
+        shell.relay_link.take_waiting()  # streams the relay had no room for yet: passed on as ours
         out_fds, out_info = shell.output_fds()
         fds.update(out_fds)
         if self.keeper is not None:

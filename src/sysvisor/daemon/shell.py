@@ -32,9 +32,9 @@ from sysvisor.daemon.environment import EnvironmentFileError, SpawnEnvironments,
 from sysvisor.daemon.executor import SYSTEMD_DEFAULT_LIMITS, SpawnedProcess, exec_request, read_exec_outcome, spawn
 from sysvisor.daemon.spawner import Spawner, SpawnerUnavailable
 from sysvisor.daemon.output import OutputCapture, OutputStream
+from sysvisor.daemon.relay_link import RelayLink
 from sysvisor.id128 import random_id128
 from sysvisor.journal.format import format_entry
-from sysvisor.journal.relay import RelayClient, RelayError
 from sysvisor.journal.store import JournalWriter
 from sysvisor.journal.stream import StreamLines
 
@@ -128,8 +128,7 @@ class Shell:
         self.boot_finished = False  # set once the boot jobs have all completed
         self._next_request_id = 1
         self.state_file: persist.StateFile | None = None
-        self.relay: RelayClient | None = None  # set by the daemon once the relay runs
-        self._relay_streams: dict[int, object] = {}
+        self.relay_link = RelayLink(loop, self.output, self.log)  # connected by the daemon once the relay runs
         self._idle_writers: list[int] = []
         self.adopted: persist.AdoptedProcesses | None = None
         self.keeper_children: dict[int, int | None] = {}  # pid → start time, see on_kept_exits()
@@ -398,9 +397,7 @@ class Shell:
                     break
             pid, code, status = self._exits.popleft()
             self.output.drain(pid)
-            stream = self._relay_streams.pop(pid, None)
-            if stream is not None:
-                stream.close_read_end()  # the relay has its own; ours only guarded against its death
+            self.relay_link.process_exited(pid)
             unit = self._pid_unit.pop(pid, None)
             if unit is not None:
                 if self.containment.kind == "cgroup":
@@ -551,20 +548,11 @@ class Shell:
         pid = spawned.pid
         if self.containment.kind != "cgroup":  # a cgroup child joined its cgroups itself
             self.containment.adopt(action.unit, pid)
-        own_fd = flight.read_fd  # None while the relay is to read this stream
-        if flight.stream is not None:
-            try:
-                if self.relay is None:  # given up by an earlier spawn of this turn
-                    raise RelayError("not running")
-                # the stream with its pid in one message (its output waited in the pipe)
-                self.relay.hand_over(flight.stream, pid, flight.identifier[:15])
-                self._relay_streams[pid] = flight.stream
-            except RelayError as e:
-                if self.relay is not None:
-                    self._relay_unreachable(e)
-                own_fd, flight.stream.read_fd = flight.stream.read_fd, -1  # the kept read end is ours to read
-        if own_fd is not None:
-            self.output.attach(own_fd, action.unit, pid, action.invocation_id, flight.identifier, flight.service.syslog_level_prefix)
+        level_prefix = flight.service.syslog_level_prefix
+        if flight.stream is not None:  # the stream with its pid in one message (its output waited in the pipe)
+            self.relay_link.hand_over(flight.stream, pid, action.unit, action.invocation_id, flight.identifier, level_prefix, monotonic_usec())
+        elif flight.read_fd is not None:
+            self.output.attach(flight.read_fd, action.unit, pid, action.invocation_id, flight.identifier, level_prefix)
         self._pid_unit[pid] = action.unit
         self._events.appendleft(E.Spawned(action.spawn_id, pid))
         self._watch_exec_outcome(action, pid, spawned.error_fd, flight.request.path)
@@ -630,13 +618,9 @@ class Shell:
 
         Through the journal relay when it runs, so output survives this manager (issue 6);
         else a pipe this loop reads itself."""
-        if self.relay is not None:
-            try:
-                stream = self.relay.open_stream(action.unit, action.invocation_id, identifier, level_prefix=level_prefix,
-                                                keep_read_end=True, defer=True)
-                return stream, None, stream.write_fd
-            except RelayError as e:
-                self._relay_unreachable(e)
+        stream = self.relay_link.open_stream(action.unit, action.invocation_id, identifier, level_prefix)
+        if stream is not None:
+            return stream, None, stream.write_fd
         read_fd, write_fd = OutputCapture.pipe()
         return None, read_fd, write_fd
 
@@ -914,45 +898,10 @@ class Shell:
             "CGroupTree": tree,
         }
 
-    def _relay_unreachable(self, error: RelayError) -> None:
-        """A request to the relay failed (it did not take it within the client's timeout, or
-        it is gone): read new output ourselves. A relay that only hung takes requests again
-        once it has read the queued ones: the connection turns writable, and new output goes
-        through it again. (One that died is restarted when it is reaped.)"""
-        self.log(f"Journal relay unreachable, reading output in the manager: {error}", priority=Priority.WARNING)
-        client, self.relay = self.relay, None
-        try:
-            self.loop.selector.register(client.sock, selectors.EVENT_WRITE, (1, lambda mask, now: self._relay_writable(client)))
-        except (OSError, ValueError, KeyError):
-            client.close()
-
-    def _relay_writable(self, client: RelayClient) -> None:
-        self.loop.selector.unregister(client.sock)
-        if self.relay is not None:  # a new relay was started meanwhile
-            client.close()
-            return
-        try:
-            client.ping()
-        except RelayError:  # gone after all: its death is handled when it is reaped
-            client.close()
-            return
-        self.relay = client
-        self.log("Journal relay answers again; new output goes through it.")
-
-    def reattach_relay(self, client: RelayClient) -> None:
-        """A new relay after the old one died: hand it every stream we kept a copy of."""
-        self.relay = client
-        for stream in self._relay_streams.values():
-            try:
-                client.reattach(stream)
-            except RelayError as e:
-                self.log(f"Failed to hand a stream to the new journal relay: {e}", priority=Priority.WARNING)
-
     def close(self) -> None:
         if self.spawner is not None:
             self.spawner.close()
-        for stream in self._relay_streams.values():
-            stream.close_read_end()
+        self.relay_link.close()
         self.output.close_all()
         self.clock_watch.close()
         self.write_pending()

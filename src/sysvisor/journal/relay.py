@@ -57,6 +57,7 @@ spec: systemctl-and-journal.md §6; issue 6 (journal survives the manager)
 from __future__ import annotations
 
 import argparse
+import array
 import json
 import os
 import selectors
@@ -596,26 +597,51 @@ class RelayClient:
             read_fd = -1
         return StreamHandle(write_fd, sid, read_fd, req)
 
-    def reattach(self, stream: StreamHandle) -> None:
-        """Hand a kept read end to this (new) relay, after the old one died."""
+    def reattach(self, stream: StreamHandle, *, wait: bool = True) -> bool:
+        """Hand a kept read end to this (new) relay, after the old one died.
+
+        `wait=False`: never wait for room on the connection (what fits in its send buffer):
+        False, and nothing sent, when it is full. With `wait`, up to the client's timeout,
+        then RelayError."""
         if stream.read_fd < 0 or stream.request is None:
             raise RelayError("This stream's read end was not kept (open_stream(keep_read_end=True)).")
         try:
-            socket.send_fds(self.sock, [json.dumps(stream.request).encode()], [stream.read_fd])
+            if wait:
+                socket.send_fds(self.sock, [json.dumps(stream.request).encode()], [stream.read_fd])
+            else:
+                # (socket.send_fds() drops its flags argument before Python 3.12)
+                self._nowait.sendmsg([json.dumps(stream.request).encode()],
+                                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [stream.read_fd]))], socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            if wait:
+                raise RelayError("Failed to hand a stream to the journal relay: its queue stayed full") from None
+            return False
         except OSError as e:
             raise RelayError(f"Failed to hand a stream to the journal relay: {e.strerror or e}") from None
+        return True
 
-    def hand_over(self, stream: StreamHandle, pid: int, comm: str | None = None) -> None:
+    def hand_over(self, stream: StreamHandle, pid: int, comm: str | None = None, *, wait: bool = True) -> bool:
         """Give the relay a stream made with `open_stream(defer=True)`, whose writer is
         `pid`: one message (the `open` with `_PID`/`_COMM` in its fields and the read end
-        attached); the relay starts reading at once. # issue 5: one relay message per spawn"""
+        attached); the relay starts reading at once. `wait`: as for `reattach()` (a stream
+        not sent yet keeps its pid for a later `reattach()`). # issue 5: one relay message per spawn"""
         if stream.request is None:
             raise RelayError("This stream was not made with open_stream(defer=True).")
         stream.request["fields"]["_PID"] = str(pid)
         if comm:
             stream.request["fields"]["_COMM"] = comm
         stream.request["wait_pid"] = False
-        self.reattach(stream)
+        return self.reattach(stream, wait=wait)
+
+    @property
+    def _nowait(self) -> socket.socket:
+        """The same connection without Python's timeout (a socket with one polls for room
+        before each send, whatever the flags); sends on it pass MSG_DONTWAIT. The file's
+        own O_NONBLOCK flag, shared with `sock`, is left as it is."""
+        nowait = self.__dict__.get("_nowait_sock")
+        if nowait is None:
+            nowait = self.__dict__["_nowait_sock"] = socket.socket(fileno=os.dup(self.sock.fileno()))
+        return nowait
 
     def set_pid(self, stream: StreamHandle | str, pid: int, comm: str | None = None) -> None:
         """The process writing to `stream` is `pid`; the relay starts reading it."""
@@ -648,6 +674,9 @@ class RelayClient:
 
     def close(self) -> None:
         self.sock.close()
+        nowait = self.__dict__.pop("_nowait_sock", None)
+        if nowait is not None:
+            nowait.close()
 
     def __enter__(self) -> RelayClient:
         return self
