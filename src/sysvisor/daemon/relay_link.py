@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sysvisor.core.types import Priority
+from sysvisor.daemon.clock import monotonic_usec
 from sysvisor.daemon.output import OutputCapture
 from sysvisor.journal.relay import RelayClient, RelayError, StreamHandle
 
@@ -102,6 +103,9 @@ class RelayLink:
             except RelayError as e:
                 self._log(f"Failed to hand a stream to the new journal relay: {e}", priority=Priority.WARNING)
         if self._waiting:
+            now = monotonic_usec()
+            for stream in self._waiting.values():
+                stream.since = now  # the new relay gets its own RELAY_WAIT_USEC
             self._make_room()
 
     def disconnect(self) -> None:
