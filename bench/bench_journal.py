@@ -4,6 +4,7 @@
   python3 bench/bench_journal.py pipe [--mb 200]     a unit writing MB to stdout through the relay vs /dev/null
   python3 bench/bench_journal.py unit [--mb 200]     the same as units of a real `sysvisor up`
   python3 bench/bench_journal.py peers [--mb 200]    the same under supervisord, s6 (s6-log), runit (svlogd)
+  python3 bench/bench_journal.py rounds [--rounds 6] unit, peers and pipe interleaved, every run pooled
 
 Run from the repository root; prints one line per measurement.
 
@@ -17,6 +18,10 @@ switches, the relay's CPU time, and checks that every line is in the journal aft
 
 `unit` runs the writers as oneshot units of a real `sysvisor up` (StandardOutput=null vs
 journal, back to back; the writer times itself) and checks every line.
+
+`rounds` runs `unit`, `peers` and `pipe` in turn for one writer (default: 8 KiB blocks, the
+`buffered` writer), several rounds, and pools every run's ratio by reader: on a machine whose
+speed moves by the minute, one round's median of 5 moves by ±0.3x.
 
 Results, what changed and why: docs/benchmarks.md (each session's "Journal throughput");
 raw output in bench/results/*-journal-*.txt. Latest (2026-11-27, tenth session, 200 MB of
@@ -302,11 +307,17 @@ def _start_relay_echoing(journal: str, sock: str, console: str) -> int:
         return start_relay(journal, sock, echo=True, console_fd=f.fileno())
 
 
+def _pool(ratios: dict[str, list[float]] | None, reader: str, value: float) -> None:
+    if ratios is not None:
+        ratios.setdefault(reader, []).append(value)
+
+
 def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None, cat: bool = True,
-               echo: bool = False) -> int:
+               echo: bool = False, ratios: dict[str, list[float]] | None = None) -> int:
     """The unit's run time writing to /dev/null vs into the journal through the relay,
     measured back to back in every run (and `cat` as a reference). `echo`: the relay also
-    runs its console follower (`sysvisor up`'s console), printing into a file."""
+    runs its console follower (`sysvisor up`'s console), printing into a file. `ratios`:
+    each run's ratios are added to it, by reader (for `rounds`)."""
     from sysvisor.journal.relay import RelayClient, start_relay  # noqa: PLC0415
 
     total = mb * 1000 * 1000
@@ -344,6 +355,10 @@ def bench_pipe(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | No
                 got, ok = _count_lines(journal, "bench.service", size)
                 row["ok"] = ok and got == expected
                 rows.append(row)
+                _pool(ratios, "relay alone", row["journal"] / row["null"])
+                if cat:
+                    _pool(ratios, "cat", row["cat"] / row["null"])
+                    _pool(ratios, "relay's pipe floor", row["splice"] / row["null"])
                 cat_text = (f"cat {row['cat']:.3f}s ({row['cat'] / row['null']:.2f}x) [{cpu_cat}]  "
                             f"pipe floor {row['splice']:.3f}s ({row['splice'] / row['null']:.2f}x)  ") if cat else ""
                 print(
@@ -383,7 +398,8 @@ def _wait_console_caught_up(path: str, quiet: float = 0.5, limit: float = 120.0)
         time.sleep(0.05)
 
 
-def bench_unit(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None) -> int:
+def bench_unit(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None,
+               ratios: dict[str, list[float]] | None = None) -> int:
     """A real `sysvisor up` runs the writer as a oneshot unit, once with StandardOutput=null
     and once with the journal, back to back; the writer times itself (first line to last
     byte written), and every line is looked up in the journal afterwards."""
@@ -444,6 +460,7 @@ def bench_unit(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | No
                 row["ok"] = ok and got == want
                 _wait_console_caught_up(log.name)  # the console's printing must not overlap the next run
                 rows.append(row)
+                _pool(ratios, "sysvisor up", row["journal"] / row["null"])
                 print(f"{kind:8} run {run + 1}: /dev/null {row['null']:.3f}s  journal {row['journal']:.3f}s "
                       f"({row['journal'] / row['null']:.2f}x)  lines {got}/{expected} "
                       f"{'ok' if row['ok'] else 'MISMATCH'}", flush=True)
@@ -644,7 +661,8 @@ def _wait(predicate, timeout: float) -> bool:
     return True
 
 
-def bench_peers(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None) -> int:
+def bench_peers(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | None = None,
+                ratios: dict[str, list[float]] | None = None) -> int:
     """The writer under each installed peer that logs a service's stdout, back to back with
     the same writer into /dev/null; every line must be in the peer's log files."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -690,6 +708,7 @@ def bench_peers(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | N
                     _wait(lambda: peer.lines() >= want, 120)
                     got = peer.lines()
                     rows.append({"null": t_null, "journal": t_peer, "ok": got == want})
+                    _pool(ratios, peer.name, t_peer / t_null)
                     print(f"{kind:8} {peer.name} run {run + 1}: /dev/null {t_null:.3f}s  {peer.name} {t_peer:.3f}s "
                           f"({t_peer / t_null:.2f}x)  lines {got}/{want} {'ok' if got == want else 'MISSING'}", flush=True)
             finally:
@@ -702,6 +721,27 @@ def bench_peers(mb: int, size: int, kinds: list[str], runs: int, tmpdir: str | N
     for text in summaries:
         print(text)
     return 0
+
+
+def bench_rounds(mb: int, size: int, kind: str, rounds: int, runs: int, tmpdir: str | None = None) -> int:
+    """`unit`, `peers` and `pipe` in turn, `rounds` times, for one writer; then every run's
+    ratio pooled by reader. Here the machine's speed moves by the minute (the same writer's
+    /dev/null time by a third between rounds, a peer's ratio below 1x in some): a median
+    pooled over interleaved rounds says more than one round's. # issue 6 (1.5x target)"""
+    ratios: dict[str, list[float]] = {}
+    status = 0
+    for i in range(rounds):
+        print(f"# round {i + 1} of {rounds}, {time.strftime('%H:%M:%S', time.gmtime())} UTC", flush=True)
+        status |= bench_unit(mb, size, [kind], runs, tmpdir, ratios=ratios)
+        status |= bench_peers(mb, size, [kind], runs, tmpdir, ratios=ratios)
+        status |= bench_pipe(mb, size, [kind], runs, tmpdir, ratios=ratios)
+    print(f"# {kind} writer, {mb} MB, every run of {rounds} rounds pooled (ratio to the same writer's /dev/null run before it)")
+    for reader, values in ratios.items():
+        xs = sorted(values)
+        n = len(xs)
+        print(f"{reader:20} n={n:3}  median {_median(xs):.2f}x  quartiles {xs[n // 4]:.2f}-{xs[(3 * n) // 4]:.2f}x  "
+              f"within 1.5x: {sum(x <= 1.5 for x in xs)}/{n}")
+    return status
 
 
 def main() -> int:
@@ -721,7 +761,16 @@ def main() -> int:
         if name == "pipe":
             p.add_argument("--no-cat", action="store_true", help="skip the cat and pipe-floor references")
             p.add_argument("--echo", action="store_true", help="the relay also prints every line (its console follower, as in `up`)")
+    r = sub.add_parser("rounds", help="unit, peers and pipe interleaved for one writer; every run pooled")
+    r.add_argument("--mb", type=int, default=200)
+    r.add_argument("--line", type=int, default=100, help="bytes per line")
+    r.add_argument("--writer", default="buffered", choices=sorted(WRITERS))
+    r.add_argument("--rounds", type=int, default=6)
+    r.add_argument("--runs", type=int, default=5, help="runs of each reader per round")
+    r.add_argument("--tmpdir", default=None, help="where the journal goes (default: $TMPDIR)")
     args = ap.parse_args()
+    if args.what == "rounds":
+        return bench_rounds(args.mb, args.line, args.writer, args.rounds, args.runs, args.tmpdir)
     if args.what == "store":
         bench_store(args.lines, args.batch)
         return 0
