@@ -46,10 +46,76 @@ def _find_verb(argv: list[str]) -> int | None:
     return None
 
 
+# Arguments after the verb, (at least, at most: None = any), as systemctl's verb table has
+# them; a verb outside the range fails with "Too few/many arguments." and exit 1.
+# systemd 257: systemctl.c verbs[] (checked with the oracle: `poweroff now` powers nothing off)
+VERB_ARGS = {
+    "reload": (1, None), "restart": (1, None), "try-restart": (1, None), "try-reload-or-restart": (1, None),
+    "isolate": (1, 1), "kill": (1, None), "is-active": (1, None), "cat": (1, None), "edit": (1, None),
+    "enable": (1, None), "disable": (1, None), "is-enabled": (1, None), "mask": (1, None), "unmask": (1, None),
+    "daemon-reload": (0, 0), "daemon-reexec": (0, 0), "is-system-running": (0, 0),
+    "poweroff": (0, 0), "reboot": (0, 0), "halt": (0, 0), "kexec": (0, 0), "soft-reboot": (0, 0), "exit": (0, 1),
+}
+UNIT_TYPES = ("service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice", "scope")
+LOAD_STATES = ("stub", "loaded", "not-found", "bad-setting", "error", "merged", "masked")
+
+
+def _verb_args_error(verb: str, args: list[str]) -> str | None:
+    low, high = VERB_ARGS.get(verb, (0, None))
+    if len(args) < low:
+        return "Too few arguments."
+    if high is not None and len(args) > high:
+        return "Too many arguments."
+    return None
+
+
+def _types_and_states(args) -> int | None:
+    """systemctl -t/--type: unit types, or load states (kept for old callers); `help` lists
+    them; anything else is an error. # systemd 257: systemctl.c parse_argv() 't'"""
+    types = []
+    for t in (t for spec in args.type for t in spec.split(",") if t):
+        if t == "help":
+            print("Available unit types:\n" + "\n".join(UNIT_TYPES))
+            return 0
+        if t in UNIT_TYPES:
+            types.append(t)
+        elif t in LOAD_STATES:
+            args.state.append(t)
+        else:
+            print(f"Unknown unit type or load state '{t}'.\nUse -t help to see a list of allowed values.", file=sys.stderr)
+            return 1
+    args.type = types
+    return None
+
+
+def _option_error(message: str) -> str:
+    """argparse's complaint in getopt's words, as systemctl prints it."""
+    import re
+
+    if m := re.fullmatch(r"argument (\S+): expected one argument", message):
+        names = m.group(1).split("/")
+        short = next((n for n in names if not n.startswith("--")), None)
+        return f"option requires an argument -- '{short[1:]}'" if short else f"option '{names[0]}' requires an argument"
+    if m := re.fullmatch(r"argument -n/--lines: invalid int value: '(.*)'", message, re.S):
+        return f"Failed to parse lines '{m.group(1)}'"
+    if m := re.fullmatch(r"argument (\S+): ignored explicit argument '(.*)'", message, re.S):
+        return f"option '{m.group(1).split('/')[-1]}' doesn't allow an argument"
+    if m := re.fullmatch(r"unrecognized arguments: (\S+).*", message, re.S):
+        option = m.group(1)
+        return f"unrecognized option '{option}'" if option.startswith("--") else f"invalid option -- '{option[1:2]}'"
+    return message
+
+
 def _parser():
     import argparse
 
-    p = argparse.ArgumentParser(prog="sysvisor", description="Run systemd units anywhere; speaks systemctl.", add_help=True)
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):  # systemctl's words and exit status (1), not argparse's usage and 2
+            text = _option_error(message)
+            print(text if text.startswith("Failed") else f"{self.prog}: {text}", file=sys.stderr)
+            raise SystemExit(1)
+
+    p = Parser(prog="sysvisor", description="Run systemd units anywhere; speaks systemctl.", add_help=True)
     p.add_argument("verb", nargs="?", default="list-units")
     p.add_argument("args", nargs="*")
     p.add_argument("--socket", help="control socket of the manager")
@@ -91,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         return _delegate(argv[at], argv[:at] + argv[at + 1 :])
     args = _parser().parse_intermixed_args(argv)
     verb = args.verb
+    complaint = _verb_args_error(verb, args.args)
+    if complaint:
+        print(complaint, file=sys.stderr)
+        return 1
+    rc = _types_and_states(args)
+    if rc is not None:
+        return rc
     if verb in UNIT_FILE_VERBS:
         from sysvisor.cli.client import find_socket
 
@@ -345,6 +418,14 @@ def verb_is_active(args, socket_path: str) -> int:
 
 
 def verb_is_failed(args, socket_path: str) -> int:
+    """Without units: whether the system is degraded (its state printed). # systemd 257: verb_is_failed()"""
+    if not args.args:
+        from sysvisor.cli.client import request
+
+        state = request(socket_path, {"verb": "manager"})["properties"]["SystemState"]
+        if not args.quiet:
+            print(state)
+        return 0 if state == "degraded" else 1
     return _check_state(args, socket_path, ("failed",), 1)
 
 
@@ -499,7 +580,7 @@ def verb_list_units(args, socket_path: str) -> int:
     if not reply.get("ok"):
         return _fail(reply)
     states = [s for spec in args.state for s in spec.split(",")] + (["failed"] if args.failed else [])
-    types = [t for spec in args.type for t in spec.split(",")]
+    types = args.type  # checked and split by _types_and_states()
     rows = select_units(reply["units"], [mangle(n) for n in args.args], all_=args.all, states=states, types=types)
     color = colors_enabled(os.environ, sys.stdout.isatty(), sys.stderr.isatty(), True if args.color else None)
     sys.stdout.write(render_list_units(rows, all_=args.all, plain=args.plain, legend=not args.no_legend, color=color, states_filter=states or None))
@@ -527,11 +608,8 @@ def verb_list_timers(args, socket_path: str) -> int:
 
 def _job_verb(verb: str):
     def run(args, socket_path: str) -> int:
-        if not args.args:
-            print("Too few arguments.", file=sys.stderr)
-            return 1
-        if verb == "isolate" and len(args.args) > 1:
-            print("Too many arguments.", file=sys.stderr)
+        if not args.args:  # (the counts of VERB_ARGS are checked before)
+            print("List of units to restart/reload is required." if verb == "reload-or-restart" else "Too few arguments.", file=sys.stderr)
             return 1
         # systemctl isolate NAME: a name without suffix is a target
         names = [n if verb != "isolate" or n.endswith(UNIT_SUFFIXES) else n + ".target" for n in args.args]
@@ -600,15 +678,13 @@ def verb_reset_failed(args, socket_path: str) -> int:
 
 
 def verb_kill(args, socket_path: str) -> int:
-    import signal
-
     from sysvisor.cli.client import request
+    from sysvisor.unitfile.values import signal_from_string
 
-    name = args.signal.upper()
     try:
-        signum = int(name) if name.isdigit() else int(signal.Signals[name if name.startswith("SIG") else "SIG" + name])
-    except (KeyError, ValueError):
-        print(f"Failed to parse signal string {args.signal}.", file=sys.stderr)
+        signum = signal_from_string(args.signal)  # case matters, as for systemctl: "term" is no signal
+    except ValueError:
+        print(f'Failed to parse signal string "{args.signal}".', file=sys.stderr)
         return 1
     reply = request(socket_path, {"verb": "kill", "units": [mangle(n) for n in args.args], "signal": signum, "whom": args.kill_whom})
     return 0 if reply.get("ok") else _fail(reply)
@@ -636,7 +712,13 @@ def _target_verb(target: str):
 def verb_exit(args, socket_path: str) -> int:
     from sysvisor.cli.client import request
 
-    status = int(args.args[0]) if args.args and args.args[0].isdigit() else 0
+    status = 0
+    if args.args:
+        text = args.args[0]
+        if not (text.isascii() and text.isdigit() and int(text) <= 255):  # systemctl: safe_atou8()
+            print("Invalid exit code.", file=sys.stderr)
+            return 1
+        status = int(text)
     reply = request(socket_path, {"verb": "exit", "exit_status": status})
     return 0 if reply.get("ok") else _fail(reply)
 

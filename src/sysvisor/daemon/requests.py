@@ -109,17 +109,23 @@ class RequestHandler:
     # --- changing things ---
 
     def verb_reset_failed(self, conn, request, units) -> dict:
+        """Each named unit that is not loaded is an error; the others are reset all the same.
+        # systemd 257: "Failed to reset failed state of unit X: Unit X not loaded.", exit 1"""
         if not units:
             self.shell.feed(E.ResetFailedRequested(None))
             return {"ok": True}
-        for name in self._expand(units):
-            self.shell.feed(E.ResetFailedRequested(name))
-        return {"ok": True}
+        errors = []
+        for name in self._expand(units, keep_unmatched=True):
+            if name in self.shell.units:
+                self.shell.feed(E.ResetFailedRequested(name))
+            else:
+                errors.append(f"Failed to reset failed state of unit {name}: Unit {name} not loaded.")
+        return error_reply("\n".join(errors)) if errors else {"ok": True}
 
     def verb_kill(self, conn, request, units) -> dict:
         sig = request.get("signal", signal_module.SIGTERM)
         whom = request.get("whom", "all")
-        if not isinstance(sig, int) or whom not in ("main", "control", "all"):
+        if not isinstance(sig, int) or not 0 < sig < signal_module.NSIG or whom not in ("main", "control", "all"):
             return error_reply("malformed request: bad 'signal' or 'whom'")
         errors: list[str] = []
         for name in self._expand(units, keep_unmatched=True):
