@@ -1,7 +1,7 @@
 """Differential: the CLI's answers to bad input against what systemctl 257 answered for the
 same calls (tests/data/oracle/cli/bad-input-257.json, recorded with tools/systemd-oracle from
 bad-input.scenario.json): the same exit status and the same message, "systemctl" read as
-"sysvisor". Among them verbs that take no arguments (`poweroff now` must power nothing off),
+"sysvisor" (and `journalctl` as `sysvisor logs`, journal-bad-input-257.json). Among them verbs that take no arguments (`poweroff now` must power nothing off),
 signals systemd does not know (`kill -s 99` was an internal error), unknown unit types,
 reset-failed of a unit not loaded, and option errors in getopt's words with exit status 1.
 # issue 6 ("exit codes exactly as systemctl"); systemd 257: systemctl.c verbs[], parse_argv()"""
@@ -15,6 +15,10 @@ import pytest
 
 ORACLE = Path(__file__).resolve().parent.parent / "data" / "oracle" / "cli"
 STEPS = [s for s in json.loads((ORACLE / "bad-input-257.json").read_text())["scenarios"][0]["steps"] if s["do"] == "systemctl"]
+# `exec` steps record no argv: it is the scenario's
+JOURNAL_STEPS = [(asked["argv"][2:], answered) for asked, answered in zip(
+    json.loads((ORACLE / "journal-bad-input.scenario.json").read_text()),
+    json.loads((ORACLE / "journal-bad-input-257.json").read_text())["scenarios"][0]["steps"]) if asked["do"] == "exec"]
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +42,10 @@ def test_bad_input_is_answered_as_systemctl_answers_it(manager, step):
     if step["stdout"] in ("running\n", "active\n"):  # is-failed without units; the unit still runs
         assert got.stdout == step["stdout"]
     assert manager.cli("is-active", "a.service").returncode == 0  # nothing was stopped or powered off
+
+
+@pytest.mark.parametrize(("args", "step"), JOURNAL_STEPS, ids=[" ".join(a) for a, _s in JOURNAL_STEPS])
+def test_bad_journal_input_is_answered_as_journalctl_answers_it(manager, args, step):
+    got = manager.cli("logs", "--no-pager", *args)  # (args: without "journalctl --no-pager")
+    assert "Traceback" not in got.stderr
+    assert (got.returncode, got.stderr) == (step["rc"], step["stderr"].replace("journalctl", "sysvisor logs"))

@@ -155,6 +155,14 @@ def _is_boot_descriptor(value: str) -> bool:
     return value == "all" or re.fullmatch(r"[+-]?\d+|[0-9a-fA-F]{32}([+-]\d+)?", value) is not None
 
 
+def _boot_text(descriptor: str) -> str:
+    """journalctl's "%s%+i" of a boot descriptor: `5` → `+5`, an id → `ID+0`."""
+    m = re.fullmatch(r"([0-9a-fA-F]{32})?([+-]?\d+)?", descriptor)
+    if m is None:
+        return descriptor
+    return f"{(m.group(1) or '').lower()}{int(m.group(2) or 0):+d}"
+
+
 def _parse_bool(value: str) -> bool:
     v = value.lower()
     if v in ("1", "yes", "y", "true", "t", "on"):
@@ -214,7 +222,7 @@ def parse_args(argv: list[str]) -> Options:
                 if nxt is not None:
                     parsed, consumed = nxt, True
             if parsed is None:
-                raise UsageError(f"Failed to parse lines '{value}'")
+                raise UsageError(f"Failed to parse --lines='{value}'.")
             o.lines, o.lines_head = parsed
             o.lines_set = True
         elif name == "no-tail":
@@ -434,10 +442,13 @@ def _run(
     try:
         if o.since is not None:
             since = parse_timestamp(o.since, now)
+    except TimeParseError:
+        raise UsageError(f"Failed to parse timestamp: {o.since}") from None
+    try:
         if o.until is not None:
             until = parse_timestamp(o.until, now)
-    except TimeParseError as e:
-        raise UsageError(f"Failed to parse timestamp: {e.args[0]}") from None
+    except TimeParseError:
+        raise UsageError(f"Failed to parse timestamp: {o.until}") from None
     if since is not None and until is not None and since > until:
         raise UsageError("--since= must be before --until=.")
 
@@ -453,7 +464,7 @@ def _run(
             if o.boot in ("0", "-0", "+0") and boot_id is None:
                 query.boot = ""  # nothing logged yet: no entries
             else:
-                print(f"No journal boot entry found for the specified boot ({o.boot}).", file=err)
+                print(f"No journal boot entry found for the specified boot ({_boot_text(o.boot)}).", file=err)
                 return 1
     predicate = query.entry_predicate()
     record_match = query.record_predicate()

@@ -93,7 +93,18 @@ def compile_grep(pattern: str, case_sensitive: bool | None = None) -> re.Pattern
     try:
         return re.compile(pattern, 0 if sensitive else re.IGNORECASE)
     except re.error as e:
-        raise QueryError(f'Bad pattern "{pattern}": {e.msg}') from None
+        raise QueryError(f'Bad pattern "{pattern}": {_PCRE2_WORDS.get(e.msg, e.msg)}') from None
+
+
+# Python's words for the common mistakes in a pattern → PCRE2's, which journalctl prints
+_PCRE2_WORDS = {
+    "missing ), unterminated subpattern": "missing closing parenthesis",
+    "unbalanced parenthesis": "unmatched closing parenthesis",
+    "unterminated character set": "missing terminating ] for character class",
+    "nothing to repeat": "quantifier does not follow a repeatable item",
+    "multiple repeat": "quantifier does not follow a repeatable item",
+    "bad escape (end of pattern)": "\\ at end of pattern",
+}
 
 
 def cursor_key(cursor: str) -> tuple[int, str, int]:
