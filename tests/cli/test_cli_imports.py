@@ -53,3 +53,12 @@ def test_reading_the_journal_does_not_load_its_writer() -> None:
     mods = set(json.loads(out))
     assert "sysvisor.journal.segment" in mods and "sysvisor.journal.reader" in mods
     assert "sysvisor.journal.store" not in mods and "fcntl" not in mods
+
+
+def test_unit_names_load_without_the_unit_file_parser() -> None:
+    # the CLI mangles names with unitfile/name.py on its hot verbs (is-active, status)
+    code = "import sys, json\nimport sysvisor.unitfile.name\nprint(json.dumps(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC)}).stdout
+    ours = {m for m in json.loads(out) if m.startswith("sysvisor")}
+    assert ours == {"sysvisor", "sysvisor.unitfile", "sysvisor.unitfile.name"}, ours

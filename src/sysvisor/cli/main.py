@@ -21,14 +21,61 @@ EXIT_UNKNOWN = 4
 EXIT_NOT_INSTALLED = 5
 
 
-def mangle(name: str) -> str:
-    """`web` → `web.service`; names with a unit suffix and globs stay as they are.
+class BadUnitName(ValueError):
+    """A name that cannot be made a unit name (the empty one)."""
 
-    # systemd: unit_name_mangle_with_suffix()
+
+_MANGLE_KEEP = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\@")
+_GLOB_KEEP = _MANGLE_KEEP | frozenset("[]!-*?")
+
+
+def mangle(name: str, *, warn: bool = False, suffix: str = ".service") -> str:
+    """`web` → `web.service`; unit names and globs stay as they are; a path names its
+    .mount (or .device) unit; other characters are escaped (`a b` → `a\\x20b.service`), with
+    systemctl's notice when `warn`. Raises BadUnitName for "".
+
+    # systemd: unit_name_mangle_with_suffix(UNIT_NAME_MANGLE_GLOB)
     """
-    if name.endswith(UNIT_SUFFIXES) or any(c in name for c in "*?["):
+    from sysvisor.unitfile import name as unit_name
+
+    if not name:
+        raise BadUnitName(name)
+    if unit_name.is_valid(name) or (any(c in name for c in "*?[") and all(c in _GLOB_KEEP for c in name)):
         return name
-    return name + ".service"
+    if name.startswith("/"):
+        path = "/" + "/".join(p for p in name.split("/") if p and p != ".")
+        kind = ".device" if path.startswith(("/dev/", "/sys/")) else ".mount"
+        return ("-" if path == "/" else unit_name.escape(path.strip("/"))) + kind
+    escaped = "".join("-" if c == "/" else c if c in _MANGLE_KEEP else "".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogateescape"))
+                      for c in name)
+    if escaped != name and warn:
+        print(f'Invalid unit name "{name}" escaped as "{escaped}" (maybe you should use systemd-escape?).', file=sys.stderr)
+    # (systemd appends the suffix to any invalid result: `@.service` → `@.service.service`; a
+    # name that already ends in a unit type keeps it here, so that mangling twice changes nothing)
+    return escaped if escaped.rpartition(".")[2] in unit_name.UNIT_TYPES and "." in escaped else escaped + suffix
+
+
+# verbs whose arguments are unit names (or globs); isolate appends .target itself
+_UNIT_NAME_VERBS = {"start", "stop", "restart", "try-restart", "reload", "reload-or-restart", "try-reload-or-restart",
+                    "status", "show", "is-active", "is-failed", "kill", "reset-failed", "list-dependencies"}
+
+
+def _mangle_args(verb: str, args) -> int | None:
+    """Mangle the unit names of `verb` once, with systemctl's notices and errors (exit 1
+    for an empty name); None when all could be."""
+    if verb in UNIT_FILE_VERBS:
+        if "" in args.args:  # (enable and friends also take paths)
+            print("Failed to mangle unit name or path '': Invalid argument", file=sys.stderr)
+            return 1
+        return None
+    if verb not in _UNIT_NAME_VERBS:
+        return None
+    try:
+        args.args = [mangle(n, warn=not getattr(args, "quiet", False)) for n in args.args]
+    except BadUnitName:
+        print("Failed to mangle name: Invalid argument\nFailed to expand names: Invalid argument", file=sys.stderr)
+        return 1
+    return None
 
 
 def _find_verb(argv: list[str]) -> int | None:
@@ -134,7 +181,7 @@ def _parser():
     p.add_argument("-n", "--lines", type=int, default=10)
     p.add_argument("-o", "--output", default="short")
     p.add_argument("-s", "--signal", default="SIGTERM")
-    p.add_argument("--kill-whom", default="all", choices=("main", "control", "all"))
+    p.add_argument("--kill-whom", default="all")  # (checked by the kill verb, as systemctl's manager does)
     p.add_argument("--job-mode", default="replace")
     p.add_argument("--state", action="append", default=[])
     p.add_argument("-t", "--type", action="append", default=[])
@@ -162,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         print(complaint, file=sys.stderr)
         return 1
     rc = _types_and_states(args)
+    if rc is None:
+        rc = _mangle_args(verb, args)
     if rc is not None:
         return rc
     if verb in UNIT_FILE_VERBS:
@@ -178,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args, find_socket(args.socket, _scope(args)))
     except NoManager as e:
         print(str(e), file=sys.stderr)
+        return 1
+    except BadUnitName:  # a pattern of list-units and the like
+        print("Failed to mangle name: Invalid argument", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
@@ -238,6 +290,8 @@ def _fast_check(argv: list[str]) -> int | None:
             units.append(token)
     if verb is None or (status_only and verb != "status"):
         return None
+    if any(not u or not _GLOB_KEEP.issuperset(u) for u in units):
+        return None  # a name to escape (with a notice) or refuse: the full path does it
     from sysvisor.cli.client import NoManager, find_socket
 
     args = _FastArgs(verb, units, quiet, lines, full, color)
@@ -345,6 +399,8 @@ UNIT_FILE_VERBS = ("enable", "disable", "is-enabled", "mask", "unmask", "cat", "
 
 
 def _unit_file_verb(verb: str, args, socket_path: str) -> int:
+    import os
+
     from sysvisor.cli import unitfiles
     from sysvisor.cli.client import NoManager, request
 
@@ -355,10 +411,16 @@ def _unit_file_verb(verb: str, args, socket_path: str) -> int:
         except NoManager:
             info = None
     ctx = unitfiles.Context(args, info)
-    names = [mangle(n) for n in args.args]
-    if verb != "list-unit-files" and not names:
-        print("Too few arguments.", file=sys.stderr)
-        return 1
+    if verb == "list-unit-files":
+        names = list(args.args)
+    else:
+        names = []
+        for n in args.args:
+            if "/" in n and verb in ("enable", "disable", "mask", "unmask") and not n.endswith(UNIT_SUFFIXES):
+                # a path (systemctl's is_path()): only a unit file's can be named so
+                print(f"Failed to {verb} unit: File {os.path.abspath(n)}: Invalid argument", file=sys.stderr)
+                return 1
+            names.append(n if "/" in n else mangle(n))
     if verb == "enable":
         rc = unitfiles.verb_enable(ctx, names)
     elif verb == "disable":
@@ -382,7 +444,7 @@ def _unit_file_verb(verb: str, args, socket_path: str) -> int:
             job = "start" if verb == "enable" else "stop"
             reply = request(socket_path, {"verb": job, "units": names, "no_block": args.no_block})
             for failure in reply.get("failures", []):
-                print(job_failure_text(failure), file=sys.stderr)
+                print(job_failure_text(failure, job), file=sys.stderr)
             rc = 0 if reply.get("ok") else 1
     elif args.now:
         print(f"No manager is running; '{verb} --now' changed the unit files only.", file=sys.stderr)
@@ -625,16 +687,29 @@ def _job_request(socket_path: str, message: dict) -> int:
     reply = request(socket_path, message)
     if reply.get("error"):
         return _fail(reply)
+    status = 0
     for failure in reply.get("failures", []):
-        print(job_failure_text(failure), file=sys.stderr)
-    return 0 if reply.get("ok") else 1
+        print(job_failure_text(failure, _JOB_WORDS.get(message["verb"], message["verb"])), file=sys.stderr)
+        status = _BUS_ERROR_EXIT.get(failure.get("bus_error") or "", 1)
+    return 0 if reply.get("ok") else status or 1
 
 
-def job_failure_text(failure: dict) -> str:
+# what systemctl calls the job of a verb in its messages # systemd: systemctl-start-unit.c unit_actions[]
+_JOB_WORDS = {"isolate": "start", "try-reload-or-restart": "reload-or-try-restart"}
+# systemctl's exit status for a refused job, by bus error (LSB: 3 unimplemented, 4 no
+# permission, 5 not installed, 6 not configured). # systemd: translate_bus_error_to_exit_status()
+_BUS_ERROR_EXIT = {"OnlyByDependency": 4, "NoIsolation": 4, "TransactionIsDestructive": 4, "NoSuchUnit": 5,
+                   "JobTypeNotApplicable": 3, "LoadFailed": 6}
+
+
+def job_failure_text(failure: dict, verb: str = "start") -> str:
     """systemctl's message for a failed job. # spec: restart-and-failure.md §5.4"""
     unit, result = failure["unit"], failure["result"]
-    if failure.get("error"):
-        return failure["error"]
+    if failure.get("error"):  # refused before it was enqueued: the bus call failed
+        text = f"Failed to {verb} {unit}: {failure['error']}"
+        if failure.get("bus_error") not in ("NoSuchUnit", "UnitMasked", "JobTypeNotApplicable"):
+            text += f"\nSee system logs and 'sysvisor status {unit}' for details."
+        return text
     hint = f'See "sysvisor status {unit}" and "sysvisor logs -u {unit}" for details.'
     if result == "failed":
         reason = _FAILURE_REASONS.get(failure.get("unit_result", ""), "the control process exited with error code")
@@ -685,6 +760,9 @@ def verb_kill(args, socket_path: str) -> int:
         signum = signal_from_string(args.signal)  # case matters, as for systemctl: "term" is no signal
     except ValueError:
         print(f'Failed to parse signal string "{args.signal}".', file=sys.stderr)
+        return 1
+    if args.kill_whom not in ("main", "control", "all"):
+        print(f"Failed to kill unit {args.args[0]}: Invalid whom argument: {args.kill_whom}", file=sys.stderr)
         return 1
     reply = request(socket_path, {"verb": "kill", "units": [mangle(n) for n in args.args], "signal": signum, "whom": args.kill_whom})
     return 0 if reply.get("ok") else _fail(reply)

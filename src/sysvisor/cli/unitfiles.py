@@ -61,15 +61,17 @@ def _rooted(root: str, path: str) -> str:
 
 def verb_enable(ctx: Context, names: list[str]) -> int:
     plan = ctx.installer().plan_enable(names)
-    return _apply(plan)
+    return _apply(plan, online=ctx.manager_info is not None)
 
 
 def verb_disable(ctx: Context, names: list[str]) -> int:
     plan = ctx.installer().plan_disable(names)
-    return _apply(plan)
+    return _apply(plan, online=ctx.manager_info is not None)
 
 
-def _apply(plan) -> int:
+def _apply(plan, online: bool = False) -> int:
+    """Carry out `plan` and say what was done, in systemctl's words: with a manager running
+    it would have asked the manager (`online`), whose errors read differently."""
     from sysvisor.unitfile.install import apply
 
     try:
@@ -77,7 +79,7 @@ def _apply(plan) -> int:
     except OSError as e:
         print(f"Failed to apply changes: {e.strerror}: {e.filename}", file=sys.stderr)
         return 1
-    for line in plan.lines():
+    for line in plan.lines(online):
         print(line, file=sys.stderr)
     return plan.rc
 

@@ -106,6 +106,9 @@ class JobCompleted(Action):
     # systemctl's reason when the job could not even be enqueued, e.g.
     # "Job type reload is not applicable for unit foo.service."
     error: str | None = None
+    # its D-Bus error name without org.freedesktop.systemd1. ("JobTypeNotApplicable"): the
+    # client's exit status depends on it (systemctl: translate_bus_error_to_exit_status())
+    bus_error: str | None = None
 
 
 @dataclass(frozen=True)

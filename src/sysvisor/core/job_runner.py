@@ -205,17 +205,22 @@ class JobRunnerMixin:
 
     def _refusal(self, name: str) -> str | None:
         """Why a job for `name` cannot be enqueued at all (systemctl's wording), or None."""
+        refusal = self._refusal_of(name)
+        return refusal[1] if refusal else None
+
+    def _refusal_of(self, name: str) -> tuple[str, str] | None:
+        """(systemd's bus error name, its message) of `_refusal()`."""
         unit = self.units.get(name)
         if unit is None or unit.load_state.value == "not-found":
-            return f"Unit {name} not found."
+            return "NoSuchUnit", f"Unit {name} not found."
         if unit.load_state.value == "masked":
-            return f"Unit {name} is masked."
+            return "UnitMasked", f"Unit {name} is masked."
         if unit.load_state.value == "bad-setting":
-            return f"Unit {name} has a bad unit file setting."
+            return "BadUnitSetting", f"Unit {name} has a bad unit file setting."
         if unit.load_state.value != "loaded":
-            return f"Unit {name} failed to load properly, please adjust/correct and reload service manager."
+            return "LoadFailed", f"Unit {name} failed to load properly, please adjust/correct and reload service manager."
         if self.runtime_of(name) is None:
-            return f"Job type start is not applicable for unit {name}."
+            return "JobTypeNotApplicable", f"Job type start is not applicable for unit {name}."
         return None
 
     def _request(self, name: str, job_type: JobType, mode: JobMode, request_id: int | None) -> None:
@@ -225,9 +230,9 @@ class JobRunnerMixin:
             name = self.graph.canonical(name)
             if name not in self.units:
                 raise UnitNotFoundError(name)
-        error = self._refusal(name)
+        bus_error, error = self._refusal_of(name) or (None, None)
         if error is None and self.shutting_down and job_type is not JobType.STOP:
-            error = f"Transaction for {name}/{job_type} is destructive (shutdown is in progress)."
+            bus_error, error = "TransactionIsDestructive", f"Transaction for {name}/{job_type} is destructive (shutdown is in progress)."
         if error is None:
             u = self.units[name].unit
             if job_type is JobType.STOP:
@@ -237,21 +242,21 @@ class JobRunnerMixin:
             else:
                 refuse = u.refuse_manual_start and job_type is not JobType.RELOAD
             if refuse:
-                error = (f"Operation refused, unit {name} may be requested by dependency only "
-                         f"(it is configured to refuse manual start/stop).")
+                bus_error, error = "OnlyByDependency", (f"Operation refused, unit {name} may be requested by dependency only "
+                                                        f"(it is configured to refuse manual start/stop).")
             elif job_type is JobType.RELOAD:
                 svc = self.services.get(name)
                 if svc is None or not svc.can_reload():
-                    error = f"Job type reload is not applicable for unit {name}."
+                    bus_error, error = "JobTypeNotApplicable", f"Job type reload is not applicable for unit {name}."
                 elif svc.active_state in INACTIVE_OR_FAILED:
-                    error = f"Unit {name} is not active, cannot reload."
+                    bus_error, error = "UnitInactive", f"Unit {name} is not active, cannot reload."
         if error is not None:
-            self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID, error=error))
+            self.emit(JobCompleted(request_id, name, job_type, JobResult.INVALID, error=error, bus_error=bus_error))
             return
         e = self.enqueue_job(name, job_type, mode, request_id=request_id)
         if e is not None:
             result = JobResult.FAILED if e.errno == "EBUSY" else JobResult.INVALID
-            self.emit(JobCompleted(request_id, name, job_type, result, error=e.message))
+            self.emit(JobCompleted(request_id, name, job_type, result, error=e.message, bus_error=_ERRNO_BUS_ERRORS.get(e.errno)))
 
     def enqueue_job(self, name: str, job_type: JobType | str, mode: JobMode, *, request_id: int | None = None,
                     reenqueue_anchor: bool = False) -> TransactionError | None:
@@ -689,3 +694,10 @@ class JobRunnerMixin:
             if when <= self.now:
                 del self._recheck_at[key]
                 self._pending_checks.setdefault(key[0], {})[key[1]] = None
+
+
+# systemd's bus error for a refused transaction's errno (systemctl turns it into its exit status)
+_ERRNO_BUS_ERRORS = {
+    "ENOENT": "NoSuchUnit", "ERFKILL": "UnitMasked", "ENOEXEC": "BadUnitSetting", "EBADR": "JobTypeNotApplicable",
+    "EPERM": "NoIsolation", "ELOOP": "TransactionOrderIsCyclic", "EBUSY": "TransactionIsDestructive",
+}

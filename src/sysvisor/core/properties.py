@@ -70,11 +70,16 @@ def exit_status_set_value(s: ExitStatusSet) -> dict[str, list[int]]:
 
 
 def _load_error(unit: Unit) -> tuple[str, str] | None:
-    entry = _LOAD_ERRORS.get(unit.load_state)
+    return load_error(unit.load_state, unit.name, unit.load_error or "")
+
+
+def load_error(state: LoadState, name: str, detail: str = "") -> tuple[str, str] | None:
+    """LoadError= of a unit `name` in load state `state`: (bus error name, message), or None."""
+    entry = _LOAD_ERRORS.get(state)
     if entry is None:
         return None
     err, template = entry
-    return err, template.format(unit.name, unit.load_error or "")
+    return err, template.format(name, detail)
 
 
 def _service_properties(svc: ServiceSection) -> dict[str, Any]:

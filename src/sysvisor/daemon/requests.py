@@ -13,9 +13,11 @@ import signal as signal_module
 
 from sysvisor.core import actions as A
 from sysvisor.core import events as E
-from sysvisor.core.types import JobMode, JobResult
+from sysvisor.core.properties import load_error
+from sysvisor.core.types import JobMode, JobResult, LoadState
 from sysvisor.daemon.control_server import Connection, ControlServer
 from sysvisor.protocol.control import error_reply
+from sysvisor.unitfile import name as unit_name
 
 JOB_VERBS = {
     "start": lambda unit, rid, mode: E.StartRequested(unit, rid, mode),
@@ -27,7 +29,8 @@ JOB_VERBS = {
 }
 READ_ONLY_VERBS = {"ping", "manager-info", "units", "list-units", "manager", "list-jobs"}
 # the verb word systemctl uses in "Failed to start x: …"
-_VERB_WORDS = {"try-restart": "try-restart", "reset-failed": "reset failed state of"}
+_VERB_WORDS = {"try-restart": "try-restart", "reset-failed": "reset failed state of", "isolate": "start",
+               "try-reload-or-restart": "reload-or-try-restart"}
 
 
 class RequestHandler:
@@ -132,7 +135,7 @@ class RequestHandler:
             if name not in self.shell.units:
                 return error_reply(f"Failed to kill unit {name}: Unit {name} not loaded.", 5)
             # the engine answers synchronously, and only when it could not kill
-            rid = self.shell.new_request_id(lambda failed: errors.append(failed.error))
+            rid = self.shell.new_request_id(lambda failed, name=name: errors.append(f"Failed to kill unit {name}: {failed.error}"))
             self.shell.feed(E.KillRequested(name, sig, whom, request_id=rid))
             self.shell.job_listeners.pop(rid, None)
         if errors:
@@ -187,7 +190,13 @@ class RequestHandler:
         for name in names:
             if name not in self.shell.units:
                 word = _VERB_WORDS.get(verb, verb)
-                return error_reply(f"Failed to {word} {name}: Unit {name} not found.", 5)
+                see_logs = f"\nSee system logs and 'sysvisor status {name}' for details."
+                if unit_name.is_valid(name, unit_name.TEMPLATE):
+                    return error_reply(f"Failed to {word} {name}: Unit name {name} is missing the instance name.{see_logs}")
+                if not unit_name.is_valid(name):
+                    return error_reply(f"Failed to {word} {name}: Unit name {name} is not valid.{see_logs}")
+                # (systemd loads a unit to start it; one to stop that is not there is not loaded)
+                return error_reply(f"Failed to {word} {name}: Unit {name} {'not loaded' if verb == 'stop' else 'not found'}.", 5)
         verbs = {name: collapse(name) if collapse else verb for name in names}
         if request.get("no_block"):
             for name in names:
@@ -200,7 +209,8 @@ class RequestHandler:
             outstanding.pop(job.request_id, None)
             if job.result is not JobResult.DONE:
                 props = self.shell.manager.runtime_properties(job.unit)
-                failures.append({"unit": job.unit, "job_type": str(job.job_type), "result": str(job.result), "unit_result": props.get("Result", ""), "error": job.error})
+                failures.append({"unit": job.unit, "job_type": str(job.job_type), "result": str(job.result), "unit_result": props.get("Result", ""),
+                                 "error": job.error, "bus_error": job.bus_error})
             if not outstanding:
                 self.server.reply(conn, {"ok": not failures, "failures": failures, "exit": 1 if failures else 0})
 
@@ -255,5 +265,5 @@ def _not_found_properties(name: str) -> dict:
         "ActiveState": "inactive",
         "SubState": "dead",
         "Result": "success",
-        "LoadError": f"Unit {name} not found.",
+        "LoadError": load_error(LoadState.NOT_FOUND, name),  # (bus error, message): `show` prints both
     }

@@ -21,7 +21,18 @@ Severities: "warning" (systemd prints it, the line is ignored), "error" (fatal: 
 # spec: unit-files.md
 """
 
-from sysvisor.unitfile.errors import Diagnostic
-from sysvisor.unitfile.loader import UnitLoader, default_search_paths
-
 __all__ = ["Diagnostic", "UnitLoader", "default_search_paths"]
+
+
+def __getattr__(attr: str):
+    # loaded when first asked for: the CLI imports unitfile.name (unit names, ~0.1 ms) on
+    # its hot verbs, and must not pay for the parser (~45 ms)
+    if attr == "Diagnostic":
+        from sysvisor.unitfile.errors import Diagnostic
+
+        return Diagnostic
+    if attr in ("UnitLoader", "default_search_paths"):
+        from sysvisor.unitfile import loader
+
+        return getattr(loader, attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

@@ -61,9 +61,14 @@ class Change:
     path: str = ""
     target: str = ""
     text: str = ""
+    # an error as the running manager words it (systemctl prints "Failed to VERB unit: " and
+    # the bus error's text when it asked the manager; `text` is the offline wording)
+    bus_text: str = ""
 
-    def message(self) -> str:
-        """The line systemctl prints for this step."""
+    def message(self, online: bool = False) -> str:
+        """The line systemctl prints for this step (`online`: it asked a running manager)."""
+        if online and self.bus_text:
+            return self.bus_text
         if self.kind == "symlink":
             return f"Created symlink {self.path} \u2192 {self.target}."
         if self.kind == "unlink":
@@ -78,9 +83,9 @@ class InstallPlan:
     changes: list[Change] = field(default_factory=list)
     rc: int = 0
 
-    def lines(self) -> list[str]:
+    def lines(self, online: bool = False) -> list[str]:
         """What systemctl prints (stderr), one line per element."""
-        return [line for c in self.changes for line in c.message().split("\n")]
+        return [line for c in self.changes for line in c.message(online).split("\n")]
 
 
 # [Install] read from a unit file and its drop-ins for one name: the parser's own type
@@ -181,7 +186,8 @@ class Installer:
             return False, True
         path, masked = self._file_of(name)
         if path is None:
-            plan.changes.append(Change("error", text=f"Failed to enable unit, unit {name} does not exist."))
+            plan.changes.append(Change("error", text=f"Failed to enable unit, unit {name} does not exist.",
+                                       bus_text=f"Failed to enable unit: Unit {name} does not exist"))
             return False, True
         if masked:
             plan.changes.append(Change("error", text=f"Failed to enable unit, unit {path} is masked."))
@@ -264,7 +270,8 @@ class Installer:
             seen.add(name)
             path, masked = self._file_of(name)
             if path is None:
-                plan.changes.append(Change("error", text=f"Failed to disable unit, unit {name} does not exist."))
+                plan.changes.append(Change("error", text=f"Failed to disable unit, unit {name} does not exist.",
+                                           bus_text=f"Failed to disable unit: Unit {name} does not exist"))
                 continue
             marked_names.add(name)
             if not masked:
