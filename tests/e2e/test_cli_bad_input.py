@@ -10,13 +10,15 @@ reset-failed of a unit not loaded, and option errors in getopt's words with exit
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ORACLE = Path(__file__).resolve().parent.parent / "data" / "oracle" / "cli"
+ROOT = Path(__file__).resolve().parents[2]
+ORACLE = ROOT / "tests" / "data" / "oracle" / "cli"
 STEPS = [s for name in ("bad-input-257.json", "bad-names-257.json")
          for s in json.loads((ORACLE / name).read_text())["scenarios"][0]["steps"] if s["do"] == "systemctl"]
 # where sysvisor answers otherwise, on purpose: systemd appends ".service" to any name that is
@@ -63,3 +65,15 @@ def test_bad_journal_input_is_answered_as_journalctl_answers_it(manager, args, s
     got = manager.cli("logs", "--no-pager", *args)  # (args: without "journalctl --no-pager")
     assert "Traceback" not in got.stderr
     assert (got.returncode, got.stderr) == (step["rc"], step["stderr"].replace("journalctl", "sysvisor logs"))
+
+
+@pytest.mark.parametrize(("units", "why"), [("missing", "no such directory"), ("a-file", "not a directory")])
+def test_up_refuses_a_units_folder_that_is_not_one(tmp_path, units, why):
+    """A typo in --units used to start a manager with no units at all."""
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path / units
+    got = subprocess.run([sys.executable, "-m", "sysvisor", "up", "--units", str(target), "--runtime-dir", str(tmp_path / "run"),
+                          "--state-dir", str(tmp_path / "state")], env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+                         capture_output=True, text=True, timeout=30)
+    assert got.returncode == 2 and got.stderr.endswith(f"sysvisor up: error: --units {target}: {why}\n"), got.stderr
+    assert not (tmp_path / "run").exists()  # nothing was started

@@ -329,6 +329,12 @@ def _delegate(verb: str, rest: list[str]) -> int:
                 p.error(f"invalid size '{a.journal_max_use}' for --journal-max-use (examples: 500M, 2G)")
         from sysvisor.daemon.main import keeper_command, run
 
+        if a.keeper_fd is None and a.deserialize is None:  # asked by a person (not a restart of ours)
+            import os
+
+            for directory in a.units or ():  # a typo would start a manager with no units at all
+                if not os.path.isdir(directory):
+                    p.error(f"--units {directory}: " + ("not a directory" if os.path.exists(directory) else "no such directory"))
         if not a.no_keeper and a.keeper_fd is None and a.deserialize is None:
             # become the keeper (same PID: PID 1 in a container); it runs the manager as its child
             argv, env = keeper_command(rest, a.runtime_dir)
