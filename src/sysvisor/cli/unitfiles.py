@@ -187,13 +187,37 @@ EDIT_TAIL = """
 _EDITORS = ("editor", "nano", "vim", "vi")
 
 
+def _run_editor(path: str) -> int | None:
+    """The editor's exit status on `path`, or None (said why) when none could be run: the
+    one the environment names, else the first of _EDITORS there is; one that does not exist
+    is skipped. # systemd: run_editor()"""
+    import shlex
+    import subprocess
+
+    chosen = next((os.environ[v] for v in ("SYSTEMD_EDITOR", "EDITOR", "VISUAL") if os.environ.get(v)), None)
+    candidates = ([chosen] if chosen else []) + list(_EDITORS)
+    for editor in candidates:
+        try:
+            argv = shlex.split(editor)
+        except ValueError:
+            argv = editor.split()
+        if not argv:
+            continue
+        try:
+            return subprocess.run([*argv, path]).returncode
+        except FileNotFoundError:
+            continue  # (systemd tries the next one too)
+        except OSError as e:
+            print(f"Failed to execute {argv[0]}: {e.strerror}", file=sys.stderr)
+            return None
+    print("Cannot edit files, no editor available. Please set either $SYSTEMD_EDITOR, $EDITOR or $VISUAL.", file=sys.stderr)
+    return None
+
+
 def verb_edit(ctx: Context, names: list[str], *, full: bool, force: bool) -> int:
     """Open $SYSTEMD_EDITOR/$EDITOR/$VISUAL on a drop-in (or with --full a copy of the whole
     unit) and write it only if the editor succeeded and left something.
     # spec: systemctl-and-journal.md §1 (edit); systemd: systemctl-edit.c"""
-    import shlex
-    import shutil
-    import subprocess
     import tempfile
 
     loader = ctx.loader()
@@ -217,13 +241,15 @@ def verb_edit(ctx: Context, names: list[str], *, full: bool, force: bool) -> int
                 with open(path, errors="replace") as f:
                     context += f"\n### {path}\n" + "".join("# " + line if line.strip() else "#\n" for line in f.read().splitlines(True))
         text = (EDIT_HEAD.format(path=target) + current + EDIT_TAIL + context) if not full else current
-        editor = next((os.environ[v] for v in ("SYSTEMD_EDITOR", "EDITOR", "VISUAL") if os.environ.get(v)), None)
-        argv = shlex.split(editor) if editor else [next((e for e in _EDITORS if shutil.which(e)), "vi")]
         with tempfile.NamedTemporaryFile("w", suffix=".conf", prefix=f".#{name}", delete=False) as tmp:
             tmp.write(text)
         try:
-            if subprocess.run([*argv, tmp.name]).returncode != 0:
-                print(f"Editor {argv[0]} failed; {target} left unchanged.", file=sys.stderr)
+            returncode = _run_editor(tmp.name)
+            if returncode is None:
+                rc = 1
+                break
+            if returncode != 0:
+                print(f"Editor failed; {target} left unchanged.", file=sys.stderr)
                 rc = 1
                 continue
             with open(tmp.name) as f:
