@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import sys
 
+from sysvisor.unitfile import name as unit_name
+from sysvisor.unitfile.name import UNIT_TYPES
+
 # Verbs that parse their own command line.
 DELEGATED = {"up", "logs", "journal", "simulate", "calendar", "verify", "install-shims", "completion"}
 _OPTIONS_WITH_VALUE = {"--socket", "-p", "--property", "-P", "-n", "--lines", "-o", "--output", "-s", "--signal", "--kill-whom", "--job-mode", "--state", "-t", "--type"}
 
-UNIT_SUFFIXES = (".service", ".target", ".timer", ".socket", ".mount", ".automount", ".path", ".slice", ".scope", ".device", ".swap")
+UNIT_SUFFIXES = tuple("." + t for t in UNIT_TYPES)
 
 LOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 EXIT_NOT_RUNNING = 3
@@ -36,8 +39,6 @@ def mangle(name: str, *, warn: bool = False, suffix: str = ".service") -> str:
 
     # systemd: unit_name_mangle_with_suffix(UNIT_NAME_MANGLE_GLOB)
     """
-    from sysvisor.unitfile import name as unit_name
-
     if not name:
         raise BadUnitName(name)
     if unit_name.is_valid(name) or (any(c in name for c in "*?[") and all(c in _GLOB_KEEP for c in name)):
@@ -52,7 +53,7 @@ def mangle(name: str, *, warn: bool = False, suffix: str = ".service") -> str:
         print(f'Invalid unit name "{name}" escaped as "{escaped}" (maybe you should use systemd-escape?).', file=sys.stderr)
     # (systemd appends the suffix to any invalid result: `@.service` → `@.service.service`; a
     # name that already ends in a unit type keeps it here, so that mangling twice changes nothing)
-    return escaped if escaped.rpartition(".")[2] in unit_name.UNIT_TYPES and "." in escaped else escaped + suffix
+    return escaped if escaped.rpartition(".")[2] in UNIT_TYPES and "." in escaped else escaped + suffix
 
 
 # verbs whose arguments are unit names (or globs); isolate appends .target itself
@@ -103,7 +104,6 @@ VERB_ARGS = {
     "daemon-reload": (0, 0), "daemon-reexec": (0, 0), "is-system-running": (0, 0),
     "poweroff": (0, 0), "reboot": (0, 0), "halt": (0, 0), "kexec": (0, 0), "soft-reboot": (0, 0), "exit": (0, 1),
 }
-UNIT_TYPES = ("service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice", "scope")
 LOAD_STATES = ("stub", "loaded", "not-found", "bad-setting", "error", "merged", "masked")
 
 
@@ -450,7 +450,7 @@ def _unit_file_verb(verb: str, args, socket_path: str) -> int:
             job = "start" if verb == "enable" else "stop"
             reply = request(socket_path, {"verb": job, "units": names, "no_block": args.no_block})
             for failure in reply.get("failures", []):
-                print(job_failure_text(failure, job), file=sys.stderr)
+                print(job_failure_text(failure), file=sys.stderr)
             rc = 0 if reply.get("ok") else 1
     elif args.now:
         print(f"No manager is running; '{verb} --now' changed the unit files only.", file=sys.stderr)
@@ -695,24 +695,22 @@ def _job_request(socket_path: str, message: dict) -> int:
         return _fail(reply)
     status = 0
     for failure in reply.get("failures", []):
-        print(job_failure_text(failure, _JOB_WORDS.get(message["verb"], message["verb"])), file=sys.stderr)
+        print(job_failure_text(failure), file=sys.stderr)
         status = _BUS_ERROR_EXIT.get(failure.get("bus_error") or "", 1)
     return 0 if reply.get("ok") else status or 1
 
 
-# what systemctl calls the job of a verb in its messages # systemd: systemctl-start-unit.c unit_actions[]
-_JOB_WORDS = {"isolate": "start", "try-reload-or-restart": "reload-or-try-restart"}
 # systemctl's exit status for a refused job, by bus error (LSB: 3 unimplemented, 4 no
 # permission, 5 not installed, 6 not configured). # systemd: translate_bus_error_to_exit_status()
 _BUS_ERROR_EXIT = {"OnlyByDependency": 4, "NoIsolation": 4, "TransactionIsDestructive": 4, "NoSuchUnit": 5,
                    "JobTypeNotApplicable": 3, "LoadFailed": 6}
 
 
-def job_failure_text(failure: dict, verb: str = "start") -> str:
+def job_failure_text(failure: dict) -> str:
     """systemctl's message for a failed job. # spec: restart-and-failure.md §5.4"""
     unit, result = failure["unit"], failure["result"]
-    if failure.get("error"):  # refused before it was enqueued: the bus call failed
-        text = f"Failed to {verb} {unit}: {failure['error']}"
+    if failure.get("error"):  # refused before it was enqueued: the bus call failed ("verb": the manager's word for it)
+        text = f"Failed to {failure.get('verb', 'start')} {unit}: {failure['error']}"
         if failure.get("bus_error") not in ("NoSuchUnit", "UnitMasked", "JobTypeNotApplicable"):
             text += f"\nSee system logs and 'sysvisor status {unit}' for details."
         return text

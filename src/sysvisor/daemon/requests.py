@@ -210,7 +210,7 @@ class RequestHandler:
             if job.result is not JobResult.DONE:
                 props = self.shell.manager.runtime_properties(job.unit)
                 failures.append({"unit": job.unit, "job_type": str(job.job_type), "result": str(job.result), "unit_result": props.get("Result", ""),
-                                 "error": job.error, "bus_error": job.bus_error})
+                                 "error": job.error, "bus_error": job.bus_error, "verb": _VERB_WORDS.get(verb, verb)})
             if not outstanding:
                 self.server.reply(conn, {"ok": not failures, "failures": failures, "exit": 1 if failures else 0})
 

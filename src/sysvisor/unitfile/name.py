@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 UNIT_NAME_MAX = 256
-UNIT_TYPES = ("service", "socket", "device", "mount", "automount", "swap", "target", "path",
-              "timer", "slice", "scope")
+UNIT_TYPES = ("service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice",
+              "scope")  # systemd's unit_type_table order (`systemctl -t help`)
 _VALID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\")
 
 PLAIN = 1
