@@ -36,8 +36,9 @@ class Context:
 
     def installer(self) -> Installer:
         scope = "runtime" if self.runtime and not self.user else ("user" if self.user else "system")
+        builtin = frozenset(self.manager_info.get("builtin_units") or ()) if self.manager_info else frozenset()
         return Installer(self.root, scope=scope, search_paths=self.search_paths, config_dir=self.config_dir,
-                         enabled_dirs=self.enabled_dirs)
+                         enabled_dirs=self.enabled_dirs, builtin_units=builtin)
 
     def loader(self) -> UnitLoader:
         if self.search_paths is not None:
@@ -61,17 +62,16 @@ def _rooted(root: str, path: str) -> str:
 
 def verb_enable(ctx: Context, names: list[str]) -> int:
     plan = ctx.installer().plan_enable(names)
-    return _apply(plan, online=ctx.manager_info is not None)
+    return _apply(plan)
 
 
 def verb_disable(ctx: Context, names: list[str]) -> int:
     plan = ctx.installer().plan_disable(names)
-    return _apply(plan, online=ctx.manager_info is not None)
+    return _apply(plan)
 
 
-def _apply(plan, online: bool = False) -> int:
-    """Carry out `plan` and say what was done, in systemctl's words: with a manager running
-    it would have asked the manager (`online`), whose errors read differently."""
+def _apply(plan) -> int:
+    """Carry out `plan` and say what was done, in systemctl's (257) words."""
     from sysvisor.unitfile.install import apply
 
     try:
@@ -79,7 +79,7 @@ def _apply(plan, online: bool = False) -> int:
     except OSError as e:
         print(f"Failed to apply changes: {e.strerror}: {e.filename}", file=sys.stderr)
         return 1
-    for line in plan.lines(online):
+    for line in plan.lines():
         print(line, file=sys.stderr)
     return plan.rc
 
@@ -96,16 +96,22 @@ def verb_is_enabled(ctx: Context, names: list[str], quiet: bool) -> int:
 
 def verb_mask(ctx: Context, names: list[str]) -> int:
     """A symlink to /dev/null in the config directory. # spec: unit-files.md §4.3"""
+    from sysvisor.unitfile.install import Change
+
     directory = ctx.write_dir()
+    loader = None
     rc = 0
     for name in names:
         path = os.path.join(directory, name)
         if os.path.islink(path) and os.readlink(path) == "/dev/null":
             continue
         if os.path.lexists(path):
-            print(f"Failed to mask unit: File {path} already exists.", file=sys.stderr)
+            print(f"Failed to mask unit: File '{path}' already exists", file=sys.stderr)
             rc = 1
             continue
+        loader = loader or ctx.loader()
+        if loader.find(name)[1] is None:
+            print(f"Unit {name} does not exist, proceeding anyway.", file=sys.stderr)
         try:
             os.makedirs(directory, exist_ok=True)
             os.symlink("/dev/null", path)
@@ -113,17 +119,19 @@ def verb_mask(ctx: Context, names: list[str]) -> int:
             print(f"Failed to mask unit: {e.strerror}", file=sys.stderr)
             rc = 1
             continue
-        print(f"Created symlink {path} \u2192 /dev/null.", file=sys.stderr)
+        print(Change("symlink", path, "/dev/null").message(), file=sys.stderr)
     return rc
 
 
 def verb_unmask(ctx: Context, names: list[str]) -> int:
+    from sysvisor.unitfile.install import Change
+
     directory = ctx.write_dir()
     for name in names:
         path = os.path.join(directory, name)
         if os.path.islink(path) and os.readlink(path) == "/dev/null":
             os.unlink(path)
-            print(f'Removed "{path}".', file=sys.stderr)
+            print(Change("unlink", path).message(), file=sys.stderr)
     return 0
 
 

@@ -67,7 +67,8 @@ class RequestHandler:
         return {"ok": True, "pid": os.getpid()}
 
     def verb_manager_info(self, conn, request, units) -> dict:
-        return {"ok": True, **self.info, "pid": os.getpid(), "boot_id": self.shell.boot_id}
+        builtin = sorted(n for n, u in self.shell.units.items() if not u.fragment_path and u.load_state == LoadState.LOADED)
+        return {"ok": True, **self.info, "pid": os.getpid(), "boot_id": self.shell.boot_id, "builtin_units": builtin}
 
     def verb_units(self, conn, request, units) -> dict:
         """Properties of each named unit (globs match loaded units), not-found ones included.

@@ -20,6 +20,20 @@ from sysvisor.unitfile.specifier import INSTALL_SPECIFIERS, HostFacts, Specifier
 from sysvisor.unitfile.syntax import Assignment, Header, lex
 
 NO_INSTALL_INFO = """\
+The unit files have no installation config (WantedBy=, RequiredBy=, UpheldBy=,
+Also=, or Alias= settings in the [Install] section, and DefaultInstance= for
+template units). This means they are not meant to be enabled or disabled using systemctl.
+ 
+Possible reasons for having these kinds of units are:
+• A unit may be statically enabled by being symlinked from another unit's
+  .wants/, .requires/, or .upholds/ directory.
+• A unit's purpose may be to act as a helper for some other unit which has
+  a requirement dependency on it.
+• A unit may be started when needed via activation (socket, path, timer,
+  D-Bus, udev, scripted systemctl call, ...).
+• In case of template units, the unit is meant to be enabled with some
+  instance name specified."""
+NO_INSTALL_INFO_252 = """\
 The unit files have no installation config (WantedBy=, RequiredBy=, Also=,
 Alias= settings in the [Install] section, and DefaultInstance= for template
 units). This means they are not meant to be enabled using systemctl.
@@ -61,19 +75,18 @@ class Change:
     path: str = ""
     target: str = ""
     text: str = ""
-    # an error as the running manager words it (systemctl prints "Failed to VERB unit: " and
-    # the bus error's text when it asked the manager; `text` is the offline wording)
-    bus_text: str = ""
+    text_252: str = ""  # where systemd 252 words it otherwise (the host's systemctl, for tests)
 
-    def message(self, online: bool = False) -> str:
-        """The line systemctl prints for this step (`online`: it asked a running manager)."""
-        if online and self.bus_text:
-            return self.bus_text
+    def message(self, wording: int = 257) -> str:
+        """The line systemctl prints for this step; `wording` 252: as systemd 252 did (paths
+        unquoted, "Failed to enable unit, unit X …"). # systemd: install_changes_dump()"""
         if self.kind == "symlink":
-            return f"Created symlink {self.path} \u2192 {self.target}."
+            if wording == 252:
+                return f"Created symlink {self.path} \u2192 {self.target}."
+            return f"Created symlink '{self.path}' \u2192 '{self.target}'."
         if self.kind == "unlink":
-            return f'Removed "{self.path}".'
-        return self.text
+            return f'Removed "{self.path}".' if wording == 252 else f"Removed '{self.path}'."
+        return self.text_252 if wording == 252 and self.text_252 else self.text
 
 
 @dataclass
@@ -83,9 +96,9 @@ class InstallPlan:
     changes: list[Change] = field(default_factory=list)
     rc: int = 0
 
-    def lines(self, online: bool = False) -> list[str]:
+    def lines(self, wording: int = 257) -> list[str]:
         """What systemctl prints (stderr), one line per element."""
-        return [line for c in self.changes for line in c.message(online).split("\n")]
+        return [line for c in self.changes for line in c.message(wording).split("\n")]
 
 
 # [Install] read from a unit file and its drop-ins for one name: the parser's own type
@@ -131,10 +144,13 @@ class Installer:
 
     def __init__(self, root: str = "/", *, scope: str = "system", search_paths: list[str] | None = None,
                  config_dir: str | None = None, host: HostFacts | None = None,
-                 enabled_dirs: list[str] | tuple[str, ...] = ()) -> None:
+                 enabled_dirs: list[str] | tuple[str, ...] = (), builtin_units: frozenset[str] = frozenset()) -> None:
         """`enabled_dirs`: folders whose units count as enabled as a whole (`sysvisor up
         --units DIR`: a unit with WantedBy=/RequiredBy=/UpheldBy= there is started at boot
-        without links, daemon/boot.py), so `is-enabled` says "enabled" for them."""
+        without links, daemon/boot.py), so `is-enabled` says "enabled" for them.
+        `builtin_units`: units the running manager has without a file (its standard
+        targets): a link to one is no link "to a non-existent unit"."""
+        self.builtin_units = builtin_units
         self.root = os.path.abspath(root)
         self.enabled_dirs = {os.path.normpath(d) for d in enabled_dirs}
         self.scope = scope
@@ -174,7 +190,7 @@ class Installer:
             if not ok:
                 plan.rc = 1
         if plan.rc == 0 and not any_info:
-            plan.changes.append(Change("note", text=NO_INSTALL_INFO))
+            plan.changes.append(Change("note", text=NO_INSTALL_INFO, text_252=NO_INSTALL_INFO_252))
         return plan
 
     def _enable_one(self, name: str, plan: InstallPlan, done: set[str]) -> tuple[bool, bool]:
@@ -186,11 +202,12 @@ class Installer:
             return False, True
         path, masked = self._file_of(name)
         if path is None:
-            plan.changes.append(Change("error", text=f"Failed to enable unit, unit {name} does not exist.",
-                                       bus_text=f"Failed to enable unit: Unit {name} does not exist"))
+            plan.changes.append(Change("error", text=f"Failed to enable unit: Unit {name} does not exist",
+                                       text_252=f"Failed to enable unit, unit {name} does not exist."))
             return False, True
         if masked:
-            plan.changes.append(Change("error", text=f"Failed to enable unit, unit {path} is masked."))
+            plan.changes.append(Change("error", text=f"Failed to enable unit: Unit {path} is masked",
+                                       text_252=f"Failed to enable unit, unit {path} is masked."))
             return False, True
         template = unit_name.is_template(name)
         info = read_install_info([path, *self.loader.dropin_paths(name)], name, self.host)
@@ -225,7 +242,7 @@ class Installer:
                 elif unit_name.is_template(dest):
                     dest = unit_name.replace_instance(dest, unit_name.instance(effective) or "")
                 ok &= self._link(plan, os.path.join(self.config_dir, dest + suffix, link_name), target, force=True)
-                if self._file_of(dest)[0] is None:
+                if self._file_of(dest)[0] is None and dest not in self.builtin_units:
                     plan.changes.append(Change("note", text=(
                         f"Unit {path} is added as a dependency to a non-existent unit {dest}.")))
         for also in info.also:
@@ -270,9 +287,11 @@ class Installer:
             seen.add(name)
             path, masked = self._file_of(name)
             if path is None:
-                plan.changes.append(Change("error", text=f"Failed to disable unit, unit {name} does not exist.",
-                                           bus_text=f"Failed to disable unit: Unit {name} does not exist"))
+                plan.changes.append(Change("error", text=f"Failed to disable unit: Unit {name} does not exist",
+                                           text_252=f"Failed to disable unit, unit {name} does not exist."))
                 continue
+            if masked:
+                plan.changes.append(Change("note", text=f"Unit {path} is masked, ignoring."))
             marked_names.add(name)
             if not masked:
                 marked_files.add(self._unrooted(path))
@@ -295,6 +314,9 @@ class Installer:
                             or self._unrooted(dest) in marked_files):
                         removals.append(link)
         plan.changes.extend(Change("unlink", p) for p in sorted(set(removals)))
+        if not removals and not any(c.kind == "error" for c in plan.changes):
+            # systemctl: nothing removed counts as "no installation config"
+            plan.changes.append(Change("note", text=NO_INSTALL_INFO, text_252=NO_INSTALL_INFO_252))
         return plan
 
     # --- is-enabled -----------------------------------------------------------------------------
