@@ -19,6 +19,14 @@ from sysvisor.unitfile.loader import SYSTEM_UNIT_PATH, UnitLoader, default_searc
 from sysvisor.unitfile.specifier import INSTALL_SPECIFIERS, HostFacts, SpecifierError, expand, specifier_values
 from sysvisor.unitfile.syntax import Assignment, Header, lex
 
+# systemctl's notice for units with nothing to enable, as 257 and as 252 word it
+_NO_INSTALL_TAIL = """\
+• A unit's purpose may be to act as a helper for some other unit which has
+  a requirement dependency on it.
+• A unit may be started when needed via activation (socket, path, timer,
+  D-Bus, udev, scripted systemctl call, ...).
+• In case of template units, the unit is meant to be enabled with some
+  instance name specified."""
 NO_INSTALL_INFO = """\
 The unit files have no installation config (WantedBy=, RequiredBy=, UpheldBy=,
 Also=, or Alias= settings in the [Install] section, and DefaultInstance= for
@@ -27,12 +35,7 @@ template units). This means they are not meant to be enabled or disabled using s
 Possible reasons for having these kinds of units are:
 • A unit may be statically enabled by being symlinked from another unit's
   .wants/, .requires/, or .upholds/ directory.
-• A unit's purpose may be to act as a helper for some other unit which has
-  a requirement dependency on it.
-• A unit may be started when needed via activation (socket, path, timer,
-  D-Bus, udev, scripted systemctl call, ...).
-• In case of template units, the unit is meant to be enabled with some
-  instance name specified."""
+""" + _NO_INSTALL_TAIL
 NO_INSTALL_INFO_252 = """\
 The unit files have no installation config (WantedBy=, RequiredBy=, Also=,
 Alias= settings in the [Install] section, and DefaultInstance= for template
@@ -41,12 +44,7 @@ units). This means they are not meant to be enabled using systemctl.
 Possible reasons for having this kind of units are:
 • A unit may be statically enabled by being symlinked from another unit's
   .wants/ or .requires/ directory.
-• A unit's purpose may be to act as a helper for some other unit which has
-  a requirement dependency on it.
-• A unit may be started when needed via activation (socket, path, timer,
-  D-Bus, udev, scripted systemctl call, ...).
-• In case of template units, the unit is meant to be enabled with some
-  instance name specified."""
+""" + _NO_INSTALL_TAIL
 
 # scope -> config directory that enable writes to. # spec: unit-files.md §8 "Scope directories"
 SCOPE_DIRS = {"system": "/etc/systemd/system", "runtime": "/run/systemd/system",
