@@ -219,7 +219,8 @@ class Installer:
         ok = True
         for alias in info.alias:
             if unit_name.unit_type(alias) != unit_name.unit_type(name) or not unit_name.is_valid(alias):
-                plan.changes.append(Change("error", text=f"Failed to enable unit, cannot alias {name} as {alias}."))
+                plan.changes.append(Change("error", text=f"Failed to enable unit: Cannot alias {name} as {alias}",
+                                           text_252=f"Failed to enable unit, cannot alias {name} as {alias}."))
                 ok = False
                 continue
             ok &= self._link(plan, os.path.join(self.config_dir, alias), target, force=False)
@@ -239,8 +240,9 @@ class Installer:
                         continue
                 elif unit_name.is_template(dest):
                     dest = unit_name.replace_instance(dest, unit_name.instance(effective) or "")
-                ok &= self._link(plan, os.path.join(self.config_dir, dest + suffix, link_name), target, force=True)
-                if self._file_of(dest)[0] is None and dest not in self.builtin_units:
+                linked = self._link(plan, os.path.join(self.config_dir, dest + suffix, link_name), target, force=True)
+                ok &= linked
+                if linked and self._file_of(dest)[0] is None and dest not in self.builtin_units:
                     plan.changes.append(Change("note", text=(
                         f"Unit {path} is added as a dependency to a non-existent unit {dest}.")))
         for also in info.also:
@@ -255,12 +257,14 @@ class Installer:
             if os.path.normpath(dest) == os.path.normpath(target):
                 return True
             if not force:
-                plan.changes.append(Change("error", text=(
-                    f'Failed to enable unit, file "{link}" already exists and is a symlink to "{dest}".')))
+                plan.changes.append(Change(
+                    "error", text=f"Failed to enable unit: File '{link}' already exists and is a symlink to {dest}",
+                    text_252=f'Failed to enable unit, file "{link}" already exists and is a symlink to "{dest}".'))
                 return False
             plan.changes.append(Change("unlink", link))
         elif os.path.lexists(link):
-            plan.changes.append(Change("error", text=f'Failed to enable unit, file "{link}" already exists.'))
+            plan.changes.append(Change("error", text=f"Failed to enable unit: File '{link}' already exists",
+                                       text_252=f'Failed to enable unit, file "{link}" already exists.'))
             return False
         plan.changes.append(Change("symlink", link, target))
         return True
@@ -276,6 +280,7 @@ class Installer:
         plan = InstallPlan()
         marked_names: set[str] = set()
         marked_files: set[str] = set()
+        carries_info = False
         queue = list(names)
         seen: set[str] = set()
         while queue:
@@ -296,6 +301,7 @@ class Installer:
                 info = read_install_info([path, *self.loader.dropin_paths(name)], name, self.host)
                 marked_names.update(info.alias)
                 queue.extend(info.also)
+                carries_info = carries_info or not info.empty(unit_name.is_template(name))
         removals = []
         for directory in filter(None, (self.config_dir, self.runtime_dir)):
             for dirpath, dirnames, filenames in os.walk(directory):
@@ -308,12 +314,18 @@ class Installer:
                         continue  # masks are undone by unmask, not disable
                     base = fname
                     template = unit_name.template_of(base) if unit_name.instance(base) else None
-                    if (base in marked_names or (template and template in marked_names)
-                            or self._unrooted(dest) in marked_files):
+                    named = base in marked_names or (template and template in marked_names)
+                    # a link named after the unit in a .wants/ (.requires/, .upholds/) folder is
+                    # ours; one beside the units (an alias) only if it points to our unit:
+                    # disabling clash.service with Alias=other.service keeps the other.service
+                    # that inst.service made (systemd 257, tests/data/oracle/cli/unit-file-verbs2-257.json)
+                    dependency = os.path.basename(dirpath).endswith((".wants", ".requires", ".upholds"))
+                    if (self._unrooted(dest) in marked_files
+                            or (named and (dependency or os.path.basename(dest) in marked_names))):
                         removals.append(link)
         plan.changes.extend(Change("unlink", p) for p in sorted(set(removals)))
-        if not removals and not any(c.kind == "error" for c in plan.changes):
-            # systemctl: nothing removed counts as "no installation config"
+        if not carries_info and not removals and not any(c.kind == "error" for c in plan.changes):
+            # systemctl's notice, as for enable (a masked unit counts as carrying none)
             plan.changes.append(Change("note", text=NO_INSTALL_INFO, text_252=NO_INSTALL_INFO_252))
         return plan
 
