@@ -77,3 +77,18 @@ def test_up_refuses_a_units_folder_that_is_not_one(tmp_path, units, why):
                          capture_output=True, text=True, timeout=30)
     assert got.returncode == 2 and got.stderr.endswith(f"sysvisor up: error: --units {target}: {why}\n"), got.stderr
     assert not (tmp_path / "run").exists()  # nothing was started
+
+
+def test_show_of_a_unit_that_does_not_exist_as_systemctl(manager):
+    """It was a traceback (LoadError was no (bus error, message) pair). systemctl prints its
+    ~260 defaults for the full `show`; the properties it shares with sysvisor read alike.
+    (tests/data/oracle/cli/show-not-found-257.json)"""
+    steps = json.loads((ORACLE / "show-not-found-257.json").read_text())["scenarios"][0]["steps"]
+    full, chosen = steps
+    got = manager.cli("show", "nonexist.service")
+    assert got.returncode == 0 and got.stderr == ""
+    theirs = dict(line.split("=", 1) for line in full["stdout"].splitlines() if line)
+    ours = dict(line.split("=", 1) for line in got.stdout.splitlines() if line)
+    assert ours.items() <= theirs.items()
+    got = manager.cli("show", "nonexist.service", "-p", "LoadState,LoadError,ActiveState,SubState,Id,Names,Description")
+    assert (got.returncode, got.stdout) == (chosen["rc"], chosen["stdout"])

@@ -262,6 +262,7 @@ def _not_found_properties(name: str) -> dict:
     return {
         "Id": name,
         "Names": [name],
+        "Description": name,  # systemd: a unit without a file is described by its name
         "LoadState": "not-found",
         "ActiveState": "inactive",
         "SubState": "dead",
