@@ -14,7 +14,8 @@ from sysvisor.unitfile.name import UNIT_TYPES
 
 # Verbs that parse their own command line.
 DELEGATED = {"up", "logs", "journal", "simulate", "calendar", "verify", "install-shims", "completion"}
-_OPTIONS_WITH_VALUE = {"--socket", "-p", "--property", "-P", "-n", "--lines", "-o", "--output", "-s", "--signal", "--kill-whom", "--job-mode", "--state", "-t", "--type"}
+_OPTIONS_WITH_VALUE = {"--socket", "-p", "--property", "-P", "-n", "--lines", "-o", "--output", "-s", "--signal", "--kill-whom", "--job-mode", "--state", "-t", "--type",
+                       "--check-inhibitors", "--legend"}
 
 UNIT_SUFFIXES = tuple("." + t for t in UNIT_TYPES)
 
@@ -191,6 +192,12 @@ def _parser():
     p.add_argument("--runtime", action="store_true", help="enable/mask in /run only")
     p.add_argument("--now", action="store_true", help="with enable/disable: also start/stop")
     p.add_argument("-f", "--force", action="store_true")
+    # systemctl options scripts pass that mean nothing here: taken and ignored (sysvisor asks
+    # for no password, writes to no terminal but its own, has no inhibitors)
+    for flag in ("--no-ask-password", "--no-wall", "--no-warn"):
+        p.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--check-inhibitors", metavar="MODE", help=argparse.SUPPRESS)
+    p.add_argument("--legend", metavar="BOOL", help="--legend=no: as --no-legend")
     return p
 
 
@@ -204,6 +211,15 @@ def main(argv: list[str] | None = None) -> int:
         return _delegate(argv[at], argv[:at] + argv[at + 1 :])
     args = _parser().parse_intermixed_args(argv)
     verb = args.verb
+    if args.legend is not None:  # systemd 257's words
+        legend = args.legend.lower()
+        if legend not in ("1", "yes", "y", "true", "t", "on", "0", "no", "n", "false", "f", "off"):
+            print(f"Failed to parse boolean argument to --legend: {args.legend}.", file=sys.stderr)
+            return 1
+        args.no_legend = args.no_legend or legend in ("0", "no", "n", "false", "f", "off")
+    if args.check_inhibitors not in (None, "auto", "yes", "no"):
+        print(f"Failed to parse --check-inhibitors= argument: {args.check_inhibitors}", file=sys.stderr)
+        return 1
     complaint = _verb_args_error(verb, args.args)
     if complaint:
         print(complaint, file=sys.stderr)
