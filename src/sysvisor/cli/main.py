@@ -191,6 +191,7 @@ def _parser():
     p.add_argument("--root", help="operate on unit files below this directory (offline verbs)")
     p.add_argument("--runtime", action="store_true", help="enable/mask in /run only")
     p.add_argument("--now", action="store_true", help="with enable/disable: also start/stop")
+    p.add_argument("--wait", action="store_true", help="with start/restart: return once the units have stopped again")
     p.add_argument("-f", "--force", action="store_true")
     # systemctl options scripts pass that mean nothing here: taken and ignored (sysvisor asks
     # for no password, writes to no terminal but its own, has no inhibitors)
@@ -696,10 +697,34 @@ def _job_verb(verb: str):
             print("List of units to restart/reload is required." if verb == "reload-or-restart" else "Too few arguments.", file=sys.stderr)
             return 1
         # systemctl isolate NAME: a name without suffix is a target
-        names = [n if verb != "isolate" or n.endswith(UNIT_SUFFIXES) else n + ".target" for n in args.args]
-        return _job_request(socket_path, {"verb": verb, "units": [mangle(n) for n in names], "no_block": args.no_block, "mode": args.job_mode})
+        names = [mangle(n if verb != "isolate" or n.endswith(UNIT_SUFFIXES) else n + ".target") for n in args.args]
+        if args.wait:
+            if verb not in ("start", "restart"):
+                print("--wait may only be used with the 'start' or 'restart' commands.", file=sys.stderr)
+                return 1
+            if args.no_block:
+                print("--wait may not be combined with --no-block.", file=sys.stderr)
+                return 1
+        rc = _job_request(socket_path, {"verb": verb, "units": names, "no_block": args.no_block, "mode": args.job_mode})
+        return _wait_until_stopped(args, socket_path, names) if args.wait and rc == 0 else rc
 
     return run
+
+
+WAIT_POLL = 0.05  # seconds between looks at the units `start --wait` waits for
+
+
+def _wait_until_stopped(args, socket_path: str, names: list[str]) -> int:
+    """`start --wait`: return once every unit is inactive or failed again; 1 if one failed.
+    # systemd 257: systemctl start --wait (seen with the oracle: a unit that ends failed
+    # exits 1 without a message)"""
+    import time
+
+    while True:
+        states = {p["Id"]: p.get("ActiveState") for p in _units(args, socket_path, names)}
+        if all(state in ("inactive", "failed") for state in states.values()):
+            return 1 if "failed" in states.values() else 0
+        time.sleep(WAIT_POLL)  # (systemctl waits for D-Bus signals; we have no subscription yet)
 
 
 def _job_request(socket_path: str, message: dict) -> int:
