@@ -29,7 +29,7 @@ class BadUnitName(ValueError):
     """A name that cannot be made a unit name (the empty one)."""
 
 
-_MANGLE_KEEP = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\@")
+_MANGLE_KEEP = unit_name.VALID_CHARS | {"@"}
 _GLOB_KEEP = _MANGLE_KEEP | frozenset("[]!-*?")
 
 

@@ -605,16 +605,12 @@ class RelayClient:
         then RelayError."""
         if stream.read_fd < 0 or stream.request is None:
             raise RelayError("This stream's read end was not kept (open_stream(keep_read_end=True)).")
+        # (sendmsg, not socket.send_fds(): that drops its flags argument before Python 3.12)
+        sock, flags = (self.sock, 0) if wait else (self._nowait, socket.MSG_DONTWAIT)
         try:
-            if wait:
-                socket.send_fds(self.sock, [json.dumps(stream.request).encode()], [stream.read_fd])
-            else:
-                # (socket.send_fds() drops its flags argument before Python 3.12)
-                self._nowait.sendmsg([json.dumps(stream.request).encode()],
-                                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [stream.read_fd]))], socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            if wait:
-                raise RelayError("Failed to hand a stream to the journal relay: its queue stayed full") from None
+            sock.sendmsg([json.dumps(stream.request).encode()],
+                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [stream.read_fd]))], flags)
+        except BlockingIOError:  # (only without `wait`: the timeout socket raises TimeoutError)
             return False
         except OSError as e:
             raise RelayError(f"Failed to hand a stream to the journal relay: {e.strerror or e}") from None
@@ -638,10 +634,9 @@ class RelayClient:
         """The same connection without Python's timeout (a socket with one polls for room
         before each send, whatever the flags); sends on it pass MSG_DONTWAIT. The file's
         own O_NONBLOCK flag, shared with `sock`, is left as it is."""
-        nowait = self.__dict__.get("_nowait_sock")
-        if nowait is None:
-            nowait = self.__dict__["_nowait_sock"] = socket.socket(fileno=os.dup(self.sock.fileno()))
-        return nowait
+        if getattr(self, "_nowait_sock", None) is None:  # (made on first use: most clients never need it)
+            self._nowait_sock = socket.socket(fileno=os.dup(self.sock.fileno()))
+        return self._nowait_sock
 
     def set_pid(self, stream: StreamHandle | str, pid: int, comm: str | None = None) -> None:
         """The process writing to `stream` is `pid`; the relay starts reading it."""
@@ -663,20 +658,22 @@ class RelayClient:
         self._expect("synced")
 
     def ping(self) -> int:
-        self._send({"op": "ping"})
-        return int(self._expect("pong")["pid"])
+        return int(self._pong()["pid"])
 
     def prints_manager(self) -> bool:
         """Whether the relay's console prints the manager's messages (`start_relay(echo_manager=)`):
         then the manager must not print them too. # issue 6 (the console never blocks the manager)"""
+        return bool(self._pong().get("prints_manager"))
+
+    def _pong(self) -> dict:
         self._send({"op": "ping"})
-        return bool(self._expect("pong").get("prints_manager"))
+        return self._expect("pong")
 
     def close(self) -> None:
         self.sock.close()
-        nowait = self.__dict__.pop("_nowait_sock", None)
-        if nowait is not None:
-            nowait.close()
+        if getattr(self, "_nowait_sock", None) is not None:
+            self._nowait_sock.close()
+            self._nowait_sock = None
 
     def __enter__(self) -> RelayClient:
         return self

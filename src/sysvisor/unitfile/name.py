@@ -8,7 +8,7 @@ from __future__ import annotations
 UNIT_NAME_MAX = 256
 UNIT_TYPES = ("service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice",
               "scope")  # systemd's unit_type_table order (`systemctl -t help`)
-_VALID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\")
+VALID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\")  # of a unit name's prefix and instance
 
 PLAIN = 1
 INSTANCE = 2
@@ -27,7 +27,7 @@ def is_valid(name: str, flags: int = ANY) -> bool:
     for i, ch in enumerate(name[:dot]):
         if ch == "@" and at < 0:
             at = i
-        if ch not in _VALID_CHARS and ch != "@":
+        if ch not in VALID_CHARS and ch != "@":
             return False
     if at == 0:
         return False
